@@ -1,0 +1,250 @@
+import { assign, setup, type ActorLogic, type AnyEventObject } from "xstate"
+import type { RunError } from "../errors.ts"
+import { toMillis } from "../policies/duration.ts"
+import type { RunStatus } from "../runtime/events.ts"
+import type { AnyStep } from "../steps/step.ts"
+import type { NormalizedEdge } from "./edges.ts"
+
+/**
+ * The machine's context: JSON only, so a snapshot can be persisted and restored.
+ *
+ * @example
+ * const answer = (context: RunContext) => context.steps["answer"]
+ */
+export interface RunContext {
+  readonly runId: string
+  readonly input: unknown
+  /** Latest output of every step that has finished. */
+  readonly steps: Readonly<Record<string, unknown>>
+  /** How many times each step has been entered. */
+  readonly visits: Readonly<Record<string, number>>
+  /** Latest error of steps that failed and were routed by their `error` edge. */
+  readonly errors: Readonly<Record<string, RunError>>
+  readonly last: string | null
+  readonly status: RunStatus
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+  readonly waiting: { readonly step: string; readonly deadline: number | null } | null
+}
+
+/**
+ * What the machine is created with: `createActor(p.machine, { input: { input: { ticket } } })`.
+ *
+ * @example
+ * const machineInput: MachineInput = { input: { ticket: "refund please" }, runId: "run-1" }
+ */
+export interface MachineInput {
+  readonly input: unknown
+  readonly runId?: string
+}
+
+/**
+ * Events a pipeline machine accepts: `<step>.decide` for human steps, `<step>.expire` to apply a
+ * human step's timeout now, and `run.cancel`.
+ *
+ * @example
+ * actor.send({ type: "review.decide", decision: { approve: true } })
+ */
+export type PipelineEvent =
+  | { readonly type: `${string}.decide`; readonly decision: unknown }
+  | { readonly type: `${string}.expire` }
+  | { readonly type: "run.cancel"; readonly reason?: string }
+
+/** What a step actor resolves with: the output and the target its edge chose. */
+export interface StepDone {
+  readonly output: unknown
+  readonly next: string
+}
+
+/** What the machine returns when it reaches a final state. */
+export interface MachineOutput {
+  readonly status: RunStatus
+  readonly steps: Readonly<Record<string, unknown>>
+  readonly last: string | null
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+}
+
+interface Graph {
+  readonly id: string
+  readonly steps: ReadonlyMap<string, AnyStep>
+  readonly edges: ReadonlyMap<string, NormalizedEdge>
+}
+
+type Transition = { target: string; guard?: { type: "goes" | "stops"; params: { from: string; to: string } }; actions: unknown[] }
+
+// biome-ignore lint: the logic is one fromPromise shared by every invoked step
+type StepLogic = ActorLogic<any, any, any, any, any>
+
+/**
+ * Compiles a validated graph to an XState machine: one state per step, routes as guarded
+ * transitions referenced by name, human deadlines as named delays, final `done`/`failed`/`stopped`.
+ */
+export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
+  const edgeOf = (step: string): NormalizedEdge => graph.edges.get(step) as NormalizedEdge
+  const stopRulesOf = (step: string) => (step === "done" ? [] : edgeOf(step).stop)
+
+  // Which target the current event chooses for `from`; undefined when the event chooses none
+  // (an invalid human decision is ignored and the run keeps waiting).
+  const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
+    const edge = edgeOf(from)
+    if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
+    if (event.type.startsWith("xstate.error.actor.")) return edge.error
+    if (event.type === `${from}.decide`) {
+      const decision = parseDecision(graph.steps.get(from), event)
+      if (!decision.success) return undefined
+      if (edge.select === undefined) return edge.targets[0]
+      const target = edge.select({ output: decision.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
+      return edge.targets.includes(target) ? target : undefined
+    }
+    return edge.timeout // after(<step>.timeout) or <step>.expire
+  }
+  const firingRule = (to: string, context: RunContext): string | undefined =>
+    stopRulesOf(to).find((rule) => rule.fires({ input: context.input, steps: context.steps, visits: context.visits[to] ?? 0 }))?.name
+
+  const into = (from: string, to: string, record: unknown[], guarded: boolean): Transition[] => {
+    const params = { from, to }
+    const main: Transition = { target: to, actions: record, ...(guarded ? { guard: { type: "goes", params } } : {}) }
+    if (stopRulesOf(to).length === 0) return [main]
+    const stoppedTarget = edgeOf(to).stopped ?? "stopped"
+    return [{ target: stoppedTarget, guard: { type: "stops", params }, actions: [...record, { type: "stop", params }] }, { ...main, guard: { type: "goes", params } }]
+  }
+
+  const states: Record<string, unknown> = {}
+  for (const [name, step] of graph.steps) {
+    const edge = edgeOf(name)
+    const record = [{ type: "record", params: { step: name } }]
+    const routes = edge.targets.flatMap((to) => into(name, to, record, edge.targets.length > 1 || step.kind === "human"))
+    const entry = [{ type: "enter", params: { step: name } }]
+    if (step.kind === "human") {
+      const onTimeout =
+        edge.timeout === undefined
+          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }] }]
+          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }], false)
+      states[name] = {
+        entry,
+        exit: [{ type: "leave" }],
+        on: { [`${name}.decide`]: routes, [`${name}.expire`]: step.timeout === undefined ? [] : onTimeout },
+        ...(step.timeout === undefined ? {} : { after: { [`${name}.timeout`]: onTimeout } }),
+        description: step.description ?? "Waits for a human decision",
+      }
+      continue
+    }
+    const failure = [{ type: "fail", params: { step: name } }]
+    states[name] = {
+      entry,
+      invoke: {
+        id: name,
+        src: name,
+        input: { step: name },
+        onDone: [...routes, { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }],
+        onError: edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
+      },
+      ...(step.description === undefined ? {} : { description: step.description }),
+    }
+  }
+  const final = (status: RunStatus) => ({ type: "final", entry: [{ type: "finish", params: { status } }] })
+  states["done"] = final("done")
+  states["failed"] = final("failed")
+  states["stopped"] = final("stopped")
+
+  const delays: Record<string, (args: { context: RunContext }) => number> = {}
+  for (const [name, step] of graph.steps) {
+    if (step.kind !== "human" || step.timeout === undefined) continue
+    const ms = toMillis(step.timeout)
+    delays[`${name}.timeout`] = ({ context }) => {
+      const deadline = context.waiting?.step === name ? context.waiting.deadline : null
+      return deadline === null ? ms : Math.max(0, deadline - Date.now())
+    }
+  }
+
+  return setup({
+    types: {
+      context: {} as RunContext,
+      events: {} as PipelineEvent,
+      input: {} as MachineInput,
+      output: {} as MachineOutput,
+    },
+    actors: Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])),
+    guards: {
+      goes: ({ context, event }, params: { from: string; to: string }) =>
+        chosen(params.from, context, event) === params.to && firingRule(params.to, context) === undefined,
+      stops: ({ context, event }, params: { from: string; to: string }) =>
+        chosen(params.from, context, event) === params.to && firingRule(params.to, context) !== undefined,
+    },
+    actions: {
+      enter: assign(({ context }, params: { step: string }) => {
+        const visits = { ...context.visits, [params.step]: (context.visits[params.step] ?? 0) + 1 }
+        const step = graph.steps.get(params.step)
+        if (step?.kind !== "human") return { visits }
+        const deadline = step.timeout === undefined ? null : Date.now() + toMillis(step.timeout)
+        return { visits, status: "awaiting-human" as const, waiting: { step: params.step, deadline } }
+      }),
+      leave: assign({ status: "running" as const, waiting: null }),
+      record: assign(({ context, event }, params: { step: string }) => {
+        const output = event.type.endsWith(".decide")
+          ? parseDecision(graph.steps.get(params.step), event).data
+          : (event as unknown as { output: StepDone }).output.output
+        return { steps: { ...context.steps, [params.step]: output }, last: params.step }
+      }),
+      noteError: assign(({ context, event }, params: { step: string }) => ({
+        errors: { ...context.errors, [params.step]: (event as unknown as { error: RunError }).error },
+      })),
+      fail: assign(({ event }, params: { step: string }) => ({ error: asRunError(params.step, (event as unknown as { error: unknown }).error) })),
+      humanTimeout: assign(({ context }, params: { step: string }) => {
+        const ms = toMillis((graph.steps.get(params.step) as { timeout?: number }).timeout ?? 0)
+        const error: RunError = { _tag: "HumanTimeoutError", step: params.step, ms, message: `no decision for "${params.step}" within ${ms}ms` }
+        return { error: edgeOf(params.step).timeout === undefined ? error : context.error, errors: { ...context.errors, [params.step]: error } }
+      }),
+      unknownRoute: assign(({ event }, params: { step: string }) => {
+        const target = String((event as unknown as { output?: StepDone }).output?.next)
+        const error: RunError = { _tag: "RouteError", step: params.step, target, message: `step "${params.step}" chose "${target}", which its edge does not declare` }
+        return { error }
+      }),
+      stop: assign(({ context }, params: { from: string; to: string }) => ({ stoppedBy: { step: params.to, rule: firingRule(params.to, context) ?? "stop" } })),
+      finish: assign((_, params: { status: RunStatus }) => ({ status: params.status, waiting: null })),
+      cancel: assign(({ context, event }) => ({
+        error: {
+          _tag: "CancelledError" as const,
+          ...(context.waiting === null ? {} : { step: context.waiting.step }),
+          message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
+        },
+      })),
+    },
+    // biome-ignore lint: delays are keyed by step name, known only at build time
+    delays: delays as any,
+  }).createMachine({
+    id: graph.id,
+    context: ({ input }) => ({
+      runId: input.runId ?? "local",
+      input: input.input,
+      steps: {},
+      visits: {},
+      errors: {},
+      last: null,
+      status: "running",
+      error: null,
+      stoppedBy: null,
+      waiting: null,
+    }),
+    initial: graph.steps.keys().next().value as string,
+    on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },
+    // biome-ignore lint: states are built from the graph
+    states: states as any,
+    output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
+  })
+}
+
+const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
+  if (step?.kind !== "human") return { success: false as const, data: undefined }
+  const result = step.decision.safeParse((event as { decision?: unknown }).decision)
+  return result.success ? { success: true as const, data: result.data as unknown } : { success: false as const, data: undefined }
+}
+
+const asRunError = (step: string, error: unknown): RunError =>
+  typeof error === "object" && error !== null && "_tag" in error
+    ? (error as RunError)
+    : { _tag: "StepCodeError", step, retryable: false, message: error instanceof Error ? error.message : String(error) }
+
+/** The machine type of every compiled pipeline. */
+export type PipelineMachine = ReturnType<typeof compileMachine>

@@ -1,0 +1,37 @@
+// The public API of switchboard. Everything not listed here is internal.
+export { pipeline } from "./graph/pipeline.ts"
+export type { PipelineBuilder, PipelineOptions } from "./graph/pipeline.ts"
+export { route } from "./graph/edges.ts"
+export type { Edge, EdgeOptions, EdgesOf, Route, RouteContext, Target } from "./graph/edges.ts"
+export { maxVisits, when } from "./graph/stop-rules.ts"
+export type { StopContext, StopRule } from "./graph/stop-rules.ts"
+export type { MachineInput, MachineOutput, PipelineEvent, PipelineMachine, RunContext, StepDone } from "./graph/compile.ts"
+
+export { fn } from "./steps/fn.ts"
+export { llm } from "./steps/llm.ts"
+export { human } from "./steps/human.ts"
+export { tool, callTool } from "./steps/tool.ts"
+export type { Tool, ToolCallContext } from "./steps/tool.ts"
+export type { AnyStep, FnStep, HumanStep, LlmStep, OutputOf, Step, StepContext, StepKind, ToolStep } from "./steps/step.ts"
+
+export type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models, Usage } from "./models/model.ts"
+export type { DurationInput } from "./policies/duration.ts"
+export type { RetryPolicy, StepPolicy } from "./policies/policy.ts"
+
+export {
+  ConfigurationError,
+  isRetryableReason,
+  ModelError,
+  PipelineDefinitionError,
+  StepCodeError,
+  StepTimeoutError,
+  ToolError,
+} from "./errors.ts"
+export type { ModelErrorReason, RunError, StepError } from "./errors.ts"
+
+export type { Pipeline, RunHandle, RunOptions } from "./runtime/run.ts"
+export { DecisionError } from "./runtime/result.ts"
+export type { DoneResult, RunResult } from "./runtime/result.ts"
+export type { RunEvent, RunEventType, RunStatus } from "./runtime/events.ts"
+export { memoryJournal } from "./runtime/journal.ts"
+export type { Journal, JournalEntry } from "./runtime/journal.ts"

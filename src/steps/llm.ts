@@ -1,0 +1,27 @@
+import type { z } from "zod"
+import type { Message, Model } from "../models/model.ts"
+import type { StepPolicy } from "../policies/policy.ts"
+import type { LlmStep, StepContext } from "./step.ts"
+
+/**
+ * A model call. Without `output` the step returns the model's text; with a zod schema it returns
+ * the validated object (invalid output is a retryable `invalid-output` error).
+ *
+ * @example
+ * const classify = llm({
+ *   model: "fast",
+ *   prompt: ({ input }) => `Classify: ${input.ticket}`,
+ *   output: z.object({ kind: z.enum(["refund", "bug", "other"]) }),
+ * })
+ */
+export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
+  readonly model: string | Model
+  readonly prompt: (context: StepContext<TInput, TSteps>) => string | readonly Message[]
+  readonly system?: string | ((context: StepContext<TInput, TSteps>) => string)
+  readonly output?: z.ZodType<TOutput>
+  readonly fallback?: ReadonlyArray<string | Model>
+  readonly temperature?: number
+  readonly maxOutputTokens?: number
+  readonly description?: string
+  readonly policy?: StepPolicy
+}): LlmStep<TOutput, StepContext<TInput, TSteps>> => ({ kind: "llm", ...options })

@@ -1,0 +1,4 @@
+// Test doubles for switchboard pipelines: `import { scriptedModel } from "switchboard/testing"`.
+export { scriptedModel } from "./scripted-model.ts"
+export type { ScriptedCall, ScriptedModel, ScriptedReply } from "./scripted-model.ts"
+export { memoryJournal } from "../runtime/journal.ts"
