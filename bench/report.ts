@@ -1,0 +1,37 @@
+// Writes a benchmark run as JSON (for tools) and as a Markdown table (for people).
+import { cpus } from "node:os"
+import type { Row } from "./measure.ts"
+
+/** A whole benchmark run: its rows and the machine they were measured on. */
+export interface Report {
+  readonly date: string
+  readonly node: string
+  readonly cpu: string
+  readonly cpuCount: number
+  readonly rows: ReadonlyArray<Row & { readonly workload: string }>
+}
+
+/** Collects the environment around the rows of a run. */
+export const createReport = (rows: Report["rows"]): Report => {
+  const processors = cpus()
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: processors[0]?.model.trim() ?? "unknown",
+    cpuCount: processors.length,
+    rows,
+  }
+}
+
+const verdict = (met: boolean | null) => (met === null ? "" : met ? "met" : "NOT met")
+
+/** The report as a Markdown table with the environment underneath. */
+export const toMarkdown = (report: Report): string => {
+  const lines = [
+    "| workload | measurement | value | unit | target (at most) | met |",
+    "| --- | --- | ---: | --- | ---: | --- |",
+    ...report.rows.map((entry) =>
+      `| ${entry.workload} | ${entry.name} | ${entry.value} | ${entry.unit} | ${entry.target ?? ""} | ${verdict(entry.met)} |`),
+  ]
+  return `${lines.join("\n")}\n\nNode ${report.node}, ${report.cpu} (${report.cpuCount} CPUs), ${report.date}\n`
+}

@@ -1,0 +1,6 @@
+// Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
+import type { Workload } from "../measure.ts"
+import { chainWorkload } from "./chain.ts"
+
+/** The workloads of a full benchmark run. */
+export const workloads: readonly Workload[] = [chainWorkload]
