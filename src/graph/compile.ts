@@ -71,7 +71,7 @@ interface Graph {
   readonly edges: ReadonlyMap<string, NormalizedEdge>
 }
 
-type Transition = { target: string; guard?: { type: "goes" | "stops"; params: { from: string; to: string } }; actions: unknown[] }
+type Transition = { target: string; reenter?: boolean; guard?: { type: "goes" | "stops"; params: { from: string; to: string } }; actions: unknown[] }
 
 // biome-ignore lint: the logic is one fromPromise shared by every invoked step
 type StepLogic = ActorLogic<any, any, any, any, any>
@@ -99,12 +99,20 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     }
     return edge.timeout // after(<step>.timeout) or <step>.expire
   }
-  const firingRule = (to: string, context: RunContext): string | undefined =>
-    stopRulesOf(to).find((rule) => rule.fires({ input: context.input, steps: context.steps, visits: context.visits[to] ?? 0 }))?.name
+  // Rules see the outputs including the one that just arrived with this event.
+  const firingRule = (from: string, to: string, context: RunContext, event: AnyEventObject): string | undefined => {
+    const rules = stopRulesOf(to)
+    if (rules.length === 0) return undefined
+    const steps = { ...context.steps }
+    if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    else if (event.type === `${from}.decide`) steps[from] = parseDecision(graph.steps.get(from), event).data
+    return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
+  }
 
   const into = (from: string, to: string, record: unknown[], guarded: boolean): Transition[] => {
     const params = { from, to }
-    const main: Transition = { target: to, actions: record, ...(guarded ? { guard: { type: "goes", params } } : {}) }
+    // reenter: a self-loop must exit and re-enter the state so the step's actor runs again.
+    const main: Transition = { target: to, actions: record, ...(to === from ? { reenter: true } : {}), ...(guarded ? { guard: { type: "goes", params } } : {}) }
     if (stopRulesOf(to).length === 0) return [main]
     const stoppedTarget = edgeOf(to).stopped ?? "stopped"
     return [{ target: stoppedTarget, guard: { type: "stops", params }, actions: [...record, { type: "stop", params }] }, { ...main, guard: { type: "goes", params } }]
@@ -168,9 +176,9 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     actors: Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])),
     guards: {
       goes: ({ context, event }, params: { from: string; to: string }) =>
-        chosen(params.from, context, event) === params.to && firingRule(params.to, context) === undefined,
+        chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
       stops: ({ context, event }, params: { from: string; to: string }) =>
-        chosen(params.from, context, event) === params.to && firingRule(params.to, context) !== undefined,
+        chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
     },
     actions: {
       enter: assign(({ context }, params: { step: string }) => {
@@ -201,7 +209,9 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
         const error: RunError = { _tag: "RouteError", step: params.step, target, message: `step "${params.step}" chose "${target}", which its edge does not declare` }
         return { error }
       }),
-      stop: assign(({ context }, params: { from: string; to: string }) => ({ stoppedBy: { step: params.to, rule: firingRule(params.to, context) ?? "stop" } })),
+      stop: assign(({ context, event }, params: { from: string; to: string }) => ({
+        stoppedBy: { step: params.to, rule: firingRule(params.from, params.to, context, event) ?? "stop" },
+      })),
       finish: assign((_, params: { status: RunStatus }) => ({ status: params.status, waiting: null })),
       cancel: assign(({ context, event }) => ({
         error: {
