@@ -1,0 +1,188 @@
+// The package as users get it: built, packed to a tarball, installed into a fresh project, then
+// imported by plain Node and type-checked by tsc. Nothing here reads src/ — only what npm ships.
+import { execFile } from "node:child_process"
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const repository = fileURLToPath(new URL("..", import.meta.url))
+const manifest = JSON.parse(await readFile(join(repository, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>
+  devDependencies: Record<string, string>
+}
+// npm and the installed bin run on the Node that runs this test (24), not whatever `node` is first on PATH.
+const environment = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}` }
+const exec = (command: string, args: readonly string[], cwd: string) =>
+  run(command, args, { cwd, env: environment, maxBuffer: 32 * 1024 * 1024 })
+
+const temporary: string[] = []
+let project = ""
+let packedFiles: string[] = []
+
+const filesUnder = async (folder: string): Promise<string[]> => {
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true })
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative(folder, join(entry.parentPath, entry.name)))
+}
+
+beforeAll(async () => {
+  await exec("npm", ["run", "build"], repository)
+  const packDirectory = await mkdtemp(join(tmpdir(), "switchboard-pack-"))
+  project = await mkdtemp(join(tmpdir(), "switchboard-consumer-"))
+  temporary.push(packDirectory, project)
+  // The build just ran; prepack would only repeat it.
+  const packed = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDirectory], repository)
+  const [tarball] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+  if (tarball === undefined) throw new Error(`npm pack printed no tarball: ${packed.stdout}`)
+  packedFiles = tarball.files.map((file) => file.path)
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
+  await exec("npm", [
+    "install", "--prefer-offline", "--no-audit", "--no-fund",
+    join(packDirectory, tarball.filename),
+    `zod@${manifest.dependencies["zod"]}`,
+    `@types/node@${manifest.devDependencies["@types/node"]}`,
+  ], project)
+}, 180_000)
+
+afterAll(async () => {
+  await Promise.all(temporary.map((folder) => rm(folder, { recursive: true, force: true })))
+})
+
+const node = async (script: string, source: string) => {
+  await writeFile(join(project, script), source)
+  const { stdout } = await exec(process.execPath, [script], project)
+  return JSON.parse(stdout) as unknown
+}
+
+describe("the published package", () => {
+  it("builds to JavaScript with .js imports and declarations beside it", async () => {
+    const files = await filesUnder(join(repository, "dist"))
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts"]))
+    const javascript = files.filter((file) => file.endsWith(".js"))
+    for (const file of javascript) {
+      const source = await readFile(join(repository, "dist", file), "utf8")
+      // rewriteRelativeImportExtensions: no emitted import may still point at a .ts file.
+      expect(source, file).not.toMatch(/from\s+["']\.{1,2}\/[^"']*\.ts["']/)
+      expect(files, `declarations of ${file}`).toContain(file.replace(/\.js$/, ".d.ts"))
+    }
+    expect(await readFile(join(repository, "dist/index.js"), "utf8")).toContain('from "./graph/pipeline.js"')
+  })
+
+  it("ships dist only: no sources, no tests", () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/testing/index.js"]))
+    expect(packedFiles.filter((file) => /^(src|test|bench|examples|machines)\//.test(file))).toEqual([])
+    expect(packedFiles.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([])
+  })
+
+  it("runs a two-step pipeline from plain Node with the scripted model", async () => {
+    const output = await node("two-steps.mjs", `
+      import { z } from "zod"
+      import { pipeline, fn, llm } from "switchboard"
+      import { scriptedModel } from "switchboard/testing"
+
+      const summarize = pipeline({ id: "summarize", input: z.object({ text: z.string() }) })
+        .step("words", fn(({ input }) => input.text.split(" ").length))
+        .step("summary", llm({
+          model: "fast",
+          prompt: ({ input, steps }) => \`Summarize in \${steps.words} words: \${input.text}\`,
+          output: z.object({ summary: z.string(), words: z.number() }),
+        }))
+        .edges({ words: "summary", summary: "done" })
+      const fast = scriptedModel([{ object: { summary: "short", words: 1 } }])
+      const result = await summarize.run({ text: "a few words here" }, { models: { fast } })
+      console.log(JSON.stringify({ result, prompts: fast.calls.map((call) => call.request.messages.at(-1).content) }))
+    `)
+    expect(output).toMatchObject({
+      result: { status: "done", step: "summary", output: { summary: "short", words: 1 }, steps: { words: 4 } },
+      prompts: ["Summarize in 4 words: a few words here"],
+    })
+  })
+
+  it("exposes only the public entries: internals and dist paths are blocked", async () => {
+    const output = await node("blocked.mjs", `
+      const attempt = async (specifier) => {
+        try {
+          await import(specifier)
+          return "loaded"
+        } catch (error) {
+          return error.code
+        }
+      }
+      console.log(JSON.stringify({
+        internal: await attempt("switchboard/internal/anything.js"),
+        dist: await attempt("switchboard/dist/errors.js"),
+        source: await attempt("switchboard/src/index.ts"),
+        manifest: (await import("switchboard/package.json", { with: { type: "json" } })).default.name,
+      }))
+    `)
+    expect(output).toEqual({
+      internal: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+      dist: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+      source: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+      manifest: "switchboard",
+    })
+  })
+
+  it("loads no provider SDK on import, and depends on none", async () => {
+    const sdks = ["openai", "@anthropic-ai/sdk"]
+    for (const sdk of sdks) expect(Object.keys(manifest.dependencies)).not.toContain(sdk)
+    const loaded = (await node("loaded.mjs", `
+      import { registerHooks } from "node:module"
+      const urls = []
+      registerHooks({ load: (url, context, nextLoad) => (urls.push(url), nextLoad(url, context)) })
+      await import("switchboard")
+      await import("switchboard/testing")
+      console.log(JSON.stringify(urls))
+    `)) as string[]
+    expect(loaded.some((url) => url.includes("/node_modules/switchboard/dist/index.js"))).toBe(true)
+    expect(loaded.filter((url) => /\/node_modules\/(openai|@anthropic-ai)\//.test(url))).toEqual([])
+  })
+
+  it("type-checks a TypeScript consumer against the shipped declarations", async () => {
+    const consumer = join(project, "typed")
+    await mkdir(consumer)
+    // skipLibCheck off, so our .d.ts files are checked too; "dom" because effect's crypto types name CryptoKey.
+    await writeFile(join(consumer, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "es2024", lib: ["es2024", "dom"], module: "nodenext", moduleResolution: "nodenext", types: ["node"], strict: true, noEmit: true, skipLibCheck: false },
+      include: ["*.ts"],
+    }))
+    await writeFile(join(consumer, "consumer.ts"), `
+      import { z } from "zod"
+      import { pipeline, fn, llm, type RunResult } from "switchboard"
+      import { scriptedModel } from "switchboard/testing"
+
+      const shout = pipeline({ id: "shout", input: z.object({ text: z.string() }) })
+        .step("upper", fn(({ input }) => input.text.toUpperCase()))
+        .step("length", llm({ model: "fast", prompt: ({ steps }) => steps.upper ?? "", output: z.object({ length: z.number() }) }))
+        .edges({ upper: "length", length: "done" })
+
+      export const lengthOf = async (text: string): Promise<number | undefined> => {
+        const result: RunResult<{ upper: string; length: { length: number } }> = await shout.run({ text }, { models: { fast: scriptedModel(["{}"]) } })
+        if (result.status !== "done" || result.step !== "length") return undefined
+        // The declarations carry real types, not any: this must not compile.
+        // @ts-expect-error "width" is no field of the step's output
+        void result.output.width
+        return result.output.length
+      }
+      // @ts-expect-error the input schema wants a string
+      void shout.run({ text: 1 })
+    `)
+    const tsc = join(repository, "node_modules/.bin/tsc")
+    const diagnostics = await exec(tsc, ["-p", consumer], project).then(
+      ({ stdout, stderr }) => `${stdout}${stderr}`,
+      (error: Error & { stdout?: string; stderr?: string }) => `${error.message}\n${error.stdout ?? ""}${error.stderr ?? ""}`,
+    )
+    expect(diagnostics).toBe("")
+  })
+
+  it("installs the CLI as a bin that answers --help", async (context) => {
+    if (!existsSync(join(repository, "dist/cli/main.js"))) context.skip()
+    // exec rejects on a non-zero exit code.
+    const { stdout } = await exec(join(project, "node_modules/.bin/switchboard"), ["--help"], project)
+    expect(stdout).toMatch(/usage/i)
+  })
+})
