@@ -1,0 +1,175 @@
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "../..")
+const main = join(root, "src/cli/main.ts")
+const greeting = "test/cli/fixtures/greeting.pipeline.ts"
+
+interface Finished {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+// The real CLI in a child process: Node runs the TypeScript source directly.
+const cli = (...args: string[]): Promise<Finished> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+const folders: string[] = []
+const temporaryFolder = () => {
+  const folder = mkdtempSync(join(tmpdir(), "switchboard-cli-"))
+  folders.push(folder)
+  return folder
+}
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true })
+})
+
+describe("switchboard --help", () => {
+  it("describes the commands, the pipeline file conventions and the exit codes", async () => {
+    const { code, stdout } = await cli("--help")
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/Usage: switchboard/)
+    expect(stdout).toMatch(/run \[options\] <file>/)
+    expect(stdout).toMatch(/scriptedModels\(\)/)
+    expect(stdout).toMatch(/0 done, 1 failed, 2 usage error, 3 awaiting a human decision or stopped/)
+  })
+
+  it("describes the options of run", async () => {
+    const { code, stdout } = await cli("run", "--help")
+    expect(code).toBe(0)
+    for (const option of ["--input <json>", "--json", "--journal <journal>", "--pipeline <export>"]) expect(stdout).toContain(option)
+  })
+
+  it("exits 2 on an unknown option", async () => {
+    const { code, stderr } = await cli("run", greeting, "--nope")
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/unknown option '--nope'/)
+  })
+})
+
+describe("switchboard run", () => {
+  it("prints a line per step, the retry and routes, then the result, and exits 0", async () => {
+    const { code, stdout, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":"  Ada "}')
+    expect(stderr).toBe("")
+    expect(code).toBe(0)
+    const lines = stdout.trimEnd().split("\n")
+    expect(lines[0]).toMatch(/^▶ greeting \(run [0-9a-f-]{36}\)$/)
+    expect(lines.slice(1, 12)).toEqual([
+      "→ normalize",
+      expect.stringMatching(/^✓ normalize \d+ms$/),
+      "  normalize ⇒ compose",
+      "→ compose",
+      expect.stringMatching(/^↻ compose attempt 1 failed, retrying in 1ms: ModelError \(rate-limited\): slow down$/),
+      expect.stringMatching(/^✓ compose \d+ms, 2 attempts, 7\+3 tokens$/),
+      "  compose ⇒ shout",
+      "→ shout",
+      expect.stringMatching(/^✓ shout \d+ms$/),
+      "  shout ⇒ done",
+      expect.stringMatching(/^■ done in \d+ms$/),
+    ])
+    expect(lines[12]).toBe("done: output of shout")
+    expect(JSON.parse(lines.slice(13).join("\n"))).toEqual({ greeting: "HELLO, ADA!", length: 11 })
+  })
+
+  it("prints only the result as JSON with --json", async () => {
+    const { code, stdout } = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":"Ada"}', "--json")
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({ status: "done", step: "shout", output: { greeting: "HELLO, ADA!" }, steps: { normalize: "Ada" } })
+  })
+
+  it("reads the input from @file.json", async () => {
+    const file = join(temporaryFolder(), "input.json")
+    writeFileSync(file, JSON.stringify({ name: "Grace" }))
+    const { code, stdout } = await cli("run", greeting, "--pipeline", "greeting", "--input", `@${file}`, "--json")
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({ steps: { normalize: "Grace" } })
+  })
+
+  it("uses the default export and the file's `models` over its scriptedModels()", async () => {
+    const { code, stdout } = await cli("run", "test/cli/fixtures/echo.pipeline.ts", "--input", '{"text":"ping"}', "--json")
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({ status: "done", output: "echo: ping" })
+  })
+
+  it("exits 1 on a failed run without printing the secret in the error", async () => {
+    const { code, stdout } = await cli("run", greeting, "--pipeline", "failing")
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/✗ explode failed after 1 attempt, \d+ms: StepCodeError: the fixture exploded/)
+    expect(stdout).toMatch(/failed at explode: StepCodeError/)
+    expect(stdout).not.toContain("sk-live1234567890abcdef")
+    const json = await cli("run", greeting, "--pipeline", "failing", "--json")
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "explode" } })
+    expect(json.stdout).not.toContain("sk-live1234567890abcdef")
+  })
+
+  it("exits 3 awaiting a human, and `decide` continues the run from the sqlite journal", async () => {
+    const database = join(temporaryFolder(), "state", "runs.db")
+    const paused = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":"Ada","review":true}', "--journal", `sqlite:${database}`)
+    expect(paused.code).toBe(3)
+    expect(paused.stdout).toContain("⏸ review waits for a human decision")
+    const runId = /awaiting a human decision on review \(run ([0-9a-f-]{36})\)/.exec(paused.stdout)?.[1]
+    expect(runId).toBeDefined()
+    expect(paused.stdout).toContain(`switchboard decide ${greeting} ${runId} review --decision '<json>' --journal sqlite:${database}`)
+
+    const decided = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`, "--json")
+    expect(decided.stderr).toBe("")
+    expect(decided.code).toBe(0)
+    expect(JSON.parse(decided.stdout)).toMatchObject({ status: "done", runId, output: { greeting: "HELLO, ADA!" } })
+
+    const again = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`)
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/is not waiting on "review"/)
+  })
+})
+
+describe("switchboard run usage errors (exit 2, nothing run)", () => {
+  it("names --input when it is not JSON", async () => {
+    const { code, stdout, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--input", "{name: Ada}")
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^switchboard: --input is not valid JSON: /)
+    expect(stdout).toBe("")
+  })
+
+  it("names each field of an input that does not match the pipeline's schema", async () => {
+    const { code, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":3}')
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--input does not match the input of pipeline "greeting":\n {2}name: .*expected string/)
+  })
+
+  it("says when the file does not exist", async () => {
+    const { code, stderr } = await cli("run", "test/cli/fixtures/missing.ts")
+    expect(code).toBe(2)
+    expect(stderr).toBe("switchboard: file not found: test/cli/fixtures/missing.ts\n")
+  })
+
+  it("lists the exports of a file without a pipeline", async () => {
+    const { code, stderr } = await cli("run", "test/cli/fixtures/no-pipeline.ts")
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/no-pipeline\.ts exports no pipeline \(its exports: answer, greet\)/)
+  })
+
+  it("asks which pipeline to run when a file exports several and no default", async () => {
+    const { code, stderr } = await cli("run", greeting)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/exports several pipelines \(failing, greeting\); pick one with --pipeline NAME/)
+  })
+
+  it("rejects a journal it does not know", async () => {
+    const { code, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--journal", "postgres://x")
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--journal must be "memory" or "sqlite:PATH", got "postgres:\/\/x"/)
+  })
+})
