@@ -100,6 +100,22 @@ export const decideCommand = async (
   })
 }
 
+/** `switchboard runs`: lists the runs of a sqlite journal, most recently updated first. */
+export const runsCommand = (options: Pick<CommandOptions, "json" | "journal">, output: Output): number => {
+  const path = sqlitePathOf(options.journal)
+  if (path === undefined) throw new UsageError("runs needs a durable journal: --journal sqlite:PATH")
+  const journal = sqliteJournal({ path })
+  try {
+    const runs = journal.runs()
+    if (options.json === true) output.out(JSON.stringify(runs, null, 2))
+    else if (runs.length === 0) output.out("no runs")
+    else for (const run of runs) output.out(`${run.runId}  ${run.pipeline}  ${run.status}  ${new Date(run.updatedAt).toISOString()}`)
+    return exitCodes.done
+  } finally {
+    journal.close()
+  }
+}
+
 const withJournal = async (spec: string | undefined, use: (opened: OpenedJournal) => Promise<number>): Promise<number> => {
   const opened = openJournal(spec)
   try {

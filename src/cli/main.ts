@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The `switchboard` command: wires commander to the run and decide commands.
+// The `switchboard` command: wires commander to the run, decide and runs commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
-import { decideCommand, exitCodes, runCommand, type Output } from "./commands.ts"
+import { decideCommand, exitCodes, runCommand, runsCommand, type Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"
 
 const conventions = `
@@ -67,6 +67,15 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .option("--pipeline <export>", "which export of the file to run")
     .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string }) => {
       result.code = await decideCommand(file, runId, step, options, output)
+    })
+
+  program
+    .command("runs")
+    .description("list the runs of a sqlite journal: id, pipeline, status, last update")
+    .requiredOption("--journal <journal>", "the journal: sqlite:PATH")
+    .option("--json", "print the list as JSON")
+    .action((options: { json?: boolean; journal?: string }) => {
+      result.code = runsCommand(options, output)
     })
 
   return { program, result }

@@ -129,6 +129,10 @@ describe("switchboard run", () => {
     expect(decided.code).toBe(0)
     expect(JSON.parse(decided.stdout)).toMatchObject({ status: "done", runId, output: { greeting: "HELLO, ADA!" } })
 
+    const listed = await cli("runs", "--journal", `sqlite:${database}`, "--json")
+    expect(listed.code).toBe(0)
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, pipeline: "greeting", status: "done" })])
+
     const again = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`)
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/is not waiting on "review"/)
