@@ -1,5 +1,5 @@
 // Writes a benchmark run as JSON (for tools) and as a Markdown table (for people).
-import { cpus } from "node:os"
+import { cpus, loadavg } from "node:os"
 import type { Row } from "./measure.ts"
 
 /** A whole benchmark run: its rows and the machine they were measured on. */
@@ -8,6 +8,8 @@ export interface Report {
   readonly node: string
   readonly cpu: string
   readonly cpuCount: number
+  /** 1-minute load average when the run ended: above ~0.5 per CPU, other processes inflated the timings. */
+  readonly loadAverage: number
   readonly rows: ReadonlyArray<Row & { readonly workload: string }>
 }
 
@@ -19,6 +21,7 @@ export const createReport = (rows: Report["rows"]): Report => {
     node: process.version,
     cpu: processors[0]?.model.trim() ?? "unknown",
     cpuCount: processors.length,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     rows,
   }
 }
@@ -33,5 +36,5 @@ export const toMarkdown = (report: Report): string => {
     ...report.rows.map((entry) =>
       `| ${entry.workload} | ${entry.name} | ${entry.value} | ${entry.unit} | ${entry.target ?? ""} | ${verdict(entry.met)} |`),
   ]
-  return `${lines.join("\n")}\n\nNode ${report.node}, ${report.cpu} (${report.cpuCount} CPUs), ${report.date}\n`
+  return `${lines.join("\n")}\n\nNode ${report.node}, ${report.cpu} (${report.cpuCount} CPUs, load ${report.loadAverage}), ${report.date}\n`
 }

@@ -1,5 +1,6 @@
 // Per-step orchestration overhead: a 20-step chain of trivial steps through switchboard, against
 // a hand-written async loop that runs the same 20 functions (DESIGN.md: at most 15 µs per step).
+import { assign, createActor, fromPromise, setup, toPromise } from "xstate"
 import { z } from "zod"
 import { fn, llm, pipeline, type AnyStep, type Pipeline } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
@@ -53,6 +54,27 @@ const expectDone = (result: Awaited<ReturnType<Pipeline<ChainInput, Record<strin
 
 const expectedFinal = steps.reduce((value, step) => step(value), 1)
 
+// The floor under switchboard's design: a bare XState machine with one state per step, each
+// invoking a promise actor, its done event assigning the output and moving on.
+const bareMachine = setup({
+  types: { context: {} as { value: number }, input: {} as { seed: number }, output: {} as number },
+  actors: { step: fromPromise<number, { index: number; value: number }>(async ({ input }) => (steps[input.index] as (previous: number) => number)(input.value)) },
+}).createMachine({
+  context: ({ input }) => ({ value: input.seed }),
+  initial: nameOf(0),
+  states: Object.fromEntries([
+    ...steps.map((_, index) => [nameOf(index), {
+      invoke: {
+        src: "step",
+        input: ({ context }: { context: { value: number } }) => ({ index, value: context.value }),
+        onDone: { target: index === chainLength - 1 ? "done" : nameOf(index + 1), actions: assign({ value: ({ event }: { event: { output: number } }) => event.output }) },
+      },
+    }]),
+    ["done", { type: "final" }],
+  ]) as never,
+  output: ({ context }) => context.value,
+})
+
 const subjects = {
   fnSwitchboard: async () => {
     const output = expectDone(await fnChain.run({ seed: 1 }))
@@ -62,6 +84,10 @@ const subjects = {
     let value = Input.parse({ seed: 1 }).seed
     for (const step of steps) value = await step(value)
     if (value !== expectedFinal) throw new Error(`loop returned ${value}, expected ${expectedFinal}`)
+  },
+  fnBareXState: async () => {
+    const output = await toPromise(createActor(bareMachine, { input: { seed: 1 } }).start())
+    if (output !== expectedFinal) throw new Error(`bare machine returned ${String(output)}, expected ${expectedFinal}`)
   },
   llmSwitchboard: async () => {
     expectDone(await llmChain.run({ seed: 1 }, { models: { fast: zeroLatencyModel() } }))
@@ -90,6 +116,8 @@ export const chainWorkload: Workload = {
     ]
     return [
       ...rowsOf("fn", perRun.fnSwitchboard, perRun.fnLoop, overheadTarget),
+      row(`fn chain (${chainLength} steps): bare XState machine`, perStep(perRun.fnBareXState), "µs/step"),
+      row(`fn chain (${chainLength} steps): switchboard minus bare XState`, perStep(perRun.fnSwitchboard - perRun.fnBareXState), "µs/step"),
       ...rowsOf("llm", perRun.llmSwitchboard, perRun.llmLoop, null),
     ]
   },
