@@ -110,20 +110,40 @@ const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: Execu
   const stream = config.buffer ? new EventStream() : undefined
   let seq = config.seq
   let pending: Promise<void> | undefined
-  // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
-  const record = (event: RunEvent): void | Promise<void> => {
-    const entry = { ...event, seq: seq++ }
-    const append = (): void | Promise<void> => {
-      const notify = () => {
-        stream?.push(event)
-        runOptions.onEvent?.(event)
-      }
-      const written = journal.append(entry)
-      if (written instanceof Promise) return written.then(notify)
-      notify()
+  let journalFailure: RunError | undefined
+  // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
+  // after the last durable event is claimed as done.
+  const onJournalFailure = (error: unknown) => {
+    if (journalFailure !== undefined) return
+    const message = `journal write failed: ${error instanceof Error ? error.message : String(error)}`
+    journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
+    actor.send({ type: "run.cancel", reason: message })
+  }
+  const notify = (event: RunEvent) => {
+    stream?.push(event)
+    try {
+      runOptions.onEvent?.(event)
+    } catch {
+      // A listener's bug must not change the run; the journal still has the event.
     }
-    if (pending !== undefined) return (pending = pending.then(append))
-    const written = append()
+  }
+  // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
+  const append = (event: RunEvent): void | Promise<void> => {
+    if (journalFailure !== undefined) return
+    const entry = { ...event, seq }
+    let written: void | Promise<void>
+    try {
+      written = journal.append(entry)
+    } catch (error) {
+      return onJournalFailure(error)
+    }
+    seq++
+    if (written instanceof Promise) return written.then(() => notify(event), onJournalFailure)
+    notify(event)
+  }
+  const record = (event: RunEvent): void | Promise<void> => {
+    if (pending !== undefined) return (pending = pending.then(() => append(event)))
+    const written = append(event)
     if (written instanceof Promise) {
       const chained: Promise<void> = written.finally(() => {
         if (pending === chained) pending = undefined
@@ -159,6 +179,14 @@ const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: Execu
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
   const final = new Promise<RunResult<never>>((resolve) => (resolveFinal = resolve))
   let finished = false
+  const saveSnapshot = async () => {
+    if (journalFailure !== undefined) return
+    try {
+      await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+    } catch (error) {
+      onJournalFailure(error)
+    }
+  }
   const finish = async (output: MachineOutput) => {
     if (finished) return
     finished = true
@@ -172,7 +200,7 @@ const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: Execu
       ...(output.stoppedBy === null ? {} : { stoppedBy: output.stoppedBy }),
       at: Date.now(),
     })
-    await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+    await saveSnapshot()
     stream?.close()
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
@@ -190,7 +218,7 @@ const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: Execu
     }
     const deadline = snapshot.context.waiting?.deadline ?? null
     await record({ type: "human.waiting", runId, step, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
-    await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+    await saveSnapshot()
     if (keepWaiting) return
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
     actor.stop()
