@@ -12,7 +12,7 @@ const failingOn = (type: JournalEntry["type"], mode: "throw" | "reject"): Journa
   return {
     ...inner,
     append: (entry) => {
-      if (entry.type === type && entry.step === "second") {
+      if (entry.type === type && "step" in entry && entry.step === "second") {
         if (mode === "throw") throw new Error("disk full")
         return Promise.reject(new Error("connection lost"))
       }
