@@ -75,7 +75,8 @@ const bareMachine = setup({
   output: ({ context }) => context.value,
 })
 
-const subjects = {
+/** The measured subjects, by name: each does one run and checks its result. */
+export const subjects = {
   fnSwitchboard: async () => {
     const output = expectDone(await fnChain.run({ seed: 1 }))
     if (output !== expectedFinal) throw new Error(`fn chain returned ${String(output)}, expected ${expectedFinal}`)
