@@ -23,7 +23,7 @@ export const retrySchedule = (policy: ResolvedPolicy, onRetry: OnRetry) =>
       return Effect.succeed(Duration.millis(wait))
     }),
     Schedule.tap(({ input, duration, attempt }) =>
-      Effect.sync(() => onRetry(attempt, input, Duration.toMillis(duration)))),
+      Effect.sync(() => onRetry(attempt, input, Math.round(Duration.toMillis(duration))))),
   )
 
 /**

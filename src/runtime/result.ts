@@ -12,7 +12,13 @@ interface ResultBase<TSteps> {
 
 /** A finished run: the output of the step that routed to `done`, typed by that step. */
 export type DoneResult<TSteps> = {
-  readonly [TStep in keyof TSteps]: ResultBase<TSteps> & { readonly status: "done"; readonly step: TStep; readonly output: TSteps[TStep] }
+  readonly [TStep in keyof TSteps]: ResultBase<TSteps> & {
+    readonly status: "done"
+    readonly step: TStep
+    readonly output: TSteps[TStep]
+    /** Set when a stop rule fired and its `stopped` edge led the run to done. */
+    readonly stoppedBy?: { readonly step: string; readonly rule: string }
+  }
 }[keyof TSteps]
 
 /**
@@ -40,7 +46,10 @@ export type RunResult<TSteps> =
 /** Maps the machine's final output to a run result. */
 export const toRunResult = (runId: string, output: MachineOutput, durationMs: number): RunResult<Record<string, unknown>> => {
   const base = { runId, steps: output.steps, durationMs }
-  if (output.status === "done") return { ...base, status: "done", step: output.last ?? "", output: output.last === null ? undefined : output.steps[output.last] }
+  if (output.status === "done") {
+    const done = { ...base, status: "done" as const, step: output.last ?? "", output: output.last === null ? undefined : output.steps[output.last] }
+    return output.stoppedBy === null ? done : { ...done, stoppedBy: output.stoppedBy }
+  }
   if (output.status === "stopped") return { ...base, status: "stopped", stoppedBy: output.stoppedBy ?? { step: "", rule: "stop" } }
   return { ...base, status: "failed", error: output.error ?? { _tag: "StepCodeError", step: output.last ?? "", retryable: false, message: "run failed" } }
 }

@@ -72,16 +72,16 @@ const executeStep = async (
   const visit = context.visits[name] ?? 1
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
-  let attempts = 1
+  const tally = { attempts: 1 }
   const usage = { inputTokens: 0, outputTokens: 0, reported: false }
   await services.record({ type: "step.started", ...base, at: started })
   const stepContext: StepContext<unknown, Record<string, unknown>> = { input: context.input, steps: context.steps, visit, runId: services.runId, signal }
   const onRetry = (failedAttempt: number, error: StepError, delayMs: number) => {
-    attempts = failedAttempt + 1
+    tally.attempts += 1
     void services.record({ type: "step.retried", ...base, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
   }
   const program = Effect.gen(function* () {
-    const output = yield* runKind(step, name, stepContext, policy, services, onRetry, usage, base)
+    const output = yield* runKind(step, name, stepContext, policy, services, onRetry, usage, base, tally)
     const next = yield* Effect.try({
       try: () => (edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })),
       catch: (error) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` }),
@@ -94,11 +94,11 @@ const executeStep = async (
     const { output, next } = exit.value
     if (!edge.targets.includes(next)) {
       const error: RunError = { _tag: "RouteError", step: name, target: String(next), message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}` }
-      await services.record({ type: "step.failed", ...base, error, attempts, durationMs, at: Date.now() })
+      await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, at: Date.now() })
       throw error
     }
     const usageField = usage.reported ? { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } } : {}
-    await services.record({ type: "step.finished", ...base, output, next, attempts, durationMs, ...usageField, at: Date.now() })
+    await services.record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs, ...usageField, at: Date.now() })
     return { output, next }
   }
   const failure = Cause.findErrorOption(exit.cause)
@@ -109,7 +109,7 @@ const executeStep = async (
         ? { _tag: "CancelledError", step: name, message: `step "${name}" was cancelled` }
         : serializeStepError(name, Cause.squash(exit.cause))
   // A cancelled step's state has already been left: nothing will read this error but the journal.
-  await services.record({ type: "step.failed", ...base, error, attempts, durationMs, at: Date.now() })
+  await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, at: Date.now() })
   throw error
 }
 
@@ -125,6 +125,7 @@ const runKind = (
   onRetry: (attempt: number, error: StepError, delayMs: number) => void,
   usage: UsageTally,
   base: Base,
+  tally: { attempts: number },
 ): Effect.Effect<unknown, StepError> => {
   switch (step.kind) {
     case "fn":
@@ -132,7 +133,7 @@ const runKind = (
     case "tool":
       return withPolicy(name, runTool(step, name, context), policy, onRetry)
     case "llm":
-      return runLlm(step, name, context, policy, services, onRetry, usage, base)
+      return runLlm(step, name, context, policy, services, onRetry, usage, base, tally)
     case "human":
       return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
   }
@@ -199,6 +200,7 @@ const runLlm = (
   onRetry: (attempt: number, error: StepError, delayMs: number) => void,
   usage: UsageTally,
   base: Base,
+  tally: { attempts: number },
 ): Effect.Effect<unknown, StepError> =>
   Effect.gen(function* () {
     const messages = yield* runCode(name, () => buildMessages(step, context)) as Effect.Effect<Message[], StepError>
@@ -215,6 +217,7 @@ const runLlm = (
       const model = resolveModel(candidate, services.models, name)
       if (model instanceof ConfigurationError) return yield* model
       if (lastError !== undefined) {
+        tally.attempts += 1
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }

@@ -100,7 +100,7 @@ describe("loops and stop rules", () => {
     const model = lowScores()
     const events: RunEvent[] = []
     const result = await build("publish").run({ topic: "owls" }, { models: { fast: model }, onEvent: (event) => events.push(event) })
-    expect(result).toMatchObject({ status: "done", step: "publish", output: "published: d3" })
+    expect(result).toMatchObject({ status: "done", step: "publish", output: "published: d3", stoppedBy: { step: "draft", rule: "maxVisits(3)" } })
     expect(model.calls).toHaveLength(6)
     expect(routesOf(events).at(-2)).toBe("critique→publish")
   })

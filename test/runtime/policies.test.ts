@@ -104,6 +104,8 @@ describe("retry, timeouts and fallback", () => {
     expect(primary.calls).toHaveLength(2)
     expect(backup.calls).toHaveLength(1)
     expect(events.find((event) => event.type === "model.fallback")).toMatchObject({ from: "primary", to: "backup", error: { reason: "overloaded" } })
+    // attempts counts every model call of the step, across the fallback chain
+    expect(events.find((event) => event.type === "step.finished")).toMatchObject({ attempts: 3 })
   })
 })
 
