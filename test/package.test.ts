@@ -2,7 +2,7 @@
 // imported by plain Node and type-checked by tsc. Nothing here reads src/ — only what npm ships.
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -22,6 +22,8 @@ const exec = (command: string, args: readonly string[], cwd: string) =>
 
 const temporary: string[] = []
 let project = ""
+// The package is built and packed in a staging copy, so concurrent test runs never race on the repo's dist/.
+let staging = ""
 let packedFiles: string[] = []
 
 const filesUnder = async (folder: string): Promise<string[]> => {
@@ -30,12 +32,14 @@ const filesUnder = async (folder: string): Promise<string[]> => {
 }
 
 beforeAll(async () => {
-  await exec("npm", ["run", "build"], repository)
+  staging = await mkdtemp(join(tmpdir(), "switchboard-staging-"))
   const packDirectory = await mkdtemp(join(tmpdir(), "switchboard-pack-"))
   project = await mkdtemp(join(tmpdir(), "switchboard-consumer-"))
-  temporary.push(packDirectory, project)
-  // The build just ran; prepack would only repeat it.
-  const packed = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDirectory], repository)
+  temporary.push(staging, packDirectory, project)
+  // What `npm run build` (the prepack script) runs, with the output in the staging copy.
+  await exec(join(repository, "node_modules/.bin/tsc"), ["-p", join(repository, "tsconfig.build.json"), "--outDir", join(staging, "dist")], repository)
+  for (const file of ["package.json", "README.md"]) if (existsSync(join(repository, file))) await copyFile(join(repository, file), join(staging, file))
+  const packed = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDirectory], staging)
   const [tarball] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   if (tarball === undefined) throw new Error(`npm pack printed no tarball: ${packed.stdout}`)
   packedFiles = tarball.files.map((file) => file.path)
@@ -60,16 +64,16 @@ const node = async (script: string, source: string) => {
 
 describe("the published package", () => {
   it("builds to JavaScript with .js imports and declarations beside it", async () => {
-    const files = await filesUnder(join(repository, "dist"))
+    const files = await filesUnder(join(staging, "dist"))
     expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts"]))
     const javascript = files.filter((file) => file.endsWith(".js"))
     for (const file of javascript) {
-      const source = await readFile(join(repository, "dist", file), "utf8")
+      const source = await readFile(join(staging, "dist", file), "utf8")
       // rewriteRelativeImportExtensions: no emitted import may still point at a .ts file.
       expect(source, file).not.toMatch(/from\s+["']\.{1,2}\/[^"']*\.ts["']/)
       expect(files, `declarations of ${file}`).toContain(file.replace(/\.js$/, ".d.ts"))
     }
-    expect(await readFile(join(repository, "dist/index.js"), "utf8")).toContain('from "./graph/pipeline.js"')
+    expect(await readFile(join(staging, "dist/index.js"), "utf8")).toContain('from "./graph/pipeline.js"')
   })
 
   it("ships dist only: no sources, no tests", () => {
@@ -180,7 +184,7 @@ describe("the published package", () => {
   })
 
   it("installs the CLI as a bin that answers --help", async (context) => {
-    if (!existsSync(join(repository, "dist/cli/main.js"))) context.skip()
+    if (!existsSync(join(staging, "dist/cli/main.js"))) context.skip()
     // exec rejects on a non-zero exit code.
     const { stdout } = await exec(join(project, "node_modules/.bin/switchboard"), ["--help"], project)
     expect(stdout).toMatch(/usage/i)
