@@ -80,15 +80,18 @@ const executeStep = async (
     tally.attempts += 1
     void services.record({ type: "step.retried", ...base, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
   }
+  const chooseNext = (output: unknown) =>
+    edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
+  const routeError = (error: unknown) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` })
   const program = Effect.gen(function* () {
     const output = yield* runKind(step, name, stepContext, policy, services, onRetry, usage, base, tally)
-    const next = yield* Effect.try({
-      try: () => (edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })),
-      catch: (error) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` }),
-    })
+    const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })
     return { output, next }
   })
-  const exit = await Effect.runPromiseExit(program, { signal })
+  const exit =
+    step.kind === "fn" && policy.attempts === 1 && policy.attemptTimeoutMs === undefined && policy.timeoutMs === undefined
+      ? await runPlainFn(step.run, name, stepContext, signal, chooseNext, routeError)
+      : await Effect.runPromiseExit(program, { signal })
   const durationMs = Date.now() - started
   if (Exit.isSuccess(exit)) {
     const { output, next } = exit.value
@@ -111,6 +114,52 @@ const executeStep = async (
   // A cancelled step's state has already been left: nothing will read this error but the journal.
   await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, at: Date.now() })
   throw error
+}
+
+/**
+ * The fast path for `fn` steps without retries or timeouts: plain code needs no fiber. An Effect
+ * result still runs on Effect; a promise is raced with the step's signal so a cancelled step ends.
+ */
+const runPlainFn = async (
+  run: (context: StepContext<unknown, Record<string, unknown>>) => unknown,
+  name: string,
+  context: StepContext<unknown, Record<string, unknown>>,
+  signal: AbortSignal,
+  chooseNext: (output: unknown) => string,
+  routeError: (error: unknown) => StepError,
+): Promise<Exit.Exit<StepDone, StepError>> => {
+  let output: unknown
+  try {
+    output = run(context)
+    if (Effect.isEffect(output)) {
+      const exit = await Effect.runPromiseExit((output as Effect.Effect<unknown, unknown>).pipe(Effect.mapError((error) => toStepError(name, error))), { signal })
+      if (Exit.isFailure(exit)) return exit as Exit.Exit<never, StepError>
+      output = exit.value
+    } else if (isThenable(output)) {
+      output = await untilAborted(output, signal)
+      if (output === aborted) return Exit.interrupt()
+    }
+  } catch (error) {
+    return Exit.fail(toStepError(name, error))
+  }
+  try {
+    return Exit.succeed({ output, next: chooseNext(output) })
+  } catch (error) {
+    return Exit.fail(routeError(error))
+  }
+}
+
+const aborted = Symbol("aborted")
+const untilAborted = (promise: PromiseLike<unknown>, signal: AbortSignal): Promise<unknown> => {
+  if (signal.aborted) return Promise.resolve(aborted)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(aborted)
+    signal.addEventListener("abort", onAbort, { once: true })
+    promise.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    )
+  })
 }
 
 type Base = { readonly runId: string; readonly step: string; readonly visit: number }
