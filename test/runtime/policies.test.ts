@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
 import { fn, llm, memoryJournal, pipeline, type RunEvent, type StepPolicy } from "../../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../../src/testing/index.ts"
+import { scriptedModel } from "../../src/testing/index.ts"
 
 const ask = (policy?: StepPolicy, fallback?: string[]) =>
   pipeline({ id: "ask", input: z.object({ question: z.string() }) })

@@ -1,0 +1,30 @@
+import type { StepError } from "../errors.ts"
+import type { Models } from "../models/model.ts"
+import type { ResolvedPolicy } from "../policies/policy.ts"
+import type { RunEvent } from "../runtime/events.ts"
+import type { StepContext } from "./step.ts"
+
+/** What a run lends its steps: models by alias, and where events go. */
+export interface RunServices {
+  readonly runId: string
+  readonly models: Models
+  /** Appends to the journal (awaited before the machine moves on) and notifies listeners. */
+  readonly record: (event: RunEvent) => void | Promise<void>
+}
+
+
+export type Base = { readonly runId: string; readonly step: string; readonly visit: number }
+export type UsageTally = { inputTokens: number; outputTokens: number; reported: boolean }
+
+/** Everything one execution of a step shares with its kind's program. */
+export interface StepRun {
+  readonly name: string
+  readonly context: StepContext<unknown, Record<string, unknown>>
+  readonly policy: ResolvedPolicy
+  readonly services: RunServices
+  readonly onRetry: (attempt: number, error: StepError, delayMs: number) => void
+  readonly usage: UsageTally
+  readonly base: Base
+  readonly tally: { attempts: number }
+}
+
