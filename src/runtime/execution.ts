@@ -1,0 +1,215 @@
+import { createActor, type SnapshotFrom } from "xstate"
+import type { RunError } from "../errors.ts"
+import type { MachineOutput, PipelineMachine } from "../graph/compile.ts"
+import { attachServices, type ExecutableGraph } from "../steps/execute.ts"
+import type { RunEvent } from "./events.ts"
+import { memoryJournal } from "./journal.ts"
+import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import type { RunHandle, RunOptions } from "./run.ts"
+
+/** One live execution of a run: its handle, when it settles, and how to start it. */
+export interface Execution {
+  readonly handle: RunHandle<never>
+  /** Settles at the first pause (awaiting-human) or at the end. */
+  readonly settled: Promise<RunResult<never>>
+  /** Journals `first` (if any), then starts the actor. */
+  readonly start: (first?: RunEvent) => Promise<void>
+}
+
+export interface ExecutionOptions {
+  readonly runId: string
+  readonly runOptions: RunOptions
+  readonly from: { readonly input: unknown } | { readonly snapshot: unknown }
+  /** Journal position of the next event (0 for a new run). */
+  readonly seq: number
+  /** `start()` keeps a waiting run in memory; `run()` and `decide()` pause it to the journal. */
+  readonly keepWaiting: boolean
+  /** Buffer events for `handle.events` (only `start()` exposes them). */
+  readonly buffer: boolean
+}
+
+/**
+ * Creates the actor of one run (new, or restored from a snapshot), wires journaling, pauses at
+ * human steps and settles with the run result.
+ */
+export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
+  const { runId, runOptions, keepWaiting } = config
+  const journal = runOptions.journal ?? memoryJournal()
+  const stream = config.buffer ? new EventStream() : undefined
+  let seq = config.seq
+  let pending: Promise<void> | undefined
+  let journalFailure: RunError | undefined
+  // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
+  // after the last durable event is claimed as done.
+  const onJournalFailure = (error: unknown) => {
+    if (journalFailure !== undefined) return
+    const message = `journal write failed: ${error instanceof Error ? error.message : String(error)}`
+    journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
+    actor.send({ type: "run.cancel", reason: message })
+  }
+  const notify = (event: RunEvent) => {
+    stream?.push(event)
+    try {
+      runOptions.onEvent?.(event)
+    } catch {
+      // A listener's bug must not change the run; the journal still has the event.
+    }
+  }
+  // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
+  const append = (event: RunEvent): void | Promise<void> => {
+    if (journalFailure !== undefined) return
+    const entry = { ...event, seq }
+    let written: void | Promise<void>
+    try {
+      written = journal.append(entry)
+    } catch (error) {
+      return onJournalFailure(error)
+    }
+    seq++
+    if (written instanceof Promise) return written.then(() => notify(event), onJournalFailure)
+    notify(event)
+  }
+  const record = (event: RunEvent): void | Promise<void> => {
+    if (pending !== undefined) return (pending = pending.then(() => append(event)))
+    const written = append(event)
+    if (written instanceof Promise) {
+      const chained: Promise<void> = written.finally(() => {
+        if (pending === chained) pending = undefined
+      })
+      pending = chained
+      return chained
+    }
+  }
+  const startedAt = Date.now()
+  const actor = createActor(machine, {
+    ...("snapshot" in config.from ? { snapshot: config.from.snapshot as SnapshotFrom<PipelineMachine> } : {}),
+    input: { input: "input" in config.from ? config.from.input : undefined, runId },
+    ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+  })
+  // A step actor starts before the parent's subscribers hear of the new state, so both places
+  // note the state: the route is journaled once, before the step's own events.
+  let previous = actor.getSnapshot().value as unknown as string
+  let previousVisit = actor.getSnapshot().context.visits[previous] ?? 0
+  const noteState = (state: string, visit: number): boolean => {
+    if (state === previous && visit === previousVisit) return false
+    void record({ type: "route.taken", runId, from: previous, to: state, at: Date.now() })
+    previous = state
+    previousVisit = visit
+    return true
+  }
+  const recordStep = (event: RunEvent) => {
+    if (event.type === "step.started") noteState(event.step, event.visit)
+    return record(event)
+  }
+  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep })
+  let resolveSettled: (result: RunResult<never>) => void = () => {}
+  let resolveFinal: (result: RunResult<never>) => void = () => {}
+  const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
+  const final = new Promise<RunResult<never>>((resolve) => (resolveFinal = resolve))
+  let finished = false
+  const saveSnapshot = async () => {
+    if (journalFailure !== undefined) return
+    try {
+      await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+    } catch (error) {
+      onJournalFailure(error)
+    }
+  }
+  const finish = async (output: MachineOutput) => {
+    if (finished) return
+    finished = true
+    const result = toRunResult(runId, output, Date.now() - startedAt)
+    await record({
+      type: "run.finished",
+      runId,
+      status: result.status as "done" | "failed" | "stopped",
+      durationMs: Date.now() - startedAt,
+      ...(output.error === null ? {} : { error: output.error }),
+      ...(output.stoppedBy === null ? {} : { stoppedBy: output.stoppedBy }),
+      at: Date.now(),
+    })
+    await saveSnapshot()
+    stream?.close()
+    resolveSettled(result as RunResult<never>)
+    resolveFinal(result as RunResult<never>)
+  }
+  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
+    const definition = graph.steps.get(step)
+    let prompt: string | undefined
+    if (definition?.kind === "human" && definition.prompt !== undefined) {
+      try {
+        const context = snapshot.context
+        prompt = definition.prompt({ input: context.input, steps: context.steps, visit: context.visits[step] ?? 1, runId, signal: AbortSignal.abort() })
+      } catch (error) {
+        prompt = `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
+      }
+    }
+    const deadline = snapshot.context.waiting?.deadline ?? null
+    await record({ type: "human.waiting", runId, step, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
+    await saveSnapshot()
+    if (keepWaiting) return
+    // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
+    actor.stop()
+    stream?.close()
+    resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt } as unknown as RunResult<never>)
+  }
+  actor.subscribe({
+    next: (snapshot) => {
+      const value = snapshot.value as unknown as string
+      if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") void pause(value, snapshot)
+      if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
+    },
+    error: (error) => {
+      // The machine itself threw (a bug here or in a provided implementation): the run ends failed.
+      const runError: RunError = { _tag: "StepCodeError", step: previous, retryable: false, message: error instanceof Error ? error.message : String(error) }
+      void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null })
+    },
+  })
+  const onAbort = () => actor.send({ type: "run.cancel", reason: String(runOptions.signal?.reason ?? "aborted") })
+  const handle: RunHandle<never> = {
+    id: runId,
+    events: stream ?? closedStream(),
+    result: final,
+    send: (step: string, decision: unknown) => {
+      const snapshot = actor.getSnapshot()
+      const parsed = checkDecision(graph, snapshot.value as unknown as string, snapshot.status, step, decision)
+      void record({ type: "human.decided", runId, step, decision: parsed, at: Date.now() })
+      actor.send({ type: `${step}.decide`, decision: parsed })
+    },
+    cancel: (reason) => actor.send({ type: "run.cancel", ...(reason === undefined ? {} : { reason }) }),
+    actor,
+  }
+  const start = async (first?: RunEvent) => {
+    if (first !== undefined) await record(first)
+    if (runOptions.signal?.aborted === true) onAbort()
+    runOptions.signal?.addEventListener("abort", onAbort, { once: true })
+    void settled.finally(() => runOptions.signal?.removeEventListener("abort", onAbort))
+    actor.start()
+    const initial = actor.getSnapshot()
+    if ("input" in config.from && initial.status === "active" && graph.steps.get(initial.value as unknown as string)?.kind === "human") {
+      void pause(initial.value as unknown as string, initial)
+    }
+  }
+  return { handle, settled, start }
+}
+
+/** An event stream that has already ended. */
+export const closedStream = () => {
+  const stream = new EventStream()
+  stream.close()
+  return stream
+}
+
+
+/** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
+export const checkDecision = (graph: ExecutableGraph, current: string, status: string, step: string, decision: unknown): unknown => {
+  const definition = graph.steps.get(step)
+  if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
+  if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
+  if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
+  const parsed = definition.decision.safeParse(decision)
+  if (!parsed.success) {
+    throw new DecisionError("invalid-decision", `decision for "${step}" is invalid`, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })))
+  }
+  return parsed.data
+}
