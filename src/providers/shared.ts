@@ -1,0 +1,121 @@
+import { ModelError, isRetryableReason, type ModelErrorReason } from "../errors.ts"
+
+/**
+ * Reads how long a provider asked us to wait: `retry-after-ms` (milliseconds), else `retry-after`
+ * (seconds, or an HTTP date). Undefined when absent or unreadable.
+ *
+ * @example
+ * retryAfterMs(new Headers({ "retry-after": "2" })) // 2000
+ */
+export const retryAfterMs = (headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined => {
+  if (headers === undefined) return undefined
+  const milliseconds = Number.parseFloat(headers.get("retry-after-ms") ?? "")
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.round(milliseconds)
+  const value = headers.get("retry-after")
+  if (value === null || value.trim() === "") return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The reason a plain HTTP status maps to, before any provider-specific body is read. */
+export const reasonForStatus = (status: number): ModelErrorReason => {
+  if (status === 401 || status === 403) return "authentication"
+  if (status === 408) return "timeout"
+  if (status === 413) return "context-too-long"
+  if (status === 429) return "rate-limited"
+  if (status === 529 || status === 503) return "overloaded"
+  if (status >= 500) return "server"
+  if (status >= 400) return "invalid-request"
+  return "unknown"
+}
+
+/**
+ * Whether an error is a connection that broke (reset, refused, cut mid-body). The SDKs surface a
+ * cut mid-stream as a bare `TypeError: terminated`, so the cause chain is read too.
+ */
+export const isNetworkFailure = (error: unknown): boolean => {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const { message, code, name } = current as { message?: unknown; code?: unknown; name?: unknown }
+    if (typeof code === "string" && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_SOCKET|UND_ERR_CLOSED)$/.test(code)) return true
+    if (name === "SocketError") return true
+    if (typeof message === "string" && /^(terminated|other side closed|fetch failed)$/i.test(message)) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/** Builds a ModelError with the default retryability of its reason. */
+export const modelError = (
+  provider: string,
+  model: string,
+  reason: ModelErrorReason,
+  message: string,
+  extra: { readonly status?: number; readonly retryAfterMs?: number; readonly retryable?: boolean } = {},
+): ModelError =>
+  new ModelError({
+    provider,
+    model,
+    reason,
+    message: redactSecrets(message),
+    retryable: extra.retryable ?? isRetryableReason(reason),
+    ...(extra.status === undefined ? {} : { status: extra.status }),
+    ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
+  })
+
+const secretPatterns: readonly RegExp[] = [
+  /\bsk-[A-Za-z0-9_-]{8,}/g,
+  /\bsk-ant-[A-Za-z0-9_-]{8,}/g,
+  /\b(Bearer)\s+[A-Za-z0-9._~+/-]{8,}=*/gi,
+  /\b(api[_-]?key|x-api-key|authorization)(["'\s:=]+)[^\s"',]{8,}/gi,
+]
+
+/**
+ * Masks API keys and authorization values in text that may reach logs, journals or errors.
+ *
+ * @example
+ * redactSecrets("Incorrect API key provided: sk-abc123456789") // "Incorrect API key provided: sk-***"
+ */
+export const redactSecrets = (text: string): string =>
+  secretPatterns.reduce(
+    (masked, pattern) =>
+      masked.replace(pattern, (match, label?: string, separator?: string) =>
+        match.startsWith("sk-") ? "sk-***" : label !== undefined && separator !== undefined ? `${label}${separator}***` : `${label ?? ""} ***`),
+    text,
+  )
+
+/**
+ * Wraps a stream so that a missing first chunk or a stall between chunks becomes a `timeout`
+ * ModelError (the SDKs' own timeout covers only the wait for response headers), and aborts the
+ * request through `abort` when that happens.
+ */
+export async function* withStreamTimeouts<T>(
+  stream: AsyncIterable<T>,
+  options: { readonly firstTokenTimeoutMs?: number | undefined; readonly idleTimeoutMs?: number | undefined; readonly onTimeout: (kind: "first-token" | "idle", ms: number) => Error },
+): AsyncGenerator<T> {
+  const iterator = stream[Symbol.asyncIterator]()
+  let first = true
+  try {
+    while (true) {
+      const limit = first ? options.firstTokenTimeoutMs : options.idleTimeoutMs
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const next = iterator.next()
+      const result =
+        limit === undefined
+          ? await next
+          : await Promise.race([
+              next,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(options.onTimeout(first ? "first-token" : "idle", limit)), limit)
+              }),
+            ]).finally(() => clearTimeout(timer))
+      if (result.done === true) return
+      first = false
+      yield result.value
+    }
+  } finally {
+    // Close the SDK stream (and its socket) whether we finished, failed or timed out.
+    void Promise.resolve(iterator.return?.()).catch(() => {})
+  }
+}
