@@ -101,6 +101,8 @@ export async function* withStreamTimeouts<T>(
       const limit = first ? options.firstTokenTimeoutMs : options.idleTimeoutMs
       let timer: ReturnType<typeof setTimeout> | undefined
       const next = iterator.next()
+      // If the timer wins, this read may still reject later (we abort it): never unhandled.
+      next.catch(() => {})
       const result =
         limit === undefined
           ? await next
