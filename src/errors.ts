@@ -51,6 +51,9 @@ export class ModelError extends Data.TaggedError("ModelError")<{
   readonly status?: number
   /** Milliseconds the provider asked us to wait (from `retry-after` / `retry-after-ms`). */
   readonly retryAfterMs?: number
+  /** `invalid-output` only: what the output schema rejected, and the model's answer (truncated). */
+  readonly issues?: ReadonlyArray<{ readonly path: string; readonly message: string }>
+  readonly rawText?: string
 }> {}
 
 /**
@@ -125,6 +128,8 @@ export type RunError =
       readonly message: string
       readonly status?: number
       readonly retryAfterMs?: number
+      readonly issues?: ReadonlyArray<{ readonly path: string; readonly message: string }>
+      readonly rawText?: string
     }
   | {
       readonly _tag: "ToolError"
@@ -165,6 +170,8 @@ export const serializeStepError = (step: string, error: unknown): RunError => {
       message: error.message,
       status: error.status,
       retryAfterMs: error.retryAfterMs,
+      issues: error.issues,
+      rawText: error.rawText,
     }) as RunError
   }
   if (error instanceof ToolError) {

@@ -29,6 +29,10 @@ export interface StepPolicy {
   readonly retry?: RetryPolicy | false
   readonly attemptTimeout?: DurationInput
   readonly timeout?: DurationInput
+  /** Streaming model calls: longest wait for the first chunk. */
+  readonly firstTokenTimeout?: DurationInput
+  /** Streaming model calls: longest silence between two chunks. */
+  readonly idleTimeout?: DurationInput
 }
 
 /** A policy with every field resolved to numbers. */
@@ -40,6 +44,8 @@ export interface ResolvedPolicy {
   readonly jitter: boolean
   readonly attemptTimeoutMs: number | undefined
   readonly timeoutMs: number | undefined
+  readonly firstTokenTimeoutMs: number | undefined
+  readonly idleTimeoutMs: number | undefined
 }
 
 const noRetry: RetryPolicy = { attempts: 1 }
@@ -59,11 +65,15 @@ export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPoli
   let retry: RetryPolicy = noRetry
   let attemptTimeout: DurationInput | undefined
   let timeout: DurationInput | undefined
+  let firstTokenTimeout: DurationInput | undefined
+  let idleTimeout: DurationInput | undefined
   for (const policy of policies) {
     if (policy === undefined) continue
     if (policy.retry !== undefined) retry = policy.retry === false ? noRetry : { ...retry, ...policy.retry }
     if (policy.attemptTimeout !== undefined) attemptTimeout = policy.attemptTimeout
     if (policy.timeout !== undefined) timeout = policy.timeout
+    if (policy.firstTokenTimeout !== undefined) firstTokenTimeout = policy.firstTokenTimeout
+    if (policy.idleTimeout !== undefined) idleTimeout = policy.idleTimeout
   }
   if (!Number.isInteger(retry.attempts) || retry.attempts < 1) {
     throw new RangeError(`${where}: retry.attempts must be an integer >= 1, got ${retry.attempts}`)
@@ -78,5 +88,7 @@ export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPoli
     jitter: retry.jitter ?? true,
     attemptTimeoutMs: attemptTimeout === undefined ? undefined : toMillis(attemptTimeout, `${where}: attemptTimeout`),
     timeoutMs: timeout === undefined ? undefined : toMillis(timeout, `${where}: timeout`),
+    firstTokenTimeoutMs: firstTokenTimeout === undefined ? undefined : toMillis(firstTokenTimeout, `${where}: firstTokenTimeout`),
+    idleTimeoutMs: idleTimeout === undefined ? undefined : toMillis(idleTimeout, `${where}: idleTimeout`),
   }
 }

@@ -1,5 +1,19 @@
 import type { RunError } from "../errors.ts"
-import type { Usage } from "../models/model.ts"
+/**
+ * Tokens and dollars, summed over calls. `costUsd` counts only calls whose model has a price;
+ * `unpricedCalls` says how many had none.
+ *
+ * @example
+ * const total: UsageTotals = { inputTokens: 1200, outputTokens: 300, costUsd: 0.0021, calls: 3, unpricedCalls: 0 }
+ */
+export interface UsageTotals {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+  readonly costUsd: number
+  readonly calls: number
+  readonly unpricedCalls: number
+}
 
 /** Status of a run. */
 export type RunStatus = "running" | "awaiting-human" | "done" | "failed" | "stopped"
@@ -25,6 +39,25 @@ export type RunEvent =
       readonly at: number
     }
   | {
+      /** A text chunk of a streaming model call. Delivered to listeners only, never journaled. */
+      readonly type: "model.delta"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly text: string
+      readonly at: number
+    }
+  | {
+      /** The model's answer failed the output schema; it is asked again with the issues. */
+      readonly type: "model.repair"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly repair: number
+      readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>
+      readonly at: number
+    }
+  | {
       readonly type: "model.fallback"
       readonly runId: string
       readonly step: string
@@ -43,7 +76,7 @@ export type RunEvent =
       readonly next: string
       readonly attempts: number
       readonly durationMs: number
-      readonly usage?: Usage
+      readonly usage?: UsageTotals
       readonly at: number
     }
   | {
@@ -54,6 +87,7 @@ export type RunEvent =
       readonly error: RunError
       readonly attempts: number
       readonly durationMs: number
+      readonly usage?: UsageTotals
       readonly at: number
     }
   | { readonly type: "route.taken"; readonly runId: string; readonly from: string; readonly to: string; readonly at: number }

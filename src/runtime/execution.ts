@@ -3,6 +3,9 @@ import type { RunError } from "../errors.ts"
 import type { MachineOutput, PipelineMachine } from "../graph/compile.ts"
 import { attachServices, type ExecutableGraph } from "../steps/execute.ts"
 import type { RunEvent } from "./events.ts"
+import { defaultPrices } from "../models/prices.ts"
+import { addUsage, emptyUsage } from "./usage.ts"
+import type { UsageTotals } from "./events.ts"
 import { memoryJournal } from "./journal.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
@@ -26,6 +29,8 @@ export interface ExecutionOptions {
   readonly keepWaiting: boolean
   /** Buffer events for `handle.events` (only `start()` exposes them). */
   readonly buffer: boolean
+  /** Usage already spent by this run (a continued run brings its journal's totals). */
+  readonly usage?: UsageTotals
 }
 
 /**
@@ -97,11 +102,13 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     previousVisit = visit
     return true
   }
+  let usage = config.usage ?? emptyUsage
   const recordStep = (event: RunEvent) => {
     if (event.type === "step.started") noteState(event.step, event.visit)
+    if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep })
+  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices } })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
@@ -118,7 +125,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   const finish = async (output: MachineOutput) => {
     if (finished) return
     finished = true
-    const result = toRunResult(runId, output, Date.now() - startedAt)
+    const result = toRunResult(runId, output, Date.now() - startedAt, usage)
     await record({
       type: "run.finished",
       runId,
@@ -151,7 +158,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
     actor.stop()
     stream?.close()
-    resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt } as unknown as RunResult<never>)
+    resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt, usage } as unknown as RunResult<never>)
   }
   actor.subscribe({
     next: (snapshot) => {

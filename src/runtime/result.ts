@@ -1,13 +1,15 @@
 import type { z } from "zod"
 import type { RunError } from "../errors.ts"
 import type { MachineOutput } from "../graph/compile.ts"
-import type { RunEvent } from "./events.ts"
+import type { RunEvent, UsageTotals } from "./events.ts"
 
 interface ResultBase<TSteps> {
   readonly runId: string
   /** Every step output so far (the latest of each step). */
   readonly steps: Partial<TSteps>
   readonly durationMs: number
+  /** Tokens and cost of every model call of the run so far. */
+  readonly usage: UsageTotals
 }
 
 /** A finished run: the output of the step that routed to `done`, typed by that step. */
@@ -44,8 +46,8 @@ export type RunResult<TSteps> =
     })
 
 /** Maps the machine's final output to a run result. */
-export const toRunResult = (runId: string, output: MachineOutput, durationMs: number): RunResult<Record<string, unknown>> => {
-  const base = { runId, steps: output.steps, durationMs }
+export const toRunResult = (runId: string, output: MachineOutput, durationMs: number, usage: UsageTotals): RunResult<Record<string, unknown>> => {
+  const base = { runId, steps: output.steps, durationMs, usage }
   if (output.status === "done") {
     const done = { ...base, status: "done" as const, step: output.last ?? "", output: output.last === null ? undefined : output.steps[output.last] }
     return output.stoppedBy === null ? done : { ...done, stoppedBy: output.stoppedBy }

@@ -3,6 +3,8 @@ import type { createActor, InspectionEvent, SnapshotFrom } from "xstate"
 import type { z } from "zod"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { Models } from "../models/model.ts"
+import type { PriceTable } from "../models/prices.ts"
+import { emptyUsage, usageOfJournal } from "./usage.ts"
 import type { ExecutableGraph } from "../steps/execute.ts"
 import type { RunEvent } from "./events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
@@ -25,6 +27,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal
   /** Called with every event, after it is journaled. */
   readonly onEvent?: (event: RunEvent) => void
+  /** Prices (USD per million tokens) by `provider:model` or model id, over the built-in table. */
+  readonly prices?: PriceTable
   /** XState inspection observer (e.g. from `@statelyai/inspect`). */
   readonly inspect?: (event: InspectionEvent) => void
 }
@@ -94,7 +98,7 @@ export const createRunner = <TInput, TSteps>(
     const runId = runOptions.runId ?? randomUUID()
     const checked = validateInput(options.input, input)
     if (!checked.success) {
-      const failed = { status: "failed", runId, error: checked.error, steps: {}, durationMs: 0 } as unknown as RunResult<never>
+      const failed = { status: "failed", runId, error: checked.error, steps: {}, durationMs: 0, usage: emptyUsage } as unknown as RunResult<never>
       const refuse = () => {
         throw new DecisionError("not-waiting", `run ${runId} never started: its input is invalid`)
       }
@@ -124,8 +128,8 @@ export const createRunner = <TInput, TSteps>(
     decide: async (runId, step, decision, runOptions) => {
       const snapshot = (await runOptions.journal.loadSnapshot(runId)) as SnapshotFrom<PipelineMachine> | undefined
       if (snapshot === undefined) throw new DecisionError("unknown-run", `no run ${runId} in this journal`)
-      const seq = (await runOptions.journal.read(runId)).length
-      const execution = execute(graph, machine, { runId, runOptions, from: { snapshot }, seq, keepWaiting: false, buffer: false })
+      const entries = await runOptions.journal.read(runId)
+      const execution = execute(graph, machine, { runId, runOptions, from: { snapshot }, seq: entries.length, keepWaiting: false, buffer: false, usage: usageOfJournal(entries) })
       const waitingOn = (snapshot as { value?: unknown }).value
       if (waitingOn !== step) throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}" (it is at "${String(waitingOn)}")`)
       checkDecision(graph, step, "active", step, decision)

@@ -5,6 +5,7 @@ import { fromPromise, type AnyActorRef } from "xstate"
 import { ConfigurationError, StepCodeError, messageOf, serializeStepError, type RunError, type StepError } from "../errors.ts"
 import type { NormalizedEdge } from "../graph/edges.ts"
 import type { RunContext, StepDone } from "../graph/compile.ts"
+import { defaultPrices } from "../models/prices.ts"
 import { resolvePolicy, type ResolvedPolicy, type StepPolicy, defaultPolicies } from "../policies/policy.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
@@ -40,7 +41,7 @@ export const stepLogic = (graph: ExecutableGraph) => {
   }
   return fromPromise<StepDone, { step: string }>(async ({ input, signal, self, system }) => {
     const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
-    const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {} }
+    const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
     return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
   })
 }
@@ -59,7 +60,7 @@ const executeStep = async (
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }
-  const usage = { inputTokens: 0, outputTokens: 0, reported: false }
+  const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
   await services.record({ type: "step.started", ...base, at: started })
   const stepContext: StepContext<unknown, Record<string, unknown>> = { input: context.input, steps: context.steps, visit, runId: services.runId, signal }
   const onRetry = (failedAttempt: number, error: StepError, delayMs: number) => {
@@ -74,6 +75,7 @@ const executeStep = async (
     const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })
     return { output, next }
   })
+  const usageField = () => (usage.calls === 0 ? {} : { usage: { ...usage } })
   const exit =
     step.kind === "fn" && policy.attempts === 1 && policy.attemptTimeoutMs === undefined && policy.timeoutMs === undefined
       ? await runPlainFn(step.run, name, stepContext, signal, chooseNext, routeError)
@@ -83,11 +85,10 @@ const executeStep = async (
     const { output, next } = exit.value
     if (!edge.targets.includes(next)) {
       const error: RunError = { _tag: "RouteError", step: name, target: String(next), message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}` }
-      await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, at: Date.now() })
+      await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, ...usageField(), at: Date.now() })
       throw error
     }
-    const usageField = usage.reported ? { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } } : {}
-    await services.record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs, ...usageField, at: Date.now() })
+    await services.record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs, ...usageField(), at: Date.now() })
     return { output, next }
   }
   const failure = Cause.findErrorOption(exit.cause)
@@ -98,7 +99,7 @@ const executeStep = async (
         ? { _tag: "CancelledError", step: name, message: `step "${name}" was cancelled` }
         : serializeStepError(name, Cause.squash(exit.cause))
   // A cancelled step's state has already been left: nothing will read this error but the journal.
-  await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, at: Date.now() })
+  await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, ...usageField(), at: Date.now() })
   throw error
 }
 

@@ -22,6 +22,13 @@ export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  readonly stream?: boolean
+  readonly repair?: number
   readonly description?: string
   readonly policy?: StepPolicy
-}): LlmStep<TOutput, StepContext<TInput, TSteps>> => ({ kind: "llm", ...options })
+}): LlmStep<TOutput, StepContext<TInput, TSteps>> => {
+  if (options.repair !== undefined && (!Number.isInteger(options.repair) || options.repair < 0)) {
+    throw new RangeError(`llm({ repair }): expected an integer >= 0, got ${options.repair}`)
+  }
+  return { kind: "llm", ...options }
+}

@@ -1,11 +1,12 @@
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { ConfigurationError, ModelError, messageOf, serializeStepError, type StepError } from "../errors.ts"
-import type { Message, Model, Models, Usage } from "../models/model.ts"
+import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models } from "../models/model.ts"
+import { costOf } from "../models/prices.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode } from "./run-code.ts"
 import type { LlmStep, StepContext } from "./step.ts"
-import type { StepRun, UsageTally } from "./step-run.ts"
+import type { StepRun } from "./step-run.ts"
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>()
 const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
@@ -14,12 +15,19 @@ const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
   return jsonSchema
 }
 
-/** A model call under the step policy, then each fallback model in turn. */
-export const runLlm = (step: LlmStep<unknown, unknown>, { name, context, policy, services, onRetry, usage, base, tally }: StepRun): Effect.Effect<unknown, StepError> =>
+const rawTextLimit = 2_000
+
+/**
+ * A model call under the step policy, then each fallback model in turn. Within one attempt, an
+ * answer that fails the output schema is sent back with its issues (`repair` times) before the
+ * attempt fails with a non-retryable `invalid-output` error, which moves on to the fallback.
+ */
+export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effect.Effect<unknown, StepError> =>
   Effect.gen(function* () {
+    const { name, context, policy, services, onRetry, base, tally } = stepRun
     const messages = yield* runCode(name, () => buildMessages(step, context)) as Effect.Effect<Message[], StepError>
     const wantsObject = step.output !== undefined && !(step.output instanceof z.ZodString)
-    const request = {
+    const request: ModelRequest = {
       messages,
       ...(wantsObject && step.output !== undefined ? { output: { name, jsonSchema: jsonSchemaOf(step.output) } } : {}),
       ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
@@ -35,14 +43,7 @@ export const runLlm = (step: LlmStep<unknown, unknown>, { name, context, policy,
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }
-      const attempt = Effect.tryPromise({
-        try: (signal) => model.generate(request, { signal }),
-        catch: (error) => toModelError(model, error),
-      }).pipe(Effect.flatMap((response) => {
-        if (response.usage !== undefined) addUsage(usage, response.usage)
-        return parseOutput(step, model, response.text)
-      }))
-      const result = yield* Effect.result(withPolicy(name, attempt, policy, onRetry))
+      const result = yield* Effect.result(withPolicy(name, attemptWithRepair(step, model, request, stepRun), policy, onRetry))
       if (result._tag === "Success") return result.success
       lastError = result.failure
       // Only model failures move on to the next model; a code or configuration error would repeat.
@@ -51,11 +52,70 @@ export const runLlm = (step: LlmStep<unknown, unknown>, { name, context, policy,
     return yield* Effect.fail(lastError as StepError)
   })
 
-const addUsage = (tally: UsageTally, usage: Usage) => {
-  tally.inputTokens += usage.inputTokens
-  tally.outputTokens += usage.outputTokens
-  tally.reported = true
-}
+/** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
+const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError> =>
+  Effect.gen(function* () {
+    const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
+    let current = request
+    for (let repair = 0; ; repair++) {
+      const response = yield* call(model, current, stepRun, step.stream === true)
+      const parsed = parseOutput(step, response.text)
+      if (parsed.success) return parsed.value
+      if (repair >= repairs) {
+        return yield* new ModelError({
+          provider: model.provider,
+          model: model.model,
+          reason: "invalid-output",
+          // Repairs are spent: the same model is unlikely to do better, so do not retry it.
+          retryable: repairs === 0,
+          message: `model answer ${parsed.problem}${repairs === 0 ? "" : ` (after ${repairs} repair${repairs === 1 ? "" : "s"})`}`,
+          issues: parsed.issues,
+          rawText: response.text.slice(0, rawTextLimit),
+        })
+      }
+      const { base, services } = stepRun
+      yield* Effect.promise(async () => services.record({ type: "model.repair", ...base, repair: repair + 1, issues: parsed.issues, at: Date.now() }))
+      // Only the last failed answer goes back, never the whole failed history.
+      current = {
+        ...request,
+        messages: [
+          ...request.messages,
+          { role: "assistant", content: response.text.slice(0, rawTextLimit) },
+          { role: "user", content: repairPrompt(parsed.problem, parsed.issues) },
+        ],
+      }
+    }
+  })
+
+const call = (model: Model, request: ModelRequest, { base, services, policy, usage }: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> =>
+  Effect.tryPromise({
+    try: (signal) => {
+      const options: GenerateOptions = {
+        signal,
+        ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
+        ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
+        ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
+      }
+      return model.generate(request, options)
+    },
+    catch: (error) => toModelError(model, error),
+  }).pipe(Effect.tap((response) => Effect.sync(() => {
+    usage.calls += 1
+    if (response.usage === undefined) return
+    usage.inputTokens += response.usage.inputTokens
+    usage.outputTokens += response.usage.outputTokens
+    usage.cachedInputTokens += response.usage.cachedInputTokens ?? 0
+    const cost = costOf(response.usage, model.provider, model.model, services.prices)
+    if (cost === undefined) usage.unpricedCalls += 1
+    else usage.costUsd += cost
+  })))
+
+const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
+  [
+    `Your previous answer ${problem}.`,
+    ...issues.slice(0, 20).map((issue) => `- ${issue.path}: ${issue.message}`),
+    "Answer again with only the corrected JSON, matching the required schema.",
+  ].join("\n")
 
 const describe = (model: string | Model) => (typeof model === "string" ? model : `${model.provider}:${model.model}`)
 
@@ -83,19 +143,28 @@ const toModelError = (model: Model, error: unknown): ModelError =>
     ? error
     : new ModelError({ provider: model.provider, model: model.model, reason: "unknown", retryable: false, message: messageOf(error) })
 
-const parseOutput = (step: LlmStep<unknown, unknown>, model: Model, text: string): Effect.Effect<unknown, ModelError> => {
-  if (step.output === undefined) return Effect.succeed(text)
-  const invalid = (message: string) =>
-    new ModelError({ provider: model.provider, model: model.model, reason: "invalid-output", retryable: true, message })
+type Parsed =
+  | { readonly success: true; readonly value: unknown }
+  | { readonly success: false; readonly problem: string; readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }> }
+
+const parseOutput = (step: LlmStep<unknown, unknown>, text: string): Parsed => {
+  if (step.output === undefined) return { success: true, value: text }
   let value: unknown = text
   if (!(step.output instanceof z.ZodString)) {
     try {
-      value = JSON.parse(text)
-    } catch {
-      return Effect.fail(invalid(`model answer is not JSON: ${text.slice(0, 200)}`))
+      value = JSON.parse(stripFence(text))
+    } catch (error) {
+      return { success: false, problem: "is not valid JSON", issues: [{ path: "(root)", message: messageOf(error) }] }
     }
   }
   const parsed = step.output.safeParse(value)
-  return parsed.success ? Effect.succeed(parsed.data) : Effect.fail(invalid(`model answer does not match the output schema:\n${z.prettifyError(parsed.error)}`))
+  if (parsed.success) return { success: true, value: parsed.data }
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))
+  return { success: false, problem: "does not match the output schema", issues }
 }
 
+// Models without a native JSON mode often wrap JSON in a Markdown code fence.
+const stripFence = (text: string): string => {
+  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text)
+  return fenced === null ? text : (fenced[1] as string)
+}

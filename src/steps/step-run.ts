@@ -1,5 +1,6 @@
 import type { StepError } from "../errors.ts"
 import type { Models } from "../models/model.ts"
+import type { PriceTable } from "../models/prices.ts"
 import type { ResolvedPolicy } from "../policies/policy.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { StepContext } from "./step.ts"
@@ -10,11 +11,14 @@ export interface RunServices {
   readonly models: Models
   /** Appends to the journal (awaited before the machine moves on) and notifies listeners. */
   readonly record: (event: RunEvent) => void | Promise<void>
+  /** Notifies listeners without journaling (streamed text). */
+  readonly emit: (event: RunEvent) => void
+  readonly prices: PriceTable
 }
 
 
 export type Base = { readonly runId: string; readonly step: string; readonly visit: number }
-export type UsageTally = { inputTokens: number; outputTokens: number; reported: boolean }
+export type UsageTally = { inputTokens: number; outputTokens: number; cachedInputTokens: number; costUsd: number; calls: number; unpricedCalls: number }
 
 /** Everything one execution of a step shares with its kind's program. */
 export interface StepRun {

@@ -50,6 +50,10 @@ export interface LlmStep<TOutput, TContext> extends StepBase<TOutput> {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** Stream the answer: text chunks become `model.delta` events as they arrive. */
+  readonly stream?: boolean
+  /** With `output`: how many times an answer that fails the schema is sent back with its issues (default 1). */
+  readonly repair?: number
 }
 
 /** A deterministic call of a typed tool. */

@@ -69,7 +69,7 @@ export const scriptedModel = (
     get remaining() {
       return Math.max(0, script.length - next)
     },
-    async generate(request: ModelRequest, { signal }: GenerateOptions): Promise<ModelResponse> {
+    async generate(request: ModelRequest, { signal, onDelta }: GenerateOptions): Promise<ModelResponse> {
       const record: ScriptedCall = { request, aborted: false, startedAt: Date.now() }
       calls.push(record)
       const call = calls.length
@@ -83,7 +83,10 @@ export const scriptedModel = (
         record.aborted = true
         throw signal.reason
       }
-      if (typeof reply === "string") return { text: reply, ...(options.usage === undefined ? {} : { usage: options.usage }) }
+      if (typeof reply === "string") {
+        streamWords(reply, onDelta)
+        return { text: reply, ...(options.usage === undefined ? {} : { usage: options.usage }) }
+      }
       if ("fail" in reply) {
         throw failure(reply.fail, reply.message ?? `scripted ${reply.fail}`, {
           ...(reply.retryAfterMs === undefined ? {} : { retryAfterMs: reply.retryAfterMs }),
@@ -93,9 +96,16 @@ export const scriptedModel = (
       if ("hang" in reply) throw failure("unknown", "unreachable: hang ended without abort")
       const usage = reply.usage ?? options.usage
       const text = "text" in reply ? reply.text : JSON.stringify(reply.object)
+      streamWords(text, onDelta)
       return { text, ...(usage === undefined ? {} : { usage }) }
     },
   }
+}
+
+// A streaming caller gets the answer word by word, as a provider would send it.
+const streamWords = (text: string, onDelta: ((text: string) => void) | undefined) => {
+  if (onDelta === undefined) return
+  for (const piece of text.match(/\S+\s*|\s+/g) ?? []) onDelta(piece)
 }
 
 const wait = (ms: number | undefined, signal: AbortSignal, record: ScriptedCall) =>

@@ -26,7 +26,7 @@ describe("progress lines", () => {
   })
 
   it("says which rule stopped a run", () => {
-    expect(formatResult({ status: "stopped", runId: "r", steps: {}, durationMs: 3, stoppedBy: { step: "draft", rule: "maxVisits(3)" } }))
+    expect(formatResult({ status: "stopped", runId: "r", steps: {}, durationMs: 3, usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }, stoppedBy: { step: "draft", rule: "maxVisits(3)" } }))
       .toBe("stopped at draft by maxVisits(3)")
   })
 })

@@ -64,18 +64,6 @@ describe("retry, timeouts and fallback", () => {
     expect(model.calls).toHaveLength(4)
   })
 
-  it("retries invalid structured output", async () => {
-    const p = pipeline({ id: "extract", input: z.object({}) })
-      .step("extract", llm({ model: "primary", prompt: () => "extract", output: z.object({ total: z.number() }), policy: noJitter(3) }))
-      .edges({ extract: "done" })
-    const model = scriptedModel(["not json", { object: { total: "12" } }, { object: { total: 12 } }])
-    const events: RunEvent[] = []
-    const { result } = await runWithFakeTime(() => p.run({}, { models: { primary: model }, onEvent: (event) => events.push(event) }))
-    expect(result).toMatchObject({ status: "done", output: { total: 12 } })
-    const reasons = events.flatMap((event) => (event.type === "step.retried" && event.error._tag === "ModelError" ? [event.error.reason] : []))
-    expect(reasons).toEqual(["invalid-output", "invalid-output"])
-  })
-
   it("times out a hung attempt, aborts it, and retries", async () => {
     const model = scriptedModel([{ hang: true }, "late but fine"])
     const { result, elapsedMs } = await runWithFakeTime(() =>
