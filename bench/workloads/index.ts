@@ -1,6 +1,7 @@
 // Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
 import type { Workload } from "../measure.ts"
 import { chainWorkload } from "./chain.ts"
+import { importWorkload } from "./import.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload]

@@ -1,7 +1,7 @@
 import { createActor, type SnapshotFrom } from "xstate"
 import type { RunError } from "../errors.ts"
 import type { MachineOutput, PipelineMachine } from "../graph/compile.ts"
-import { attachServices, type ExecutableGraph } from "../steps/execute.ts"
+import { attachServices, type ExecutableGraph } from "../steps/step-logic.ts"
 import type { RunEvent } from "./events.ts"
 import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"

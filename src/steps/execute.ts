@@ -1,52 +1,20 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { fromPromise, type AnyActorRef } from "xstate"
 import { ConfigurationError, StepCodeError, messageOf, serializeStepError, type RunError, type StepError } from "../errors.ts"
 import type { NormalizedEdge } from "../graph/edges.ts"
 import type { RunContext, StepDone } from "../graph/compile.ts"
-import { defaultPrices } from "../models/prices.ts"
-import { resolvePolicy, type ResolvedPolicy, type StepPolicy, defaultPolicies } from "../policies/policy.ts"
+import type { ResolvedPolicy } from "../policies/policy.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
 import { runLlm } from "./run-llm.ts"
 import { runTool } from "./run-tool.ts"
 import type { AnyStep, StepContext } from "./step.ts"
+import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices, StepRun } from "./step-run.ts"
 
-export type { RunServices } from "./step-run.ts"
-
-/** The graph as the step runtime needs it. */
-export interface ExecutableGraph {
-  readonly id: string
-  readonly steps: ReadonlyMap<string, AnyStep>
-  readonly edges: ReadonlyMap<string, NormalizedEdge>
-  readonly policy: StepPolicy | undefined
-}
-
-// Runs attach their services to the XState system they create; a machine driven with plain
-// XState (no run) gets defaults, so `createActor(p.machine)` still works.
-const servicesBySystem = new WeakMap<object, RunServices>()
-
-/** Attaches a run's services to an actor system before the actor starts. */
-export const attachServices = (system: object, services: RunServices): void => {
-  servicesBySystem.set(system, services)
-}
-
-/** The one actor logic every invoked step state uses: runs the step named by its input. */
-export const stepLogic = (graph: ExecutableGraph) => {
-  const policies = new Map<string, ResolvedPolicy>()
-  for (const [name, step] of graph.steps) {
-    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, defaultPolicies[step.kind], graph.policy, step.policy))
-  }
-  return fromPromise<StepDone, { step: string }>(async ({ input, signal, self, system }) => {
-    const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
-    const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
-    return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
-  })
-}
-
-const executeStep = async (
+/** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
+export const executeStep = async (
   graph: ExecutableGraph,
   name: string,
   policy: ResolvedPolicy,

@@ -1,0 +1,45 @@
+import { fromPromise, type AnyActorRef } from "xstate"
+import type { NormalizedEdge } from "../graph/edges.ts"
+import type { RunContext, StepDone } from "../graph/compile.ts"
+import { defaultPrices } from "../models/prices.ts"
+import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../policies/policy.ts"
+import type { AnyStep } from "./step.ts"
+import type { RunServices } from "./step-run.ts"
+
+export type { RunServices } from "./step-run.ts"
+
+// Effect is loaded with the first step that runs, not with `import "switchboard"`: it is most of
+// the import cost, and building or drawing a pipeline never needs it.
+let runtime: Promise<typeof import("./execute.ts")> | undefined
+
+/** The graph as the step runtime needs it. */
+export interface ExecutableGraph {
+  readonly id: string
+  readonly steps: ReadonlyMap<string, AnyStep>
+  readonly edges: ReadonlyMap<string, NormalizedEdge>
+  readonly policy: StepPolicy | undefined
+}
+
+// Runs attach their services to the XState system they create; a machine driven with plain
+// XState (no run) gets defaults, so `createActor(p.machine)` still works.
+const servicesBySystem = new WeakMap<object, RunServices>()
+
+/** Attaches a run's services to an actor system before the actor starts. */
+export const attachServices = (system: object, services: RunServices): void => {
+  servicesBySystem.set(system, services)
+}
+
+/** The one actor logic every invoked step state uses: runs the step named by its input. */
+export const stepLogic = (graph: ExecutableGraph) => {
+  const policies = new Map<string, ResolvedPolicy>()
+  for (const [name, step] of graph.steps) {
+    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, defaultPolicies[step.kind], graph.policy, step.policy))
+  }
+  return fromPromise<StepDone, { step: string }>(async ({ input, signal, self, system }) => {
+    const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
+    const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
+    const { executeStep } = await (runtime ??= import("./execute.ts"))
+    return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
+  })
+}
+
