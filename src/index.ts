@@ -39,3 +39,8 @@ export { sqliteJournal } from "./store/sqlite-journal.ts"
 export type { RunSummary, SqliteJournal, SqliteJournalOptions } from "./store/sqlite-journal.ts"
 export { anthropic } from "./providers/anthropic/anthropic.ts"
 export type { AnthropicOptions } from "./providers/anthropic/anthropic.ts"
+
+export { openai } from "./providers/openai/openai.ts"
+export type { OpenAIOptions } from "./providers/openai/openai.ts"
+export { openaiCompatible } from "./providers/openai/compatible.ts"
+export type { OpenAICompatibleOptions } from "./providers/openai/compatible.ts"

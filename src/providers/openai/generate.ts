@@ -1,0 +1,46 @@
+import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions"
+import type { ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming } from "openai/resources/responses/responses"
+import type { Model } from "../../models/model.ts"
+import { chatBody, type ChatDialect } from "./chat-request.ts"
+import { readChatCompletion, readChatStream } from "./chat-response.ts"
+import { type Connection, connect } from "./client.ts"
+import { responsesBody } from "./responses-request.ts"
+import { readResponse, readResponseStream } from "./responses-response.ts"
+
+/** A `Model` over Chat Completions: streams when the caller wants deltas, else one JSON answer. */
+export const chatModel = (connection: Connection, dialect: ChatDialect): Model => {
+  const run = connect(connection)
+  return {
+    provider: connection.provider,
+    model: connection.model,
+    generate: (request, options) =>
+      run(options, async ({ client, signal, context, stream }) => {
+        const { onDelta } = options
+        if (onDelta === undefined) {
+          const body = chatBody(connection.model, request, dialect, false) as ChatCompletionCreateParamsNonStreaming
+          return readChatCompletion(await client.chat.completions.create(body, { signal }), context)
+        }
+        const body = chatBody(connection.model, request, dialect, true) as ChatCompletionCreateParamsStreaming
+        return readChatStream(stream(() => client.chat.completions.create(body, { signal })), context, onDelta)
+      }),
+  }
+}
+
+/** A `Model` over the Responses API: streams when the caller wants deltas, else one JSON answer. */
+export const responsesModel = (connection: Connection): Model => {
+  const run = connect(connection)
+  return {
+    provider: connection.provider,
+    model: connection.model,
+    generate: (request, options) =>
+      run(options, async ({ client, signal, context, stream }) => {
+        const { onDelta } = options
+        if (onDelta === undefined) {
+          const body = responsesBody(connection.model, request, false) as ResponseCreateParamsNonStreaming
+          return readResponse(await client.responses.create(body, { signal }), context)
+        }
+        const body = responsesBody(connection.model, request, true) as ResponseCreateParamsStreaming
+        return readResponseStream(stream(() => client.responses.create(body, { signal })), context, onDelta)
+      }),
+  }
+}
