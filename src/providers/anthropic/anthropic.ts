@@ -35,7 +35,7 @@ const loadSdk = (): Promise<AnthropicModule> =>
   }))
 
 /**
- * A Claude model over the Messages API, through the official `@anthropic-ai/sdk` (an optional peer
+ * Creates a Claude model over the Messages API, through the official `@anthropic-ai/sdk` (an optional peer
  * dependency, loaded on the first call) with its own retries off: the step policy retries.
  *
  * - System messages go to the top-level `system` parameter; tool results go back as `tool_result`
@@ -52,8 +52,9 @@ const loadSdk = (): Promise<AnthropicModule> =>
  *   request and rejects with the signal's reason, as `fetch` does.
  *
  * @example
- * const smart = anthropic({ model: "claude-sonnet-5" })
- * const result = await triage.run({ ticket: "Refund please" }, { models: { fast: smart } })
+ * const smart = anthropic({ model: "claude-sonnet-5" }) // key from ANTHROPIC_API_KEY
+ * const response = await smart.generate({ messages: [{ role: "user", content: "Hi" }] }, { signal: AbortSignal.timeout(30_000) })
+ * // in a pipeline: await triage.run(input, { models: { smart } })
  */
 export const anthropic = (options: AnthropicOptions): Model => {
   const subject: ErrorSubject = { provider: "anthropic", model: options.model }

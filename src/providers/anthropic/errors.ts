@@ -3,7 +3,12 @@
 import { ModelError, messageOf, type ModelErrorReason } from "../../errors.ts"
 import { isNetworkFailure, modelError, reasonForStatus, retryAfterMs } from "../shared.ts"
 
-/** Who the error is about: the provider and model named in the ModelError. */
+/**
+ * Who the error is about: the provider and model named in the ModelError.
+ *
+ * @example
+ * const subject: ErrorSubject = { provider: "anthropic", model: "claude-sonnet-5" }
+ */
 export interface ErrorSubject {
   readonly provider: string
   readonly model: string

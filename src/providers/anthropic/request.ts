@@ -2,19 +2,33 @@
 import type Anthropic from "@anthropic-ai/sdk"
 import type { Message, ModelRequest, ToolCall } from "../../models/model.ts"
 
-/** The request body this provider sends, minus `stream`. */
+/**
+ * The request body this provider sends, minus `stream`.
+ *
+ * @example
+ * const body: MessagesBody = { model: "claude-sonnet-5", max_tokens: 4096, messages: [{ role: "user", content: "Hi" }] }
+ */
 export type MessagesBody = Anthropic.MessageCreateParamsNonStreaming
 
 /**
  * How the structured-output tool is named on the wire and whether its schema had to be wrapped in
  * an object (the tool's `input_schema` must be an object; an array or enum schema becomes `{ value }`).
+ *
+ * @example
+ * const outputTool: OutputTool = { name: "classify", wrapped: false }
  */
 export interface OutputTool {
   readonly name: string
   readonly wrapped: boolean
 }
 
-/** Builds the Messages API body and notes the structured-output tool, if the request asked for one. */
+/**
+ * Builds the Messages API body and notes the structured-output tool, if the request asked for one.
+ *
+ * @example
+ * const { body } = toMessagesBody({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }] }, { model: "claude-sonnet-5", maxOutputTokens: 4096 })
+ * body.system // "Be brief."
+ */
 export const toMessagesBody = (
   request: ModelRequest,
   settings: { readonly model: string; readonly maxOutputTokens: number },
@@ -82,6 +96,9 @@ const objectSchema = (schema: Record<string, unknown>): Anthropic.Tool.InputSche
  * `tool_result` blocks in a user message, assistant tool calls become `tool_use` blocks, and
  * neighbours of the same role are merged, since the API wants user and assistant to alternate
  * and wants every result of a parallel call in the one user message after it.
+ *
+ * @example
+ * toWireMessages([{ role: "tool", toolCallId: "toolu_1", name: "add", content: "3" }, { role: "tool", toolCallId: "toolu_2", name: "add", content: "5" }]).length // 1
  */
 export const toWireMessages = (messages: readonly Message[]): Anthropic.MessageParam[] => {
   const wire: Array<{ role: "user" | "assistant"; content: Anthropic.ContentBlockParam[] }> = []

@@ -4,13 +4,23 @@ import { modelError } from "../shared.ts"
 import type { ErrorSubject } from "./errors.ts"
 import type { OutputTool } from "./request.ts"
 
-/** One content block of an answer, reduced to what switchboard reads (thinking is dropped earlier). */
+/**
+ * One content block of an answer, reduced to what switchboard reads (thinking is dropped earlier).
+ *
+ * @example
+ * const block: AnswerBlock = { type: "tool_use", id: "toolu_1", name: "lookupOrder", input: { orderId: "A-1" } }
+ */
 export type AnswerBlock =
   | { readonly type: "text"; readonly text: string }
   /** `json` is the input as streamed text; `input` the parsed (or whole-message) value. */
   | { readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: unknown; readonly json?: string }
 
-/** Token counts as the API reports them (message body, `message_start` and `message_delta`). */
+/**
+ * Token counts as the API reports them (message body, `message_start` and `message_delta`).
+ *
+ * @example
+ * const usage: WireUsage = { input_tokens: 12, cache_read_input_tokens: 0, output_tokens: 30 }
+ */
 export interface WireUsage {
   readonly input_tokens?: number | null
   readonly output_tokens?: number | null
@@ -18,7 +28,12 @@ export interface WireUsage {
   readonly cache_creation_input_tokens?: number | null
 }
 
-/** What both the whole-message and the streaming path hand over. */
+/**
+ * What both the whole-message and the streaming path hand over.
+ *
+ * @example
+ * const answer: Answer = { blocks: [{ type: "text", text: "Hi" }], stopReason: "end_turn", usage: { input_tokens: 3, output_tokens: 1 } }
+ */
 export interface Answer {
   readonly blocks: readonly AnswerBlock[]
   readonly stopReason: string | null | undefined
@@ -64,6 +79,10 @@ export const usageOf = (usage: WireUsage): Usage => {
  * finish reason `stop`; other tool calls stay tool calls. A refusal rejects with `content-filter`;
  * an answer with neither text nor tool calls rejects with `invalid-output` (retryable), since the
  * step asked for an answer and got none.
+ *
+ * @example
+ * toModelResponse({ blocks: [{ type: "text", text: "Hi" }], stopReason: "end_turn", usage: undefined }, undefined, { provider: "anthropic", model: "claude-sonnet-5" })
+ * // { text: "Hi", finishReason: "stop" }
  */
 export const toModelResponse = (answer: Answer, outputTool: OutputTool | undefined, subject: ErrorSubject): ModelResponse => {
   let text = ""
@@ -99,7 +118,12 @@ const structuredText = (block: Extract<AnswerBlock, { type: "tool_use" }>, outpu
   return typeof input === "object" && input !== null && "value" in input ? JSON.stringify((input as { value: unknown }).value) : JSON.stringify(input)
 }
 
-/** The blocks of a whole (non-streamed) message: text and tool use; thinking and server-side blocks are skipped. */
+/**
+ * The blocks of a whole (non-streamed) message: text and tool use; thinking and server-side blocks are skipped.
+ *
+ * @example
+ * blocksOfMessage([{ type: "thinking", thinking: "..." }, { type: "text", text: "refund" }]) // [{ type: "text", text: "refund" }]
+ */
 export const blocksOfMessage = (content: unknown): AnswerBlock[] => {
   if (!Array.isArray(content)) return []
   const blocks: AnswerBlock[] = []

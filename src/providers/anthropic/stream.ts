@@ -1,7 +1,12 @@
 // Reads a Messages API event stream into one answer, reporting text as it arrives.
 import type { AnswerBlock, Answer, WireUsage } from "./response.ts"
 
-/** The parts of a stream event this reader looks at; other events and fields pass by. */
+/**
+ * The parts of a stream event this reader looks at; other events and fields pass by.
+ *
+ * @example
+ * const event: StreamEvent = { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hel" } }
+ */
 export interface StreamEvent {
   readonly type: string
   readonly index?: number
@@ -21,6 +26,10 @@ type OpenBlock =
  * Text deltas go to `onText`; deltas of the tool named `streamTool` too (the structured answer).
  * `thinking` blocks and `ping`s are skipped. A stream that ends without `message_stop` was cut:
  * `complete` is false.
+ *
+ * @example
+ * const answer = await readStream(sdkStream, { onText: (text) => process.stdout.write(text) })
+ * answer.blocks // [{ type: "text", text: "Hello" }]
  */
 export const readStream = async (
   events: AsyncIterable<StreamEvent>,
