@@ -7,6 +7,10 @@ import { type Connection, connect } from "./client.ts"
 import { responsesBody } from "./responses-request.ts"
 import { readResponse, readResponseStream } from "./responses-response.ts"
 
+// The body is read here, not by the SDK: its post-processing breaks on a body that is not an
+// object, and a `SyntaxError` from a truncated or non-JSON body maps to a `server` error.
+const jsonBody = async (response: Promise<Response>): Promise<unknown> => JSON.parse(await (await response).text())
+
 /** A `Model` over Chat Completions: streams when the caller wants deltas, else one JSON answer. */
 export const chatModel = (connection: Connection, dialect: ChatDialect): Model => {
   const run = connect(connection)
@@ -18,7 +22,7 @@ export const chatModel = (connection: Connection, dialect: ChatDialect): Model =
         const { onDelta } = options
         if (onDelta === undefined) {
           const body = chatBody(connection.model, request, dialect, false) as ChatCompletionCreateParamsNonStreaming
-          return readChatCompletion(await client.chat.completions.create(body, { signal }), context)
+          return readChatCompletion(await jsonBody(client.chat.completions.create(body, { signal }).asResponse()), context)
         }
         const body = chatBody(connection.model, request, dialect, true) as ChatCompletionCreateParamsStreaming
         return readChatStream(stream(() => client.chat.completions.create(body, { signal })), context, onDelta)
@@ -37,7 +41,7 @@ export const responsesModel = (connection: Connection): Model => {
         const { onDelta } = options
         if (onDelta === undefined) {
           const body = responsesBody(connection.model, request, false) as ResponseCreateParamsNonStreaming
-          return readResponse(await client.responses.create(body, { signal }), context)
+          return readResponse(await jsonBody(client.responses.create(body, { signal }).asResponse()), context)
         }
         const body = responsesBody(connection.model, request, true) as ResponseCreateParamsStreaming
         return readResponseStream(stream(() => client.responses.create(body, { signal })), context, onDelta)
