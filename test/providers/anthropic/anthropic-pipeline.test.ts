@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import { llm, pipeline, type RunEvent } from "../../../src/index.ts"
 import { startFakeServer, type FakeServer } from "../fake-server.ts"
-import { jsonFixture, modelFor, secretKey } from "./helpers.ts"
+import { jsonFixture, modelFor, secretKey, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
 beforeEach(async () => {
@@ -64,5 +64,31 @@ describe("anthropic in a pipeline", () => {
     expect(result).toMatchObject({ status: "failed", error: { _tag: "ModelError", provider: "anthropic", reason: "authentication", retryable: false, status: 401 } })
     expect(server.requests).toHaveLength(1)
     expect(JSON.stringify([result, events])).not.toContain("SECRET123456")
+  })
+
+  it("a streaming step reports model.delta events, and a reset mid-stream is retried as a network error", async () => {
+    const streamingTriage = pipeline({ id: "streaming-triage", input: z.object({ ticket: z.string() }) })
+      .step(
+        "classify",
+        llm({
+          model: "smart",
+          prompt: ({ input }) => `Classify: ${input.ticket}`,
+          output: Kind,
+          stream: true,
+          policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false }, idleTimeout: "1s" },
+        }),
+      )
+      .edges({ classify: "done" })
+    const structuredStream = sseFixture("stream-structured.sse")
+    server.reply({ kind: "sse", chunks: [...structuredStream.slice(0, 3), { pauseMs: 10 }], end: "reset" }, { kind: "sse", chunks: structuredStream })
+    const events: RunEvent[] = []
+    const result = await streamingTriage.run({ ticket: "Money back" }, { models: { smart: modelFor(server) }, onEvent: (event) => events.push(event) })
+    expect(result).toMatchObject({ status: "done", output: { kind: "refund", confidence: 0.92 } })
+    expect(server.requests).toHaveLength(2)
+    expect(server.requests.map((request) => (request.body as { stream?: boolean }).stream)).toEqual([true, true])
+    const retried = events.find((event) => event.type === "step.retried")
+    expect(retried).toMatchObject({ error: { reason: "network" } })
+    const deltas = events.flatMap((event) => (event.type === "model.delta" ? [event.text] : []))
+    expect(JSON.parse(deltas.slice(-3).join(""))).toEqual({ kind: "refund", confidence: 0.92 })
   })
 })
