@@ -46,7 +46,7 @@ export const openaiCompatible = (options: OpenAICompatibleOptions): Model =>
     {
       provider: options.provider ?? "openai-compatible",
       model: options.model,
-      apiKey: () => options.apiKey ?? placeholderApiKey,
+      apiKey: () => (options.apiKey === undefined || options.apiKey === "" ? placeholderApiKey : options.apiKey),
       baseURL: () => options.baseURL,
       // Keep the SDK from sending OPENAI_ORG_ID / OPENAI_PROJECT_ID to a third-party server.
       organization: null,

@@ -23,7 +23,8 @@ export interface OpenAIOptions {
 /**
  * An OpenAI model through the official `openai` SDK (loaded on the first call; the SDK's own
  * retries are off, the step policy retries). Structured output uses JSON-schema mode, strict when
- * the schema allows it (zod `.optional()` fields make it non-strict: zod still validates).
+ * the schema allows it: strict mode needs every property required, so a zod `.optional()` field
+ * sends the schema with `strict: false` (zod still validates; use `.nullable()` to stay strict).
  * Every failure is a `ModelError`; an abort through the step's signal rejects with the signal's reason.
  *
  * @example
@@ -33,7 +34,7 @@ export const openai = (options: OpenAIOptions): Model => {
   const connection = {
     provider: "openai",
     model: options.model,
-    apiKey: () => options.apiKey ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openai() or set OPENAI_API_KEY" },
+    apiKey: () => nonEmpty(options.apiKey) ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openai() or set OPENAI_API_KEY" },
     baseURL: () => options.baseURL ?? nonEmpty(process.env["OPENAI_BASE_URL"]),
     organization: options.organization,
     defaultHeaders: options.defaultHeaders,
