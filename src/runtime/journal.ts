@@ -17,11 +17,49 @@ export type JournalEntry = RunEvent & { readonly seq: number }
  * await journal.append({ seq: 0, type: "run.started", runId: "r1", pipeline: "p", input: {}, at: Date.now() })
  */
 export interface Journal {
+  /**
+   * Appends one event. An entry whose `(runId, seq)` is already taken must be refused with a
+   * {@link JournalConflictError} (another process is executing the run), any gap with an error.
+   */
   append(entry: JournalEntry): void | Promise<void>
   read(runId: string): Promise<readonly JournalEntry[]>
   /** Saves the latest persisted XState snapshot of a run (written when the run pauses or ends). */
   saveSnapshot(runId: string, snapshot: unknown): void | Promise<void>
   loadSnapshot(runId: string): Promise<unknown>
+  /**
+   * Exclusive execution of a run across processes: resolves with a claim while no other process
+   * holds one, `undefined` when another does. Journals used by one process may omit it.
+   */
+  claim?(runId: string): Promise<RunClaim | undefined>
+}
+
+/**
+ * The right to execute one run, until released (or until the process holding it dies).
+ *
+ * @example
+ * const claim = await journal.claim?.(runId)
+ * try { ... } finally { await claim?.release() }
+ */
+export interface RunClaim {
+  release(): Promise<void>
+}
+
+/**
+ * An append lost a race: the run's next sequence number is already written, so another process
+ * is executing the run. The loser stops executing it and appends nothing more.
+ *
+ * @example
+ * if (error instanceof JournalConflictError) console.warn(`run ${error.runId} is executed elsewhere`)
+ */
+export class JournalConflictError extends Error {
+  override readonly name = "JournalConflictError"
+  readonly runId: string
+  readonly seq: number
+  constructor(runId: string, seq: number, detail = "") {
+    super(`journal for run ${runId}: seq ${seq} is already written${detail === "" ? "" : ` (${detail})`}; another process is executing this run`)
+    this.runId = runId
+    this.seq = seq
+  }
 }
 
 /**
@@ -39,9 +77,8 @@ export const memoryJournal = (): Journal & { readonly runIds: () => readonly str
     append(entry) {
       let list = entries.get(entry.runId)
       if (list === undefined) entries.set(entry.runId, (list = []))
-      if (entry.seq !== list.length) {
-        throw new Error(`journal for run ${entry.runId}: expected seq ${list.length}, got ${entry.seq}`)
-      }
+      if (entry.seq < list.length) throw new JournalConflictError(entry.runId, entry.seq)
+      if (entry.seq !== list.length) throw new Error(`journal for run ${entry.runId}: expected seq ${list.length}, got ${entry.seq}`)
       list.push(entry)
     },
     read: async (runId) => [...(entries.get(runId) ?? [])],

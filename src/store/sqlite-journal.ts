@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import type { RunStatus } from "../runtime/events.ts"
-import type { Journal, JournalEntry } from "../runtime/journal.ts"
+import { JournalConflictError, type Journal, type JournalEntry } from "../runtime/journal.ts"
 
 /**
  * Options of a SQLite journal.
@@ -128,13 +128,14 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
         written = statements.append.run({ runId, seq, type, at, data: serialize(entry, data) })
       } catch (error) {
         // Another process won the race for this seq between the guard and the insert.
-        if (/UNIQUE constraint failed/.test(String(error))) throw new Error(`journal for run ${runId}: seq ${seq} already written`, { cause: error })
+        if (/UNIQUE constraint failed/.test(String(error))) throw new JournalConflictError(runId, seq)
         throw error
       }
       if (written.changes === 1) return
       // Refused by the sequence guard: say which seq the run expected.
       const expected = Number(statements.nextSeq.get({ runId })?.next ?? 0)
-      throw new Error(`journal for run ${runId}: expected seq ${expected}, got ${seq}${seq < expected ? " (already written)" : ""}`)
+      if (seq < expected) throw new JournalConflictError(runId, seq, `next is ${expected}`)
+      throw new Error(`journal for run ${runId}: expected seq ${expected}, got ${seq}`)
     },
     read: async (runId) =>
       statements.read.all({ runId }).map((row) => ({

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, human, llm, memoryJournal, pipeline, route, sqliteJournal, type Journal, type JournalEntry } from "../../src/index.ts"
+import { fn, human, llm, memoryJournal, pipeline, route, sqliteJournal, type Journal, type JournalEntry, JournalConflictError } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const folders: string[] = []
@@ -51,7 +51,8 @@ describe.each(contract)("Journal contract: %s", (_name, open) => {
     const journal = open()
     await journal.append(started("r1"))
     expect(() => journal.append(stepStarted("r1", 2))).toThrow(/run r1: expected seq 1, got 2/)
-    expect(() => journal.append(stepStarted("r1", 0))).toThrow(/run r1: expected seq 1, got 0/)
+    expect(() => journal.append(stepStarted("r1", 0))).toThrow(JournalConflictError)
+    expect(() => journal.append(stepStarted("r1", 0))).toThrow(/run r1: seq 0 is already written/)
     expect(() => journal.append(stepStarted("r2", 1))).toThrow(/run r2: expected seq 0, got 1/)
     expect(await journal.read("r1")).toEqual([started("r1")])
   })
@@ -80,7 +81,7 @@ describe("sqliteJournal", () => {
     const second = openSqlite(path)
     expect(await second.read("r1")).toEqual([started("r1"), stepStarted("r1", 1)])
     expect(await second.loadSnapshot("r1")).toEqual({ value: "classify" })
-    expect(() => second.append(stepStarted("r1", 1))).toThrow(/expected seq 2, got 1 \(already written\)/)
+    expect(() => second.append(stepStarted("r1", 1))).toThrow(/seq 1 is already written \(next is 2\)/)
     second.append(stepStarted("r1", 2))
     expect((await second.read("r1")).map((entry) => entry.seq)).toEqual([0, 1, 2])
   })
