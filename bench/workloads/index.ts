@@ -2,6 +2,7 @@
 import type { Workload } from "../measure.ts"
 import { chainWorkload } from "./chain.ts"
 import { importWorkload } from "./import.ts"
+import { providerWorkload } from "./provider.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload]
