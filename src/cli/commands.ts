@@ -93,7 +93,7 @@ export const decideCommand = async (
     try {
       result = await interruptible((signal) => loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, ...progress(options, output) }))
     } catch (error) {
-      // DecisionError: unknown run, not waiting there, or a decision that fails the schema.
+      // DecisionError (not waiting there, a decision that fails the schema) or ResumeError (unknown or finished run).
       throw new UsageError(error instanceof Error ? error.message : String(error))
     }
     return report(result, options, output, undefined)

@@ -3,6 +3,8 @@ import type { RunError } from "../errors.ts"
 import { toMillis } from "../policies/duration.ts"
 import type { RunStatus } from "../runtime/events.ts"
 import type { AnyStep } from "../steps/step.ts"
+import { visitKey } from "../runtime/replay.ts"
+import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
 
 /**
@@ -25,6 +27,8 @@ export interface RunContext {
   readonly error: RunError | null
   readonly stoppedBy: { readonly step: string; readonly rule: string } | null
   readonly waiting: { readonly step: string; readonly deadline: number | null } | null
+  /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
+  readonly deadlines: Readonly<Record<string, number>>
 }
 
 /**
@@ -36,6 +40,8 @@ export interface RunContext {
 export interface MachineInput {
   readonly input: unknown
   readonly runId?: string
+  /** Deadlines of human step visits, by `step#visit`, from a resumed run's journal. */
+  readonly deadlines?: Readonly<Record<string, number>>
 }
 
 /**
@@ -127,8 +133,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     if (step.kind === "human") {
       const onTimeout =
         edge.timeout === undefined
-          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }] }]
-          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }], false)
+          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }] }]
+          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }], false)
       states[name] = {
         entry,
         exit: [{ type: "leave" }],
@@ -185,7 +191,10 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
         const visits = { ...context.visits, [params.step]: (context.visits[params.step] ?? 0) + 1 }
         const step = graph.steps.get(params.step)
         if (step?.kind !== "human") return { visits }
-        const deadline = step.timeout === undefined ? null : Date.now() + toMillis(step.timeout)
+        const visit = visits[params.step] as number
+        // A resumed run keeps the deadline it journaled, so a restart never extends it.
+        const journaled = context.deadlines[visitKey(params.step, visit)]
+        const deadline = step.timeout === undefined ? null : (journaled ?? Date.now() + toMillis(step.timeout))
         return { visits, status: "awaiting-human" as const, waiting: { step: params.step, deadline } }
       }),
       leave: assign({ status: "running" as const, waiting: null }),
@@ -199,6 +208,11 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
         errors: { ...context.errors, [params.step]: (event as unknown as { error: RunError }).error },
       })),
       fail: assign(({ event }, params: { step: string }) => ({ error: asRunError(params.step, (event as unknown as { error: unknown }).error) })),
+      // Journals the expiry, so a resumed run takes the same timeout route.
+      noteTimeout: ({ context, system }, params: { step: string }) => {
+        const services = servicesOf(system)
+        void services?.record({ type: "human.expired", runId: services.runId, step: params.step, visit: context.visits[params.step] ?? 1, at: Date.now() })
+      },
       humanTimeout: assign(({ context }, params: { step: string }) => {
         const ms = toMillis((graph.steps.get(params.step) as { timeout?: number }).timeout ?? 0)
         const error: RunError = { _tag: "HumanTimeoutError", step: params.step, ms, message: `no decision for "${params.step}" within ${ms}ms` }
@@ -236,6 +250,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       error: null,
       stoppedBy: null,
       waiting: null,
+      deadlines: input.deadlines ?? {},
     }),
     initial: graph.steps.keys().next().value as string,
     on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },

@@ -15,6 +15,24 @@ export interface UsageTotals {
   readonly unpricedCalls: number
 }
 
+/**
+ * A pipeline's graph as data: each step's kind and edges, in declaration order.
+ *
+ * @example
+ * const structure: PipelineStructure = { steps: [{ name: "answer", kind: "llm", next: ["done"] }] }
+ */
+export interface PipelineStructure {
+  readonly steps: ReadonlyArray<{
+    readonly name: string
+    readonly kind: string
+    readonly next: readonly string[]
+    readonly error?: string
+    readonly timeout?: string
+    readonly stopped?: string
+    readonly stop?: readonly string[]
+  }>
+}
+
 /** Status of a run. */
 export type RunStatus = "running" | "awaiting-human" | "done" | "failed" | "stopped"
 
@@ -26,7 +44,15 @@ export type RunStatus = "running" | "awaiting-human" | "done" | "failed" | "stop
  * for await (const event of handle.events) if (event.type === "step.finished") console.log(event.step, event.durationMs)
  */
 export type RunEvent =
-  | { readonly type: "run.started"; readonly runId: string; readonly pipeline: string; readonly input: unknown; readonly at: number }
+  | {
+      readonly type: "run.started"
+      readonly runId: string
+      readonly pipeline: string
+      readonly input: unknown
+      /** The pipeline's graph when the run started: a resume checks it has not changed. */
+      readonly structure?: PipelineStructure
+      readonly at: number
+    }
   | { readonly type: "step.started"; readonly runId: string; readonly step: string; readonly visit: number; readonly at: number }
   | {
       readonly type: "step.retried"
@@ -95,11 +121,13 @@ export type RunEvent =
       readonly type: "human.waiting"
       readonly runId: string
       readonly step: string
+      readonly visit: number
       readonly prompt?: string
       readonly deadline?: number
       readonly at: number
     }
-  | { readonly type: "human.decided"; readonly runId: string; readonly step: string; readonly decision: unknown; readonly at: number }
+  | { readonly type: "human.decided"; readonly runId: string; readonly step: string; readonly visit: number; readonly decision: unknown; readonly at: number }
+  | { readonly type: "human.expired"; readonly runId: string; readonly step: string; readonly visit: number; readonly at: number }
   | {
       readonly type: "run.finished"
       readonly runId: string

@@ -7,6 +7,7 @@ import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
 import { memoryJournal } from "./journal.ts"
+import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
 
@@ -31,6 +32,8 @@ export interface ExecutionOptions {
   readonly buffer: boolean
   /** Usage already spent by this run (a continued run brings its journal's totals). */
   readonly usage?: UsageTotals
+  /** A resumed run: what its journal says already happened. */
+  readonly replay?: Replay
 }
 
 /**
@@ -38,7 +41,7 @@ export interface ExecutionOptions {
  * human steps and settles with the run result.
  */
 export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
-  const { runId, runOptions, keepWaiting } = config
+  const { runId, runOptions, keepWaiting, replay } = config
   const journal = runOptions.journal ?? memoryJournal()
   const stream = config.buffer ? new EventStream() : undefined
   let seq = config.seq
@@ -63,6 +66,15 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
   const append = (event: RunEvent): void | Promise<void> => {
     if (journalFailure !== undefined) return
+    if (replay !== undefined) {
+      // Replaying what the journal holds produces those events again: write each only once.
+      const key = eventKey(event)
+      const count = replay.journaled.get(key) ?? 0
+      if (count > 0) {
+        replay.journaled.set(key, count - 1)
+        return
+      }
+    }
     const entry = { ...event, seq }
     let written: void | Promise<void>
     try {
@@ -88,7 +100,11 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   const startedAt = Date.now()
   const actor = createActor(machine, {
     ...("snapshot" in config.from ? { snapshot: config.from.snapshot as SnapshotFrom<PipelineMachine> } : {}),
-    input: { input: "input" in config.from ? config.from.input : undefined, runId },
+    input: {
+      input: "input" in config.from ? config.from.input : undefined,
+      runId,
+      ...(replay === undefined || replay.deadlines.size === 0 ? {} : { deadlines: Object.fromEntries(replay.deadlines) }),
+    },
     ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
@@ -108,7 +124,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices } })
+  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }) })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
@@ -152,7 +168,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
       }
     }
     const deadline = snapshot.context.waiting?.deadline ?? null
-    await record({ type: "human.waiting", runId, step, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
+    const visit = snapshot.context.visits[step] ?? 1
+    await record({ type: "human.waiting", runId, step, visit, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
     await saveSnapshot()
     if (keepWaiting) return
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
@@ -160,10 +177,19 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     stream?.close()
     resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt, usage } as unknown as RunResult<never>)
   }
+  // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.
+  const arriveAtHuman = (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
+    const key = visitKey(step, snapshot.context.visits[step] ?? 1)
+    if (replay?.decisions.has(key) === true) actor.send({ type: `${step}.decide`, decision: replay.decisions.get(key) })
+    else if (replay?.expired.has(key) === true) actor.send({ type: `${step}.expire` })
+    // A deadline that passed while nothing ran (a resumed run) applies now, as it would have live.
+    else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
+    else void pause(step, snapshot)
+  }
   actor.subscribe({
     next: (snapshot) => {
       const value = snapshot.value as unknown as string
-      if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") void pause(value, snapshot)
+      if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
       if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
     },
     error: (error) => {
@@ -180,7 +206,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     send: (step: string, decision: unknown) => {
       const snapshot = actor.getSnapshot()
       const parsed = checkDecision(graph, snapshot.value as unknown as string, snapshot.status, step, decision)
-      void record({ type: "human.decided", runId, step, decision: parsed, at: Date.now() })
+      void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
       actor.send({ type: `${step}.decide`, decision: parsed })
     },
     cancel: (reason) => actor.send({ type: "run.cancel", ...(reason === undefined ? {} : { reason }) }),
@@ -194,7 +220,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     actor.start()
     const initial = actor.getSnapshot()
     if ("input" in config.from && initial.status === "active" && graph.steps.get(initial.value as unknown as string)?.kind === "human") {
-      void pause(initial.value as unknown as string, initial)
+      arriveAtHuman(initial.value as unknown as string, initial)
     }
   }
   return { handle, settled, start }

@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto"
-import type { createActor, InspectionEvent, SnapshotFrom } from "xstate"
+import type { createActor, InspectionEvent } from "xstate"
 import type { z } from "zod"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
-import { emptyUsage, usageOfJournal } from "./usage.ts"
+import { emptyUsage } from "./usage.ts"
 import type { ExecutableGraph } from "../steps/step-logic.ts"
 import type { RunEvent } from "./events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
+import { structureOf } from "./replay.ts"
+import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
 import type { Journal } from "./journal.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 
@@ -75,15 +77,17 @@ export interface Pipeline<TInput, TSteps> {
   /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
   start(input: TInput, options?: RunOptions): RunHandle<TSteps>
   /**
-   * Continues a run that `run()` left `awaiting-human`, from its journal's snapshot. Throws a
-   * {@link DecisionError} (run unchanged) for an unknown run, a run not waiting on `step`, or an invalid decision.
+   * Continues a run from its journal after a crash, a restart or a pause: finished steps are not
+   * run again (their outputs come from the journal), the step in flight runs again with the same
+   * idempotency key. Throws a {@link ResumeError} (nothing written) when the run cannot be resumed.
    */
-  decide<TStep extends keyof TSteps & string>(
-    runId: string,
-    step: TStep,
-    decision: TSteps[TStep],
-    options: RunOptions & { readonly journal: Journal },
-  ): Promise<RunResult<TSteps>>
+  resume(runId: string, options: ResumeOptions): Promise<RunResult<TSteps>>
+  /**
+   * Delivers a decision to a run paused on a human step (by `run()`, or in another process) and
+   * continues it. Throws a {@link DecisionError} (run unchanged) for a run not waiting on `step`
+   * or an invalid decision, a {@link ResumeError} for a run that cannot be resumed.
+   */
+  decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options: ResumeOptions): Promise<RunResult<TSteps>>
   /** Phantom: the step outputs, for type helpers. */
   readonly "~steps"?: TSteps
 }
@@ -107,7 +111,9 @@ export const createRunner = <TInput, TSteps>(
     }
     return execute(graph, machine, { runId, runOptions, from: { input: checked.data }, seq: 0, keepWaiting, buffer: keepWaiting })
   }
-  const started = (runId: string, input: unknown): RunEvent => ({ type: "run.started", runId, pipeline: options.id, input, at: Date.now() })
+  const structure = structureOf(graph)
+  const started = (runId: string, input: unknown): RunEvent => ({ type: "run.started", runId, pipeline: options.id, input, structure, at: Date.now() })
+  const target = { id: options.id, graph, machine }
 
   return {
     id: options.id,
@@ -125,23 +131,8 @@ export const createRunner = <TInput, TSteps>(
       void execution.start(started(execution.handle.id, input))
       return execution.handle as unknown as RunHandle<TSteps>
     },
-    decide: async (runId, step, decision, runOptions) => {
-      const snapshot = (await runOptions.journal.loadSnapshot(runId)) as SnapshotFrom<PipelineMachine> | undefined
-      if (snapshot === undefined) throw new DecisionError("unknown-run", `no run ${runId} in this journal`)
-      const entries = await runOptions.journal.read(runId)
-      const execution = execute(graph, machine, { runId, runOptions, from: { snapshot }, seq: entries.length, keepWaiting: false, buffer: false, usage: usageOfJournal(entries) })
-      const waitingOn = (snapshot as { value?: unknown }).value
-      if (waitingOn !== step) throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}" (it is at "${String(waitingOn)}")`)
-      checkDecision(graph, step, "active", step, decision)
-      await execution.start()
-      const deadline = (snapshot as { context?: { waiting?: { deadline?: number | null } } }).context?.waiting?.deadline
-      if (typeof deadline === "number" && deadline <= Date.now()) {
-        // The deadline passed while the run was paused: the timeout route wins, as it would have live.
-        execution.handle.actor.send({ type: `${step}.expire` })
-      } else {
-        execution.handle.send(step as never, decision as never)
-      }
-      return execution.settled as Promise<RunResult<TSteps>>
-    },
+    resume: (runId, resumeOptions) => resumeRun(target, runId, resumeOptions) as Promise<RunResult<TSteps>>,
+    decide: (runId, step, decision, resumeOptions) =>
+      decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)) as Promise<RunResult<TSteps>>,
   }
 }

@@ -4,6 +4,7 @@ import type { RunContext, StepDone } from "../graph/compile.ts"
 import { defaultPrices } from "../models/prices.ts"
 import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../policies/policy.ts"
 import type { AnyStep } from "./step.ts"
+import { visitKey } from "../runtime/replay.ts"
 import type { RunServices } from "./step-run.ts"
 
 export type { RunServices } from "./step-run.ts"
@@ -24,6 +25,9 @@ export interface ExecutableGraph {
 // XState (no run) gets defaults, so `createActor(p.machine)` still works.
 const servicesBySystem = new WeakMap<object, RunServices>()
 
+/** The services a run attached to this actor system, if any. */
+export const servicesOf = (system: object): RunServices | undefined => servicesBySystem.get(system)
+
 /** Attaches a run's services to an actor system before the actor starts. */
 export const attachServices = (system: object, services: RunServices): void => {
   servicesBySystem.set(system, services)
@@ -38,6 +42,12 @@ export const stepLogic = (graph: ExecutableGraph) => {
   return fromPromise<StepDone, { step: string }>(async ({ input, signal, self, system }) => {
     const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
     const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
+    // A resumed run never repeats a finished visit: its journaled result stands.
+    const replayed = services.replay?.steps.get(visitKey(input.step, context.visits[input.step] ?? 1))
+    if (replayed !== undefined) {
+      if ("done" in replayed) return replayed.done
+      throw replayed.error
+    }
     const { executeStep } = await (runtime ??= import("./execute.ts"))
     return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
   })

@@ -3,6 +3,7 @@ import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
 import type { ResolvedPolicy } from "../policies/policy.ts"
 import type { RunEvent } from "../runtime/events.ts"
+import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
 
 /** What a run lends its steps: models by alias, and where events go. */
@@ -14,6 +15,8 @@ export interface RunServices {
   /** Notifies listeners without journaling (streamed text). */
   readonly emit: (event: RunEvent) => void
   readonly prices: PriceTable
+  /** A resumed run: what its journal says each step visit already did. */
+  readonly replay?: Replay
 }
 
 

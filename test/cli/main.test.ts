@@ -135,7 +135,7 @@ describe("switchboard run", () => {
 
     const again = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`)
     expect(again.code).toBe(2)
-    expect(again.stderr).toMatch(/is not waiting on "review"/)
+    expect(again.stderr).toMatch(/cannot resume run .*: it has already finished/)
   })
 })
 

@@ -86,13 +86,13 @@ describe("human handoff", () => {
     if (paused.status !== "awaiting-human") return
     expect(paused.deadline).toBeGreaterThan(Date.now())
     await expect(p.decide("h1", "review", { approve: 1 } as never, { journal })).rejects.toMatchObject({ reason: "invalid-decision" })
-    await expect(p.decide("nope", "review", { approve: true }, { journal })).rejects.toMatchObject({ reason: "unknown-run" })
+    await expect(p.decide("nope", "review", { approve: true }, { journal })).rejects.toMatchObject({ name: "ResumeError", reason: "unknown-run" })
     const finished = await p.decide("h1", "review", { approve: true }, { journal })
     expect(finished).toMatchObject({ status: "done", output: "paid 70", runId: "h1" })
     const entries = await journal.read("h1")
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index))
     expect(entries.filter((entry) => entry.type === "step.finished").map((entry) => entry.step)).toEqual(["prepare", "pay"])
-    await expect(p.decide("h1", "review", { approve: true }, { journal })).rejects.toMatchObject({ reason: "not-waiting" })
+    await expect(p.decide("h1", "review", { approve: true }, { journal })).rejects.toMatchObject({ name: "ResumeError", reason: "finished" })
   })
 
   it("applies the timeout route when the decision comes after the deadline", async () => {

@@ -89,7 +89,7 @@ describe("sqliteJournal", () => {
   it("lists runs with the status their lifecycle events give them", () => {
     const journal = openSqlite(temporaryFile())
     journal.append({ seq: 0, type: "run.started", runId: "waits", pipeline: "triage", input: {}, at: 10 })
-    journal.append({ seq: 1, type: "human.waiting", runId: "waits", step: "review", at: 20 })
+    journal.append({ seq: 1, type: "human.waiting", runId: "waits", step: "review", visit: 1, at: 20 })
     journal.append({ seq: 0, type: "run.started", runId: "ends", pipeline: "triage", input: {}, at: 30 })
     journal.append({ seq: 1, type: "run.finished", runId: "ends", status: "stopped", durationMs: 5, at: 40 })
     journal.append({ seq: 0, type: "run.started", runId: "runs", pipeline: "other", input: {}, at: 50 })

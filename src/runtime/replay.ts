@@ -1,0 +1,108 @@
+import type { RunError } from "../errors.ts"
+import type { StepDone } from "../graph/compile.ts"
+import type { ExecutableGraph } from "../steps/step-logic.ts"
+import type { PipelineStructure, RunEvent } from "./events.ts"
+import type { JournalEntry } from "./journal.ts"
+
+/**
+ * What a journal says already happened in a run, keyed by `step#visit`: a resumed run takes
+ * finished steps, decisions and expired deadlines from here instead of doing them again.
+ */
+export interface Replay {
+  readonly steps: ReadonlyMap<string, { readonly done: StepDone } | { readonly error: RunError }>
+  readonly decisions: ReadonlyMap<string, unknown>
+  readonly expired: ReadonlySet<string>
+  readonly deadlines: ReadonlyMap<string, number>
+  /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
+  readonly journaled: Map<string, number>
+}
+
+/** `step#visit`, the key of one visit of a step. */
+export const visitKey = (step: string, visit: number): string => `${step}#${visit}`
+
+/**
+ * What makes two events "the same" for replay: a replay produces the same events in the same
+ * order up to where the run stopped, so counting keys is enough to skip those already written.
+ */
+export const eventKey = (event: RunEvent): string => {
+  switch (event.type) {
+    case "route.taken":
+      return `${event.type}|${event.from}|${event.to}`
+    case "step.retried":
+      return `${event.type}|${event.step}#${event.visit}|${event.attempt}`
+    case "model.repair":
+      return `${event.type}|${event.step}#${event.visit}|${event.repair}`
+    case "model.fallback":
+      return `${event.type}|${event.step}#${event.visit}|${event.to}`
+    case "run.started":
+    case "run.finished":
+      return event.type
+    case "model.delta":
+      // Never journaled, never deduplicated.
+      return `${event.type}|${event.step}#${event.visit}|${event.at}`
+    default:
+      return `${event.type}|${event.step}#${event.visit}`
+  }
+}
+
+/** Reads a run's journal into a {@link Replay}. */
+export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
+  const steps = new Map<string, { done: StepDone } | { error: RunError }>()
+  const decisions = new Map<string, unknown>()
+  const expired = new Set<string>()
+  const deadlines = new Map<string, number>()
+  const journaled = new Map<string, number>()
+  for (const entry of entries) {
+    const key = eventKey(entry)
+    journaled.set(key, (journaled.get(key) ?? 0) + 1)
+    switch (entry.type) {
+      case "step.finished":
+        steps.set(visitKey(entry.step, entry.visit), { done: { output: entry.output, next: entry.next } })
+        break
+      case "step.failed":
+        // A step cancelled under a dying run did not really fail: run it again.
+        if (entry.error._tag !== "CancelledError") steps.set(visitKey(entry.step, entry.visit), { error: entry.error })
+        break
+      case "human.decided":
+        decisions.set(visitKey(entry.step, entry.visit), entry.decision)
+        break
+      case "human.expired":
+        expired.add(visitKey(entry.step, entry.visit))
+        break
+      case "human.waiting":
+        if (entry.deadline !== undefined) deadlines.set(visitKey(entry.step, entry.visit), entry.deadline)
+        break
+    }
+  }
+  return { steps, decisions, expired, deadlines, journaled }
+}
+
+/** The graph as data, stored with `run.started`. */
+export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
+  steps: [...graph.steps].map(([name, step]) => {
+    const edge = graph.edges.get(name)
+    return {
+      name,
+      kind: step.kind,
+      next: [...(edge?.targets ?? [])],
+      ...(edge?.error === undefined ? {} : { error: edge.error }),
+      ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
+      ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
+      ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
+    }
+  }),
+})
+
+/** What changed between two structures, one line per step; empty when they are the same. */
+export const structureChanges = (before: PipelineStructure, after: PipelineStructure): string[] => {
+  const old = new Map(before.steps.map((step) => [step.name, step]))
+  const now = new Map(after.steps.map((step) => [step.name, step]))
+  const changes: string[] = []
+  for (const name of old.keys()) if (!now.has(name)) changes.push(`step "${name}" was removed`)
+  for (const [name, step] of now) {
+    const previous = old.get(name)
+    if (previous === undefined) changes.push(`step "${name}" was added`)
+    else if (JSON.stringify(previous) !== JSON.stringify(step)) changes.push(`step "${name}" changed: ${JSON.stringify(previous)} → ${JSON.stringify(step)}`)
+  }
+  return changes
+}
