@@ -11,6 +11,9 @@ import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
 
+/** Runs executing in this process: a worker here never takes one of them. */
+export const executingHere = new Set<string>()
+
 /** One live execution of a run: its handle, when it settles, and how to start it. */
 export interface Execution {
   readonly handle: RunHandle<never>
@@ -213,6 +216,13 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     actor,
   }
   const start = async (first?: RunEvent) => {
+    executingHere.add(runId)
+    void settled.finally(() => executingHere.delete(runId))
+    if (config.seq === 0 && journal.claim !== undefined) {
+      // A new run is claimed like a resumed one, so no worker anywhere takes it meanwhile.
+      const claim = await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))
+      if (claim !== undefined) void settled.finally(() => claim.release().catch(() => {}))
+    }
     if (first !== undefined) await record(first)
     if (runOptions.signal?.aborted === true) onAbort()
     runOptions.signal?.addEventListener("abort", onAbort, { once: true })

@@ -10,7 +10,7 @@ import type { RunEvent } from "./events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
 import { structureOf } from "./replay.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
-import type { Journal } from "./journal.ts"
+import type { Journal, JournalEntry } from "./journal.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 
 /**
@@ -83,6 +83,11 @@ export interface Pipeline<TInput, TSteps> {
    */
   resume(runId: string, options: ResumeOptions): Promise<RunResult<TSteps>>
   /**
+   * Journals a new run without executing it, for a worker to take. Resolves with the run id;
+   * rejects with a `RangeError` naming each invalid input field (nothing journaled).
+   */
+  submit(input: TInput, options: { readonly journal: Journal; readonly runId?: string }): Promise<string>
+  /**
    * Delivers a decision to a run paused on a human step (by `run()`, or in another process) and
    * continues it. Throws a {@link DecisionError} (run unchanged) for a run not waiting on `step`
    * or an invalid decision, a {@link ResumeError} for a run that cannot be resumed.
@@ -130,6 +135,13 @@ export const createRunner = <TInput, TSteps>(
       const execution = begin(input, runOptions, true)
       void execution.start(started(execution.handle.id, input))
       return execution.handle as unknown as RunHandle<TSteps>
+    },
+    submit: async (input, submitOptions) => {
+      const checked = validateInput(options.input, input)
+      if (!checked.success) throw new RangeError(checked.error.message)
+      const runId = submitOptions.runId ?? randomUUID()
+      await submitOptions.journal.append({ ...started(runId, checked.data), seq: 0 } as JournalEntry)
+      return runId
     },
     resume: (runId, resumeOptions) => resumeRun(target, runId, resumeOptions) as Promise<RunResult<TSteps>>,
     decide: (runId, step, decision, resumeOptions) =>
