@@ -42,6 +42,8 @@ export { JournalConflictError, memoryJournal } from "./runtime/journal.ts"
 export type { Journal, JournalEntry, RunClaim } from "./runtime/journal.ts"
 export { sqliteJournal } from "./store/sqlite-journal.ts"
 export type { RunSummary, SqliteJournal, SqliteJournalOptions } from "./store/sqlite-journal.ts"
+export { postgresJournal } from "./store/postgres-journal.ts"
+export type { PostgresJournal, PostgresJournalOptions, PostgresRunClaim, PostgresRunSummary } from "./store/postgres-journal.ts"
 export { anthropic } from "./providers/anthropic/anthropic.ts"
 export type { AnthropicOptions } from "./providers/anthropic/anthropic.ts"
 

@@ -1,0 +1,130 @@
+// The SQL of the Postgres journal, for one schema. Kept apart from the journal so the statements
+// can be read (and reviewed) together.
+
+/** A schema name the journal accepts: a plain lower-case identifier, so quoting never matters. */
+const identifier = /^[a-z_][a-z0-9_]{0,57}$/
+
+/** Checks a schema name; returns it double-quoted for SQL. */
+export const quoteSchema = (schema: string): string => {
+  // 58 characters leave room for the "_runs" of the notification channel (identifiers have 63).
+  if (!identifier.test(schema)) throw new Error(`postgresJournal: schema must be a lower-case SQL identifier of at most 58 characters ([a-z_][a-z0-9_]*), got ${JSON.stringify(schema)}`)
+  return `"${schema}"`
+}
+
+/** The NOTIFY channel of a schema: `switchboard_runs` for the default schema. */
+export const channelOf = (schema: string): string => `${schema}_runs`
+
+/**
+ * The advisory-lock key of a run, a bigint from the schema and the run id ($1, $2). 64 bits make
+ * two live runs sharing a key (which would only make a claim wait its turn) vanishingly unlikely.
+ */
+const claimKey = (schemaParameter: string, runParameter: string) => `hashtextextended(${schemaParameter} || ':' || ${runParameter}, 0)`
+
+/** Lifecycle events keep `runs.status` current; everything else only goes into the journal. */
+export const statusAfter = (type: string, finishedStatus: unknown): string | null => {
+  if (type === "run.started" || type === "human.decided") return "running"
+  if (type === "human.waiting") return "awaiting-human"
+  if (type === "run.finished") return String(finishedStatus)
+  return null
+}
+
+/** Events a worker wants to hear about: a new run, and a run whose human decision arrived. */
+export const notifies = (type: string): boolean => type === "run.started" || type === "human.decided"
+
+/** All statements of one schema. */
+export const statements = (schema: string) => {
+  const quoted = quoteSchema(schema)
+  const runs = `${quoted}.runs`
+  const journal = `${quoted}.journal`
+  return {
+    /** True when the tables exist, so a process without CREATE rights can use a prepared schema. */
+    ready: `SELECT to_regclass('${quoted}.runs') IS NOT NULL AND to_regclass('${quoted}.journal') IS NOT NULL
+      AND to_regclass('${quoted}.runs_by_status') IS NOT NULL AS ready`,
+    // Payloads are `json`, not `jsonb`: a journal gives back exactly what was written (jsonb would
+    // sort object keys, changing a resumed run's outputs, and refuse "\u0000"); nothing queries inside them.
+    // One simple-protocol string: a transaction whose advisory lock makes two processes that start
+    // together create the schema one after the other (IF NOT EXISTS alone races on the catalogs).
+    migrate: `
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('switchboard.schema'), hashtext('${schema}'));
+CREATE SCHEMA IF NOT EXISTS ${quoted};
+CREATE TABLE IF NOT EXISTS ${runs} (
+  run_id text PRIMARY KEY,
+  pipeline text NOT NULL DEFAULT '',
+  status text NOT NULL DEFAULT 'running',
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  snapshot json,
+  owner text
+);
+CREATE TABLE IF NOT EXISTS ${journal} (
+  run_id text NOT NULL,
+  seq integer NOT NULL,
+  type text NOT NULL,
+  at bigint NOT NULL,
+  data json NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON ${runs} (status, updated_at);
+COMMIT;`,
+    // One statement, one round trip: the row goes in only at the run's next seq (a repeat or a gap
+    // writes nothing; the primary key refuses the loser of a race), a lifecycle event updates the
+    // run in the same transaction, and worker-relevant events NOTIFY when it commits. `next` is
+    // read from the snapshot before the insert, so a refused append can say what was expected.
+    append: `
+WITH inserted AS (
+  INSERT INTO ${journal} (run_id, seq, type, at, data)
+  SELECT $1, $2, $3, $4, $5::json
+  WHERE $2 = (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)
+  RETURNING run_id
+), lifecycle AS (
+  INSERT INTO ${runs} AS run (run_id, pipeline, status, created_at, updated_at, owner)
+  SELECT run_id, coalesce($7::text, ''), $6::text, $4, $4, $8::text FROM inserted WHERE $6::text IS NOT NULL
+  ON CONFLICT (run_id) DO UPDATE SET
+    pipeline = coalesce($7::text, run.pipeline),
+    status = excluded.status,
+    updated_at = greatest(run.updated_at, excluded.updated_at),
+    owner = coalesce(excluded.owner, run.owner)
+  RETURNING 1
+), notified AS (
+  SELECT pg_notify($9::text, run_id) FROM inserted WHERE $10::boolean
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS written,
+  (SELECT count(*) FROM lifecycle)::integer AS lifecycle,
+  (SELECT count(*) FROM notified)::integer AS notified,
+  (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)::integer AS next`,
+    read: `SELECT seq, type, at, data FROM ${journal} WHERE run_id = $1 ORDER BY seq`,
+    saveSnapshot: `
+INSERT INTO ${runs} AS run (run_id, created_at, updated_at, snapshot) VALUES ($1, $2, $2, $3::json)
+ON CONFLICT (run_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = greatest(run.updated_at, excluded.updated_at)`,
+    loadSnapshot: `SELECT snapshot FROM ${runs} WHERE run_id = $1`,
+    // The owner is reported only while its lock is held: a dead process's stale owner is not.
+    // pg_locks shows a bigint advisory key as two unsigned 32-bit halves (classid, objid).
+    runs: `
+WITH held AS MATERIALIZED (
+  SELECT (classid::bigint << 32) | objid::bigint AS key FROM pg_locks
+  WHERE locktype = 'advisory' AND granted AND objsubid = 1
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT run.run_id, run.pipeline, run.status, run.updated_at, CASE WHEN held.key IS NULL THEN NULL ELSE run.owner END AS owner
+FROM ${runs} AS run LEFT JOIN held ON held.key = ${claimKey("$1::text", "run.run_id")}
+WHERE $2::text[] IS NULL OR run.status = ANY($2::text[])
+ORDER BY run.updated_at DESC, run.run_id`,
+    // The lock is taken, and the owner recorded, in one statement on the claim's own connection.
+    // Server-side keepalives (settable per session) make Postgres notice a vanished peer and free
+    // the lock even when no FIN/RST ever arrives (a host that lost power, a cut network).
+    claim: `
+WITH settings AS MATERIALIZED (
+  SELECT set_config('tcp_keepalives_idle', $4::text, false), set_config('tcp_keepalives_interval', $5::text, false),
+    set_config('tcp_keepalives_count', $6::text, false)
+), lock AS MATERIALIZED (
+  SELECT pg_try_advisory_lock(${claimKey("$1::text", "$2::text")}) AS locked FROM settings
+), owned AS (
+  UPDATE ${runs} SET owner = $3 WHERE run_id = $2 AND (SELECT locked FROM lock) RETURNING 1
+)
+SELECT locked, (SELECT count(*) FROM owned)::integer AS owned FROM lock`,
+    release: `
+WITH disowned AS (UPDATE ${runs} SET owner = NULL WHERE run_id = $2 AND owner = $3 RETURNING 1)
+SELECT pg_advisory_unlock(${claimKey("$1::text", "$2::text")}) AS unlocked, (SELECT count(*) FROM disowned)::integer AS disowned`,
+  }
+}
