@@ -221,7 +221,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if (config.seq === 0 && journal.claim !== undefined) {
       // A new run is claimed like a resumed one, so no worker anywhere takes it meanwhile.
       const claim = await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))
-      if (claim !== undefined) void settled.finally(() => claim.release().catch(() => {}))
+      if (claim === undefined) onJournalFailure(new Error(`run ${runId} is claimed by another process`))
+      else void settled.finally(() => claim.release().catch(() => {}))
     }
     if (first !== undefined) await record(first)
     if (runOptions.signal?.aborted === true) onAbort()

@@ -102,7 +102,14 @@ export const structureChanges = (before: PipelineStructure, after: PipelineStruc
   for (const [name, step] of now) {
     const previous = old.get(name)
     if (previous === undefined) changes.push(`step "${name}" was added`)
-    else if (JSON.stringify(previous) !== JSON.stringify(step)) changes.push(`step "${name}" changed: ${JSON.stringify(previous)} → ${JSON.stringify(step)}`)
+    else if (stableJson(previous) !== stableJson(step)) changes.push(`step "${name}" changed: ${JSON.stringify(previous)} → ${JSON.stringify(step)}`)
   }
   return changes
 }
+
+// Key order is not meaning: a store may hand JSON back with its keys reordered.
+const stableJson = (value: unknown): string =>
+  JSON.stringify(value, (_, field: unknown) =>
+    field !== null && typeof field === "object" && !Array.isArray(field)
+      ? Object.fromEntries(Object.entries(field).sort(([left], [right]) => left.localeCompare(right)))
+      : field)
