@@ -6,7 +6,7 @@ import type { RunEvent } from "./events.ts"
 import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
-import { memoryJournal } from "./journal.ts"
+import { memoryJournal, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
@@ -37,6 +37,8 @@ export interface ExecutionOptions {
   readonly usage?: UsageTotals
   /** A resumed run: what its journal says already happened. */
   readonly replay?: Replay
+  /** The claim under which a resumed run executes: losing it stops the run here. */
+  readonly claim?: RunClaim
 }
 
 /**
@@ -218,12 +220,15 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   const start = async (first?: RunEvent) => {
     executingHere.add(runId)
     void settled.finally(() => executingHere.delete(runId))
+    let claim = config.claim
     if (config.seq === 0 && journal.claim !== undefined) {
       // A new run is claimed like a resumed one, so no worker anywhere takes it meanwhile.
-      const claim = await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))
+      claim = (await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))) ?? undefined
       if (claim === undefined) onJournalFailure(new Error(`run ${runId} is claimed by another process`))
-      else void settled.finally(() => claim.release().catch(() => {}))
+      else void settled.finally(() => claim?.release().catch(() => {}))
     }
+    // Whoever holds the run now may execute it: stop here, appending nothing more.
+    claim?.signal?.addEventListener("abort", () => onJournalFailure(new Error(`lost the claim on run ${runId}`)), { once: true })
     if (first !== undefined) await record(first)
     if (runOptions.signal?.aborted === true) onAbort()
     runOptions.signal?.addEventListener("abort", onAbort, { once: true })

@@ -42,6 +42,8 @@ export interface Journal {
  */
 export interface RunClaim {
   release(): Promise<void>
+  /** Aborted if the claim is lost (its connection died): the holder must stop executing the run. */
+  readonly signal?: AbortSignal
 }
 
 /**

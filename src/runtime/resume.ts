@@ -74,6 +74,7 @@ export const resumeRun = async (
       buffer: false,
       usage: usageOfJournal(entries),
       replay: buildReplay(entries),
+      ...(claim === undefined ? {} : { claim }),
     })
     await execution.start()
     return await execution.settled

@@ -162,6 +162,29 @@ describe("resume refuses what it cannot do, writing nothing", () => {
     await expect(simple.resume("busy", { journal })).rejects.toMatchObject({ reason: "claimed" })
   })
 
+  it("stops executing, appending nothing more, when the claim is lost", async () => {
+    const lost = new AbortController()
+    const base = memoryJournal()
+    const journal: Journal = { ...base, claim: async () => ({ release: async () => {}, signal: lost.signal }) }
+    await journal.append({ seq: 0, type: "run.started", runId: "l", pipeline: "slow", input: {}, at: 0 })
+    let entered = false
+    const slow = pipeline({ id: "slow", input: z.object({}) })
+      .step("wait", fn(({ signal }) => {
+        entered = true
+        return new Promise<number>((resolve) => {
+          const timer = setTimeout(() => resolve(1), 5_000)
+          signal.addEventListener("abort", () => clearTimeout(timer))
+        })
+      }))
+      .edges({ wait: "done" })
+    const result = slow.resume("l", { journal })
+    await vi.waitFor(() => expect(entered).toBe(true))
+    const before = (await journal.read("l")).length
+    lost.abort()
+    expect(await result).toMatchObject({ status: "failed", error: { _tag: "CancelledError", message: expect.stringContaining("lost the claim on run l") } })
+    expect((await journal.read("l")).length).toBe(before)
+  })
+
   it("holds the claim while executing and releases it after", async () => {
     const events: string[] = []
     const base = memoryJournal()
