@@ -1,4 +1,5 @@
 import type { RunError } from "../errors.ts"
+import type { Message, ToolCall, Usage } from "../models/model.ts"
 /**
  * Tokens and dollars, summed over calls. `costUsd` counts only calls whose model has a price;
  * `unpricedCalls` says how many had none.
@@ -71,6 +72,34 @@ export type RunEvent =
       readonly step: string
       readonly visit: number
       readonly text: string
+      readonly at: number
+    }
+  | {
+      /** One model call: what was sent, what came back (or the error), tokens and time. */
+      readonly type: "model.called"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly provider: string
+      readonly model: string
+      readonly messages: readonly Message[]
+      readonly response?: { readonly text: string; readonly toolCalls?: readonly ToolCall[]; readonly finishReason?: string }
+      readonly error?: RunError
+      readonly usage?: Usage
+      readonly durationMs: number
+      readonly at: number
+    }
+  | {
+      /** One tool call: arguments, result (or the error) and time. */
+      readonly type: "tool.called"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly tool: string
+      readonly args: unknown
+      readonly result?: unknown
+      readonly error?: RunError
+      readonly durationMs: number
       readonly at: number
     }
   | {

@@ -78,7 +78,7 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
     case "fn":
       return withPolicy(name, runCode(name, () => step.run(context)), policy, onRetry)
     case "tool":
-      return withPolicy(name, runTool(step, name, context), policy, onRetry)
+      return withPolicy(name, runTool(step, stepRun), policy, onRetry)
     case "llm":
       return runLlm(step, stepRun)
     case "human":

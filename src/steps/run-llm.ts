@@ -87,7 +87,48 @@ const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, reques
     }
   })
 
-const call = (model: Model, request: ModelRequest, { base, services, policy, usage }: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> =>
+const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> => {
+  const { base, services, usage } = stepRun
+  const started = Date.now()
+  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError }) =>
+    Effect.promise(async () =>
+      services.record({
+        type: "model.called",
+        ...base,
+        provider: model.provider,
+        model: model.model,
+        messages: request.messages,
+        ...(outcome.response === undefined
+          ? {}
+          : {
+              response: {
+                text: outcome.response.text,
+                ...(outcome.response.toolCalls === undefined ? {} : { toolCalls: outcome.response.toolCalls }),
+                ...(outcome.response.finishReason === undefined ? {} : { finishReason: outcome.response.finishReason }),
+              },
+              ...(outcome.response.usage === undefined ? {} : { usage: outcome.response.usage }),
+            }),
+        ...(outcome.error === undefined ? {} : { error: serializeStepError(base.step, outcome.error) }),
+        durationMs: Date.now() - started,
+        at: Date.now(),
+      }))
+  return generate(model, request, stepRun, stream).pipe(
+    Effect.tap((response) => journalCall({ response })),
+    Effect.tapError((error) => journalCall({ error })),
+    Effect.tap((response) => Effect.sync(() => {
+      usage.calls += 1
+      if (response.usage === undefined) return
+      usage.inputTokens += response.usage.inputTokens
+      usage.outputTokens += response.usage.outputTokens
+      usage.cachedInputTokens += response.usage.cachedInputTokens ?? 0
+      const cost = costOf(response.usage, model.provider, model.model, services.prices)
+      if (cost === undefined) usage.unpricedCalls += 1
+      else usage.costUsd += cost
+    })),
+  )
+}
+
+const generate = (model: Model, request: ModelRequest, { base, services, policy }: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> =>
   Effect.tryPromise({
     try: (signal) => {
       const options: GenerateOptions = {
@@ -99,16 +140,7 @@ const call = (model: Model, request: ModelRequest, { base, services, policy, usa
       return model.generate(request, options)
     },
     catch: (error) => toModelError(model, error),
-  }).pipe(Effect.tap((response) => Effect.sync(() => {
-    usage.calls += 1
-    if (response.usage === undefined) return
-    usage.inputTokens += response.usage.inputTokens
-    usage.outputTokens += response.usage.outputTokens
-    usage.cachedInputTokens += response.usage.cachedInputTokens ?? 0
-    const cost = costOf(response.usage, model.provider, model.model, services.prices)
-    if (cost === undefined) usage.unpricedCalls += 1
-    else usage.costUsd += cost
-  })))
+  })
 
 const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
   [

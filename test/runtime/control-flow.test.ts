@@ -59,6 +59,7 @@ describe("chains and routes", () => {
     expect(entries.map((entry) => entry.type)).toEqual([
       "run.started",
       "step.started",
+      "model.called",
       "step.finished",
       "route.taken",
       "step.started",
@@ -66,7 +67,14 @@ describe("chains and routes", () => {
       "route.taken",
       "run.finished",
     ])
-    expect(entries[2]).toMatchObject({ type: "step.finished", step: "classify", next: "refund", attempts: 1, output: { kind: "refund", confidence: 1 } })
+    expect(entries[2]).toMatchObject({
+      type: "model.called",
+      step: "classify",
+      provider: "scripted",
+      messages: [{ role: "user", content: "Classify: t" }],
+      response: { text: '{"kind":"refund","confidence":1}' },
+    })
+    expect(entries[3]).toMatchObject({ type: "step.finished", step: "classify", next: "refund", attempts: 1, output: { kind: "refund", confidence: 1 } })
   })
 })
 
@@ -160,6 +168,14 @@ describe("failures route or end the run", () => {
     expect(result.error).toMatchObject({ _tag: "InputValidationError", issues: [{ path: "ticket" }] })
     expect(result.error.message).toContain("ticket")
     expect(model.calls).toHaveLength(0)
+  })
+
+  it("journals a failed model call with its typed error", async () => {
+    const journal = memoryJournal()
+    await triage.run({ ticket: "t" }, { journal, runId: "m", models: { fast: scriptedModel([{ fail: "authentication", status: 401 }]) } })
+    const called = (await journal.read("m")).find((entry) => entry.type === "model.called")
+    expect(called).toMatchObject({ step: "classify", error: { _tag: "ModelError", reason: "authentication", status: 401 } })
+    expect(called).not.toHaveProperty("response")
   })
 
   it("fails with a ConfigurationError naming the missing model alias", async () => {

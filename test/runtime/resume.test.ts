@@ -75,6 +75,7 @@ describe("resume after a crash", () => {
     expect(entries.filter((entry) => entry.type === "step.started" && entry.step === "charge")).toHaveLength(1)
     expect(entries.filter((entry) => entry.type === "step.finished").map((entry) => entry.type === "step.finished" && entry.step)).toEqual(["prepare", "charge", "confirm"])
     expect(entries.filter((entry) => entry.type === "route.taken")).toHaveLength(3)
+    expect(entries.filter((entry) => entry.type === "tool.called")).toMatchObject([{ step: "charge", tool: "charge", args: { amount: 10 }, result: { receipt: "r-10" } }])
   })
 
   it("replays loops visit by visit", async () => {

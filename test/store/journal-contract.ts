@@ -130,6 +130,7 @@ export const durableJournalContract = (freshStore: () => () => DurableJournal) =
     expect(types.filter((type) => type !== "route.taken")).toEqual([
       "run.started",
       "step.started draft",
+      "model.called",
       "step.finished draft",
       "human.waiting",
       "human.decided",
