@@ -16,6 +16,7 @@ export type { AnyStep, FnStep, HumanStep, LlmStep, OutputOf, Step, StepContext, 
 
 export type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models, Usage } from "./models/model.ts"
 export type { ModelPrice, PriceTable } from "./models/prices.ts"
+export type { Redaction } from "./observe/redact.ts"
 export type { DurationInput } from "./policies/duration.ts"
 export type { RetryPolicy, StepPolicy } from "./policies/policy.ts"
 

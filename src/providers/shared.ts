@@ -64,11 +64,10 @@ export const modelError = (
     ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
   })
 
-const secretPatterns: readonly RegExp[] = [
-  /\bsk-[A-Za-z0-9_-]{8,}/g,
-  /\bsk-ant-[A-Za-z0-9_-]{8,}/g,
-  /\b(Bearer)\s+[A-Za-z0-9._~+/-]{8,}=*/gi,
-  /\b(api[_-]?key|x-api-key|authorization)(["'\s:=]+)[^\s"',]{8,}/gi,
+const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bsk-[A-Za-z0-9_-]{8,}/g, "sk-***"],
+  [/\b(Bearer)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, "$1 ***"],
+  [/\b(api[_-]?key|x-api-key|authorization)(["'\s:=]+)[^\s"',]{8,}/gi, "$1$2***"],
 ]
 
 /**
@@ -78,12 +77,7 @@ const secretPatterns: readonly RegExp[] = [
  * redactSecrets("Incorrect API key provided: sk-abc123456789") // "Incorrect API key provided: sk-***"
  */
 export const redactSecrets = (text: string): string =>
-  secretPatterns.reduce(
-    (masked, pattern) =>
-      masked.replace(pattern, (match, label?: string, separator?: string) =>
-        match.startsWith("sk-") ? "sk-***" : label !== undefined && separator !== undefined ? `${label}${separator}***` : `${label ?? ""} ***`),
-    text,
-  )
+  secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
 
 /**
  * Wraps a stream so that a missing first chunk or a stall between chunks becomes a `timeout`

@@ -6,6 +6,7 @@ import type { RunEvent } from "./events.ts"
 import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
+import { redactor } from "../observe/redact.ts"
 import { memoryJournal, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
@@ -60,12 +61,18 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
     actor.send({ type: "run.cancel", reason: message })
   }
+  const redaction = redactor(runOptions.redact)
+  const listeners = [...(runOptions.onEvent === undefined ? [] : [runOptions.onEvent]), ...(runOptions.observers ?? [])]
   const notify = (event: RunEvent) => {
-    stream?.push(event)
-    try {
-      runOptions.onEvent?.(event)
-    } catch {
-      // A listener's bug must not change the run; the journal still has the event.
+    if (listeners.length === 0 && stream === undefined) return
+    const visible = redaction.full(event)
+    stream?.push(visible)
+    for (const listener of listeners) {
+      try {
+        listener(visible)
+      } catch {
+        // A listener's bug must not change the run; the journal still has the event.
+      }
     }
   }
   // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
@@ -80,7 +87,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
         return
       }
     }
-    const entry = { ...event, seq }
+    const entry = { ...redaction.journal(event), seq }
     let written: void | Promise<void>
     try {
       written = journal.append(entry)

@@ -4,6 +4,7 @@ import type { z } from "zod"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
+import type { Redaction } from "../observe/redact.ts"
 import { emptyUsage } from "./usage.ts"
 import type { ExecutableGraph } from "../steps/step-logic.ts"
 import type { RunEvent } from "./events.ts"
@@ -27,8 +28,12 @@ export interface RunOptions {
   readonly runId?: string
   /** Aborting it cancels the run: the in-flight step's signal fires and the run ends `failed`. */
   readonly signal?: AbortSignal
-  /** Called with every event, after it is journaled. */
+  /** Called with every event, after it is journaled (redacted: see `redact`). */
   readonly onEvent?: (event: RunEvent) => void
+  /** More listeners like `onEvent`: a step log, OpenTelemetry spans, a progress view. */
+  readonly observers?: ReadonlyArray<(event: RunEvent) => void>
+  /** Fields to hide from call records, logs, spans and errors; API keys are always masked there. */
+  readonly redact?: Redaction
   /** Prices (USD per million tokens) by `provider:model` or model id, over the built-in table. */
   readonly prices?: PriceTable
   /** XState inspection observer (e.g. from `@statelyai/inspect`). */

@@ -1,0 +1,56 @@
+import type { RunError } from "../errors.ts"
+import { redactSecrets } from "../providers/shared.ts"
+import type { RunEvent } from "../runtime/events.ts"
+
+/**
+ * What to hide from journals' call records, logs, spans and errors: values of the named keys
+ * (anywhere in an object, any depth, case-insensitive) are replaced by `"[redacted]"`, and API
+ * keys and authorization values inside any string are masked.
+ *
+ * Step outputs, decisions and the run input stay in the journal as they are: a resumed run
+ * replays them, so they must be exact. Everything else an observer receives is redacted.
+ *
+ * @example
+ * const redact: Redaction = { keys: ["password", "ssn", "cardNumber"] }
+ */
+export interface Redaction {
+  readonly keys?: readonly string[]
+}
+
+const marker = "[redacted]"
+
+/** Deep-copies a value with marked keys replaced and secrets in strings masked. */
+export const redactValue = (value: unknown, keys: ReadonlySet<string>): unknown => {
+  if (typeof value === "string") return redactSecrets(value)
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, keys))
+  if (value === null || typeof value !== "object") return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [key, keys.has(key.toLowerCase()) ? marker : redactValue(field, keys)]),
+  )
+}
+
+/** A redactor of run events; `full` also covers step outputs, decisions and input (for logs and spans). */
+export const redactor = (redaction: Redaction | undefined) => {
+  const keys = new Set((redaction?.keys ?? []).map((key) => key.toLowerCase()))
+  return {
+    /** For the journal: call records and errors only, never what a resume replays. */
+    journal: (event: RunEvent): RunEvent => {
+      switch (event.type) {
+        case "model.called":
+        case "tool.called":
+        case "model.repair":
+          return redactValue(event, keys) as RunEvent
+        case "step.failed":
+        case "step.retried":
+        case "model.fallback":
+          return { ...event, error: redactValue(event.error, keys) as RunError }
+        case "run.finished":
+          return event.error === undefined ? event : { ...event, error: redactValue(event.error, keys) as RunError }
+        default:
+          return event
+      }
+    },
+    /** For observers (logs, spans, progress): everything. */
+    full: (event: RunEvent): RunEvent => (event.type === "model.delta" ? { ...event, text: redactSecrets(event.text) } : (redactValue(event, keys) as RunEvent)),
+  }
+}
