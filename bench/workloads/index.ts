@@ -1,8 +1,10 @@
 // Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
 import type { Workload } from "../measure.ts"
 import { chainWorkload } from "./chain.ts"
+import { crashWorkload } from "./crash.ts"
+import { durabilityWorkload } from "./durability.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload]
