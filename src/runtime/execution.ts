@@ -7,7 +7,7 @@ import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
 import { redactor } from "../observe/redact.ts"
-import { memoryJournal, type RunClaim } from "./journal.ts"
+import { discardingJournal, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
@@ -48,7 +48,7 @@ export interface ExecutionOptions {
  */
 export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
   const { runId, runOptions, keepWaiting, replay } = config
-  const journal = runOptions.journal ?? memoryJournal()
+  const journal = runOptions.journal ?? discardingJournal
   const stream = config.buffer ? new EventStream() : undefined
   let seq = config.seq
   let pending: Promise<void> | undefined

@@ -23,7 +23,7 @@ import { DecisionError, type RunResult, validateInput } from "./result.ts"
 export interface RunOptions {
   /** Models by alias, for `llm` steps that name one. */
   readonly models?: Models
-  /** Where events go (default: a fresh in-memory journal). */
+  /** Where events go, in order, before the run moves on (default: nowhere; observers still see them). */
   readonly journal?: Journal
   readonly runId?: string
   /** Aborting it cancels the run: the in-flight step's signal fires and the run ends `failed`. */
