@@ -1,7 +1,7 @@
 import type { RunEvent } from "../runtime/events.ts"
-import { memoryJournal, type Journal } from "../runtime/journal.ts"
 import type { RunResult } from "../runtime/result.ts"
-import { sqliteJournal } from "../store/sqlite-journal.ts"
+import { ResumeError } from "../runtime/resume.ts"
+import { mask, openJournal, parseJournal, type OpenedJournal } from "./journal-option.ts"
 import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatEvent, formatResult, redact } from "./progress.ts"
 
@@ -11,7 +11,7 @@ export interface Output {
   readonly error: (line: string) => void
 }
 
-/** Options shared by `run` and `decide`. */
+/** Options shared by `run`, `decide` and `resume`. */
 export interface CommandOptions {
   readonly json?: boolean
   readonly journal?: string
@@ -26,40 +26,10 @@ export interface CommandOptions {
  */
 export const exitCodes = { done: 0, failed: 1, usage: 2, "awaiting-human": 3, stopped: 3 } as const
 
-interface OpenedJournal {
-  readonly journal: Journal
-  readonly durable: string | undefined
-  readonly close: () => void
-}
-
-/**
- * Opens the journal a `--journal` value names: `memory` (the default) or `sqlite:PATH`.
- *
- * @example
- * const { journal, close } = openJournal("sqlite:.switchboard/runs.db")
- */
-export const openJournal = (spec = "memory"): OpenedJournal => {
-  const path = sqlitePathOf(spec)
-  if (path === undefined) return { journal: memoryJournal(), durable: undefined, close: () => {} }
-  try {
-    const journal = sqliteJournal({ path })
-    return { journal, durable: spec, close: journal.close }
-  } catch (error) {
-    throw new UsageError(`--journal ${spec}: cannot open the database: ${error instanceof Error ? error.message : String(error)}`)
-  }
-}
-
-/** The database path of a `--journal sqlite:PATH` value; `undefined` for `memory`; a usage error otherwise. */
-const sqlitePathOf = (spec = "memory"): string | undefined => {
-  if (spec === "memory") return undefined
-  if (spec.startsWith("sqlite:") && spec.length > "sqlite:".length) return spec.slice("sqlite:".length)
-  throw new UsageError(`--journal must be "memory" or "sqlite:PATH", got "${spec}"`)
-}
-
 /** `switchboard run <file>`: runs a pipeline file and prints its progress and result. */
 export const runCommand = async (file: string, options: CommandOptions & { readonly input?: string }, output: Output): Promise<number> => {
   const input = parseInput(options.input)
-  sqlitePathOf(options.journal)
+  parseJournal(options.journal)
   const loaded = await loadPipeline(file, options.pipeline)
   const checked = loaded.pipeline.input.safeParse(input)
   if (!checked.success) {
@@ -69,10 +39,7 @@ export const runCommand = async (file: string, options: CommandOptions & { reado
   return withJournal(options.journal, async ({ journal, durable }) => {
     const result = await interruptible((signal) =>
       loaded.pipeline.run(checked.data, { models: loaded.models, journal, signal, ...progress(options, output) }))
-    const hint = result.status !== "awaiting-human" ? undefined
-      : durable === undefined ? "(journaled in memory only: run with --journal sqlite:PATH to decide it later)"
-      : `continue: switchboard decide ${file} ${result.runId} ${result.step} --decision '<json>' --journal ${durable}`
-    return report(result, options, output, hint)
+    return report(result, options, output, decideHint(file, result, durable))
   })
 }
 
@@ -84,11 +51,11 @@ export const decideCommand = async (
   options: CommandOptions & { readonly decision?: string },
   output: Output,
 ): Promise<number> => {
-  if (sqlitePathOf(options.journal) === undefined) throw new UsageError("decide needs the run's journal: --journal sqlite:PATH")
+  requireDurable("decide", options.journal)
   if (options.decision === undefined) throw new UsageError("decide needs --decision JSON|@file.json")
   const decision = parseInput(options.decision, "--decision")
   const loaded = await loadPipeline(file, options.pipeline)
-  return withJournal(options.journal, async ({ journal }) => {
+  return withJournal(options.journal, async ({ journal, durable }) => {
     let result: RunResult<Record<string, unknown>>
     try {
       result = await interruptible((signal) => loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, ...progress(options, output) }))
@@ -96,33 +63,95 @@ export const decideCommand = async (
       // DecisionError (not waiting there, a decision that fails the schema) or ResumeError (unknown or finished run).
       throw new UsageError(error instanceof Error ? error.message : String(error))
     }
-    return report(result, options, output, undefined)
+    return report(result, options, output, decideHint(file, result, durable))
   })
 }
 
-/** `switchboard runs`: lists the runs of a sqlite journal, most recently updated first. */
-export const runsCommand = (options: Pick<CommandOptions, "json" | "journal">, output: Output): number => {
-  const path = sqlitePathOf(options.journal)
-  if (path === undefined) throw new UsageError("runs needs a durable journal: --journal sqlite:PATH")
-  const journal = sqliteJournal({ path })
-  try {
-    const runs = journal.runs()
+/**
+ * `switchboard resume <file> <runId>`: continues a run from its journal (after a crash, or a run
+ * paused on a human step whose deadline may have passed). Finished steps are not run again.
+ *
+ * @example
+ * process.exitCode = await resumeCommand("pipelines/orders.ts", runId, { journal: "sqlite:runs.db" }, output)
+ */
+export const resumeCommand = async (
+  file: string,
+  runId: string,
+  options: CommandOptions & { readonly allowStructureChange?: boolean },
+  output: Output,
+): Promise<number> => {
+  requireDurable("resume", options.journal)
+  const loaded = await loadPipeline(file, options.pipeline)
+  return withJournal(options.journal, async ({ journal, durable }) => {
+    if (options.json !== true) output.out(`↺ ${loaded.pipeline.id} (run ${runId}) resumes from its journal`)
+    let result: RunResult<Record<string, unknown>>
+    try {
+      result = await interruptible((signal) =>
+        loaded.pipeline.resume(runId, {
+          models: loaded.models,
+          journal,
+          signal,
+          ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
+          ...progress(options, output),
+        }))
+    } catch (error) {
+      // Unknown, finished, foreign, changed (its message lists the changes), corrupt or claimed elsewhere.
+      if (error instanceof ResumeError) throw new UsageError(error.message)
+      throw error
+    }
+    return report(result, options, output, decideHint(file, result, durable))
+  })
+}
+
+/** `switchboard runs`: lists the runs of a durable journal, most recently updated first. */
+export const runsCommand = async (options: Pick<CommandOptions, "json" | "journal">, output: Output): Promise<number> => {
+  requireDurable("runs", options.journal)
+  return withJournal(options.journal, async ({ journal }) => {
+    const runs = await journal.runs()
     if (options.json === true) output.out(JSON.stringify(runs, null, 2))
     else if (runs.length === 0) output.out("no runs")
-    else for (const run of runs) output.out(`${run.runId}  ${run.pipeline}  ${run.status}  ${new Date(run.updatedAt).toISOString()}`)
+    else {
+      for (const run of runs) {
+        const owner = "owner" in run && run.owner !== undefined ? `  (executing on ${run.owner})` : ""
+        output.out(`${run.runId}  ${run.pipeline}  ${run.status}  ${new Date(run.updatedAt).toISOString()}${owner}`)
+      }
+    }
     return exitCodes.done
-  } finally {
-    journal.close()
+  })
+}
+
+/**
+ * Refuses the memory journal (and no journal) for a command that needs runs from another process.
+ *
+ * @example
+ * requireDurable("resume", options.journal)
+ */
+export const requireDurable = (command: string, value: string | undefined): void => {
+  if (value === undefined || parseJournal(value).kind === "memory") {
+    throw new UsageError(`${command} needs the runs' journal: --journal sqlite:PATH or postgres:URL[#schema]`)
   }
 }
 
-const withJournal = async (spec: string | undefined, use: (opened: OpenedJournal) => Promise<number>): Promise<number> => {
-  const opened = openJournal(spec)
+/**
+ * Opens a `--journal`, hands it to `use`, and closes it whatever happens.
+ *
+ * @example
+ * const code = await withJournal("sqlite:runs.db", async ({ journal }) => exitCodes.done)
+ */
+export const withJournal = async (value: string | undefined, use: (opened: OpenedJournal) => Promise<number>): Promise<number> => {
+  const opened = await openJournal(value)
   try {
     return await use(opened)
   } finally {
-    opened.close()
+    await opened.close()
   }
+}
+
+// How to continue a paused run from the shell (with the journal's password masked).
+const decideHint = (file: string, result: RunResult<Record<string, unknown>>, durable: string | undefined): string | undefined => {
+  if (result.status !== "awaiting-human") return undefined
+  if (durable === undefined) return "(journaled in memory only: run with --journal sqlite:PATH or postgres:URL to decide it later)"
+  return `continue: switchboard decide ${file} ${result.runId} ${result.step} --decision '<json>' --journal ${mask(durable)}`
 }
 
 const progress = (options: CommandOptions, output: Output): { onEvent?: (event: RunEvent) => void } =>

@@ -37,19 +37,7 @@ const looksLikePipeline = (value: unknown): value is Pipeline<unknown, Record<st
  * const { pipeline, models } = await loadPipeline("machines/support-triage.machine.ts")
  */
 export const loadPipeline = async (file: string, exportName?: string): Promise<LoadedPipeline> => {
-  const path = resolve(file)
-  if (!existsSync(path)) throw new UsageError(`file not found: ${file}`)
-  if (!statSync(path).isFile()) throw new UsageError(`not a file: ${file}`)
-  let module: Record<string, unknown>
-  try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>
-  } catch (error) {
-    const code = (error as { code?: string }).code
-    if (code === "ERR_UNKNOWN_FILE_EXTENSION") {
-      throw new UsageError(`cannot import ${file}: Node ${process.versions.node} does not run TypeScript files; use Node >= 22.18 (or run switchboard through tsx)`)
-    }
-    throw new UsageError(`cannot import ${file}: ${error instanceof Error ? error.message : String(error)}`)
-  }
+  const module = await importFile(file)
   const names = Object.keys(module)
   // A module namespace lists its exports alphabetically, not in source order: with several
   // pipelines and no default, "the first" would be an accident, so ask which one.
@@ -66,6 +54,41 @@ export const loadPipeline = async (file: string, exportName?: string): Promise<L
   }
   const { models, modelsFrom } = await modelsOf(file, module)
   return { pipeline, exportName: chosen as string, models, modelsFrom }
+}
+
+/**
+ * Imports a pipeline file for a worker: every pipeline it exports (the default export and named
+ * ones, each once) and the models it brings. Two pipelines with one id are a usage error.
+ *
+ * @example
+ * const { pipelines, models } = await loadPipelines("pipelines/orders.ts")
+ */
+export const loadPipelines = async (file: string): Promise<Omit<LoadedPipeline, "pipeline" | "exportName"> & { readonly pipelines: readonly Pipeline<unknown, Record<string, unknown>>[] }> => {
+  const module = await importFile(file)
+  const pipelines = [...new Set(Object.values(module).filter(looksLikePipeline))]
+  if (pipelines.length === 0) {
+    const names = Object.keys(module)
+    throw new UsageError(`${file} exports no pipeline (${names.length === 0 ? "it has no exports" : `its exports: ${names.join(", ")}`}); export one built with pipeline(...).edges(...)`)
+  }
+  const ids = pipelines.map((pipeline) => pipeline.id)
+  const repeated = ids.filter((id, index) => ids.indexOf(id) !== index)
+  if (repeated.length > 0) throw new UsageError(`${file} exports several pipelines with the id "${repeated[0]}"; a worker tells runs apart by pipeline id`)
+  return { pipelines, ...(await modelsOf(file, module)) }
+}
+
+const importFile = async (file: string): Promise<Record<string, unknown>> => {
+  const path = resolve(file)
+  if (!existsSync(path)) throw new UsageError(`file not found: ${file}`)
+  if (!statSync(path).isFile()) throw new UsageError(`not a file: ${file}`)
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === "ERR_UNKNOWN_FILE_EXTENSION") {
+      throw new UsageError(`cannot import ${file}: Node ${process.versions.node} does not run TypeScript files; use Node >= 22.18 (or run switchboard through tsx)`)
+    }
+    throw new UsageError(`cannot import ${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
 }
 
 const modelsOf = async (file: string, module: Record<string, unknown>): Promise<Pick<LoadedPipeline, "models" | "modelsFrom">> => {

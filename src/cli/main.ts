@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The `switchboard` command: wires commander to the run, decide and runs commands.
+// The `switchboard` command: wires commander to the run, decide, resume, runs and worker commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
-import { decideCommand, exitCodes, runCommand, runsCommand, type Output } from "./commands.ts"
+import { decideCommand, exitCodes, resumeCommand, runCommand, runsCommand, type Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"
+import { workerCommand } from "./worker-command.ts"
 
 const conventions = `
 Pipeline files:
@@ -12,6 +13,14 @@ Pipeline files:
   Models come from an exported \`models\` (an object of models by alias, or a
   function returning one), else from an exported \`scriptedModels()\`; without
   either, only steps that need no model can run.
+
+Journals (--journal):
+  memory                  this process only (run's default)
+  sqlite:PATH             an embedded SQLite database, e.g. sqlite:.switchboard/runs.db
+  postgres:URL[#schema]   a Postgres database shared by any number of processes,
+                          e.g. postgres:postgres://app@db:5432/app#billing; an empty
+                          URL (postgres: or postgres:#schema) uses SWITCHBOARD_DATABASE_URL;
+                          the schema defaults to "switchboard" and is created at first use
 
 Exit codes:
   0 done, 1 failed, 2 usage error, 3 awaiting a human decision or stopped`
@@ -48,7 +57,7 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .argument("<file>", "pipeline file (.ts or .js)")
     .option("--input <json>", "run input: inline JSON or @file.json (default: {})")
     .option("--json", "print only the result, as JSON")
-    .option("--journal <journal>", "where events go: memory or sqlite:PATH", "memory")
+    .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
     .option("--pipeline <export>", "which export of the file to run")
     .addHelpText("after", conventions)
     .action(async (file: string, options: { input?: string; json?: boolean; journal?: string; pipeline?: string }) => {
@@ -57,12 +66,12 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
 
   program
     .command("decide")
-    .description("deliver a human decision to a run paused in a sqlite journal, and continue it")
+    .description("deliver a human decision to a run paused in a durable journal, and continue it")
     .argument("<file>", "the pipeline file the run came from")
     .argument("<runId>", "the paused run")
     .argument("<step>", "the human step it waits on")
     .requiredOption("--decision <json>", "the decision: inline JSON or @file.json")
-    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH")
+    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--json", "print only the result, as JSON")
     .option("--pipeline <export>", "which export of the file to run")
     .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string }) => {
@@ -70,12 +79,48 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     })
 
   program
+    .command("resume")
+    .description("continue a run from its journal (after a crash): finished steps are not run again, the step in flight runs again with the same idempotency key")
+    .argument("<file>", "the pipeline file the run came from")
+    .argument("<runId>", "the run to continue")
+    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--json", "print only the result, as JSON")
+    .option("--pipeline <export>", "which export of the file to run")
+    .option("--allow-structure-change", "resume even though the pipeline's graph changed since the run started")
+    .addHelpText("after", `
+A run that cannot be resumed (unknown, already finished, of another pipeline,
+changed graph, corrupt journal, executing in another process) exits 2 with the
+reason; for a changed graph, each change is listed.`)
+    .action(async (file: string, runId: string, options: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean }) => {
+      result.code = await resumeCommand(file, runId, options, output)
+    })
+
+  program
     .command("runs")
-    .description("list the runs of a sqlite journal: id, pipeline, status, last update")
-    .requiredOption("--journal <journal>", "the journal: sqlite:PATH")
+    .description("list the runs of a durable journal: id, pipeline, status, last update (and, on Postgres, the process executing it)")
+    .requiredOption("--journal <journal>", "the journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--json", "print the list as JSON")
-    .action((options: { json?: boolean; journal?: string }) => {
-      result.code = runsCommand(options, output)
+    .action(async (options: { json?: boolean; journal?: string }) => {
+      result.code = await runsCommand(options, output)
+    })
+
+  program
+    .command("worker")
+    .description("execute the runnable runs of a journal for every pipeline the file exports, until SIGINT or SIGTERM")
+    .argument("<file>", "pipeline file (.ts or .js); every pipeline it exports is served")
+    .requiredOption("--journal <journal>", "the journal to take runs from: sqlite:PATH or postgres:URL[#schema]")
+    .option("--concurrency <n>", "runs executed at once", "10")
+    .option("--poll <ms>", "how often to look for runnable runs (Postgres also wakes on NOTIFY)", "1000")
+    .option("--json", "print each finished run's result as one line of JSON")
+    .addHelpText("after", `
+Takes new runs (submitted with pipeline.submit), decided runs and runs left
+behind by a process that died, and prints one line per run it finishes or
+pauses. On Postgres any number of workers share a database: each run is
+executed by one process at a time. On SQLite run one worker per database.
+The first SIGINT/SIGTERM stops taking runs and waits for those in flight, then
+exits 0; a second one exits at once (the runs resume from their journal later).`)
+    .action(async (file: string, options: { journal?: string; concurrency?: string; poll?: string; json?: boolean }) => {
+      result.code = await workerCommand(file, options, output)
     })
 
   return { program, result }

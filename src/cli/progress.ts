@@ -99,3 +99,23 @@ export const formatResult = (result: RunResult<Record<string, unknown>>, continu
     }
   }
 }
+
+/**
+ * One line for a run a worker finished or paused: its id, how it ended and how long this part took.
+ *
+ * @example
+ * formatOutcome({ status: "stopped", runId: "r1", steps: {}, durationMs: 3, stoppedBy: { step: "draft", rule: "maxVisits(3)" } }) // "r1 stopped at draft by maxVisits(3) (3ms)"
+ */
+export const formatOutcome = (result: RunResult<Record<string, unknown>>): string => {
+  const took = ` (${formatDuration(result.durationMs)})`
+  switch (result.status) {
+    case "done":
+      return `${result.runId} done: output of ${String(result.step)}${took}`
+    case "failed":
+      return `${result.runId} failed${"step" in result.error && result.error.step !== undefined ? ` at ${result.error.step}` : ""}: ${describeError(result.error)}${took}`
+    case "stopped":
+      return `${result.runId} stopped at ${result.stoppedBy.step} by ${result.stoppedBy.rule}${took}`
+    case "awaiting-human":
+      return `${result.runId} awaiting a human decision on ${result.step}${took}`
+  }
+}

@@ -1,40 +1,11 @@
-import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { cli, removeTemporaryFolders, temporaryFolder } from "./run-cli.ts"
 
-const root = join(import.meta.dirname, "../..")
-const main = join(root, "src/cli/main.ts")
 const greeting = "test/cli/fixtures/greeting.pipeline.ts"
 
-interface Finished {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-// The real CLI in a child process: Node runs the TypeScript source directly.
-const cli = (...args: string[]): Promise<Finished> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-
-const folders: string[] = []
-const temporaryFolder = () => {
-  const folder = mkdtempSync(join(tmpdir(), "switchboard-cli-"))
-  folders.push(folder)
-  return folder
-}
-afterEach(() => {
-  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true })
-})
+afterEach(removeTemporaryFolders)
 
 describe("switchboard --help", () => {
   it("describes the commands, the pipeline file conventions and the exit codes", async () => {
@@ -50,6 +21,19 @@ describe("switchboard --help", () => {
     const { code, stdout } = await cli("run", "--help")
     expect(code).toBe(0)
     for (const option of ["--input <json>", "--json", "--journal <journal>", "--pipeline <export>"]) expect(stdout).toContain(option)
+  })
+
+  it("describes resume and worker, and the journal forms", async () => {
+    const top = await cli("--help")
+    expect(top.stdout).toMatch(/resume \[options\] <file> <runId>/)
+    expect(top.stdout).toMatch(/worker \[options\] <file>/)
+    expect(top.stdout).toMatch(/postgres:URL\[#schema\]/)
+    const resume = await cli("resume", "--help")
+    expect(resume.code).toBe(0)
+    for (const option of ["--journal <journal>", "--json", "--pipeline <export>", "--allow-structure-change"]) expect(resume.stdout).toContain(option)
+    const worker = await cli("worker", "--help")
+    expect(worker.code).toBe(0)
+    for (const option of ["--journal <journal>", "--concurrency <n>", "--poll <ms>", "--json", "SIGINT/SIGTERM"]) expect(worker.stdout).toContain(option)
   })
 
   it("exits 2 on an unknown option", async () => {
@@ -171,9 +155,23 @@ describe("switchboard run usage errors (exit 2, nothing run)", () => {
     expect(stderr).toMatch(/exports several pipelines \(failing, greeting\); pick one with --pipeline NAME/)
   })
 
-  it("rejects a journal it does not know", async () => {
-    const { code, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--journal", "postgres://x")
+  it("rejects a journal it does not know, and a postgres journal without a postgres:// URL", async () => {
+    const unknown = await cli("run", greeting, "--pipeline", "greeting", "--journal", "mysql://x")
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/--journal must be "memory", "sqlite:PATH" or "postgres:URL\[#schema\]", got "mysql:\/\/x"/)
+    const bare = await cli("run", greeting, "--pipeline", "greeting", "--journal", "postgres://app:s3cret@db/app")
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toMatch(/--journal postgres:URL needs a postgres:\/\/ URL after "postgres:", got "postgres:\/\/app:\*\*\*@db\/app"/)
+    expect(bare.stderr).not.toContain("s3cret")
+    expect(bare.stdout).toBe("")
+  })
+
+  it("says when a postgres journal cannot be reached, before running anything, without its password", async () => {
+    // Port 1 on 127.0.0.1 refuses connections at once.
+    const { code, stdout, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":"Ada"}', "--journal", "postgres:postgres://app:s3cret@127.0.0.1:1/app#billing")
     expect(code).toBe(2)
-    expect(stderr).toMatch(/--journal must be "memory" or "sqlite:PATH", got "postgres:\/\/x"/)
+    expect(stderr).toMatch(/^switchboard: --journal postgres:postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app#billing: cannot open the database: postgresJournal: cannot prepare schema "billing" on 127\.0\.0\.1:1\/app: /)
+    expect(stderr).not.toContain("s3cret")
+    expect(stdout).toBe("")
   })
 })

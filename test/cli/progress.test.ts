@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { formatDuration, formatEvent, formatResult, redact } from "../../src/cli/progress.ts"
+import { formatDuration, formatEvent, formatOutcome, formatResult, redact } from "../../src/cli/progress.ts"
 
 describe("progress lines", () => {
   it("formats durations for people", () => {
@@ -28,5 +28,13 @@ describe("progress lines", () => {
   it("says which rule stopped a run", () => {
     expect(formatResult({ status: "stopped", runId: "r", steps: {}, durationMs: 3, usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }, stoppedBy: { step: "draft", rule: "maxVisits(3)" } }))
       .toBe("stopped at draft by maxVisits(3)")
+  })
+
+  it("gives a worker one line per run: its id and how it ended, without outputs or secrets", () => {
+    const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
+    expect(formatOutcome({ status: "done", runId: "r1", step: "confirm", output: { card: "4242" }, steps: {}, durationMs: 2400, usage })).toBe("r1 done: output of confirm (2.4s)")
+    expect(formatOutcome({ status: "failed", runId: "r2", steps: {}, durationMs: 5, usage, error: { _tag: "StepCodeError", step: "charge", retryable: false, message: "api_key=sk-1234567890abcdef" } }))
+      .toBe("r2 failed at charge: StepCodeError: api_key=*** (5ms)")
+    expect(formatOutcome({ status: "awaiting-human", runId: "r3", step: "review", steps: {}, durationMs: 1, usage, deadline: null })).toBe("r3 awaiting a human decision on review (1ms)")
   })
 })
