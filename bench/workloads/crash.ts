@@ -27,8 +27,23 @@ interface Outcome {
   readonly wallMs: number
 }
 
-// A worker lives this long before its kill -9, so kills land throughout the 200 runs, mid-step.
-const lifetime = (base: number) => base + Math.random() * base * 2
+// Step starts logged so far (every worker appends one line per step it starts).
+const startsLogged = (logs: string) => {
+  try {
+    return readFileSync(join(logs, "executions.log"), "utf8").split("\n").length - 1
+  } catch {
+    return 0
+  }
+}
+
+// A worker is killed after 20–140 more step starts, not after a fixed time: on a loaded machine a
+// timed kill can land before a worker has done anything. Right after a step start, a kill -9
+// lands mid-step; with ~600 step starts in all, the kills are spread over the first two thirds.
+const awaitProgress = async (logs: string) => {
+  const target = startsLogged(logs) + 20 + Math.floor(Math.random() * 120)
+  const deadline = Date.now() + 30_000
+  while (startsLogged(logs) < target && Date.now() < deadline) await sleep(5)
+}
 
 const waitForRuns = async (open: () => Promise<number>) => {
   const deadline = Date.now() + finishWithinMs
@@ -45,7 +60,7 @@ const onSqlite = async (logs: string): Promise<Outcome> => {
     const killed = new Set<number>()
     for (let round = 0; round < kills; round++) {
       const child = await startWorker(`sqlite:${path}`, logs)
-      await sleep(lifetime(100))
+      await awaitProgress(logs)
       killed.add(child.pid ?? -1)
       await kill(child)
     }
@@ -73,7 +88,7 @@ const onPostgres = async (logs: string, url: string): Promise<Outcome> => {
     const killed = new Set<number>()
     let workers: ChildProcess[] = [await start(), await start()]
     for (let round = 0; round < kills; round++) {
-      await sleep(lifetime(200))
+      await awaitProgress(logs)
       const victimIndex = round % 2
       const victim = workers[victimIndex] as ChildProcess
       killed.add(victim.pid ?? -1)
