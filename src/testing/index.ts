@@ -2,3 +2,5 @@
 export { scriptedModel } from "./scripted-model.ts"
 export type { ScriptedCall, ScriptedModel, ScriptedReply } from "./scripted-model.ts"
 export { memoryJournal } from "../runtime/journal.ts"
+export { pathCases } from "../verify/testing.ts"
+export type { PathCase } from "../verify/testing.ts"
