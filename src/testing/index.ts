@@ -4,3 +4,5 @@ export type { ScriptedCall, ScriptedModel, ScriptedReply } from "./scripted-mode
 export { memoryJournal } from "../runtime/journal.ts"
 export { pathCases } from "../verify/testing.ts"
 export type { PathCase } from "../verify/testing.ts"
+export { replayModel, replayModels } from "../verify/replay.ts"
+export type { ReplayModel } from "../verify/replay.ts"
