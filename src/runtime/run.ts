@@ -7,7 +7,7 @@ import type { PriceTable } from "../models/prices.ts"
 import type { Redaction } from "../observe/redact.ts"
 import { emptyUsage } from "./usage.ts"
 import type { ExecutableGraph } from "../steps/step-logic.ts"
-import type { RunEvent } from "./events.ts"
+import type { PipelineStructure, RunEvent } from "./events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
 import { structureOf } from "./replay.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
@@ -77,6 +77,8 @@ export interface Pipeline<TInput, TSteps> {
   readonly stepNames: ReadonlyArray<keyof TSteps & string>
   /** The compiled XState v5 machine: `createActor(p.machine, { input: { input } })`. */
   readonly machine: PipelineMachine
+  /** The graph as data: each step's kind, targets and stop rules (what a resume compares). */
+  readonly structure: PipelineStructure
   /** Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never throws. */
   run(input: TInput, options?: RunOptions): Promise<RunResult<TSteps>>
   /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
@@ -131,6 +133,7 @@ export const createRunner = <TInput, TSteps>(
     input: options.input,
     stepNames: [...graph.steps.keys()] as Array<keyof TSteps & string>,
     machine,
+    structure,
     run: async (input, runOptions = {}) => {
       const execution = begin(input, runOptions, false)
       await execution.start(started(execution.handle.id, input))

@@ -11,6 +11,8 @@ interface ListedRun {
   readonly runId: string
   readonly pipeline: string
   readonly status: RunStatus
+  /** Who holds the run's claim right now, when the journal knows (Postgres). */
+  readonly owner?: string | null
 }
 
 /**
@@ -108,6 +110,8 @@ export const worker = (options: WorkerOptions): Worker => {
     for (const run of runs) {
       if (stopped || active.size >= concurrency) return
       if (run.status !== "running" || active.has(run.runId) || executingHere.has(run.runId) || !pipelines.has(run.pipeline)) continue
+      // Claimed by a live process: trying would only cost a connection and fail.
+      if (run.owner !== undefined && run.owner !== null) continue
       execute(run)
     }
   }
