@@ -3,6 +3,7 @@ import type { createActor, InspectionEvent } from "xstate"
 import type { z } from "zod"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { Models } from "../models/model.ts"
+import type { AnyStep } from "../steps/step.ts"
 import type { PriceTable } from "../models/prices.ts"
 import type { Redaction } from "../observe/redact.ts"
 import { emptyUsage } from "./usage.ts"
@@ -79,6 +80,8 @@ export interface Pipeline<TInput, TSteps> {
   readonly machine: PipelineMachine
   /** The graph as data: each step's kind, targets and stop rules (what a resume compares). */
   readonly structure: PipelineStructure
+  /** Each step's definition (kind, policy, schemas), by name in declaration order: for checks and tools. */
+  readonly definitions: ReadonlyMap<keyof TSteps & string, AnyStep>
   /** Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never throws. */
   run(input: TInput, options?: RunOptions): Promise<RunResult<TSteps>>
   /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
@@ -134,6 +137,7 @@ export const createRunner = <TInput, TSteps>(
     stepNames: [...graph.steps.keys()] as Array<keyof TSteps & string>,
     machine,
     structure,
+    definitions: graph.steps as ReadonlyMap<keyof TSteps & string, AnyStep>,
     run: async (input, runOptions = {}) => {
       const execution = begin(input, runOptions, false)
       await execution.start(started(execution.handle.id, input))
