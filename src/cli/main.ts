@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The `switchboard` command: wires commander to the run, decide, resume, runs and worker commands.
+// The `switchboard` command: wires commander to the run, decide, resume, runs, worker, viz and eval commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
 import { decideCommand, exitCodes, resumeCommand, runCommand, runsCommand, type Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"
+import { evalCommand, type EvalCommandOptions } from "./eval-command.ts"
+import { vizCommand } from "./viz-command.ts"
 import { workerCommand } from "./worker-command.ts"
 
 const conventions = `
@@ -23,7 +25,7 @@ Journals (--journal):
                           the schema defaults to "switchboard" and is created at first use
 
 Exit codes:
-  0 done, 1 failed, 2 usage error, 3 awaiting a human decision or stopped`
+  0 done, 1 failed (eval: a regression), 2 usage error, 3 awaiting a human decision or stopped`
 
 const version = (): string => {
   try {
@@ -123,6 +125,37 @@ exits 0; a second one exits at once (the runs resume from their journal later).`
       result.code = await workerCommand(file, options, output)
     })
 
+  program
+    .command("viz")
+    .description("draw a pipeline as Mermaid, or as an offline HTML page with a run's path and timeline")
+    .argument("<file>", "pipeline file (.ts or .js)")
+    .option("--mermaid", "print the Mermaid stateDiagram-v2 text (the default without --html)")
+    .option("--html <file>", "write a self-contained HTML page")
+    .option("--run <runId>", "highlight this run's path and show its timeline (needs --journal)")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--title <title>", "title of the HTML page")
+    .option("--pipeline <export>", "which export of the file to draw")
+    .addHelpText("after", conventions)
+    .action(async (file: string, options: { mermaid?: boolean; html?: string; run?: string; journal?: string; title?: string; pipeline?: string }) => {
+      result.code = await vizCommand(file, options, output)
+    })
+
+  program
+    .command("eval")
+    .description("run a pipeline on a dataset, score every row and report; exit 1 on a regression against --baseline")
+    .argument("<file>", "pipeline file (.ts or .js)")
+    .requiredOption("--data <file>", "dataset: .jsonl, .csv or .json")
+    .option("--report <file>", "write the report: HTML, or Markdown when the name ends in .md")
+    .option("--json <file>", "write the report as JSON (a later run's --baseline)")
+    .option("--baseline <file>", "a previous --json report: exit 1 when a scorer mean falls by more than --threshold")
+    .option("--threshold <n>", "allowed drop of a scorer mean, 0..1", "0.02")
+    .option("--concurrency <n>", "rows run at once", "8")
+    .option("--scorers <file>", "a module exporting `scorers` (default: the pipeline file's `scorers` export)")
+    .option("--pipeline <export>", "which export of the file to run")
+    .action(async (file: string, options: EvalCommandOptions) => {
+      result.code = await evalCommand(file, options, output)
+    })
+
   return { program, result }
 }
 
@@ -133,6 +166,11 @@ exits 0; a second one exits at once (the runs resume from their journal later).`
  * process.exitCode = await main(process.argv)
  */
 const main = async (argv: readonly string[]): Promise<number> => {
+  // A reader that stops early (`| head`) is not an error: stop quietly.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0)
+    throw error
+  })
   const output: Output = { out: (line) => process.stdout.write(`${line}\n`), error: (line) => process.stderr.write(`${line}\n`) }
   const { program, result } = createProgram(output)
   try {

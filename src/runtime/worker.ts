@@ -94,8 +94,8 @@ export const worker = (options: WorkerOptions): Worker => {
       options.onResult?.(result)
     })()
       .catch((error: unknown) => {
-        // Another worker holding the run is the normal case, not an error.
-        if (!(error instanceof ResumeError && error.reason === "claimed")) options.onError?.(run.runId, error)
+        // Another worker holding (or having just finished) the run is the normal case, not an error.
+        if (!(error instanceof ResumeError && (error.reason === "claimed" || error.reason === "finished"))) options.onError?.(run.runId, error)
       })
       .finally(() => {
         active.delete(run.runId)
