@@ -1,3 +1,4 @@
+import type { InspectionEvent } from "xstate"
 import type { RunEvent } from "../runtime/events.ts"
 import type { RunResult } from "../runtime/result.ts"
 import { ResumeError } from "../runtime/resume.ts"
@@ -9,6 +10,8 @@ import { formatEvent, formatResult, redact } from "./progress.ts"
 export interface Output {
   readonly out: (line: string) => void
   readonly error: (line: string) => void
+  /** A live terminal view prints run events itself; without it each event is one `out` line. */
+  readonly event?: (event: RunEvent) => void
 }
 
 /** Options shared by `run`, `decide` and `resume`. */
@@ -16,6 +19,8 @@ export interface CommandOptions {
   readonly json?: boolean
   readonly journal?: string
   readonly pipeline?: string
+  /** XState inspection observer for the run (`--inspect`). */
+  readonly inspect?: (event: InspectionEvent) => void
 }
 
 /**
@@ -154,13 +159,16 @@ const decideHint = (file: string, result: RunResult<Record<string, unknown>>, du
   return `continue: switchboard decide ${file} ${result.runId} ${result.step} --decision '<json>' --journal ${mask(durable)}`
 }
 
-const progress = (options: CommandOptions, output: Output): { onEvent?: (event: RunEvent) => void } =>
-  options.json === true ? {} : {
-    onEvent: (event) => {
+const progress = (options: CommandOptions, output: Output): { onEvent?: (event: RunEvent) => void; inspect?: (event: InspectionEvent) => void } => ({
+  ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+  ...(options.json === true ? {} : {
+    onEvent: (event: RunEvent) => {
+      if (output.event !== undefined) return output.event(event)
       const line = formatEvent(event)
       if (line !== undefined) output.out(line)
     },
-  }
+  }),
+})
 
 // Ctrl-C cancels the run (journaled as failed) instead of killing the process mid-write.
 const interruptible = async <T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {

@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
 import { decideCommand, exitCodes, resumeCommand, runCommand, runsCommand, type Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"
+import { terminalOutput } from "./progress.ts"
+import { addInspectOptions, withInspector, type InspectFlags } from "./inspect.ts"
+import { showCommand, type ShowOptions } from "./show-command.ts"
 import { evalCommand, type EvalCommandOptions } from "./eval-command.ts"
 import { vizCommand } from "./viz-command.ts"
 import { workerCommand } from "./worker-command.ts"
@@ -53,7 +56,7 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", conventions)
 
-  program
+  addInspectOptions(program
     .command("run")
     .description("run a pipeline file and print one line per event, then the result")
     .argument("<file>", "pipeline file (.ts or .js)")
@@ -61,9 +64,9 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .option("--json", "print only the result, as JSON")
     .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
     .option("--pipeline <export>", "which export of the file to run")
-    .addHelpText("after", conventions)
-    .action(async (file: string, options: { input?: string; json?: boolean; journal?: string; pipeline?: string }) => {
-      result.code = await runCommand(file, options, output)
+    .addHelpText("after", conventions))
+    .action(async (file: string, { inspect, inspectLinger, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string } & InspectFlags) => {
+      result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => runCommand(file, { ...options, ...inspecting }, output))
     })
 
   program
@@ -80,7 +83,7 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
       result.code = await decideCommand(file, runId, step, options, output)
     })
 
-  program
+  addInspectOptions(program
     .command("resume")
     .description("continue a run from its journal (after a crash): finished steps are not run again, the step in flight runs again with the same idempotency key")
     .argument("<file>", "the pipeline file the run came from")
@@ -92,9 +95,20 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .addHelpText("after", `
 A run that cannot be resumed (unknown, already finished, of another pipeline,
 changed graph, corrupt journal, executing in another process) exits 2 with the
-reason; for a changed graph, each change is listed.`)
-    .action(async (file: string, runId: string, options: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean }) => {
-      result.code = await resumeCommand(file, runId, options, output)
+reason; for a changed graph, each change is listed.`))
+    .action(async (file: string, runId: string, { inspect, inspectLinger, ...options }: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean } & InspectFlags) => {
+      result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => resumeCommand(file, runId, { ...options, ...inspecting }, output))
+    })
+
+  program
+    .command("show")
+    .description("print a run's step-by-step timeline from its journal: durations, attempts and retries, routes, tokens and cost, model and tool calls, repairs, human waits, how it ended")
+    .argument("<runId>", "the run")
+    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--json", "print the run's trace and its raw journal entries as JSON")
+    .option("--full", "also print prompts, responses, tool arguments and results, outputs and decisions (each cut to 500 characters; secrets are masked)")
+    .action(async (runId: string, options: ShowOptions) => {
+      result.code = await showCommand(runId, options, output)
     })
 
   program
@@ -171,7 +185,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
     if (error.code === "EPIPE") process.exit(0)
     throw error
   })
-  const output: Output = { out: (line) => process.stdout.write(`${line}\n`), error: (line) => process.stderr.write(`${line}\n`) }
+  // In a terminal (not CI) run events are a live view; piped or in CI, one line per event.
+  const output: Output = terminalOutput(process.stdout, process.stderr, process.env)
   const { program, result } = createProgram(output)
   try {
     await program.parseAsync([...argv])

@@ -1,4 +1,5 @@
 import type { RunError } from "../errors.ts"
+import type { Output } from "./commands.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { RunResult } from "../runtime/result.ts"
 
@@ -118,4 +119,189 @@ export const formatOutcome = (result: RunResult<Record<string, unknown>>): strin
     case "awaiting-human":
       return `${result.runId} awaiting a human decision on ${result.step}${took}`
   }
+}
+
+/**
+ * What the live terminal view knows of a run: the step in flight, its attempt, and counters.
+ * `step` is `undefined` when nothing runs (before the first step, while a human decides, at the end).
+ *
+ * @example
+ * const idle: LiveState = initialLiveState
+ */
+export interface LiveState {
+  readonly step: string | undefined
+  readonly visit: number
+  readonly attempt: number
+  /** Since this run (or this resume) began: step starts, retries and the usage of finished steps. */
+  readonly steps: number
+  readonly retries: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+  /** When the view saw its first event, for the elapsed time. */
+  readonly since: number | undefined
+}
+
+/** A live state before any event. */
+export const initialLiveState: LiveState = { step: undefined, visit: 0, attempt: 0, steps: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, since: undefined }
+
+/**
+ * The live state after one event (pure).
+ *
+ * @example
+ * const state = advanceLive(initialLiveState, { type: "step.started", runId: "r", step: "draft", visit: 1, at: 0 })
+ */
+export const advanceLive = (state: LiveState, event: RunEvent): LiveState => {
+  const seen = { ...state, since: state.since ?? event.at }
+  switch (event.type) {
+    case "step.started":
+      return { ...seen, step: event.step, visit: event.visit, attempt: 1, steps: seen.steps + 1 }
+    case "step.retried":
+      return { ...seen, step: event.step, visit: event.visit, attempt: event.attempt + 1, retries: seen.retries + 1 }
+    case "step.finished":
+    case "step.failed": {
+      const usage = event.usage
+      return {
+        ...seen,
+        step: undefined,
+        inputTokens: seen.inputTokens + (usage?.inputTokens ?? 0),
+        outputTokens: seen.outputTokens + (usage?.outputTokens ?? 0),
+        costUsd: seen.costUsd + (usage?.costUsd ?? 0),
+      }
+    }
+    case "human.waiting":
+    case "run.finished":
+      return { ...seen, step: undefined }
+    default:
+      return seen
+  }
+}
+
+/**
+ * The status line under the event lines, cut to `columns - 1` characters so the terminal never
+ * wraps it (a wrapped line could not be cleared with `\r`); `undefined` when nothing runs.
+ *
+ * @example
+ * statusLine(state, Date.now(), process.stdout.columns ?? 80) // "● draft attempt 2 · 1 retry · 120 in / 40 out tokens · $0.0012 · 3.1s"
+ */
+export const statusLine = (state: LiveState, now: number, columns: number): string | undefined => {
+  if (state.step === undefined) return undefined
+  const parts = [
+    `● ${state.step}${visitSuffix(state.visit)}${state.attempt > 1 ? ` attempt ${state.attempt}` : ""}`,
+    ...(state.retries > 0 ? [`${state.retries} ${state.retries === 1 ? "retry" : "retries"}`] : []),
+    `${state.inputTokens} in / ${state.outputTokens} out tokens`,
+    `$${state.costUsd.toFixed(4)}`,
+    formatDuration(now - (state.since ?? now)),
+  ]
+  const line = parts.join(" · ")
+  const room = Math.max(columns - 1, 10)
+  return line.length > room ? `${line.slice(0, room - 1)}…` : line
+}
+
+/** Moves to the start of the line and erases it. */
+export const eraseLine = "\r\u001b[2K"
+
+/**
+ * A live terminal view: event lines scroll as usual, one status line stays below them and is
+ * redrawn in place. Every call produces one write (a frame), so a test can read the frames.
+ *
+ * @example
+ * const view = liveView({ write: (text) => process.stdout.write(text), columns: () => process.stdout.columns ?? 80 })
+ * view.event(event)
+ */
+export interface LiveView {
+  /** Prints a run event (its progress line) and redraws the status line. */
+  readonly event: (event: RunEvent) => void
+  /** Prints a line above the status line (on `stream`, default the view's own). */
+  readonly line: (text: string, write?: (text: string) => void) => void
+  /** Redraws the status line (the elapsed time moves). */
+  readonly tick: () => void
+  /** Erases the status line and stops the refresh timer. */
+  readonly close: () => void
+}
+
+/**
+ * Creates a {@link LiveView}. With `refreshMs` (default 1000, 0 for none), the status line is
+ * redrawn on a timer while a step runs; the timer never keeps the process alive.
+ *
+ * @example
+ * const frames: string[] = []
+ * const view = liveView({ write: (text) => frames.push(text), columns: () => 80, now: () => 0, refreshMs: 0 })
+ */
+export const liveView = (options: {
+  readonly write: (text: string) => void
+  readonly columns: () => number
+  readonly now?: () => number
+  readonly refreshMs?: number
+}): LiveView => {
+  const now = options.now ?? Date.now
+  let state = initialLiveState
+  let shown: string | undefined
+  let timer: ReturnType<typeof setInterval> | undefined
+  // One frame: erase the status line if drawn, print the lines, draw the new status line.
+  const draw = (lines: readonly string[], write = options.write) => {
+    const status = statusLine(state, now(), options.columns())
+    if (lines.length === 0 && status === shown) return
+    const erase = shown === undefined ? "" : eraseLine
+    if (write === options.write) write(`${erase}${lines.map((text) => `${text}\n`).join("")}${status ?? ""}`)
+    else {
+      // A line for another stream (stderr) goes between erasing and redrawing the status line.
+      if (erase !== "") options.write(erase)
+      write(lines.map((text) => `${text}\n`).join(""))
+      if (status !== undefined) options.write(status)
+    }
+    shown = status
+    const refreshMs = options.refreshMs ?? 1000
+    if (status !== undefined && timer === undefined && refreshMs > 0) {
+      timer = setInterval(() => draw([]), refreshMs)
+      timer.unref()
+    } else if (status === undefined && timer !== undefined) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+  return {
+    event: (event) => {
+      state = advanceLive(state, event)
+      const line = formatEvent(event)
+      draw(line === undefined ? [] : [line])
+    },
+    line: (text, write) => draw([text], write),
+    tick: () => draw([]),
+    close: () => {
+      state = { ...state, step: undefined }
+      draw([])
+    },
+  }
+}
+
+/**
+ * Whether progress should be the live view: stdout is a terminal, not CI, not a dumb terminal.
+ *
+ * @example
+ * shouldBeLive({ isTTY: true }, { CI: "true" }) // false
+ */
+export const shouldBeLive = (stream: { readonly isTTY?: boolean }, environment: NodeJS.ProcessEnv): boolean => {
+  const ci = environment.CI
+  return stream.isTTY === true && (ci === undefined || ci === "" || ci === "0" || ci === "false") && environment.TERM !== "dumb"
+}
+
+/**
+ * Where the CLI writes: in a terminal (not CI), run events go through a {@link liveView};
+ * otherwise every line is written as it comes, one per event.
+ *
+ * @example
+ * const output = terminalOutput(process.stdout, process.stderr, process.env)
+ */
+export const terminalOutput = (
+  stdout: Pick<NodeJS.WriteStream, "write" | "isTTY" | "columns">,
+  stderr: Pick<NodeJS.WriteStream, "write">,
+  environment: NodeJS.ProcessEnv,
+): Output => {
+  const toError = (text: string) => void stderr.write(text)
+  if (!shouldBeLive(stdout, environment)) {
+    return { out: (line) => void stdout.write(`${line}\n`), error: (line) => toError(`${line}\n`) }
+  }
+  const view = liveView({ write: (text) => void stdout.write(text), columns: () => (stdout.columns > 0 ? stdout.columns : 80) })
+  return { out: (line) => view.line(line), error: (line) => view.line(line, toError), event: view.event }
 }

@@ -1,0 +1,169 @@
+// `switchboard show <runId>`: a run's step-by-step timeline, read from its journal.
+import type { RunError } from "../errors.ts"
+import type { Message } from "../models/model.ts"
+import type { JournalEntry } from "../runtime/journal.ts"
+import { traceOf, type RunTrace, type StepVisit } from "../observe/diagram/run-trace.ts"
+import { exitCodes, requireDurable, withJournal, type Output } from "./commands.ts"
+import { UsageError } from "./load-pipeline.ts"
+import { mask } from "./journal-option.ts"
+import { formatDuration, redact } from "./progress.ts"
+
+/** Options of `switchboard show`. */
+export interface ShowOptions {
+  readonly journal?: string
+  readonly json?: boolean
+  /** Also print prompts, responses, tool arguments and results, step outputs and decisions (truncated). */
+  readonly full?: boolean
+}
+
+/** How many characters of a prompt, response or output `--full` prints. */
+export const fullLimit = 500
+
+/**
+ * `switchboard show <runId>`: prints the run's timeline (or, with `--json`, its trace and raw
+ * journal entries). An unknown run is a usage error (exit 2).
+ *
+ * @example
+ * process.exitCode = await showCommand("run-1", { journal: "sqlite:runs.db" }, output)
+ */
+export const showCommand = async (runId: string, options: ShowOptions, output: Output): Promise<number> => {
+  requireDurable("show", options.journal)
+  return withJournal(options.journal, async ({ journal, durable }) => {
+    const entries = await journal.read(runId)
+    if (entries.length === 0) throw new UsageError(`run ${runId} is not in the journal ${mask(durable ?? "")}`)
+    if (options.json === true) {
+      const trace = traceOf(entries)
+      output.out(JSON.stringify({ trace: { ...trace, visited: [...trace.visited] }, entries }, null, 2))
+    } else {
+      for (const line of formatTimeline(entries, { full: options.full === true })) output.out(line)
+    }
+    return exitCodes.done
+  })
+}
+
+/**
+ * The timeline of a run as lines: a header, then each step visit (start offset, duration,
+ * attempts, tokens, cost, where it went) with its retries, model and tool calls, repairs and
+ * human waits, then how the run ended. Prompts, responses and outputs only with `full`.
+ *
+ * @example
+ * for (const line of formatTimeline(await journal.read(runId), { full: false })) console.log(line)
+ */
+export const formatTimeline = (entries: readonly JournalEntry[], options: { readonly full: boolean }): string[] => {
+  const ordered = [...entries].sort((left, right) => left.seq - right.seq)
+  const trace = traceOf(ordered)
+  const started = ordered.find((entry) => entry.type === "run.started")
+  const startedAt = started?.at ?? ordered[0]?.at ?? 0
+  const lines = [header(trace, started)]
+  if (options.full && started !== undefined) lines.push(`  input: ${excerpt(started.input)}`)
+  for (const visit of trace.visits) {
+    lines.push(visitLine(visit))
+    const mine = ordered.filter((entry) => "visit" in entry && entry.step === visit.step && entry.visit === visit.visit)
+    for (const entry of mine) lines.push(...detailLines(entry, startedAt, options.full))
+  }
+  lines.push(ending(trace, ordered))
+  return lines
+}
+
+const header = (trace: RunTrace, started: JournalEntry | undefined): string => {
+  const pipeline = started?.type === "run.started" ? started.pipeline : "(unknown pipeline)"
+  const when = started === undefined ? [] : [`started ${new Date(started.at).toISOString()}`]
+  const steps = trace.visits.reduce((sum, visit) => ({ tokensIn: sum.tokensIn + visit.inputTokens, tokensOut: sum.tokensOut + visit.outputTokens, cost: sum.cost + visit.costUsd }), { tokensIn: 0, tokensOut: 0, cost: 0 })
+  const duration = trace.durationMs === undefined ? "" : ` in ${formatDuration(trace.durationMs)}`
+  const usage = steps.tokensIn + steps.tokensOut > 0 ? [tokens(steps.tokensIn, steps.tokensOut), cost(steps.cost)] : []
+  return [`run ${trace.runId ?? "?"}`, pipeline, `${trace.status ?? "running"}${duration}`, ...usage, ...when].join(" · ")
+}
+
+const visitLine = (visit: StepVisit): string => {
+  const name = `${visit.step}${visit.visit > 1 ? ` #${visit.visit}` : ""}`
+  const parts = [
+    visit.durationMs === undefined ? visit.status : formatDuration(visit.durationMs),
+    ...(visit.attempts > 1 ? [`${visit.attempts} attempts`] : []),
+    ...(visit.inputTokens + visit.outputTokens > 0 ? [tokens(visit.inputTokens, visit.outputTokens), cost(visit.costUsd)] : []),
+    ...(visit.status === "failed" ? ["failed"] : visit.status === "decided" || visit.status === "expired" ? [visit.status] : []),
+  ]
+  const next = visit.next === undefined ? "" : `  → ${visit.next}`
+  return `${offset(visit.startMs)}  ${name}  ${parts.join(", ")}${next}`
+}
+
+// Lines under a visit, each indented past the offset column.
+const detailLines = (entry: JournalEntry, startedAt: number, full: boolean): string[] => {
+  const indent = "           "
+  switch (entry.type) {
+    case "step.retried":
+      return [`${indent}↻ attempt ${entry.attempt} failed: ${describe(entry.error)}; retried in ${formatDuration(entry.delayMs)}`]
+    case "model.called": {
+      const finish = entry.response?.finishReason === undefined ? "" : `, finish ${entry.response.finishReason}`
+      const usage = entry.usage === undefined ? "" : `, ${tokens(entry.usage.inputTokens, entry.usage.outputTokens)}`
+      const failure = entry.error === undefined ? "" : `, error ${describe(entry.error)}`
+      const lines = [`${indent}model ${entry.provider}/${entry.model} ${formatDuration(entry.durationMs)}${usage}${finish}${failure}`]
+      if (full) {
+        for (const message of entry.messages) lines.push(`${indent}  ${message.role}: ${excerpt(contentOf(message))}`)
+        if (entry.response !== undefined) lines.push(`${indent}  response: ${excerpt(entry.response.text)}`)
+      }
+      return lines
+    }
+    case "tool.called": {
+      const failure = entry.error === undefined ? "" : `, error ${describe(entry.error)}`
+      const lines = [`${indent}tool ${entry.tool} ${formatDuration(entry.durationMs)}${failure}`]
+      if (full) {
+        lines.push(`${indent}  args: ${excerpt(entry.args)}`)
+        if (entry.error === undefined) lines.push(`${indent}  result: ${excerpt(entry.result)}`)
+      }
+      return lines
+    }
+    case "model.repair":
+      return [`${indent}repair ${entry.repair}: ${entry.issues.map((issue) => `${issue.path || "(root)"}: ${issue.message}`).join("; ")}`]
+    case "model.fallback":
+      return [`${indent}⇢ fell back from ${entry.from} to ${entry.to}: ${describe(entry.error)}`]
+    case "human.waiting": {
+      const deadline = entry.deadline === undefined ? "" : ` until ${new Date(entry.deadline).toISOString()}`
+      return [`${indent}⏸ waits for a human decision${deadline}`, ...(full && entry.prompt !== undefined ? [`${indent}  prompt: ${excerpt(entry.prompt)}`] : [])]
+    }
+    case "human.decided":
+      return [`${indent}✓ decided at ${offset(entry.at - startedAt).trim()}${full ? `: ${excerpt(entry.decision)}` : ""}`]
+    case "human.expired":
+      return [`${indent}⌛ expired at ${offset(entry.at - startedAt).trim()} without a decision`]
+    case "step.finished":
+      return full ? [`${indent}output: ${excerpt(entry.output)}`] : []
+    case "step.failed":
+      return [`${indent}✗ ${describe(entry.error)}`]
+    default:
+      return []
+  }
+}
+
+const ending = (trace: RunTrace, entries: readonly JournalEntry[]): string => {
+  const finished = entries.findLast((entry) => entry.type === "run.finished")
+  if (finished?.type !== "run.finished") {
+    const waiting = trace.visits.findLast((visit) => visit.status === "waiting")
+    return waiting === undefined ? "■ not finished (running, or its process died: resume it)" : `■ awaiting a human decision on ${waiting.step}`
+  }
+  const took = ` after ${formatDuration(finished.durationMs)}`
+  if (finished.status === "failed" && finished.error !== undefined) {
+    const step = "step" in finished.error && finished.error.step !== undefined ? ` at ${finished.error.step}` : ""
+    return `■ failed${step}${took}: ${describe(finished.error)}`
+  }
+  if (finished.status === "stopped" && finished.stoppedBy !== undefined) {
+    return `■ stopped at ${finished.stoppedBy.step} by ${finished.stoppedBy.rule}${took}`
+  }
+  return `■ ${finished.status}${took}`
+}
+
+const describe = (error: RunError): string => {
+  const reason = "reason" in error ? ` (${error.reason})` : ""
+  return `${error._tag}${reason}: ${redact(error.message)}`
+}
+
+const contentOf = (message: Message): string =>
+  message.role === "assistant" && message.content === "" && message.toolCalls !== undefined ? JSON.stringify(message.toolCalls) : message.content
+
+const excerpt = (value: unknown): string => {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value))
+  const flat = redact(text).replace(/\s*\n\s*/g, " ⏎ ")
+  return flat.length > fullLimit ? `${flat.slice(0, fullLimit)}… (${flat.length - fullLimit} more characters)` : flat
+}
+
+const offset = (ms: number): string => `+${formatDuration(ms)}`.padStart(9)
+const tokens = (input: number, output: number): string => `${input} in / ${output} out tokens`
+const cost = (usd: number): string => `$${usd.toFixed(4)}`
