@@ -14,7 +14,7 @@ describe("switchboard --help", () => {
     expect(stdout).toMatch(/Usage: switchboard/)
     expect(stdout).toMatch(/run \[options\] <file>/)
     expect(stdout).toMatch(/scriptedModels\(\)/)
-    expect(stdout).toMatch(/0 done, 1 failed, 2 usage error, 3 awaiting a human decision or stopped/)
+    expect(stdout).toMatch(/0 done, 1 failed \(eval: a regression\), 2 usage error, 3 awaiting a human decision or stopped/)
   })
 
   it("describes the options of run", async () => {
