@@ -40,6 +40,8 @@ export interface ExecutionOptions {
   readonly replay?: Replay
   /** The claim under which a resumed run executes: losing it stops the run here. */
   readonly claim?: RunClaim
+  /** Events already journaled for this execution (a delivered decision) that observers should still see. */
+  readonly announce?: readonly RunEvent[]
 }
 
 /**
@@ -237,6 +239,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     // Whoever holds the run now may execute it: stop here, appending nothing more.
     claim?.signal?.addEventListener("abort", () => onJournalFailure(new Error(`lost the claim on run ${runId}`)), { once: true })
     if (first !== undefined) await record(first)
+    for (const event of config.announce ?? []) notify(event)
     if (runOptions.signal?.aborted === true) onAbort()
     runOptions.signal?.addEventListener("abort", onAbort, { once: true })
     void settled.finally(() => runOptions.signal?.removeEventListener("abort", onAbort))

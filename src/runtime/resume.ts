@@ -63,7 +63,8 @@ export const resumeRun = async (
   try {
     // Read again under the claim: another process may have moved the run on meanwhile.
     let entries = claim === undefined ? checked : check(target, runId, await journal.read(runId), options)
-    if (before !== undefined) entries = [...entries, ...(await before(entries))]
+    const added = before === undefined ? [] : await before(entries)
+    entries = [...entries, ...added]
     const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
     const execution = execute(target.graph, target.machine, {
       runId,
@@ -75,6 +76,7 @@ export const resumeRun = async (
       usage: usageOfJournal(entries),
       replay: buildReplay(entries),
       ...(claim === undefined ? {} : { claim }),
+      announce: added.map(({ seq: _seq, ...event }) => event as RunEvent),
     })
     await execution.start()
     return await execution.settled

@@ -87,7 +87,9 @@ describe("human handoff", () => {
     expect(paused.deadline).toBeGreaterThan(Date.now())
     await expect(p.decide("h1", "review", { approve: 1 } as never, { journal })).rejects.toMatchObject({ reason: "invalid-decision" })
     await expect(p.decide("nope", "review", { approve: true }, { journal })).rejects.toMatchObject({ name: "ResumeError", reason: "unknown-run" })
-    const finished = await p.decide("h1", "review", { approve: true }, { journal })
+    const observed: string[] = []
+    const finished = await p.decide("h1", "review", { approve: true }, { journal, observers: [(event) => observed.push(event.type)] })
+    expect(observed[0]).toBe("human.decided")
     expect(finished).toMatchObject({ status: "done", output: "paid 70", runId: "h1" })
     const entries = await journal.read("h1")
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index))
