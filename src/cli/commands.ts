@@ -2,6 +2,7 @@ import type { InspectionEvent } from "xstate"
 import type { RunEvent } from "../runtime/events.ts"
 import type { RunResult } from "../runtime/result.ts"
 import { ResumeError } from "../runtime/resume.ts"
+import { jsonlLog } from "../observe/jsonl-log.ts"
 import { mask, openJournal, parseJournal, type OpenedJournal } from "./journal-option.ts"
 import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatEvent, formatResult, redact } from "./progress.ts"
@@ -21,6 +22,8 @@ export interface CommandOptions {
   readonly pipeline?: string
   /** XState inspection observer for the run (`--inspect`). */
   readonly inspect?: (event: InspectionEvent) => void
+  /** Append every event of the run, as JSON lines, to this file (`--log`). */
+  readonly log?: string
 }
 
 /**
@@ -159,8 +162,12 @@ const decideHint = (file: string, result: RunResult<Record<string, unknown>>, du
   return `continue: switchboard decide ${file} ${result.runId} ${result.step} --decision '<json>' --journal ${mask(durable)}`
 }
 
-const progress = (options: CommandOptions, output: Output): { onEvent?: (event: RunEvent) => void; inspect?: (event: InspectionEvent) => void } => ({
+const progress = (
+  options: CommandOptions,
+  output: Output,
+): { onEvent?: (event: RunEvent) => void; inspect?: (event: InspectionEvent) => void; observers?: ReadonlyArray<(event: RunEvent) => void> } => ({
   ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+  ...(options.log === undefined ? {} : { observers: [stepLog(options.log)] }),
   ...(options.json === true ? {} : {
     onEvent: (event: RunEvent) => {
       if (output.event !== undefined) return output.event(event)
@@ -169,6 +176,13 @@ const progress = (options: CommandOptions, output: Output): { onEvent?: (event: 
     },
   }),
 })
+
+// The step log writes each line as it comes; closing at exit releases the file.
+const stepLog = (path: string) => {
+  const log = jsonlLog({ path })
+  process.once("exit", () => log.close())
+  return log
+}
 
 // Ctrl-C cancels the run (journaled as failed) instead of killing the process mid-write.
 const interruptible = async <T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {

@@ -62,10 +62,11 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .argument("<file>", "pipeline file (.ts or .js)")
     .option("--input <json>", "run input: inline JSON or @file.json (default: {})")
     .option("--json", "print only the result, as JSON")
+    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
     .option("--pipeline <export>", "which export of the file to run")
     .addHelpText("after", conventions))
-    .action(async (file: string, { inspect, inspectLinger, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string } & InspectFlags) => {
+    .action(async (file: string, { inspect, inspectLinger, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string; log?: string } & InspectFlags) => {
       result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => runCommand(file, { ...options, ...inspecting }, output))
     })
 
@@ -78,8 +79,9 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .requiredOption("--decision <json>", "the decision: inline JSON or @file.json")
     .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--json", "print only the result, as JSON")
+    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
-    .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string }) => {
+    .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string }) => {
       result.code = await decideCommand(file, runId, step, options, output)
     })
 
@@ -90,13 +92,14 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .argument("<runId>", "the run to continue")
     .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--json", "print only the result, as JSON")
+    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
     .option("--allow-structure-change", "resume even though the pipeline's graph changed since the run started")
     .addHelpText("after", `
 A run that cannot be resumed (unknown, already finished, of another pipeline,
 changed graph, corrupt journal, executing in another process) exits 2 with the
 reason; for a changed graph, each change is listed.`))
-    .action(async (file: string, runId: string, { inspect, inspectLinger, ...options }: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean } & InspectFlags) => {
+    .action(async (file: string, runId: string, { inspect, inspectLinger, ...options }: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean; log?: string } & InspectFlags) => {
       result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => resumeCommand(file, runId, { ...options, ...inspecting }, output))
     })
 
