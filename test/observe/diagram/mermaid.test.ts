@@ -29,8 +29,16 @@ describe("toMermaid", () => {
 `)
   })
 
-  it("without a structure, reads what the machine alone says: human or step, stopped by a rule", () => {
+  it("labels steps by kind and stop edges by their rule, from the pipeline's own structure", () => {
     const text = toMermaid(essay)
+    expect(text).toContain("    draft : fn\n")
+    expect(text).toContain("    review : human ✋\n")
+    expect(text).toContain("    critique --> review : maxVisits(2) stops draft\n")
+  })
+
+  it("without a structure, reads what the machine alone says: human or step, stopped by a rule", () => {
+    const { structure: _structure, ...machineOnly } = essay
+    const text = toMermaid(machineOnly as unknown as typeof essay)
     expect(text).toContain("    draft : step\n")
     expect(text).toContain("    review : human ✋\n")
     expect(text).toContain("    critique --> review : stopped draft\n")
