@@ -55,6 +55,7 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
   const scorers = (await scorersFrom(options.scorers ?? file, options.scorers !== undefined)) ?? defaultScorers(rows)
   output.out(`▶ eval ${loaded.pipeline.id} on ${rows.length} rows from ${options.data} (concurrency ${concurrency}; scorers: ${Object.keys(scorers).join(", ") || "none"})`)
   let shown = 0
+  const started = Date.now()
   let report: EvalReport
   try {
     report = await evaluate({
@@ -69,7 +70,9 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
         const tenth = Math.floor((done / total) * 10)
         if (tenth === shown && done !== total) return
         shown = tenth + 1
-        output.out(`  [${"#".repeat(tenth).padEnd(10, ".")}] ${done}/${total}`)
+        const elapsed = Date.now() - started
+        const eta = done === 0 || done === total ? "" : `, about ${Math.ceil(((elapsed / done) * (total - done)) / 1000)}s left`
+        output.out(`  [${"#".repeat(tenth).padEnd(10, ".")}] ${done}/${total}${eta}`)
       },
     })
   } catch (error) {

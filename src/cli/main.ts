@@ -8,6 +8,7 @@ import { terminalOutput } from "./progress.ts"
 import { addInspectOptions, withInspector, type InspectFlags } from "./inspect.ts"
 import { showCommand, type ShowOptions } from "./show-command.ts"
 import { evalCommand, type EvalCommandOptions } from "./eval-command.ts"
+import { checkCommand, pathsCommand } from "./verify-commands.ts"
 import { vizCommand } from "./viz-command.ts"
 import { workerCommand } from "./worker-command.ts"
 
@@ -155,6 +156,27 @@ exits 0; a second one exits at once (the runs resume from their journal later).`
     .addHelpText("after", conventions)
     .action(async (file: string, options: { mermaid?: boolean; html?: string; run?: string; journal?: string; title?: string; pipeline?: string }) => {
       result.code = await vizCommand(file, options, output)
+    })
+
+  program
+    .command("check")
+    .description("check a pipeline's graph: unreachable steps, no way out, loops without a stop rule, waits without a deadline; exit 1 on an error")
+    .argument("<file>", "pipeline file (.ts or .js)")
+    .option("--json", "print the findings as JSON")
+    .option("--pipeline <export>", "which export of the file to check")
+    .action(async (file: string, options: { json?: boolean; pipeline?: string }) => {
+      result.code = await checkCommand(file, options, output)
+    })
+
+  program
+    .command("paths")
+    .description("list the paths a pipeline can take (loops bounded by their stop rules) and the transitions they cover")
+    .argument("<file>", "pipeline file (.ts or .js)")
+    .option("--simple", "every simple path instead of a short covering set")
+    .option("--json", "print the paths and the coverage as JSON")
+    .option("--pipeline <export>", "which export of the file to use")
+    .action(async (file: string, options: { json?: boolean; simple?: boolean; pipeline?: string }) => {
+      result.code = await pathsCommand(file, options, output)
     })
 
   program

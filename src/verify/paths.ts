@@ -18,6 +18,8 @@ export type Fixtures = Readonly<Record<string, unknown>>
 export interface VerifiablePipeline {
   readonly machine: AnyStateMachine
   readonly input: z.ZodType<unknown>
+  /** Step definitions: a human step's decision schema stands in for a missing fixture. */
+  readonly definitions?: ReadonlyMap<string, { readonly kind: string; readonly decision?: unknown }>
 }
 
 /**
@@ -96,7 +98,8 @@ export const pathInput = (pipeline: VerifiablePipeline, options: { readonly inpu
 }
 
 /** The events to explore from one snapshot: each declared route, a failure, each decision route, the deadline. */
-const eventsFor = (machine: AnyStateMachine, chart: Chart, options: PathOptions) => {
+const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOptions) => {
+  const { machine } = pipeline
   const fixtures = options.fixtures ?? {}
   const maxVisits = options.maxVisits ?? 10
   const guards = machine.implementations.guards as Record<string, (args: unknown, params: unknown) => boolean>
@@ -112,7 +115,8 @@ const eventsFor = (machine: AnyStateMachine, chart: Chart, options: PathOptions)
         ...(failing ? [{ type: `xstate.error.actor.${from}`, error: { _tag: "StepCodeError", step: from, retryable: false, message: `simulated failure of "${from}"` } }] : []),
       ]
     }
-    const candidates = candidatesOf(fixtures[from]).map((decision) => ({ type: `${from}.decide`, decision }))
+    const fixture = fixtures[from] ?? pipeline.definitions?.get(from)?.decision
+    const candidates = candidatesOf(fixture).map((decision) => ({ type: `${from}.decide`, decision }))
     const decisions = state.routes.flatMap((to) => {
       const goesTo = (event: AnyEventObject) =>
         [guards["goes"], guards["stops"]].some((guard) => guard?.({ context: snapshot.context, event }, { from, to }) === true)
@@ -134,7 +138,7 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
   try {
     adjacency = getAdjacencyMap(pipeline.machine, {
       input: { input },
-      events: eventsFor(pipeline.machine, chart, options) as never,
+      events: eventsFor(pipeline, chart, options) as never,
       serializeState: serialize as never,
       limit: 100_000,
     })

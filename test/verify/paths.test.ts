@@ -50,8 +50,13 @@ describe("paths", () => {
     ])
   })
 
-  it("leaves out the routes of a human step no candidate decision takes, and coverage names them", async () => {
+  it("generates a human step's decisions from its schema when no fixture is given", async () => {
     const found = await paths(supportTriage, {})
+    expect(coverage(supportTriage, found).uncovered).toEqual([])
+  })
+
+  it("leaves out the routes of a human step no candidate decision takes, and coverage names them", async () => {
+    const found = await paths({ machine: supportTriage.machine, input: supportTriage.input }, {})
     expect(coverage(supportTriage, found).uncovered).toEqual(["review --decide--> lookupOrder", "review --decide--> answer"])
   })
 
