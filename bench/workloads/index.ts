@@ -3,8 +3,9 @@ import type { Workload } from "../measure.ts"
 import { chainWorkload } from "./chain.ts"
 import { crashWorkload } from "./crash.ts"
 import { durabilityWorkload } from "./durability.ts"
+import { evaluateWorkload } from "./evaluate.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload]
