@@ -1,11 +1,13 @@
 // Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
 import type { Workload } from "../measure.ts"
 import { chainWorkload } from "./chain.ts"
+import { concurrencyWorkload } from "./concurrency.ts"
 import { crashWorkload } from "./crash.ts"
 import { durabilityWorkload } from "./durability.ts"
 import { evaluateWorkload } from "./evaluate.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
+import { typecheckWorkload } from "./typecheck.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload]
