@@ -1,6 +1,6 @@
 // Small, deterministic sample values from a zod schema, through its JSON Schema: enough variety to
 // steer routes (each enum value, both booleans, a low and a high number), never random.
-import { z } from "zod"
+import type { z } from "zod"
 
 type JsonSchema = {
   readonly type?: string | readonly string[]
@@ -84,7 +84,7 @@ const objects = (schema: JsonSchema): unknown[] => {
 export const sampleValues = (schema: z.ZodType): unknown[] => {
   let json: JsonSchema
   try {
-    json = z.toJSONSchema(schema, { unrepresentable: "any", io: "input" }) as JsonSchema
+    json = schema.toJSONSchema({ unrepresentable: "any", io: "input" }) as JsonSchema
   } catch {
     return []
   }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
-import { z } from "zod"
+import { zod } from "./zod-lazy.ts"
 import { CsvSyntaxError, parseCsv } from "./csv.ts"
 
 /**
@@ -42,15 +42,22 @@ export class DatasetError extends Error {
   }
 }
 
-const RowSchema = z.object({
-  id: z.string().optional(),
-  input: z.unknown().refine((value) => value !== undefined, "is required"),
-  expected: z.unknown().optional(),
-  expectPath: z.array(z.string()).optional(),
-  decisions: z.record(z.string(), z.unknown()).optional(),
-  expire: z.array(z.string()).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-}).strict()
+let rowSchema: ReturnType<typeof buildRowSchema> | undefined
+const buildRowSchema = () => {
+  const z = zod()
+  return z
+    .object({
+      id: z.string().optional(),
+      input: z.unknown().refine((value) => value !== undefined, "is required"),
+      expected: z.unknown().optional(),
+      expectPath: z.array(z.string()).optional(),
+      decisions: z.record(z.string(), z.unknown()).optional(),
+      expire: z.array(z.string()).optional(),
+      metadata: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict()
+}
+const RowSchema = () => (rowSchema ??= buildRowSchema())
 
 /**
  * Checks one row's shape, throwing a {@link DatasetError} that names the row and each problem.
@@ -59,7 +66,7 @@ const RowSchema = z.object({
  * const row = checkRow({ input: { ticket: "hi" } }, "inline data", { row: 1 })
  */
 export const checkRow = (value: unknown, source: string, where: { readonly row: number; readonly line?: number }): EvalRow => {
-  const parsed = RowSchema.safeParse(value)
+  const parsed = RowSchema().safeParse(value)
   if (parsed.success) return parsed.data as EvalRow
   const issues = parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(row)"}: ${issue.message}`)
   throw new DatasetError(source, where, issues.join("; "))

@@ -1,9 +1,14 @@
-import { z } from "zod"
+import { zod } from "./zod-lazy.ts"
 import type { Model } from "../../models/model.ts"
 import type { Score, Scorer, Selectors } from "./scorers.ts"
 import { stableJson } from "./stable-json.ts"
 
-const Verdict = z.object({ score: z.number().min(0).max(1), reason: z.string().min(1) })
+let verdictSchema: ReturnType<typeof buildVerdict> | undefined
+const buildVerdict = () => {
+  const z = zod()
+  return z.object({ score: z.number().min(0).max(1), reason: z.string().min(1) })
+}
+const Verdict = () => (verdictSchema ??= buildVerdict())
 
 /** Options of {@link llmJudge}. */
 export interface JudgeOptions<TSteps> extends Selectors<TSteps> {
@@ -40,7 +45,7 @@ export const llmJudge = <TSteps = Record<string, unknown>>(options: JudgeOptions
     try {
       const response = await model.generate({
         messages: [{ role: "system", content: "You grade the output of an AI pipeline against a rubric, strictly and briefly." }, { role: "user", content: prompt }],
-        output: { name: "verdict", jsonSchema: z.toJSONSchema(Verdict) as Record<string, unknown> },
+        output: { name: "verdict", jsonSchema: Verdict().toJSONSchema() as Record<string, unknown> },
         temperature: 0,
       }, { signal: context.signal })
       const verdict = parseVerdict(response.text)
@@ -62,7 +67,7 @@ const parseVerdict = (answer: string): Score | { readonly problem: string } => {
   } catch {
     return { problem: `judge answer is not JSON: ${answer.slice(0, 120)}` }
   }
-  const parsed = Verdict.safeParse(value)
+  const parsed = Verdict().safeParse(value)
   if (parsed.success) return parsed.data
   return { problem: `judge verdict is invalid: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ")}` }
 }
