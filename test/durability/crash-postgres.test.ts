@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import type { ChildProcess } from "node:child_process"
 import { postgresJournal } from "../../src/index.ts"
-import { checkInvariants, kill, killAll, sleep, startWorker } from "./crash-support.ts"
+import { afterProgress, checkInvariants, kill, killAll, sleep, startWorker } from "./crash-support.ts"
 import { crashy } from "./crash-worker.ts"
 import { dropSchemas, freshSchema, locatePostgres } from "../store/postgres.ts"
 
@@ -34,7 +34,7 @@ describe.skipIf(!server.available)(`kill -9 on Postgres: a surviving worker take
     const killed = new Set<number>()
     let workers: ChildProcess[] = [await startWorker(`postgres:${schema}`, folder, env), await startWorker(`postgres:${schema}`, folder, env)]
     for (let round = 0; round < 3; round++) {
-      await sleep(80 + Math.random() * 150)
+      await afterProgress(folder, 4 + Math.floor(Math.random() * 12))
       const [victim, other] = round % 2 === 0 ? [workers[0], workers[1]] : [workers[1], workers[0]]
       if (victim === undefined || other === undefined) throw new Error("two workers expected")
       killed.add(victim.pid ?? -1)

@@ -15,6 +15,25 @@ export const killAll = () => {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+const startedSteps = (logs: string): number => {
+  try {
+    return readFileSync(join(logs, "executions.log"), "utf8").split("\n").length - 1
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Waits until workers have started `steps` more steps (so a kill lands mid-run even on a slow or
+ * busy machine), plus a random few milliseconds; gives up waiting after `timeoutMs`.
+ */
+export const afterProgress = async (logs: string, steps: number, timeoutMs = 10_000) => {
+  const target = startedSteps(logs) + steps
+  const deadline = Date.now() + timeoutMs
+  while (startedSteps(logs) < target && Date.now() < deadline) await sleep(5)
+  await sleep(Math.random() * 30)
+}
+
 /** Starts a worker process and resolves once it is taking runs. */
 export const startWorker = (journal: string, logs: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {

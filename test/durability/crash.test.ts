@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { sqliteJournal } from "../../src/index.ts"
-import { checkInvariants, kill, killAll, sleep, startWorker } from "./crash-support.ts"
+import { afterProgress, checkInvariants, kill, killAll, sleep, startWorker } from "./crash-support.ts"
 import { crashy } from "./crash-worker.ts"
 
 const folders: string[] = []
@@ -25,7 +25,7 @@ describe("kill -9 on SQLite: the restarted process finishes every run", () => {
     const killed = new Set<number>()
     for (let kill_ = 0; kill_ < 3; kill_++) {
       const child = await startWorker(`sqlite:${path}`, folder)
-      await sleep(60 + Math.random() * 120)
+      await afterProgress(folder, 4 + Math.floor(Math.random() * 12))
       killed.add(child.pid ?? -1)
       await kill(child)
     }
