@@ -92,16 +92,30 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
 
   // Which target the current event chooses for `from`; undefined when the event chooses none
   // (an invalid human decision is ignored and the run keeps waiting).
+  // XState hands the same event object to every guard of one transition: parse the decision and
+  // run the route once per event, not once per candidate target. The route also reads the context,
+  // so an event object sent again later (another context) is routed again.
+  type Decided = { readonly parsed: ReturnType<typeof parseDecision>; target?: string | undefined; routedIn?: RunContext }
+  const decisions = new WeakMap<AnyEventObject, Decided>()
+  const decisionOf = (from: string, event: AnyEventObject): Decided => {
+    let known = decisions.get(event)
+    if (known === undefined) decisions.set(event, (known = { parsed: parseDecision(graph.steps.get(from), event) }))
+    return known
+  }
   const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
     const edge = edgeOf(from)
     if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
     if (event.type.startsWith("xstate.error.actor.")) return edge.error
     if (event.type === `${from}.decide`) {
-      const decision = parseDecision(graph.steps.get(from), event)
-      if (!decision.success) return undefined
+      const decision = decisionOf(from, event)
+      if (!decision.parsed.success) return undefined
       if (edge.select === undefined) return edge.targets[0]
-      const target = edge.select({ output: decision.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
-      return edge.targets.includes(target) ? target : undefined
+      if (decision.routedIn !== context) {
+        const target = edge.select({ output: decision.parsed.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
+        decision.target = edge.targets.includes(target) ? target : undefined
+        decision.routedIn = context
+      }
+      return decision.target
     }
     return edge.timeout // after(<step>.timeout) or <step>.expire
   }
@@ -111,7 +125,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     if (rules.length === 0) return undefined
     const steps = { ...context.steps }
     if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
-    else if (event.type === `${from}.decide`) steps[from] = parseDecision(graph.steps.get(from), event).data
+    else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
     return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
   }
 
@@ -200,7 +214,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       leave: assign({ status: "running" as const, waiting: null }),
       record: assign(({ context, event }, params: { step: string }) => {
         const output = event.type.endsWith(".decide")
-          ? parseDecision(graph.steps.get(params.step), event).data
+          ? decisionOf(params.step, event).parsed.data
           : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
       }),

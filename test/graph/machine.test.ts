@@ -80,3 +80,27 @@ describe("the compiled machine", () => {
     expect(await toPromise(restored)).toMatchObject({ status: "done", steps: { shout: "PERSIST" } })
   })
 })
+
+describe("human decisions", () => {
+  it("routes a decision once per transition, and again when the same event object is sent later", async () => {
+    const seen: number[] = []
+    const loop = pipeline({ id: "ask-again", input: z.object({}) })
+      .step("ask", human({ decision: z.object({ more: z.boolean() }) }))
+      .step("count", fn(({ visit }) => visit))
+      .edges({
+        ask: route(["count", "done"], ({ output, visit }) => {
+          seen.push(visit)
+          return output.more && visit < 2 ? "count" : "done"
+        }),
+        count: { next: "ask", stop: maxVisits(3) },
+      })
+    const actor = createActor(loop.machine, { input: { input: {} } }).start()
+    const again = { type: "ask.decide", decision: { more: true } } as const
+    actor.send(again)
+    await waitFor(actor, (snapshot) => snapshot.matches("ask") && snapshot.context.visits["ask"] === 2)
+    actor.send(again)
+    expect(await toPromise(actor)).toMatchObject({ status: "done" })
+    // one route call per decision, although the route has two candidate targets
+    expect(seen).toEqual([1, 2])
+  })
+})
