@@ -1,22 +1,16 @@
 import type { RunError } from "../errors.ts"
+import { redactSecrets } from "../observe/redact.ts"
 import type { Output } from "./commands.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { RunResult } from "../runtime/result.ts"
 
-// Provider errors can echo credentials (a key in a message, an Authorization header): mask them.
-const secretPatterns: ReadonlyArray<[RegExp, string]> = [
-  [/\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "$1-***"],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 ***"],
-  [/\b(api[_-]?key|token|secret|password|authorization)(["']?\s*[:=]\s*["']?)[^\s"',;&()[\]{}]{4,}/gi, "$1$2***"],
-]
-
 /**
- * Masks what looks like a credential in a message.
+ * Masks what looks like a credential in a message (the project's one masker).
  *
  * @example
  * redact("401: invalid key sk-abc123def456") // "401: invalid key sk-***"
  */
-export const redact = (text: string): string => secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
+export const redact = redactSecrets
 
 /**
  * Formats a duration in milliseconds for people: `840ms`, `2.4s`, `3m05s`.

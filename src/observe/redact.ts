@@ -1,5 +1,4 @@
 import type { RunError } from "../errors.ts"
-import { redactSecrets } from "../providers/shared.ts"
 import type { RunEvent } from "../runtime/events.ts"
 
 /**
@@ -18,6 +17,25 @@ export interface Redaction {
 }
 
 const marker = "[redacted]"
+
+// Provider errors and logs can echo credentials: keys (OpenAI/Anthropic `sk-…`, `pk-`, `rk-`),
+// Authorization values, and `name: value` / `name=value` pairs whose name says secret.
+const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "$1-***"],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 ***"],
+  [/\b(api[_-]?key|x-api-key|authorization)(["'\s:=]+)[^\s"',]{8,}/gi, "$1$2***"],
+  [/\b(api[_-]?key|token|secret|password|authorization)(["']?\s*[:=]\s*["']?)[^\s"',;&()[\]{}]{4,}/gi, "$1$2***"],
+]
+
+/**
+ * Masks API keys and authorization values in text that may reach logs, journals, errors or a
+ * terminal. The one masker of the project: providers, observers and the CLI all use it.
+ *
+ * @example
+ * redactSecrets("Incorrect API key provided: sk-abc123456789") // "Incorrect API key provided: sk-***"
+ */
+export const redactSecrets = (text: string): string =>
+  secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
 
 /** Deep-copies a value with marked keys replaced and secrets in strings masked. */
 export const redactValue = (value: unknown, keys: ReadonlySet<string>): unknown => {

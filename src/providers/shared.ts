@@ -1,4 +1,5 @@
 import { ModelError, isRetryableReason, type ModelErrorReason } from "../errors.ts"
+import { redactSecrets } from "../observe/redact.ts"
 
 /**
  * Reads how long a provider asked us to wait: `retry-after-ms` (milliseconds), else `retry-after`
@@ -63,21 +64,6 @@ export const modelError = (
     ...(extra.status === undefined ? {} : { status: extra.status }),
     ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
   })
-
-const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\bsk-[A-Za-z0-9_-]{8,}/g, "sk-***"],
-  [/\b(Bearer)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, "$1 ***"],
-  [/\b(api[_-]?key|x-api-key|authorization)(["'\s:=]+)[^\s"',]{8,}/gi, "$1$2***"],
-]
-
-/**
- * Masks API keys and authorization values in text that may reach logs, journals or errors.
- *
- * @example
- * redactSecrets("Incorrect API key provided: sk-abc123456789") // "Incorrect API key provided: sk-***"
- */
-export const redactSecrets = (text: string): string =>
-  secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
 
 /**
  * Wraps a stream so that a missing first chunk or a stall between chunks becomes a `timeout`
