@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { createActor, fromPromise, setup, toPromise } from "xstate"
 import { z } from "zod"
 import { fn, llm, pipeline, type Model } from "../../src/index.ts"
 import { median, row, type Row, type Workload } from "../measure.ts"
@@ -51,6 +52,31 @@ const fnPipeline = pipeline({ id: "bench-concurrency-fn", input: Input })
   .step("fifth", fn(waitStep))
   .edges({ first: "second", second: "third", third: "fourth", fourth: "fifth", fifth: "done" })
 
+// The floor under switchboard's design: a bare XState machine, one state per step, each invoking a
+// promise actor that calls the same model and assigns nothing but the answer. What switchboard adds
+// on top of this (journal, policies, typed routing, Effect) is its own cost; this is XState's.
+const bareMachine = setup({
+  types: { context: {} as { previous: string }, input: {} as { ticket: string }, output: {} as string },
+  actors: {
+    call: fromPromise<string, { previous: string }>(async ({ input, signal }) =>
+      (await model.generate({ messages: [{ role: "user", content: `After ${input.previous}` }] }, { signal })).text),
+  },
+}).createMachine({
+  context: ({ input }) => ({ previous: input.ticket }),
+  initial: "step0",
+  states: Object.fromEntries([
+    ...Array.from({ length: stepCount }, (_, index) => [`step${index}`, {
+      invoke: {
+        src: "call",
+        input: ({ context }: { context: { previous: string } }) => ({ previous: context.previous }),
+        onDone: { target: index === stepCount - 1 ? "done" : `step${index + 1}`, actions: ({ context, event }: { context: { previous: string }; event: { output: string } }) => void (context.previous = event.output) },
+      },
+    }]),
+    ["done", { type: "final" }],
+  ]) as never,
+  output: ({ context }) => context.previous,
+})
+
 const expectDone = (result: { readonly status: string }) => {
   if (result.status !== "done") throw new Error(`benchmark run ended ${result.status}: ${JSON.stringify(result)}`)
 }
@@ -63,6 +89,9 @@ const subjects = {
     for (let step = 0; step < stepCount; step++) {
       previous = (await model.generate({ messages: [{ role: "user", content: `After ${previous}` }] }, { signal })).text
     }
+  },
+  xstate: async (index: number) => {
+    await toPromise(createActor(bareMachine, { input: Input.parse({ ticket: `ticket ${index}` }) }).start())
   },
   llm: async (index: number) => expectDone(await llmPipeline.run({ ticket: `ticket ${index}` }, { models: { fast: model } })),
   fn: async (index: number) => expectDone(await fnPipeline.run({ ticket: `ticket ${index}` })),
@@ -144,7 +173,7 @@ const measure = async (name: SubjectName): Promise<Measurement> => {
 export const concurrencyWorkload: Workload = {
   name: "concurrency",
   run: async (): Promise<readonly Row[]> => {
-    const names: SubjectName[] = ["loop", "llm", "fn"]
+    const names: SubjectName[] = ["loop", "xstate", "llm", "fn"]
     const samples = Object.fromEntries(names.map((name) => [name, [] as Measurement[]])) as Record<SubjectName, Measurement[]>
     // Interleaved, so drift in the machine's load hits every subject alike.
     for (let repetition = 0; repetition < repetitions; repetition++) for (const name of names) samples[name].push(await measure(name))
@@ -156,20 +185,26 @@ export const concurrencyWorkload: Workload = {
     return [
       row(`${label}: floor (${stepCount} × ${latencyMs} ms)`, floorMs, "ms"),
       row(`${label}: plain async loop, wall time`, of("loop", "wallMs"), "ms"),
+      row(`${label}: bare XState machine (5 invoked promise actors), wall time`, of("xstate", "wallMs"), "ms"),
       row(`${label}: llm pipeline, wall time`, of("llm", "wallMs"), "ms"),
       row(`${label}: fn pipeline, wall time`, of("fn", "wallMs"), "ms"),
       row("llm pipeline / plain loop (wall time)", of("llm", "wallMs") / of("loop", "wallMs"), "x", ratioTarget),
+      row("bare XState machine / plain loop (wall time): the floor of one actor per step", of("xstate", "wallMs") / of("loop", "wallMs"), "x"),
+      row("llm pipeline / bare XState machine (wall time): switchboard's own share", of("llm", "wallMs") / of("xstate", "wallMs"), "x"),
       row("fn pipeline / plain loop (wall time)", of("fn", "wallMs") / of("loop", "wallMs"), "x"),
       row("llm pipeline / floor", of("llm", "wallMs") / floorMs, "x"),
       row("plain loop / floor", of("loop", "wallMs") / floorMs, "x"),
       row("llm pipeline: CPU time per run", (of("llm", "cpuMs") * 1000) / runs, "µs/run"),
       row("fn pipeline: CPU time per run", (of("fn", "cpuMs") * 1000) / runs, "µs/run"),
+      row("bare XState machine: CPU time per run", (of("xstate", "cpuMs") * 1000) / runs, "µs/run"),
       row("plain loop: CPU time per run", (of("loop", "cpuMs") * 1000) / runs, "µs/run"),
       row("llm pipeline: peak heap per in-flight run", perRun("llm"), "KB", perRunTarget),
       row("fn pipeline: peak heap per in-flight run", perRun("fn"), "KB"),
+      row("bare XState machine: peak heap per in-flight run", perRun("xstate"), "KB"),
       row("plain loop: peak heap per in-flight run", perRun("loop"), "KB"),
       row("llm pipeline: live heap per in-flight run (GC while waiting)", kilobytes(of("llm", "liveBytesPerRun")), "KB", perRunTarget),
       row("fn pipeline: live heap per in-flight run (GC while waiting)", kilobytes(of("fn", "liveBytesPerRun")), "KB"),
+      row("bare XState machine: live heap per in-flight run (GC while waiting)", kilobytes(of("xstate", "liveBytesPerRun")), "KB"),
       row("plain loop: live heap per in-flight run (GC while waiting)", kilobytes(of("loop", "liveBytesPerRun")), "KB"),
       row("llm pipeline: heap retained after all runs and a GC", kilobytes(of("llm", "retainedBytes")), "KB", retainedTarget),
       row("fn pipeline: heap retained after all runs and a GC", kilobytes(of("fn", "retainedBytes")), "KB", retainedTarget),

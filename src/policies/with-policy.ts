@@ -35,9 +35,12 @@ export const withPolicy = <A>(
   attempt: Effect.Effect<A, StepError>,
   policy: ResolvedPolicy,
   onRetry: OnRetry,
+  options: { readonly attemptTimesItself?: boolean } = {},
 ): Effect.Effect<A, StepError> => {
+  // An attempt that enforces its own deadline (model calls, with a timer beside the request)
+  // spares the two fibers a race would fork on every step.
   const timedAttempt =
-    policy.attemptTimeoutMs === undefined
+    policy.attemptTimeoutMs === undefined || options.attemptTimesItself === true
       ? attempt
       : attempt.pipe(
           Effect.timeout(Duration.millis(policy.attemptTimeoutMs)),
@@ -53,5 +56,43 @@ export const withPolicy = <A>(
   )
 }
 
-const timeoutError = (step: string, scope: "attempt" | "step", ms: number, retryable: boolean) =>
+/** The error of an attempt or a step that ran out of time. */
+export const timeoutError = (step: string, scope: "attempt" | "step", ms: number, retryable: boolean) =>
   new StepTimeoutError({ step, scope, ms, retryable, message: `step "${step}": ${scope} timed out after ${ms}ms` })
+
+/**
+ * Runs a promise-returning call with a deadline: at `deadline` (epoch ms) the call's signal is
+ * aborted and the promise rejects with `onTimeout()`. No fiber, one timer, cleared on settle.
+ */
+export const beforeDeadline = <A>(
+  deadline: number,
+  signal: AbortSignal,
+  call: (signal: AbortSignal) => PromiseLike<A>,
+  onTimeout: () => unknown,
+): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const controller = new AbortController()
+    const abort = () => controller.abort(signal.reason)
+    const settle = () => {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", abort)
+    }
+    const timer = setTimeout(() => {
+      settle()
+      const error = onTimeout()
+      controller.abort(error)
+      reject(error)
+    }, Math.max(0, deadline - Date.now()))
+    if (signal.aborted) controller.abort(signal.reason)
+    else signal.addEventListener("abort", abort, { once: true })
+    Promise.resolve(call(controller.signal)).then(
+      (value) => {
+        settle()
+        resolve(value)
+      },
+      (error: unknown) => {
+        settle()
+        reject(error)
+      },
+    )
+  })

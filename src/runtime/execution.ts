@@ -89,10 +89,10 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
         return
       }
     }
-    const entry = { ...redaction.journal(event), seq }
     let written: void | Promise<void>
     try {
-      written = journal.append(entry)
+      // Nobody reads a discarded journal back: no copy, no redaction for it.
+      written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(event), seq })
     } catch (error) {
       return onJournalFailure(error)
     }

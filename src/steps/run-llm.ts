@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { ConfigurationError, ModelError, messageOf, serializeStepError, type StepError } from "../errors.ts"
+import { ConfigurationError, ModelError, StepTimeoutError, messageOf, serializeStepError, type StepError } from "../errors.ts"
 import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models } from "../models/model.ts"
 import { costOf } from "../models/prices.ts"
-import { withPolicy } from "../policies/with-policy.ts"
+import { beforeDeadline, timeoutError, withPolicy } from "../policies/with-policy.ts"
 import { runCode } from "./run-code.ts"
 import type { LlmStep, StepContext } from "./step.ts"
 import type { StepRun } from "./step-run.ts"
@@ -43,7 +43,7 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }
-      const result = yield* Effect.result(withPolicy(name, attemptWithRepair(step, model, request, stepRun), policy, onRetry))
+      const result = yield* Effect.result(withPolicy(name, attemptWithRepair(step, model, request, stepRun), policy, onRetry, { attemptTimesItself: true }))
       if (result._tag === "Success") return result.success
       lastError = result.failure
       // Only model failures move on to the next model; a code or configuration error would repeat.
@@ -53,12 +53,15 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
   })
 
 /** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
-const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError> =>
+const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError | StepTimeoutError> =>
   Effect.gen(function* () {
     const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
+    // The attempt's deadline covers every call of the attempt, repairs included.
+    const { attemptTimeoutMs } = stepRun.policy
+    const deadline = attemptTimeoutMs === undefined ? undefined : Date.now() + attemptTimeoutMs
     let current = request
     for (let repair = 0; ; repair++) {
-      const response = yield* call(model, current, stepRun, step.stream === true)
+      const response = yield* call(model, current, stepRun, step.stream === true, deadline)
       const parsed = parseOutput(step, response.text)
       if (parsed.success) return parsed.value
       if (repair >= repairs) {
@@ -87,10 +90,10 @@ const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, reques
     }
   })
 
-const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> => {
+const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline: number | undefined): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> => {
   const { base, services, usage } = stepRun
   const started = Date.now()
-  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError }) =>
+  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError }) =>
     Effect.promise(async () =>
       services.record({
         type: "model.called",
@@ -112,7 +115,7 @@ const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boo
         durationMs: Date.now() - started,
         at: Date.now(),
       }))
-  return generate(model, request, stepRun, stream).pipe(
+  return generate(model, request, stepRun, stream, deadline).pipe(
     Effect.tap((response) => journalCall({ response })),
     Effect.tapError((error) => journalCall({ error })),
     Effect.tap((response) => Effect.sync(() => {
@@ -128,19 +131,22 @@ const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boo
   )
 }
 
-const generate = (model: Model, request: ModelRequest, { base, services, policy }: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> =>
-  Effect.tryPromise({
-    try: (signal) => {
-      const options: GenerateOptions = {
-        signal,
-        ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
-        ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
-        ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
-      }
-      return model.generate(request, options)
-    },
-    catch: (error) => toModelError(model, error),
+const generate = (model: Model, request: ModelRequest, { base, services, policy }: StepRun, stream: boolean, deadline: number | undefined): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> => {
+  const send = (signal: AbortSignal) => {
+    const options: GenerateOptions = {
+      signal,
+      ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
+      ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
+      ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
+    }
+    return model.generate(request, options)
+  }
+  const attemptTimeout = () => timeoutError(base.step, "attempt", policy.attemptTimeoutMs ?? 0, true)
+  return Effect.tryPromise({
+    try: (signal) => (deadline === undefined ? send(signal) : beforeDeadline(deadline, signal, send, attemptTimeout)),
+    catch: (error) => (error instanceof StepTimeoutError ? error : toModelError(model, error)),
   })
+}
 
 const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
   [
