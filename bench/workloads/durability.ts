@@ -18,9 +18,9 @@ const byteChainLengths = [10, 50, 200] as const
 /** DESIGN.md: journal bytes grow linearly with steps; bytes/step of the longest chain over the shortest, at most. */
 export const linearityTarget = 1.2
 const waitingRuns = quick ? 100 : 1_000
-/** Decisions delivered at once. Postgres claims each resumed run on a connection of its own, and the server is shared. */
+/** Decisions delivered at once. The Postgres server is shared with other test runs. */
 const decideConcurrency = { sqlite: 50, postgres: 20 } as const
-// A Postgres run costs milliseconds (a round trip per event, a connection per claim): fewer repetitions.
+// A Postgres run costs milliseconds (a committed round trip per event): fewer repetitions.
 const postgresRepetitions: Repetitions = quick ? { warmup: 5, batches: 3, runsPerBatch: 5 } : { warmup: 20, batches: 7, runsPerBatch: 20 }
 
 const Input = z.object({ seed: z.number() })
@@ -118,7 +118,7 @@ const stepCost = async (server: TestServer): Promise<Row[]> => {
     row(`${label}, Postgres journal: added cost`, perStep(remote.postgres - remote.memory), "µs/step"),
     row(`${label}, Postgres / memory`, remote.postgres / remote.memory, "x"),
     row("Postgres server, for context: one committed INSERT (a WAL flush; each journaled event is one)", floor.commitMs * 1000, "µs"),
-    row("Postgres server, for context: open and close a connection (each claimed run opens one)", floor.connectMs * 1000, "µs"),
+    row("Postgres server, for context: open and close a connection (what a claim cost when each claim had its own)", floor.connectMs * 1000, "µs"),
   ]
 }
 

@@ -2,7 +2,7 @@ import { hostname } from "node:os"
 import type { ClientConfig, Pool } from "pg"
 import type { RunStatus } from "../runtime/events.ts"
 import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../runtime/journal.ts"
-import { holdClaim, listenForRuns, type Claim } from "./postgres-connections.ts"
+import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
 import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
 import type { RunSummary } from "./sqlite-journal.ts"
 
@@ -40,7 +40,7 @@ export interface PostgresRunSummary extends RunSummary {
 }
 
 /**
- * A claim on a Postgres run: a session advisory lock on a connection of its own.
+ * A claim on a Postgres run: a session advisory lock on the journal's claim connection.
  *
  * @example
  * const execute = async (claim: PostgresRunClaim) => { claim.signal.addEventListener("abort", () => console.warn("claim lost")) }
@@ -97,8 +97,9 @@ const loadPg = async (): Promise<Pg> => {
  * NOTIFY's payload is a run id) on a connection of its own; any Postgres client can LISTEN there
  * too. Keep a slow poll of `runs()` as a backstop: a NOTIFY sent while nobody listens is lost.
  *
- * A claim is a session-level `pg_try_advisory_lock` on a dedicated connection (never a pooled
- * one, and never through a transaction-pooling proxy such as PgBouncer in transaction mode):
+ * A claim is a session-level `pg_try_advisory_lock` on the journal's dedicated claim connection
+ * (one per journal, holding all its claims; never a pooled connection, and never through a
+ * transaction-pooling proxy such as PgBouncer in transaction mode):
  * when the process or its connection dies, Postgres frees the lock. Across a network, dead peers
  * are noticed through TCP keepalive: claim sessions set `tcp_keepalives_idle/interval/count` (see
  * `keepAlive`; the server's `tcp_keepalives_*` settings in postgresql.conf apply to every
@@ -128,6 +129,7 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     keepAliveInitialDelayMillis: keepAlive.idleSeconds * 1000,
   }
   const claims = new Map<string, Set<Claim>>()
+  let sessions: ReturnType<typeof claimSession> | undefined
   const listeners = new Set<() => Promise<void>>()
   let opening: Promise<{ pg: Pg; pool: Pool }> | undefined
   let closed = false
@@ -180,30 +182,34 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     loadSnapshot: async (runId) => (await query(sql.loadSnapshot, [runId])).rows[0]?.snapshot ?? undefined,
     async claim(runId) {
       const { pg } = await open()
-      const client = new pg.Client({ ...connection, application_name: "switchboard claim" })
+      // Session locks are re-entrant within a session: this process refuses a run it already holds
+      // (or is claiming) here, as Postgres refuses it to every other session.
+      if (claims.has(runId)) return undefined
+      const held = new Set<Claim>()
+      claims.set(runId, held)
       const forget = () => {
-        const held = claims.get(runId)
-        held?.delete(claim)
-        if (held?.size === 0) claims.delete(runId)
+        if (claims.get(runId) === held) claims.delete(runId)
       }
-      const claim: Claim = holdClaim(client, () => client.query(sql.release, [schema, runId, owner]), forget)
-      await client.connect()
+      let claim: Claim | undefined
       try {
-        const result = await client.query(sql.claim, [schema, runId, owner, keepAlive.idleSeconds, keepAlive.intervalSeconds, keepAlive.count])
-        if (result.rows[0]?.locked !== true) {
-          await client.end()
-          return undefined
-        }
+        sessions ??= claimSession(() => new pg.Client({ ...connection, application_name: "switchboard claim" }))
+        claim = await sessions.hold(
+          async (client) => (await client.query(sql.claim, [schema, runId, owner, keepAlive.idleSeconds, keepAlive.intervalSeconds, keepAlive.count])).rows[0]?.locked === true,
+          (client) => client.query(sql.release, [schema, runId, owner]),
+          forget,
+        )
       } catch (error) {
-        await client.end().catch(() => {})
+        forget()
         throw error
       }
+      if (claim === undefined) {
+        forget()
+        return undefined
+      }
       if (closed) {
-        await client.end()
+        await claim.release()
         throw new Error(`postgresJournal (schema ${schema}) is closed`)
       }
-      let held = claims.get(runId)
-      if (held === undefined) claims.set(runId, (held = new Set()))
       held.add(claim)
       return { signal: claim.lost, release: claim.release }
     },
@@ -230,6 +236,7 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
       closed = true
       const pending = opening
       await Promise.all([...[...claims.values()].flatMap((held) => [...held].map((claim) => claim.release())), ...[...listeners].map((stop) => stop())])
+      await sessions?.close()
       const ready = await pending?.catch(() => undefined)
       await ready?.pool.end()
     },

@@ -221,6 +221,28 @@ describe.skipIf(!server.available)(title, () => {
       expect(await first.claim("r1")).toBeUndefined()
     })
 
+    it("holds all of a journal's claims on one connection, and a released claim's signal never fires", async () => {
+      const schema = freshSchema()
+      const [first, second] = [openPostgres(schema), openPostgres(schema)]
+      const runIds = Array.from({ length: 12 }, (_, index) => `r${index}`)
+      const claims = await Promise.all(runIds.map((runId) => first.claim(runId)))
+      expect(claims.every((claim) => claim !== undefined)).toBe(true)
+      // Claiming the same run twice at once within one process gives it out once.
+      const twice = await Promise.all([second.claim("x1"), second.claim("x1")])
+      expect(twice.filter((claim) => claim !== undefined)).toHaveLength(1)
+      const admin = await connect()
+      const { rows } = await admin.query(
+        "SELECT count(DISTINCT pid)::integer AS sessions, count(*)::integer AS locks FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND application_name = 'switchboard claim' AND pid = (SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND application_name = 'switchboard claim' GROUP BY pid HAVING count(*) = 12)",
+      )
+      expect(rows[0]).toEqual({ sessions: 1, locks: 12 })
+      for (const runId of runIds) expect(await second.claim(runId)).toBeUndefined()
+      await claims[0]!.release()
+      expect(await second.claim("r0")).toBeDefined()
+      await first.close()
+      expect(claims.map((claim) => claim!.signal.aborted)).toEqual(runIds.map(() => false))
+      expect(await second.claim("r5")).toBeDefined()
+    })
+
     it("records the owner of a run claimed before it started", async () => {
       const journal = openPostgres(freshSchema())
       await journal.claim("r1")
