@@ -38,3 +38,18 @@ export const toMarkdown = (report: Report): string => {
   ]
   return `${lines.join("\n")}\n\nNode ${report.node}, ${report.cpu} (${report.cpuCount} CPUs, load ${report.loadAverage}), ${report.date}\n`
 }
+
+/** Only the rows with a target: the summary the README's "Performance" section shows. */
+export const toTargetsMarkdown = (report: Report): string =>
+  toMarkdown({ ...report, rows: report.rows.filter((entry) => entry.target !== null) })
+
+const sectionStart = "<!-- bench:targets:start -->"
+const sectionEnd = "<!-- bench:targets:end -->"
+
+/** Replaces the text between the README's bench markers with `table`; the README unchanged if it has none. */
+export const withTargetsTable = (readme: string, table: string): string => {
+  const start = readme.indexOf(sectionStart)
+  const end = readme.indexOf(sectionEnd)
+  if (start === -1 || end < start) return readme
+  return `${readme.slice(0, start + sectionStart.length)}\n${table}${readme.slice(end)}`
+}

@@ -1,7 +1,7 @@
 // `npm run bench`: runs every workload, prints a table, writes bench/results/latest.{json,md}.
 // `npm run bench -- <text>` runs only the workloads whose name contains <text> (and writes nothing).
-import { writeFile } from "node:fs/promises"
-import { createReport, toMarkdown, type Report } from "./report.ts"
+import { readFile, writeFile } from "node:fs/promises"
+import { createReport, toMarkdown, toTargetsMarkdown, withTargetsTable, type Report } from "./report.ts"
 import { workloads } from "./workloads/index.ts"
 
 const filter = process.argv[2]
@@ -18,4 +18,7 @@ if (filter === undefined) {
   const results = new URL("./results/", import.meta.url)
   await writeFile(new URL("latest.json", results), `${JSON.stringify(report, null, 2)}\n`)
   await writeFile(new URL("latest.md", results), `# Benchmark results\n\n${markdown}`)
+  // The README's "Performance" section shows the rows with a target from this same run.
+  const readme = new URL("../README.md", import.meta.url)
+  await writeFile(readme, withTargetsTable(await readFile(readme, "utf8"), toTargetsMarkdown(report)))
 }
