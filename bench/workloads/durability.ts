@@ -117,7 +117,7 @@ const stepCost = async (server: TestServer): Promise<Row[]> => {
     row(`${label}, Postgres journal`, perStep(remote.postgres), "µs/step"),
     row(`${label}, Postgres journal: added cost`, perStep(remote.postgres - remote.memory), "µs/step"),
     row(`${label}, Postgres / memory`, remote.postgres / remote.memory, "x"),
-    row("Postgres server, for context: one committed INSERT (a WAL flush; each journaled event is one)", floor.commitMs * 1000, "µs"),
+    row("Postgres server, for context: one committed INSERT (a WAL flush; a step costs two: route.taken with step.started, then step.finished)", floor.commitMs * 1000, "µs"),
     row("Postgres server, for context: open and close a connection (what a claim cost when each claim had its own)", floor.connectMs * 1000, "µs"),
   ]
 }

@@ -7,7 +7,7 @@ import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
 import { redactor } from "../observe/redact.ts"
-import { discardingJournal, type RunClaim } from "./journal.ts"
+import { discardingJournal, type JournalEntry, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
@@ -77,6 +77,34 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
       }
     }
   }
+  // A journal that writes several events in one commit (Postgres) gets batches: every event
+  // recorded while the previous batch is being written, or in the same turn of the event loop (a
+  // step's `route.taken` and `step.started`), goes in the next one. Batches are written in order.
+  type Batch = { readonly entries: JournalEntry[]; readonly events: RunEvent[]; written?: Promise<void> }
+  const appendMany = journal.appendMany?.bind(journal)
+  let writing: Promise<void> = Promise.resolve()
+  let collecting: Batch | undefined
+  const appendToBatch = (entry: JournalEntry, event: RunEvent): Promise<void> => {
+    let batch = collecting
+    if (batch === undefined) {
+      const next: Batch = { entries: [], events: [] }
+      next.written = writing.then(async () => {
+        if (collecting === next) collecting = undefined
+        if (journalFailure !== undefined || appendMany === undefined) return
+        try {
+          await appendMany(next.entries)
+        } catch (error) {
+          return onJournalFailure(error)
+        }
+        for (const written of next.events) notify(written)
+      })
+      writing = next.written
+      collecting = batch = next
+    }
+    batch.entries.push(entry)
+    batch.events.push(event)
+    return batch.written as Promise<void>
+  }
   // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
   const append = (event: RunEvent): void | Promise<void> => {
     if (journalFailure !== undefined) return
@@ -89,6 +117,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
         return
       }
     }
+    if (appendMany !== undefined) return appendToBatch({ ...redaction.journal(event), seq: seq++ }, event)
     let written: void | Promise<void>
     try {
       // Nobody reads a discarded journal back: no copy, no redaction for it.
@@ -101,6 +130,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     notify(event)
   }
   const record = (event: RunEvent): void | Promise<void> => {
+    if (appendMany !== undefined) return append(event)
     if (pending !== undefined) return (pending = pending.then(() => append(event)))
     const written = append(event)
     if (written instanceof Promise) {

@@ -22,6 +22,12 @@ export interface Journal {
    * {@link JournalConflictError} (another process is executing the run), any gap with an error.
    */
   append(entry: JournalEntry): void | Promise<void>
+  /**
+   * Appends consecutive events of one run in one commit, all or none (same refusals as `append`).
+   * Optional: a journal whose commits cost a round trip (Postgres) offers it, and a run then
+   * batches the events it records while a write is in flight.
+   */
+  appendMany?(entries: readonly JournalEntry[]): Promise<void>
   read(runId: string): Promise<readonly JournalEntry[]>
   /** Saves the latest persisted XState snapshot of a run (written when the run pauses or ends). */
   saveSnapshot(runId: string, snapshot: unknown): void | Promise<void>

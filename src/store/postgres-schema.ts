@@ -93,6 +93,33 @@ SELECT (SELECT count(*) FROM inserted)::integer AS written,
   (SELECT count(*) FROM lifecycle)::integer AS lifecycle,
   (SELECT count(*) FROM notified)::integer AS notified,
   (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)::integer AS next`,
+    // Consecutive events of one run in one statement (one round trip, one commit), all or none:
+    // the batch goes in only if its first seq is the run's next. The run row takes the batch's
+    // last lifecycle status ($6, at $11), and one NOTIFY goes out if any event asks for it.
+    appendBatch: `
+WITH batch AS (
+  SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::text[]) AS entry(seq, type, at, data)
+), inserted AS (
+  INSERT INTO ${journal} (run_id, seq, type, at, data)
+  SELECT $1, seq, type, at, data::json FROM batch
+  WHERE ($2::integer[])[1] = (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)
+  RETURNING run_id
+), lifecycle AS (
+  INSERT INTO ${runs} AS run (run_id, pipeline, status, created_at, updated_at, owner)
+  SELECT $1, coalesce($7::text, ''), $6::text, $11, $11, $8::text WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+  ON CONFLICT (run_id) DO UPDATE SET
+    pipeline = coalesce($7::text, run.pipeline),
+    status = excluded.status,
+    updated_at = greatest(run.updated_at, excluded.updated_at),
+    owner = coalesce(excluded.owner, run.owner)
+  RETURNING 1
+), notified AS (
+  SELECT pg_notify($9::text, $1) WHERE $10::boolean AND EXISTS (SELECT 1 FROM inserted)
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS written,
+  (SELECT count(*) FROM lifecycle)::integer AS lifecycle,
+  (SELECT count(*) FROM notified)::integer AS notified,
+  (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)::integer AS next`,
     read: `SELECT seq, type, at, data FROM ${journal} WHERE run_id = $1 ORDER BY seq`,
     saveSnapshot: `
 INSERT INTO ${runs} AS run (run_id, created_at, updated_at, snapshot) VALUES ($1, $2, $2, $3::json)

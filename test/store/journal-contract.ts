@@ -39,6 +39,18 @@ export const journalContract = (open: () => Journal) => {
     expect(await journal.read("r1")).toEqual([started("r1")])
   })
 
+  it("appends a batch all or nothing, where the journal writes batches", async ({ skip }) => {
+    const journal = open()
+    if (journal.appendMany === undefined) return skip("this journal writes one event at a time")
+    await journal.appendMany([started("r1"), stepStarted("r1", 1), stepStarted("r1", 2, "answer")])
+    expect(await journal.read("r1")).toEqual([started("r1"), stepStarted("r1", 1), stepStarted("r1", 2, "answer")])
+    // The batch starts at a taken seq: its second entry, though free, is not kept either.
+    await expect(journal.appendMany([stepStarted("r1", 2), stepStarted("r1", 3)])).rejects.toThrow(JournalConflictError)
+    await expect(journal.appendMany([stepStarted("r1", 4), stepStarted("r1", 5)])).rejects.toThrow(/run r1: expected seq 3, got 4/)
+    await expect(journal.appendMany([stepStarted("r1", 3), stepStarted("r1", 5)])).rejects.toThrow(/consecutive events of one run/)
+    expect((await journal.read("r1")).map((entry) => entry.seq)).toEqual([0, 1, 2])
+  })
+
   it("gives back entries and snapshots exactly as written: key order, NUL and lone surrogate characters", async () => {
     const journal = open()
     const output = { summary: "a\u0000b \ud800", kind: "bug", confidence: 0.5, tags: [], extra: null }
