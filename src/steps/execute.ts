@@ -7,9 +7,9 @@ import type { RunContext, StepDone } from "../graph/compile.ts"
 import type { ResolvedPolicy } from "../policies/policy.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
-import { runLlm } from "./run-llm.ts"
+import { firstAttempt, runLlm } from "./run-llm.ts"
 import { runTool } from "./run-tool.ts"
-import type { AnyStep, StepContext } from "./step.ts"
+import type { AnyStep, LlmStep, StepContext } from "./step.ts"
 import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices, StepRun } from "./step-run.ts"
 
@@ -38,8 +38,9 @@ export const executeStep = async (
   const chooseNext = (output: unknown) =>
     edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
   const routeError = (error: unknown) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` })
+  const stepRun: StepRun = { name, context: stepContext, policy, services, onRetry, usage, base, tally }
   const program = Effect.gen(function* () {
-    const output = yield* runKind(step, { name, context: stepContext, policy, services, onRetry, usage, base, tally })
+    const output = yield* runKind(step, stepRun)
     const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })
     return { output, next }
   })
@@ -47,7 +48,9 @@ export const executeStep = async (
   const exit =
     step.kind === "fn" && policy.attempts === 1 && policy.attemptTimeoutMs === undefined && policy.timeoutMs === undefined
       ? await runPlainFn(step.run, name, stepContext, signal, chooseNext, routeError)
-      : await Effect.runPromiseExit(program, { signal })
+      : step.kind === "llm" && policy.timeoutMs === undefined
+        ? await runLlmFirst(step, stepRun, signal, chooseNext, routeError)
+        : await Effect.runPromiseExit(program, { signal })
   const durationMs = Date.now() - started
   if (Exit.isSuccess(exit)) {
     const { output, next } = exit.value
@@ -71,6 +74,29 @@ export const executeStep = async (
   throw error
 }
 
+
+/**
+ * An llm step without a step timeout: its first attempt runs without a fiber ({@link firstAttempt});
+ * only a failed one goes on to Effect, whose retries and fallbacks start from that failure.
+ */
+const runLlmFirst = async (
+  step: LlmStep<unknown, unknown>,
+  stepRun: StepRun,
+  signal: AbortSignal,
+  chooseNext: (output: unknown) => string,
+  routeError: (error: unknown) => StepError,
+): Promise<Exit.Exit<StepDone, StepError>> => {
+  const first = await firstAttempt(step, stepRun, signal)
+  if ("output" in first) {
+    try {
+      return Exit.succeed({ output: first.output, next: chooseNext(first.output) })
+    } catch (error) {
+      return Exit.fail(routeError(error))
+    }
+  }
+  const program = runLlm(step, stepRun, first).pipe(Effect.flatMap((output) => Effect.try({ try: () => ({ output, next: chooseNext(output) }), catch: routeError })))
+  return Effect.runPromiseExit(program, { signal })
+}
 
 const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepError> => {
   const { name, context, policy, onRetry } = stepRun

@@ -17,22 +17,24 @@ const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
 
 const rawTextLimit = 2_000
 
+/** Where an llm step's Effect program starts when its fast path already did part of the work. */
+export interface LlmStart {
+  /** The request the fast path built (the prompt function is not called twice). */
+  readonly request?: ModelRequest
+  /** How the first attempt on the first model failed: retries and fallbacks continue from it. */
+  readonly firstFailure?: ModelError | StepTimeoutError
+}
+
 /**
  * A model call under the step policy, then each fallback model in turn. Within one attempt, an
  * answer that fails the output schema is sent back with its issues (`repair` times) before the
  * attempt fails with a non-retryable `invalid-output` error, which moves on to the fallback.
  */
-export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effect.Effect<unknown, StepError> =>
+export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun, start: LlmStart = {}): Effect.Effect<unknown, StepError> =>
   Effect.gen(function* () {
     const { name, context, policy, services, onRetry, base, tally } = stepRun
-    const messages = yield* runCode(name, () => buildMessages(step, context)) as Effect.Effect<Message[], StepError>
-    const wantsObject = step.output !== undefined && !(step.output instanceof z.ZodString)
-    const request: ModelRequest = {
-      messages,
-      ...(wantsObject && step.output !== undefined ? { output: { name, jsonSchema: jsonSchemaOf(step.output) } } : {}),
-      ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
-      ...(step.maxOutputTokens === undefined ? {} : { maxOutputTokens: step.maxOutputTokens }),
-    }
+    const request = start.request ?? ((yield* runCode(name, () => requestOf(step, name, context))) as ModelRequest)
+    let firstFailure = start.firstFailure
     const candidates = [step.model, ...(step.fallback ?? [])]
     let lastError: StepError | undefined
     for (const [index, candidate] of candidates.entries()) {
@@ -43,7 +45,13 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }
-      const result = yield* Effect.result(withPolicy(name, attemptWithRepair(step, model, request, stepRun), policy, onRetry, { attemptTimesItself: true }))
+      // The fast path's failed attempt counts as this model's first: the schedule retries after it.
+      const attempt = Effect.suspend(() => {
+        const known = firstFailure
+        firstFailure = undefined
+        return known === undefined ? attemptWithRepair(step, model, request, stepRun) : Effect.fail(known)
+      })
+      const result = yield* Effect.result(withPolicy(name, attempt, policy, onRetry, { attemptTimesItself: true }))
       if (result._tag === "Success") return result.success
       lastError = result.failure
       // Only model failures move on to the next model; a code or configuration error would repeat.
@@ -52,89 +60,110 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
     return yield* Effect.fail(lastError as StepError)
   })
 
-/** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
-const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError | StepTimeoutError> =>
-  Effect.gen(function* () {
-    const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
-    // The attempt's deadline covers every call of the attempt, repairs included.
-    const { attemptTimeoutMs } = stepRun.policy
-    const deadline = attemptTimeoutMs === undefined ? undefined : Date.now() + attemptTimeoutMs
-    let current = request
-    for (let repair = 0; ; repair++) {
-      const response = yield* call(model, current, stepRun, step.stream === true, deadline)
-      const parsed = parseOutput(step, response.text)
-      if (parsed.success) return parsed.value
-      if (repair >= repairs) {
-        return yield* new ModelError({
-          provider: model.provider,
-          model: model.model,
-          reason: "invalid-output",
-          // Repairs are spent: the same model is unlikely to do better, so do not retry it.
-          retryable: repairs === 0,
-          message: `model answer ${parsed.problem}${repairs === 0 ? "" : ` (after ${repairs} repair${repairs === 1 ? "" : "s"})`}`,
-          issues: parsed.issues,
-          rawText: response.text.slice(0, rawTextLimit),
-        })
-      }
-      const { base, services } = stepRun
-      yield* Effect.promise(async () => services.record({ type: "model.repair", ...base, repair: repair + 1, issues: parsed.issues, at: Date.now() }))
-      // Only the last failed answer goes back, never the whole failed history.
-      current = {
-        ...request,
-        messages: [
-          ...request.messages,
-          { role: "assistant", content: response.text.slice(0, rawTextLimit) },
-          { role: "user", content: repairPrompt(parsed.problem, parsed.issues) },
-        ],
-      }
-    }
-  })
-
-const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline: number | undefined): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> => {
-  const { base, services, usage } = stepRun
-  const started = Date.now()
-  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError }) =>
-    Effect.promise(async () =>
-      services.record({
-        type: "model.called",
-        ...base,
-        provider: model.provider,
-        model: model.model,
-        messages: request.messages,
-        ...(outcome.response === undefined
-          ? {}
-          : {
-              response: {
-                text: outcome.response.text,
-                ...(outcome.response.toolCalls === undefined ? {} : { toolCalls: outcome.response.toolCalls }),
-                ...(outcome.response.finishReason === undefined ? {} : { finishReason: outcome.response.finishReason }),
-              },
-              ...(outcome.response.usage === undefined ? {} : { usage: outcome.response.usage }),
-            }),
-        ...(outcome.error === undefined ? {} : { error: serializeStepError(base.step, outcome.error) }),
-        durationMs: Date.now() - started,
-        at: Date.now(),
-      }))
-  return generate(model, request, stepRun, stream, deadline).pipe(
-    Effect.tap((response) => journalCall({ response })),
-    Effect.tapError((error) => journalCall({ error })),
-    Effect.tap((response) => Effect.sync(() => {
-      usage.calls += 1
-      if (response.usage === undefined) return
-      usage.inputTokens += response.usage.inputTokens
-      usage.outputTokens += response.usage.outputTokens
-      usage.cachedInputTokens += response.usage.cachedInputTokens ?? 0
-      const cost = costOf(response.usage, model.provider, model.model, services.prices)
-      if (cost === undefined) usage.unpricedCalls += 1
-      else usage.costUsd += cost
-    })),
-  )
+/**
+ * The fast path of an llm step without a step timeout: the first attempt on the first model as
+ * plain promises (no fiber). Most steps end here; a failed attempt hands its failure to
+ * {@link runLlm}, whose retries and fallbacks go on from it as if Effect had run that attempt.
+ */
+export const firstAttempt = async (step: LlmStep<unknown, unknown>, stepRun: StepRun, signal: AbortSignal): Promise<{ readonly output: unknown } | LlmStart> => {
+  let request: ModelRequest
+  try {
+    request = requestOf(step, stepRun.name, stepRun.context)
+  } catch {
+    // runLlm calls the prompt again and reports what it throws, as a step code error.
+    return {}
+  }
+  const model = resolveModel(step.model, stepRun.services.models, stepRun.name)
+  if (model instanceof ConfigurationError) return { request }
+  try {
+    return { output: await attemptOnce(step, model, request, stepRun, signal) }
+  } catch (error) {
+    return { request, firstFailure: asAttemptError(model, error) }
+  }
 }
 
-const generate = (model: Model, request: ModelRequest, { base, services, policy }: StepRun, stream: boolean, deadline: number | undefined): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> => {
-  const send = (signal: AbortSignal) => {
+const requestOf = (step: LlmStep<unknown, unknown>, name: string, context: StepContext<unknown, Record<string, unknown>>): ModelRequest => {
+  const messages = buildMessages(step, context)
+  const wantsObject = step.output !== undefined && !(step.output instanceof z.ZodString)
+  return {
+    messages,
+    ...(wantsObject && step.output !== undefined ? { output: { name, jsonSchema: jsonSchemaOf(step.output) } } : {}),
+    ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
+    ...(step.maxOutputTokens === undefined ? {} : { maxOutputTokens: step.maxOutputTokens }),
+  }
+}
+
+const asAttemptError = (model: Model, error: unknown): ModelError | StepTimeoutError => (error instanceof StepTimeoutError ? error : toModelError(model, error))
+
+/** One attempt as an Effect: interruption aborts the attempt's signal, and so its model call. */
+const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError | StepTimeoutError> =>
+  Effect.tryPromise({ try: (signal) => attemptOnce(step, model, request, stepRun, signal), catch: (error) => asAttemptError(model, error) })
+
+/** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
+const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun, signal: AbortSignal): Promise<unknown> => {
+  const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
+  // The attempt's deadline covers every call of the attempt, repairs included.
+  const { attemptTimeoutMs } = stepRun.policy
+  const deadline = attemptTimeoutMs === undefined ? undefined : Date.now() + attemptTimeoutMs
+  let current = request
+  for (let repair = 0; ; repair++) {
+    const response = await callModel(model, current, stepRun, step.stream === true, deadline, signal)
+    const parsed = parseOutput(step, response.text)
+    if (parsed.success) return parsed.value
+    if (repair >= repairs) {
+      throw new ModelError({
+        provider: model.provider,
+        model: model.model,
+        reason: "invalid-output",
+        // Repairs are spent: the same model is unlikely to do better, so do not retry it.
+        retryable: repairs === 0,
+        message: `model answer ${parsed.problem}${repairs === 0 ? "" : ` (after ${repairs} repair${repairs === 1 ? "" : "s"})`}`,
+        issues: parsed.issues,
+        rawText: response.text.slice(0, rawTextLimit),
+      })
+    }
+    const { base, services } = stepRun
+    await services.record({ type: "model.repair", ...base, repair: repair + 1, issues: parsed.issues, at: Date.now() })
+    // Only the last failed answer goes back, never the whole failed history.
+    current = {
+      ...request,
+      messages: [
+        ...request.messages,
+        { role: "assistant", content: response.text.slice(0, rawTextLimit) },
+        { role: "user", content: repairPrompt(parsed.problem, parsed.issues) },
+      ],
+    }
+  }
+}
+
+/** One model call, journaled as `model.called` (answer or error), its usage added to the step's tally. */
+const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline: number | undefined, signal: AbortSignal): Promise<ModelResponse> => {
+  const { base, services, usage, policy } = stepRun
+  const started = Date.now()
+  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError }) =>
+    services.record({
+      type: "model.called",
+      ...base,
+      provider: model.provider,
+      model: model.model,
+      messages: request.messages,
+      ...(outcome.response === undefined
+        ? {}
+        : {
+            response: {
+              text: outcome.response.text,
+              ...(outcome.response.toolCalls === undefined ? {} : { toolCalls: outcome.response.toolCalls }),
+              ...(outcome.response.finishReason === undefined ? {} : { finishReason: outcome.response.finishReason }),
+            },
+            ...(outcome.response.usage === undefined ? {} : { usage: outcome.response.usage }),
+          }),
+      ...(outcome.error === undefined ? {} : { error: serializeStepError(base.step, outcome.error) }),
+      durationMs: Date.now() - started,
+      at: Date.now(),
+    })
+  const send = (callSignal: AbortSignal) => {
     const options: GenerateOptions = {
-      signal,
+      signal: callSignal,
       ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
       ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
       ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
@@ -142,11 +171,31 @@ const generate = (model: Model, request: ModelRequest, { base, services, policy 
     return model.generate(request, options)
   }
   const attemptTimeout = () => timeoutError(base.step, "attempt", policy.attemptTimeoutMs ?? 0, true)
-  return Effect.tryPromise({
-    try: (signal) => (deadline === undefined ? send(signal) : beforeDeadline(deadline, signal, send, attemptTimeout)),
-    catch: (error) => (error instanceof StepTimeoutError ? error : toModelError(model, error)),
-  })
+  let response: ModelResponse
+  try {
+    response = await (deadline === undefined ? send(signal) : beforeDeadline(deadline, signal, send, attemptTimeout))
+  } catch (error) {
+    const failure = asAttemptError(model, error)
+    // A call abandoned because the step was left is not a failure of the model: nothing to journal.
+    if (!signal.aborted) await journalCall({ error: failure })
+    throw failure
+  }
+  await journalCall({ response })
+  usage.calls += 1
+  if (response.usage !== undefined) {
+    usage.inputTokens += response.usage.inputTokens
+    usage.outputTokens += response.usage.outputTokens
+    usage.cachedInputTokens += response.usage.cachedInputTokens ?? 0
+    const cost = costOf(response.usage, model.provider, model.model, services.prices)
+    if (cost === undefined) usage.unpricedCalls += 1
+    else usage.costUsd += cost
+  }
+  return response
 }
+
+/** One model call as an Effect (for steps that drive the model themselves), journaled like every call. */
+export const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline?: number): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> =>
+  Effect.tryPromise({ try: (signal) => callModel(model, request, stepRun, stream, deadline, signal), catch: (error) => asAttemptError(model, error) })
 
 const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
   [
