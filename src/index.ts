@@ -99,3 +99,5 @@ export type { AssembledContext, AssembleOptions, Citation } from "./retrieval/co
 export type { DocumentsSource, Embedder, Passage, RetrievalDocument, RetrieveOptions, Retriever } from "./retrieval/retriever.ts"
 export { openaiEmbeddings } from "./providers/openai/embeddings.ts"
 export type { OpenAIEmbeddingsOptions } from "./providers/openai/embeddings.ts"
+export { retrieve } from "./steps/retrieve.ts"
+export type { RelevanceCheck, RetrievalResult, RetrieveStep } from "./steps/retrieve.ts"

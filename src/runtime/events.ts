@@ -31,6 +31,8 @@ export interface PipelineStructure {
     readonly timeout?: string
     readonly stopped?: string
     readonly stop?: readonly string[]
+    /** A retrieve step's target when nothing relevant was found. */
+    readonly empty?: string
   }>
 }
 

@@ -88,6 +88,7 @@ export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
       ...(edge?.error === undefined ? {} : { error: edge.error }),
       ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
       ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
+      ...(edge?.empty === undefined ? {} : { empty: edge.empty }),
       ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
     }
   }),

@@ -9,6 +9,7 @@ import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
 import { runLlm } from "./run-llm.ts"
 import { runTool } from "./run-tool.ts"
+import { runRetrieve } from "./run-retrieve.ts"
 import type { AnyStep, StepContext } from "./step.ts"
 import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices, StepRun } from "./step-run.ts"
@@ -81,6 +82,8 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
       return withPolicy(name, runTool(step, stepRun), policy, onRetry)
     case "llm":
       return runLlm(step, stepRun)
+    case "retrieve":
+      return runRetrieve(step, stepRun)
     case "human":
       return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
   }
