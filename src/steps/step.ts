@@ -5,6 +5,7 @@ import type { StepPolicy } from "../policies/policy.ts"
 import type { DurationInput } from "../policies/duration.ts"
 import type { Tool } from "./tool.ts"
 import type { RetrieveStep } from "./retrieve.ts"
+import type { Thread } from "../memory/thread.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -22,6 +23,8 @@ export interface StepContext<TInput, TSteps> {
   readonly runId: string
   /** Aborted when the step is left: pass it to anything long-running. */
   readonly signal: AbortSignal
+  /** The run's thread (`threadId` run option) as loaded when the run started; empty without one. */
+  readonly thread: Thread
 }
 
 /** The step kinds of the core. */
@@ -55,6 +58,8 @@ export interface LlmStep<TOutput, TContext> extends StepBase<TOutput> {
   readonly stream?: boolean
   /** With `output`: how many times an answer that fails the schema is sent back with its issues (default 1). */
   readonly repair?: number
+  /** Send the run's thread before the prompt (all of it, or its last messages), and add this exchange to it when the run is done. */
+  readonly thread?: boolean | { readonly lastMessages: number }
 }
 
 /** A deterministic call of a typed tool. */
