@@ -9,7 +9,7 @@ import { checkDocuments, checkK, type DocumentsSource, passageOf, type Retrieval
  */
 export interface LexicalRetrieverOptions {
   readonly documents: DocumentsSource
-  /** Also match terms by prefix ("refund" finds "refunds"); default true. */
+  /** Also match query terms of 3 letters or more by prefix ("refund" finds "refunds"); default true. */
   readonly prefix?: boolean
   /** Also match misspelt terms, within this fraction of the term's length (0.2 = one edit in five); default 0 (off). */
   readonly fuzzy?: number
@@ -51,7 +51,8 @@ export const lexicalRetriever = (options: LexicalRetrieverOptions): Retriever & 
       extractField: (document, field) => String((document as unknown as Record<string, unknown>)[field] ?? ""),
       processTerm: (term) => {
         const lower = term.toLowerCase()
-        return stopWords.has(lower) ? null : lower
+        // One letter ("s" of "what's") would match too much, and says nothing.
+        return lower.length < 2 || stopWords.has(lower) ? null : lower
       },
     })
     search.addAll(documents)
@@ -73,7 +74,7 @@ export const lexicalRetriever = (options: LexicalRetrieverOptions): Retriever & 
       const { search, byId } = await ready()
       throwIfAborted(signal)
       const results = search.search(query, {
-        prefix: options.prefix ?? true,
+        prefix: options.prefix === false ? false : (term) => term.length >= 3,
         fuzzy: options.fuzzy ?? 0,
         boost: { title: options.titleBoost ?? 2 },
         combineWith: "OR",
