@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import {
   fn,
+  human,
   llm,
   memoryJournal,
   memoryThreadStore,
@@ -157,6 +158,24 @@ describe("thread memory", () => {
     failing = false
     expect(await chat().resume("s", { journal, threads: flaky, models: {} })).toMatchObject({ status: "done" })
     expect((await working.load("t")).facts).toEqual({ name: "Bo" })
+  })
+
+  it("saves the thread of a run paused on a person when decide() finishes it, reading the thread it loaded", async () => {
+    const threads = memoryThreadStore()
+    await threads.append("t", { runId: "old", messages: [], facts: { name: "Ada" } })
+    const reviewed = pipeline({ id: "reviewed", input: z.object({ message: z.string() }) })
+      .step("draft", llm({ model: "fast", thread: true, prompt: ({ input, thread }) => `${input.message} (customer: ${String(thread.facts["name"])})` }))
+      .step("review", human({ decision: z.object({ approve: z.boolean() }) }))
+      .edges({ draft: "review", review: "done" })
+    const journal = memoryJournal()
+    const paused = await reviewed.run({ message: "Refund?" }, { models: { fast: scriptedModel(["Refund approved."]) }, threadId: "t", threads, journal })
+    expect(paused).toMatchObject({ status: "awaiting-human" })
+    expect((await threads.load("t")).messages).toEqual([])
+    expect(await reviewed.decide(paused.runId, "review", { approve: true }, { journal, threads })).toMatchObject({ status: "done" })
+    expect((await threads.load("t")).messages).toEqual([
+      { role: "user", content: "Refund? (customer: Ada)" },
+      { role: "assistant", content: "Refund approved." },
+    ])
   })
 
   it("gives steps an empty thread when the run has none", async () => {
