@@ -17,6 +17,7 @@ import {
   type ThreadStore,
 } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
+import { formatTimeline } from "../../src/cli/show-command.ts"
 
 /** A support chat: greets by a remembered name, answers with the thread before the prompt, remembers a name it hears. */
 const chat = () =>
@@ -176,6 +177,13 @@ describe("thread memory", () => {
       { role: "user", content: "Refund? (customer: Ada)" },
       { role: "assistant", content: "Refund approved." },
     ])
+  })
+
+  it("shows the thread in the run's timeline (switchboard show)", async () => {
+    const journal = memoryJournal()
+    const threads = memoryThreadStore()
+    await chat().run({ message: "Hi, I'm Ada" }, { models: { fast: scriptedModel(["Hello Ada"]) }, threadId: "customer-42", threads, journal, runId: "t1" })
+    expect(formatTimeline(await journal.read("t1"), { full: false })[1]).toBe("  thread customer-42: loaded 0 messages, 0 facts; saved 2 messages, facts name")
   })
 
   it("gives steps an empty thread when the run has none", async () => {
