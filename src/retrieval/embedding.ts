@@ -26,6 +26,8 @@ export const embeddingRetriever = (options: EmbeddingRetrieverOptions): Retrieve
   const batchSize = options.batchSize ?? 96
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`embeddingRetriever: batchSize must be an integer >= 1, got ${batchSize}`)
   let index: Promise<ReadonlyArray<{ readonly document: RetrievalDocument; readonly vector: readonly number[]; readonly norm: number }>> | undefined
+  // Indexing serves every query (and every run) that shares this retriever, so no single query's
+  // signal may cancel it: a query that is cancelled stops waiting, the indexing goes on.
   const build = async (signal: AbortSignal) => {
     const documents = await options.documents
     checkDocuments(documents, "embeddingRetriever")
@@ -43,12 +45,12 @@ export const embeddingRetriever = (options: EmbeddingRetrieverOptions): Retrieve
     retrieve: async (query, { k, signal }) => {
       checkK(k, "embeddingRetriever")
       throwIfAborted(signal)
-      index ??= build(signal).catch((error: unknown) => {
+      index ??= build(new AbortController().signal).catch((error: unknown) => {
         index = undefined
         throw error
       })
       // Indexing first, then the query: one request at a time to the embeddings API, in a fixed order.
-      const indexed = await index
+      const indexed = await untilAborted(index, signal)
       const [queryVector] = checkVectors(await options.embedder.embed([query], { signal }), 1, "the query")
       const queryNorm = normOf(queryVector as number[])
       return indexed
@@ -58,6 +60,17 @@ export const embeddingRetriever = (options: EmbeddingRetrieverOptions): Retrieve
     },
   }
 }
+
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener("abort", onAbort, { once: true })
+    promise.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    )
+  })
 
 const checkVectors = (vectors: unknown, expected: number, what: string): number[][] => {
   if (!Array.isArray(vectors) || vectors.length !== expected) {

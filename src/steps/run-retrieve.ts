@@ -29,6 +29,8 @@ export const runRetrieve = (step: RetrieveStep<unknown, unknown>, stepRun: StepR
       policy,
       onRetry,
     )
+    const problem = checkPassages(found)
+    if (problem !== undefined) return yield* new StepCodeError({ step: name, retryable: false, message: `retrieve step "${name}": the retriever returned ${problem}` })
     const dropped: Array<RetrievalResult["dropped"][number]> = []
     let passages = found.filter((passage) => {
       if (step.minScore === undefined || passage.score >= step.minScore) return true
@@ -45,6 +47,14 @@ export const runRetrieve = (step: RetrieveStep<unknown, unknown>, stepRun: StepR
     }
     return { query, passages, dropped }
   })
+
+// A retriever is user code too: a malformed answer is named here, not left to fail later in a prompt.
+const checkPassages = (found: unknown): string | undefined => {
+  if (!Array.isArray(found)) return `${found === null ? "null" : typeof found}, expected an array of passages`
+  const index = found.findIndex((passage: Partial<Passage> | null) =>
+    typeof passage?.id !== "string" || typeof passage.text !== "string" || typeof passage.score !== "number" || Number.isNaN(passage.score))
+  return index === -1 ? undefined : `passages[${index}] without a string id, a string text and a numeric score`
+}
 
 const gradeRelevance = (step: RetrieveStep<unknown, unknown>, query: string, passages: readonly Passage[], stepRun: StepRun) => {
   const relevance = step.relevance as NonNullable<RetrieveStep<unknown, unknown>["relevance"]>

@@ -37,6 +37,23 @@ describe("embeddingRetriever", () => {
     expect((await retriever.retrieve("refund card", { k: 1, signal: openSignal() }))[0]?.id).toBe("refunds")
   })
 
+  it("a cancelled query does not cancel the indexing other queries wait for", async () => {
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const inner = scriptedEmbedder()
+    const slow: Embedder = { embed: async (texts, options) => (await gate, inner.embed(texts, options)) }
+    const retriever = embeddingRetriever({ embedder: slow, documents: handbook })
+    const cancelled = new AbortController()
+    const first = retriever.retrieve("refund card", { k: 1, signal: cancelled.signal })
+    const second = retriever.retrieve("password reset", { k: 1, signal: openSignal() })
+    cancelled.abort(new Error("step left"))
+    await expect(first).rejects.toThrow("step left")
+    release()
+    expect((await second)[0]?.id).toBe("passwords")
+    // documents embedded once, one call for the query that stayed
+    expect(inner.calls.map((call) => call.texts.length)).toEqual([4, 1])
+  })
+
   it("names an embedder that returns the wrong number of vectors", async () => {
     const broken: Embedder = { embed: async () => [[1, 0]] }
     const retriever = embeddingRetriever({ embedder: broken, documents: handbook })

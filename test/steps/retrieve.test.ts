@@ -110,6 +110,17 @@ describe("retrieve step", () => {
     expect(calls).toBe(3)
   })
 
+  it("names a retriever that returns something other than passages", async () => {
+    const broken = { retrieve: async () => [{ id: "a", text: "x" }] } as unknown as Retriever
+    const p = pipeline({ id: "broken", input: Question })
+      .step("search", retrieve({ retriever: broken, query: ({ input }) => input.question }))
+      .edges({ search: "done" })
+    expect(await p.run({ question: "q" })).toMatchObject({
+      status: "failed",
+      error: { _tag: "StepCodeError", step: "search", message: 'retrieve step "search": the retriever returned passages[0] without a string id, a string text and a numeric score' },
+    })
+  })
+
   it("does not retrieve again when a run resumes after the step finished", async () => {
     let searches = 0
     const counting: Retriever = {
