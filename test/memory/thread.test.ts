@@ -11,6 +11,7 @@ import {
   memoryThreadStore,
   pipeline,
   rememberFacts,
+  sqliteJournal,
   sqliteThreadStore,
   type Journal,
   type JournalEntry,
@@ -184,6 +185,23 @@ describe("thread memory", () => {
     const threads = memoryThreadStore()
     await chat().run({ message: "Hi, I'm Ada" }, { models: { fast: scriptedModel(["Hello Ada"]) }, threadId: "customer-42", threads, journal, runId: "t1" })
     expect(formatTimeline(await journal.read("t1"), { full: false })[1]).toBe("  thread customer-42: loaded 0 messages, 0 facts; saved 2 messages, facts name")
+  })
+
+  it("shares one SQLite file with the journal, each in its own tables", async () => {
+    const path = sqliteFile()
+    const journal = sqliteJournal({ path })
+    const threads = sqliteThreadStore(path)
+    try {
+      await chat().run({ message: "Hi, I'm Ada" }, { models: { fast: scriptedModel(["Hello Ada"]) }, threadId: "t", threads, journal, runId: "shared" })
+      expect((await journal.read("shared")).map((entry) => entry.type)).toContain("thread.saved")
+      expect(journal.runs()).toEqual([expect.objectContaining({ runId: "shared", status: "done" })])
+    } finally {
+      journal.close()
+      threads.close()
+    }
+    const reopened = sqliteThreadStore(path)
+    expect((await reopened.load("t")).facts).toEqual({ name: "Ada" })
+    reopened.close()
   })
 
   it("gives steps an empty thread when the run has none", async () => {

@@ -85,6 +85,8 @@ describe("retrieve step", () => {
     expect(gradingPrompt).toContain("[1] ")
     expect(gradingPrompt).toContain("[2] ")
     expect(fast.calls[0]?.request.output?.jsonSchema).toMatchObject({ properties: { relevant: { type: "array" } } })
+    // the grading call counts in the step's usage like any model call
+    expect(kept.usage.calls).toBe(2)
     const none = await graded.run({ question: "refund parcel" }, { models: { fast } })
     expect(none).toMatchObject({ status: "done", step: "dontKnow" })
   })
