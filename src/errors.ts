@@ -156,6 +156,8 @@ export type RunError =
     }
   | { readonly _tag: "CancelledError"; readonly step?: string; readonly message: string }
   | { readonly _tag: "RouteError"; readonly step: string; readonly target: string; readonly message: string }
+  /** The run's thread could not be loaded or saved (see `threadId` in the run options). */
+  | { readonly _tag: "ThreadError"; readonly threadId: string; readonly message: string }
 
 /** Turns a step error into its JSON form for the journal and the run result. */
 export const serializeStepError = (step: string, error: unknown): RunError => {
@@ -200,6 +202,7 @@ const runErrorTags = new Set([
   "InputValidationError",
   "CancelledError",
   "RouteError",
+  "ThreadError",
 ])
 
 const isRunError = (value: unknown): value is RunError =>

@@ -56,6 +56,8 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
   const startedAt = started?.at ?? ordered[0]?.at ?? 0
   const lines = [header(trace, started)]
   if (options.full && started !== undefined) lines.push(`  input: ${excerpt(started.input)}`)
+  const threadLine = threadSummary(ordered)
+  if (threadLine !== undefined) lines.push(threadLine)
   for (const visit of trace.visits) {
     lines.push(visitLine(visit))
     const mine = ordered.filter((entry) => "visit" in entry && entry.step === visit.step && entry.visit === visit.visit)
@@ -148,6 +150,17 @@ const ending = (trace: RunTrace, entries: readonly JournalEntry[]): string => {
     return `■ stopped at ${finished.stoppedBy.step} by ${finished.stoppedBy.rule}${took}`
   }
   return `■ ${finished.status}${took}`
+}
+
+// Thread events belong to the run, not to a step visit: one line under the header.
+const threadSummary = (entries: readonly JournalEntry[]): string | undefined => {
+  const loaded = entries.find((entry) => entry.type === "thread.loaded")
+  if (loaded?.type !== "thread.loaded") return undefined
+  const saved = entries.find((entry) => entry.type === "thread.saved")
+  const facts = Object.keys(loaded.facts).length
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`
+  const savedPart = saved?.type === "thread.saved" ? `; saved ${plural(saved.messages, "message")}${saved.facts.length === 0 ? "" : `, facts ${saved.facts.join(", ")}`}` : "; not saved"
+  return `  thread ${loaded.threadId}: loaded ${plural(loaded.messages.length, "message")}, ${plural(facts, "fact")}${savedPart}`
 }
 
 const describe = (error: RunError): string => {

@@ -62,6 +62,8 @@ export interface EdgeOptions<TInput, TSteps, TOutput> {
   readonly stop?: StopRule<StopContext<TInput, TSteps>> | ReadonlyArray<StopRule<StopContext<TInput, TSteps>>>
   /** Where to go when a stop rule fires (else the run ends `stopped`). */
   readonly stopped?: Target<TSteps>
+  /** `retrieve` steps: where to go when no passage passed the relevance check (else `next` gets none). */
+  readonly empty?: TOutput extends { readonly passages: readonly unknown[] } ? Target<TSteps> : never
 }
 
 /**
@@ -86,6 +88,8 @@ export interface NormalizedEdge {
   readonly timeout: string | undefined
   readonly stop: readonly StopRule[]
   readonly stopped: string | undefined
+  /** A retrieve step's `empty` target; it is also one of `targets`, chosen by `select`. */
+  readonly empty?: string
 }
 
 /** Reduces any edge form to a {@link NormalizedEdge}; `undefined` when the value is no edge at all. */
@@ -101,5 +105,20 @@ export const normalizeEdge = (edge: unknown): NormalizedEdge | undefined => {
   const next = normalizeEdge(options.next)
   if (next === undefined || (typeof options.next === "object" && "next" in options.next)) return undefined
   const stop = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop as StopRule]
-  return { targets: next.targets, select: next.select, error: options.error, timeout: options.timeout, stop, stopped: options.stopped }
+  const normalized = { targets: next.targets, select: next.select, error: options.error, timeout: options.timeout, stop, stopped: options.stopped }
+  return options.empty === undefined ? normalized : withEmpty(normalized, options.empty)
+}
+
+// The empty edge is one more routed target, so the machine, the chart and every path test see it.
+const withEmpty = (edge: NormalizedEdge, empty: string): NormalizedEdge => {
+  const { select, targets } = edge
+  return {
+    ...edge,
+    empty,
+    targets: targets.includes(empty) ? targets : [...targets, empty],
+    select: (context) =>
+      (context.output as { readonly passages?: readonly unknown[] } | undefined)?.passages?.length === 0
+        ? empty
+        : select === undefined ? (targets[0] as string) : select(context),
+  }
 }

@@ -50,6 +50,7 @@ export const validateGraph = (
       ["error", edge.error],
       ["timeout", edge.timeout],
       ["stopped", edge.stopped],
+      ["empty", edge.empty],
     ]
     for (const [label, target] of labelled) {
       if (target !== undefined && !isTarget(target)) {
@@ -58,6 +59,9 @@ export const validateGraph = (
     }
     if (edge.timeout !== undefined && (step.kind !== "human" || step.timeout === undefined)) {
       problems.push({ steps: [name], message: `edges.${name}.timeout is only for human steps that set a timeout` })
+    }
+    if (edge.empty !== undefined && step.kind !== "retrieve") {
+      problems.push({ steps: [name], message: `edges.${name}.empty is only for retrieve steps (it is taken when no passage is relevant)` })
     }
     if (edge.stopped !== undefined && edge.stop.length === 0) {
       problems.push({ steps: [name], message: `edges.${name}.stopped is set but the step has no stop rule (add stop: maxVisits(n) or when(...))` })

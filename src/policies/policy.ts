@@ -51,10 +51,12 @@ export interface ResolvedPolicy {
 const noRetry: RetryPolicy = { attempts: 1 }
 
 /** Defaults per step kind: model calls retry, code and tools do not unless told to. */
-export const defaultPolicies: Readonly<Record<"fn" | "llm" | "tool", StepPolicy>> = {
+export const defaultPolicies: Readonly<Record<"fn" | "llm" | "tool" | "retrieve", StepPolicy>> = {
   fn: { retry: noRetry },
   llm: { retry: { attempts: 3, initialDelay: "500ms", factor: 2, maxDelay: "30s" }, attemptTimeout: "120s" },
   tool: { retry: noRetry },
+  // Retrievers call embeddings APIs and search services, which rate-limit like models.
+  retrieve: { retry: { attempts: 3, initialDelay: "500ms", factor: 2, maxDelay: "30s" }, attemptTimeout: "60s" },
 }
 
 /**

@@ -31,6 +31,8 @@ export interface PipelineStructure {
     readonly timeout?: string
     readonly stopped?: string
     readonly stop?: readonly string[]
+    /** A retrieve step's target when nothing relevant was found. */
+    readonly empty?: string
   }>
 }
 
@@ -132,6 +134,8 @@ export type RunEvent =
       readonly attempts: number
       readonly durationMs: number
       readonly usage?: UsageTotals
+      /** An `llm` step with `thread`: the messages it adds to the run's thread when the run is done. */
+      readonly thread?: readonly Message[]
       readonly at: number
     }
   | {
@@ -157,6 +161,24 @@ export type RunEvent =
     }
   | { readonly type: "human.decided"; readonly runId: string; readonly step: string; readonly visit: number; readonly decision: unknown; readonly at: number }
   | { readonly type: "human.expired"; readonly runId: string; readonly step: string; readonly visit: number; readonly at: number }
+  | {
+      /** The run's thread as loaded at its start: a resumed run reads this, not the store. */
+      readonly type: "thread.loaded"
+      readonly runId: string
+      readonly threadId: string
+      readonly messages: readonly Message[]
+      readonly facts: Readonly<Record<string, unknown>>
+      readonly at: number
+    }
+  | {
+      /** The run's messages and facts were appended to its thread (the run finished done). */
+      readonly type: "thread.saved"
+      readonly runId: string
+      readonly threadId: string
+      readonly messages: number
+      readonly facts: readonly string[]
+      readonly at: number
+    }
   | {
       readonly type: "run.finished"
       readonly runId: string

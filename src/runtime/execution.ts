@@ -10,6 +10,8 @@ import { redactor } from "../observe/redact.ts"
 import { discardingJournal, type JournalEntry, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import { threadSession } from "../memory/thread-session.ts"
+import { noThread } from "../memory/thread.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
@@ -163,12 +165,14 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     return true
   }
   let usage = config.usage ?? emptyUsage
+  const thread = threadSession(runId, runOptions, graph.steps, replay?.thread)
   const recordStep = (event: RunEvent) => {
     if (event.type === "step.started") noteState(event.step, event.visit)
+    if (event.type === "step.finished" && event.thread !== undefined) thread?.collect(event.thread)
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }) })
+  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }), ...(thread === undefined ? {} : { thread: thread.current }) })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
@@ -185,6 +189,15 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   const finish = async (output: MachineOutput) => {
     if (finished) return
     finished = true
+    const unsaved = output.status === "done" ? await thread?.save(output.steps, record) : undefined
+    if (unsaved !== undefined) {
+      // Not journaled as finished: resuming the run replays its steps to done and saves the thread again.
+      const failed = toRunResult(runId, { ...output, status: "failed", error: unsaved }, Date.now() - startedAt, usage)
+      stream?.close()
+      resolveSettled(failed as RunResult<never>)
+      resolveFinal(failed as RunResult<never>)
+      return
+    }
     const result = toRunResult(runId, output, Date.now() - startedAt, usage)
     await record({
       type: "run.finished",
@@ -206,7 +219,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if (definition?.kind === "human" && definition.prompt !== undefined) {
       try {
         const context = snapshot.context
-        prompt = definition.prompt({ input: context.input, steps: context.steps, visit: context.visits[step] ?? 1, runId, signal: AbortSignal.abort() })
+        prompt = definition.prompt({ input: context.input, steps: context.steps, visit: context.visits[step] ?? 1, runId, signal: AbortSignal.abort(), thread: thread?.current() ?? noThread })
       } catch (error) {
         prompt = `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
       }
@@ -269,6 +282,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     // Whoever holds the run now may execute it: stop here, appending nothing more.
     claim?.signal?.addEventListener("abort", () => onJournalFailure(new Error(`lost the claim on run ${runId}`)), { once: true })
     if (first !== undefined) await record(first)
+    const threadFailure = await thread?.load(record)
+    if (threadFailure !== undefined) return finish({ status: "failed", steps: {}, last: null, error: threadFailure, stoppedBy: null })
     for (const event of config.announce ?? []) notify(event)
     if (runOptions.signal?.aborted === true) onAbort()
     runOptions.signal?.addEventListener("abort", onAbort, { once: true })

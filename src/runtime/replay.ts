@@ -3,6 +3,7 @@ import type { StepDone } from "../graph/compile.ts"
 import type { ExecutableGraph } from "../steps/step-logic.ts"
 import type { PipelineStructure, RunEvent } from "./events.ts"
 import type { JournalEntry } from "./journal.ts"
+import { threadReplayOf, type ThreadReplay } from "../memory/thread-session.ts"
 
 /**
  * What a journal says already happened in a run, keyed by `step#visit`: a resumed run takes
@@ -15,6 +16,8 @@ export interface Replay {
   readonly deadlines: ReadonlyMap<string, number>
   /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
   readonly journaled: Map<string, number>
+  /** The run's thread as journaled (loaded, messages added by finished steps, saved or not). */
+  readonly thread?: ThreadReplay
 }
 
 /** `step#visit`, the key of one visit of a step. */
@@ -36,6 +39,8 @@ export const eventKey = (event: RunEvent): string => {
       return `${event.type}|${event.step}#${event.visit}|${event.to}`
     case "run.started":
     case "run.finished":
+    case "thread.loaded":
+    case "thread.saved":
       return event.type
     case "model.delta":
       // Never journaled, never deduplicated.
@@ -74,7 +79,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
         break
     }
   }
-  return { steps, decisions, expired, deadlines, journaled }
+  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries) }
 }
 
 /** The graph as data, stored with `run.started`. */
@@ -88,6 +93,7 @@ export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
       ...(edge?.error === undefined ? {} : { error: edge.error }),
       ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
       ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
+      ...(edge?.empty === undefined ? {} : { empty: edge.empty }),
       ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
     }
   }),

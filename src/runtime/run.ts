@@ -6,6 +6,7 @@ import type { Models } from "../models/model.ts"
 import type { AnyStep } from "../steps/step.ts"
 import type { PriceTable } from "../models/prices.ts"
 import type { Redaction } from "../observe/redact.ts"
+import type { ThreadStore } from "../memory/thread.ts"
 import { emptyUsage } from "./usage.ts"
 import type { ExecutableGraph } from "../steps/step-logic.ts"
 import type { PipelineStructure, RunEvent } from "./events.ts"
@@ -39,6 +40,10 @@ export interface RunOptions {
   readonly prices?: PriceTable
   /** XState inspection observer (e.g. from `@statelyai/inspect`). */
   readonly inspect?: (event: InspectionEvent) => void
+  /** A conversation thread this run continues: loaded from `threads` at the start (`ctx.thread`), saved when the run is done. */
+  readonly threadId?: string
+  /** Where threads live (`memoryThreadStore()`, `sqliteThreadStore(path)`); needed with `threadId`, and to resume such a run. */
+  readonly threads?: ThreadStore
 }
 
 /**

@@ -5,6 +5,7 @@ import { executingHere } from "./execution.ts"
 import { ResumeError } from "./resume.ts"
 import type { RunResult } from "./result.ts"
 import type { Pipeline } from "./run.ts"
+import type { ThreadStore } from "../memory/thread.ts"
 
 /** A run as a durable journal lists it. */
 interface ListedRun {
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   // biome-ignore lint: a worker runs pipelines of any input and steps
   readonly pipelines: ReadonlyArray<Pipeline<any, any>>
   readonly models?: Models
+  /** Where the threads of runs started with a `threadId` live: a worker that continues such a run saves its thread there. */
+  readonly threads?: ThreadStore
   /** Runs executed at once by this worker (default 10). */
   readonly concurrency?: number
   /** How often to look for runnable runs when nothing wakes the worker (default 1000 ms). */
@@ -90,7 +93,7 @@ export const worker = (options: WorkerOptions): Worker => {
     active.add(run.runId)
     const done: Promise<void> = (async () => {
       if (pipeline === undefined) throw new ResumeError("other-pipeline", run.runId, `this worker has no pipeline "${run.pipeline}"`)
-      const result = await pipeline.resume(run.runId, { journal: options.journal, ...(options.models === undefined ? {} : { models: options.models }) })
+      const result = await pipeline.resume(run.runId, { journal: options.journal, ...(options.models === undefined ? {} : { models: options.models }), ...(options.threads === undefined ? {} : { threads: options.threads }) })
       options.onResult?.(result)
     })()
       .catch((error: unknown) => {

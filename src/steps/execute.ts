@@ -9,9 +9,12 @@ import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
 import { firstAttempt, runLlm } from "./run-llm.ts"
 import { runTool } from "./run-tool.ts"
+import { runRetrieve } from "./run-retrieve.ts"
 import type { AnyStep, LlmStep, StepContext } from "./step.ts"
 import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices, StepRun } from "./step-run.ts"
+import { noThread } from "../memory/thread.ts"
+import { threadExchangeOf } from "../memory/thread-session.ts"
 
 /** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
 export const executeStep = async (
@@ -30,7 +33,7 @@ export const executeStep = async (
   const tally = { attempts: 1 }
   const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
   await services.record({ type: "step.started", ...base, at: started })
-  const stepContext: StepContext<unknown, Record<string, unknown>> = { input: context.input, steps: context.steps, visit, runId: services.runId, signal }
+  const stepContext: StepContext<unknown, Record<string, unknown>> = { input: context.input, steps: context.steps, visit, runId: services.runId, signal, thread: services.thread?.() ?? noThread }
   const onRetry = (failedAttempt: number, error: StepError, delayMs: number) => {
     tally.attempts += 1
     void services.record({ type: "step.retried", ...base, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
@@ -59,7 +62,8 @@ export const executeStep = async (
       await services.record({ type: "step.failed", ...base, error, attempts: tally.attempts, durationMs, ...usageField(), at: Date.now() })
       throw error
     }
-    await services.record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs, ...usageField(), at: Date.now() })
+    const thread = threadExchangeOf(step, stepContext, output)
+    await services.record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs, ...usageField(), ...(thread === undefined ? {} : { thread }), at: Date.now() })
     return { output, next }
   }
   const failure = Cause.findErrorOption(exit.cause)
@@ -107,6 +111,8 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
       return withPolicy(name, runTool(step, stepRun), policy, onRetry)
     case "llm":
       return runLlm(step, stepRun)
+    case "retrieve":
+      return runRetrieve(step, stepRun)
     case "human":
       return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
   }

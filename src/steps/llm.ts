@@ -24,11 +24,16 @@ export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
   readonly maxOutputTokens?: number
   readonly stream?: boolean
   readonly repair?: number
+  /** Send the run's thread before the prompt (all of it, or its last messages), and add this exchange to it when the run is done. */
+  readonly thread?: boolean | { readonly lastMessages: number }
   readonly description?: string
   readonly policy?: StepPolicy
 }): LlmStep<TOutput, StepContext<TInput, TSteps>> => {
   if (options.repair !== undefined && (!Number.isInteger(options.repair) || options.repair < 0)) {
     throw new RangeError(`llm({ repair }): expected an integer >= 0, got ${options.repair}`)
+  }
+  if (typeof options.thread === "object" && (!Number.isInteger(options.thread.lastMessages) || options.thread.lastMessages < 0)) {
+    throw new RangeError(`llm({ thread: { lastMessages } }): expected an integer >= 0, got ${options.thread.lastMessages}`)
   }
   return { kind: "llm", ...options }
 }

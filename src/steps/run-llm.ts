@@ -7,6 +7,7 @@ import { beforeDeadline, timeoutError, withPolicy } from "../policies/with-polic
 import { runCode } from "./run-code.ts"
 import type { LlmStep, StepContext } from "./step.ts"
 import type { StepRun } from "./step-run.ts"
+import { threadMessagesFor } from "../memory/thread-session.ts"
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>()
 const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
@@ -220,7 +221,7 @@ const resolveModel = (model: string | Model, models: Models, step: string): Mode
 
 const buildMessages = (step: LlmStep<unknown, unknown>, context: StepContext<unknown, Record<string, unknown>>): Message[] => {
   const prompt = step.prompt(context)
-  const messages: Message[] = typeof prompt === "string" ? [{ role: "user", content: prompt }] : [...prompt]
+  const messages: Message[] = [...threadMessagesFor(step, context), ...(typeof prompt === "string" ? [{ role: "user" as const, content: prompt }] : prompt)]
   const system = typeof step.system === "function" ? step.system(context) : step.system
   return system === undefined ? messages : [{ role: "system", content: system }, ...messages]
 }

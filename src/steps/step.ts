@@ -4,6 +4,8 @@ import type { Message, Model } from "../models/model.ts"
 import type { StepPolicy } from "../policies/policy.ts"
 import type { DurationInput } from "../policies/duration.ts"
 import type { Tool } from "./tool.ts"
+import type { RetrieveStep } from "./retrieve.ts"
+import type { Thread } from "../memory/thread.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -21,10 +23,12 @@ export interface StepContext<TInput, TSteps> {
   readonly runId: string
   /** Aborted when the step is left: pass it to anything long-running. */
   readonly signal: AbortSignal
+  /** The run's thread (`threadId` run option) as loaded when the run started; empty without one. */
+  readonly thread: Thread
 }
 
 /** The step kinds of the core. */
-export type StepKind = "fn" | "llm" | "tool" | "human"
+export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve"
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */
@@ -54,6 +58,8 @@ export interface LlmStep<TOutput, TContext> extends StepBase<TOutput> {
   readonly stream?: boolean
   /** With `output`: how many times an answer that fails the schema is sent back with its issues (default 1). */
   readonly repair?: number
+  /** Send the run's thread before the prompt (all of it, or its last messages), and add this exchange to it when the run is done. */
+  readonly thread?: boolean | { readonly lastMessages: number }
 }
 
 /** A deterministic call of a typed tool. */
@@ -84,6 +90,7 @@ export type Step<TOutput, TContext> =
   | LlmStep<TOutput, TContext>
   | ToolStep<TOutput, TContext>
   | HumanStep<TOutput, TContext>
+  | RetrieveStep<TOutput, TContext>
 
 /** A step of any output and context, as the runtime sees it. */
 // biome-ignore lint: erased at run time

@@ -116,7 +116,8 @@ export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, st
       if (transition.guard?.type === "stops") continue
       const to = targetOf(transition)
       const kind: ChartEdgeKind = chosen.size > 1 ? "route" : human ? "decision" : "next"
-      add({ from: name, to, kind, label: kind === "route" ? `route → ${to}` : kind === "decision" ? "decision" : "" })
+      const routeLabel = declared.get(name)?.empty === to ? `empty → ${to}` : `route → ${to}`
+      add({ from: name, to, kind, label: kind === "route" ? routeLabel : kind === "decision" ? "decision" : "" })
     }
     for (const transition of stops) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(transition.guard?.params.to as string) })
     const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : list(state.invoke?.onError)
