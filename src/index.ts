@@ -86,3 +86,12 @@ export type { Regression } from "./verify/evaluate/baseline.ts"
 export { toHtmlReport, toMarkdownReport } from "./verify/evaluate/report.ts"
 export { replay, replayModel, replayModels, toEvalRow } from "./verify/replay.ts"
 export type { Divergence, ReplayModel, ReplayOptions, ReplayReport, RequestMismatch } from "./verify/replay.ts"
+
+// Fan-out: parallel branches, map over lists, nested pipelines (issue 13)
+export { parallel } from "./steps/parallel.ts"
+export type { BranchOutputs } from "./steps/parallel.ts"
+export { atLeast, map } from "./steps/map.ts"
+export type { MapOutput, PipelineOutput } from "./steps/map.ts"
+export { subpipeline } from "./steps/subpipeline.ts"
+export type { ItemErrorPolicy, ItemResult, MapStep, NestedPipeline, ParallelStep, PipelineStep } from "./steps/fanout-step.ts"
+export type { FanoutErrorReason } from "./errors.ts"

@@ -15,6 +15,8 @@ export interface Replay {
   readonly deadlines: ReadonlyMap<string, number>
   /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
   readonly journaled: Map<string, number>
+  /** Item lists `map` steps journaled, by `step#visit`: a resumed map must compute the same list. */
+  readonly lists?: ReadonlyMap<string, { readonly count: number; readonly fingerprint: string }>
 }
 
 /** `step#visit`, the key of one visit of a step. */
@@ -52,6 +54,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   const expired = new Set<string>()
   const deadlines = new Map<string, number>()
   const journaled = new Map<string, number>()
+  const lists = new Map<string, { count: number; fingerprint: string }>()
   for (const entry of entries) {
     const key = eventKey(entry)
     journaled.set(key, (journaled.get(key) ?? 0) + 1)
@@ -69,12 +72,15 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
       case "human.expired":
         expired.add(visitKey(entry.step, entry.visit))
         break
+      case "map.listed":
+        lists.set(visitKey(entry.step, entry.visit), { count: entry.count, fingerprint: entry.fingerprint })
+        break
       case "human.waiting":
         if (entry.deadline !== undefined) deadlines.set(visitKey(entry.step, entry.visit), entry.deadline)
         break
     }
   }
-  return { steps, decisions, expired, deadlines, journaled }
+  return { steps, decisions, expired, deadlines, journaled, lists }
 }
 
 /** The graph as data, stored with `run.started`. */

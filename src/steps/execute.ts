@@ -8,6 +8,8 @@ import type { ResolvedPolicy } from "../policies/policy.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
 import { runLlm } from "./run-llm.ts"
+import { runMap } from "./run-map.ts"
+import { runNested } from "./run-nested.ts"
 import { runTool } from "./run-tool.ts"
 import type { AnyStep, StepContext } from "./step.ts"
 import type { ExecutableGraph } from "./step-logic.ts"
@@ -16,15 +18,17 @@ import type { RunServices, StepRun } from "./step-run.ts"
 /** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
 export const executeStep = async (
   graph: ExecutableGraph,
-  name: string,
+  stepName: string,
   policy: ResolvedPolicy,
   context: RunContext,
   services: RunServices,
   signal: AbortSignal,
 ): Promise<StepDone> => {
-  const step = graph.steps.get(name) as AnyStep
-  const edge = graph.edges.get(name) as NormalizedEdge
-  const visit = context.visits[name] ?? 1
+  const step = graph.steps.get(stepName) as AnyStep
+  const edge = graph.edges.get(stepName) as NormalizedEdge
+  const visit = context.visits[stepName] ?? 1
+  // A nested pipeline's steps journal under their parent's path (`summarise[3].classify`).
+  const name = services.path === undefined ? stepName : `${services.path}${stepName}`
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }
@@ -83,6 +87,12 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
       return runLlm(step, stepRun)
     case "human":
       return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
+    case "map":
+      return runMap(step, stepRun)
+    case "pipeline":
+      return runNested(step, stepRun)
+    case "parallel":
+      return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `parallel step "${name}" runs as branches of a parallel state, not as one actor` }))
   }
 }
 

@@ -17,6 +17,8 @@ export interface RunServices {
   readonly prices: PriceTable
   /** A resumed run: what its journal says each step visit already did. */
   readonly replay?: Replay
+  /** Prefix of the step names this actor system journals (a nested pipeline's `summarise.`). */
+  readonly path?: string
 }
 
 
