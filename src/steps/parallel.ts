@@ -7,7 +7,7 @@ import { checkUnit } from "./unit.ts"
  * The outputs of a parallel step's branches, by branch name.
  *
  * @example
- * type Fields = BranchOutputs<{ title: FnStep<string, unknown>; total: FnStep<number, unknown> }> // { title: string; total: number }
+ * type Fields = BranchOutputs<{ title: FnStep<string, unknown>; total: FnStep<number, unknown> }> // { readonly title: string; readonly total: number }
  */
 export type BranchOutputs<TBranches> = { readonly [TBranch in keyof TBranches]: OutputOf<TBranches[TBranch]> }
 
@@ -28,15 +28,15 @@ export type BranchOutputs<TBranches> = { readonly [TBranch in keyof TBranches]: 
  * })
  */
 export const parallel = <
-  // biome-ignore lint: any lets each branch infer its own output (unknown would erase it)
-  const TBranches extends Readonly<Record<string, Step<any, StepContext<TInput, TSteps>>>>,
-  TOutput = BranchOutputs<TBranches>,
+  TOutputs extends Readonly<Record<string, unknown>>,
+  TOutput = { readonly [TBranch in keyof TOutputs]: TOutputs[TBranch] },
   TInput = never,
   TSteps = never,
 >(options: {
-  readonly branches: TBranches
+  /** The branches by name: steps (or `subpipeline(...)`) that see the run's input and earlier outputs. */
+  readonly branches: { readonly [TBranch in keyof TOutputs]: Step<TOutputs[TBranch], StepContext<TInput, TSteps>> }
   /** Maps the record of branch outputs to the step's output (default: the record itself). */
-  readonly join?: (outputs: BranchOutputs<TBranches>, context: StepContext<TInput, TSteps>) => TOutput
+  readonly join?: (outputs: { readonly [TBranch in keyof TOutputs]: TOutputs[TBranch] }, context: StepContext<TInput, TSteps>) => TOutput
   readonly description?: string
   /** Defaults for the branches (a branch's own policy wins field by field). */
   readonly policy?: StepPolicy
