@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { getAdjacencyMap, getShortestPaths } from "@xstate/graph"
 import type { AnyEventObject } from "xstate"
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
 import { memoryJournal, type Models, type Pipeline, type PipelineMachine, type RunEvent, type RunResult } from "../src/index.ts"
 
 interface Sample {
@@ -161,6 +161,11 @@ describe.each(modules)("machines/%s", (file, module) => {
   })
 
   describe("samples", () => {
+    // Steps load their runtime with a dynamic import on first use: done under fake timers, a slow
+    // load can outlast the whole simulated week below, and the sample looks like it never ended.
+    beforeAll(async () => {
+      await import("../src/steps/execute.ts")
+    })
     beforeEach(() => {
       vi.useFakeTimers()
     })
