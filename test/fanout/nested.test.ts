@@ -52,6 +52,20 @@ describe("nested pipelines", () => {
     expect(finished.sort()).toEqual(["labels", "labels[0]", "labels[0].label", "labels[0].tag", "labels[1]", "labels[1].label", "labels[1].tag"])
   })
 
+  it("nests a map inside a child pipeline inside a map, each level under its own path", async () => {
+    const words = pipeline({ id: "words", input: z.object({ line: z.string() }) })
+      .step("each", map({ over: ({ input }) => input.line.split(" "), each: fn(({ input }: { input: string }) => input.length), concurrency: 2 }))
+      .edges({ each: "done" })
+    const parent = pipeline({ id: "lines", input: z.object({ lines: z.array(z.string()) }) })
+      .step("lines", map({ over: ({ input }) => input.lines.map((line) => ({ line })), each: words, concurrency: 2 }))
+      .edges({ lines: "done" })
+    const journal = memoryJournal()
+    const result = await parent.run({ lines: ["a bb", "ccc"] }, { journal, runId: "r" })
+    expect(result).toMatchObject({ status: "done", output: [[1, 2], [3]] })
+    const finished = (await journal.read("r")).flatMap((entry) => (entry.type === "step.finished" ? [entry.step] : []))
+    expect(finished.sort()).toEqual(["lines", "lines[0]", "lines[0].each", "lines[0].each[0]", "lines[0].each[1]", "lines[1]", "lines[1].each", "lines[1].each[0]"])
+  })
+
   it("routes a failing child through the parent's error edge, with the error naming the child step", async () => {
     const parent = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
       .step("triage", subpipeline(classify, { input: ({ input }) => input }))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { createActor, waitFor } from "xstate"
 import { z } from "zod"
-import { fn, human, llm, memoryJournal, parallel, pipeline, type RunEvent } from "../../src/index.ts"
+import { fn, human, llm, maxVisits, memoryJournal, parallel, pipeline, route, type RunEvent } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Invoice = z.object({ text: z.string() })
@@ -94,6 +94,21 @@ describe("parallel", () => {
       .step("fan", parallel({ branches: { ok: fn(() => 1), broken: fn(() => { throw new Error("bad branch") }) } }))
       .edges({ fan: "done" })
     expect(await p.run({})).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "fan.broken", message: "bad branch" } })
+  })
+
+  it("runs its branches again on a second visit (a loop), journaled under that visit", async () => {
+    const p = pipeline({ id: "loop", input: z.object({}) })
+      .step("fan", parallel({ branches: { visit: fn(({ visit }) => visit), twice: fn(({ visit }) => visit * 2) } }))
+      .step("again", fn(({ steps }) => steps.fan?.visit ?? 0))
+      .edges({
+        fan: { next: "again", stop: maxVisits(2), stopped: "done" },
+        again: route(["fan", "done"], ({ output }) => (output < 2 ? "fan" : "done")),
+      })
+    const journal = memoryJournal()
+    const result = await p.run({}, { journal, runId: "r" })
+    expect(result).toMatchObject({ status: "done", step: "again", output: 2, steps: { fan: { visit: 2, twice: 4 } } })
+    const finished = (await journal.read("r")).flatMap((entry) => (entry.type === "step.finished" ? [`${entry.step}#${entry.visit}`] : []))
+    expect(finished.filter((key) => key.startsWith("fan"))).toEqual(expect.arrayContaining(["fan.visit#1", "fan.twice#1", "fan#1", "fan.visit#2", "fan.twice#2", "fan#2"]))
   })
 
   it("rejects a human step or a nested parallel step as a branch, naming the branch", () => {

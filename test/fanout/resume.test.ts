@@ -124,6 +124,8 @@ describe("resume of fan-out steps", () => {
     expect(resumed).toMatchObject({ status: "done", output: { words: 3, title: "A title" } })
     expect(calls).toEqual([])
     expect(model.calls).toHaveLength(1)
+    // The step's start (journaled by the parallel state's entry) is not written a second time.
+    expect((await crashed.read("f1")).filter((entry) => entry.type === "step.started" && entry.step === "extract")).toHaveLength(1)
   })
 
   it("a nested pipeline resumes after its last finished step", async () => {
