@@ -43,7 +43,12 @@ interface FanoutBase<TOutput> {
   readonly policy?: StepPolicy
 }
 
-/** Runs several steps at once, each in its own region of an XState parallel state. */
+/**
+ * Runs several steps at once, each in its own region of an XState parallel state (built by `parallel()`).
+ *
+ * @example
+ * const isParallel = (step: AnyStep): step is ParallelStep<unknown, unknown> => step.kind === "parallel"
+ */
 export interface ParallelStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly kind: "parallel"
   readonly branches: Readonly<Record<string, AnyStep>>
@@ -51,7 +56,12 @@ export interface ParallelStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly join?: (outputs: any, context: TContext) => TOutput
 }
 
-/** Runs one step (or pipeline) per item of a list, with a concurrency cap; outputs in input order. */
+/**
+ * Runs one step (or pipeline) per item of a list, with a concurrency cap; outputs in input order (built by `map()`).
+ *
+ * @example
+ * const capped = (step: MapStep<unknown, unknown>) => step.concurrency !== undefined || step.maxItems !== undefined
+ */
 export interface MapStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly kind: "map"
   readonly over: (context: TContext) => readonly unknown[] | PromiseLike<readonly unknown[]>
@@ -64,7 +74,12 @@ export interface MapStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly onItemError: ItemErrorPolicy
 }
 
-/** Runs a whole pipeline as one step: its steps journal under this step's path. */
+/**
+ * Runs a whole pipeline as one step: its steps journal under this step's path (built by `subpipeline()`).
+ *
+ * @example
+ * const childId = (step: PipelineStep<unknown, unknown>) => step.pipeline.id
+ */
 export interface PipelineStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly kind: "pipeline"
   readonly pipeline: NestedPipeline

@@ -36,14 +36,15 @@ export const atLeast = (count: number): { readonly atLeast: number } => {
 /**
  * A step that runs `each` once per item of a list computed by `over`, at most `concurrency` at a
  * time, and outputs the results in input order whatever order they finish in. `each` is a step
- * whose `input` is the item, or a pipeline whose input is the item. Items journal as
+ * whose `input` is the item (annotate it, `({ input }: { input: Item })`: TypeScript cannot carry
+ * the item type from `over` into a step built inline), or a pipeline whose input is the item. Items journal as
  * `<step>[<index>]` (a pipeline's steps as `<step>[<index>].<child step>`); a resumed run skips the
  * items that finished. An empty list finishes at once with `[]`.
  *
  * @example
  * const summaries = map({
  *   over: ({ input }: { input: { documents: string[] } }) => input.documents,
- *   each: llm({ model: "fast", prompt: ({ input }) => `Summarise: ${input}` }),
+ *   each: llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise: ${input}` }),
  *   concurrency: 8,
  * })
  */

@@ -73,6 +73,22 @@ describe("map", () => {
     expect(itemEvents(entries, "step.started")).not.toContain("summaries[3]")
   })
 
+  it("a cancelled run aborts the items in flight and starts no more", async () => {
+    const model = scriptedModel([{ hang: true }], { repeat: true })
+    const p = pipeline({ id: "cancel", input: Docs })
+      .step("summaries", map({ over: ({ input }) => input.docs, each: llm({ model: "fast", prompt: ({ input }: { input: string }) => input }), concurrency: 2 }))
+      .edges({ summaries: "done" })
+    const handle = p.start({ docs: ["a", "b", "c", "d"] }, { models: { fast: model } })
+    let started = 0
+    for await (const event of handle.events) {
+      if (event.type === "model.called" || (event.type === "step.started" && event.step.startsWith("summaries[") && ++started === 2)) break
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+    handle.cancel("user left")
+    expect(await handle.result).toMatchObject({ status: "failed", error: { _tag: "CancelledError" } })
+    expect(model.calls.map((call) => call.aborted)).toEqual([true, true])
+  })
+
   it("collect: every item runs and the output holds each item's value or error, in input order", async () => {
     const p = pipeline({ id: "collect", input: z.object({ numbers: z.array(z.number()) }) })
       .step("halves", map({
