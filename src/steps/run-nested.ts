@@ -36,7 +36,7 @@ export const runNested = (step: PipelineStep<unknown, unknown>, stepRun: StepRun
 /** Runs a child pipeline's machine in its own actor system whose services journal into the parent's. */
 export const runChild = (child: NestedPipeline, input: unknown, prefix: string, services: RunServices, signal: AbortSignal): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    const actor = createActor(child.machine, { input: { input, runId: services.runId } })
+    const actor = createActor(child.machine, { input: { input, runId: services.runId }, ...(services.inspect === undefined ? {} : { inspect: services.inspect }) })
     attachServices(actor.system, { ...services, path: prefix })
     const onAbort = () => actor.send({ type: "run.cancel", reason: "the parent step was cancelled" })
     actor.subscribe({

@@ -1,3 +1,4 @@
+import type { InspectionEvent } from "xstate"
 import type { StepError } from "../errors.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
@@ -19,6 +20,8 @@ export interface RunServices {
   readonly replay?: Replay
   /** Prefix of the step names this actor system journals (a nested pipeline's `summarise.`). */
   readonly path?: string
+  /** The run's XState inspection observer: nested pipelines' actors report to it too. */
+  readonly inspect?: (event: InspectionEvent) => void
 }
 
 

@@ -66,6 +66,21 @@ describe("nested pipelines", () => {
     expect(finished.sort()).toEqual(["lines", "lines[0]", "lines[0].each", "lines[0].each[0]", "lines[0].each[1]", "lines[1]", "lines[1].each", "lines[1].each[0]"])
   })
 
+  it("reports the child's actor to the run's inspection observer", async () => {
+    const parent = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
+      .step("triage", subpipeline(classify, { input: ({ input }) => input }))
+      .edges({ triage: "done" })
+    const machines = new Set<string>()
+    await parent.run({ ticket: "x" }, {
+      models: { fast: scriptedModel([{ object: { kind: "bug" } }]) },
+      inspect: (event) => {
+        const logic = (event.actorRef as { logic?: { id?: string } }).logic
+        if (event.type === "@xstate.actor" && typeof logic?.id === "string") machines.add(logic.id)
+      },
+    })
+    expect([...machines].sort()).toEqual(["classify", "support"])
+  })
+
   it("routes a failing child through the parent's error edge, with the error naming the child step", async () => {
     const parent = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
       .step("triage", subpipeline(classify, { input: ({ input }) => input }))
