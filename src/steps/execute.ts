@@ -43,7 +43,7 @@ export const executeStep = async (
     edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
   const routeError = (error: unknown) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` })
   const program = Effect.gen(function* () {
-    const output = yield* runKind(step, { name, context: stepContext, policy, services, onRetry, usage, base, tally })
+    const output = yield* runKind(step, { name, context: stepContext, policy, services, onRetry, usage, base, tally, pipelinePolicy: graph.policy })
     const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })
     return { output, next }
   })

@@ -45,11 +45,11 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
     if (required > items.length) {
       return yield* Effect.fail(fanoutError(name, "too-few-succeeded", `map "${name}": atLeast(${required}) can never hold over ${items.length} items`))
     }
-    const itemPolicy = unitPolicy(`${name}[]`, step.each, step.policy)
+    const policies = { pipeline: stepRun.pipelinePolicy, resolved: unitPolicy(`${name}[]`, step.each, stepRun.pipelinePolicy, step.policy) }
     const runItem = (item: unknown, index: number) =>
       Effect.callback<unknown, RunError>((resume, signal) => {
         const path = `${name}[${index}]`
-        const finished = runUnit(step.each, path, context.visit, item, {}, itemPolicy, services, signal)
+        const finished = runUnit(step.each, path, context.visit, item, {}, policies, services, signal)
         finished.then(
           (output) => resume(Effect.succeed(output)),
           (error: unknown) => resume(Effect.fail(asUnitError(path, error))),

@@ -13,8 +13,8 @@ export const runBranch = async (graph: ExecutableGraph, step: string, branch: st
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const unit = definition.branches[branch] as AnyStep
   const path = `${services.path ?? ""}${step}.${branch}`
-  const policy = unitPolicy(path, unit, graph.policy, definition.policy)
-  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, policy, services, signal)
+  const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
+  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal)
   return { output, next: "" }
 }
 

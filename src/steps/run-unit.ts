@@ -27,7 +27,7 @@ export const runUnit = async (
   visit: number,
   input: unknown,
   steps: Readonly<Record<string, unknown>>,
-  policy: ResolvedPolicy,
+  policies: { readonly pipeline: StepPolicy | undefined; readonly resolved: ResolvedPolicy },
   services: RunServices,
   signal: AbortSignal,
 ): Promise<unknown> => {
@@ -36,7 +36,8 @@ export const runUnit = async (
     if ("done" in replayed) return replayed.done.output
     throw replayed.error
   }
-  const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: undefined }
+  // The pipeline's policy goes along: a map or nested step inside this unit starts from it too.
+  const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: policies.pipeline }
   const context: RunContext = {
     runId: services.runId,
     input,
@@ -52,7 +53,7 @@ export const runUnit = async (
   }
   // The path is already complete: the unit's own steps (a nested pipeline's) prefix from it.
   const { path: _prefix, ...unprefixed } = services
-  const done = await executeStep(graph, path, policy, context, unprefixed, signal)
+  const done = await executeStep(graph, path, policies.resolved, context, unprefixed, signal)
   return done.output
 }
 

@@ -2,7 +2,7 @@ import type { InspectionEvent } from "xstate"
 import type { StepError } from "../errors.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
-import type { ResolvedPolicy } from "../policies/policy.ts"
+import type { ResolvedPolicy, StepPolicy } from "../policies/policy.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
@@ -38,5 +38,7 @@ export interface StepRun {
   readonly usage: UsageTally
   readonly base: Base
   readonly tally: { attempts: number }
+  /** The pipeline's default policy: steps run inside this one (map items) start from it. */
+  readonly pipelinePolicy?: StepPolicy | undefined
 }
 

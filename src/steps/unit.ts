@@ -1,3 +1,4 @@
+import { resolvePolicy } from "../policies/policy.ts"
 import type { AnyStep } from "./step.ts"
 
 /**
@@ -14,4 +15,6 @@ export const checkUnit = (where: string, step: AnyStep): void => {
   if (step.kind === "parallel") {
     throw new TypeError(`${where} is a parallel step: nest it in a pipeline and use subpipeline(child, { input }) instead`)
   }
+  // A bad duration fails here, naming the branch or item, not when the first item runs.
+  if (step.policy !== undefined) resolvePolicy(where, step.policy)
 }

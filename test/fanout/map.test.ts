@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { atLeast, fn, llm, map, memoryJournal, pipeline, type JournalEntry, type RunEvent } from "../../src/index.ts"
+import { atLeast, fn, llm, map, memoryJournal, pipeline, StepCodeError, type JournalEntry, type RunEvent } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Docs = z.object({ docs: z.array(z.string()) })
@@ -203,8 +203,28 @@ describe("map", () => {
     expect(events.find((event) => event.type === "step.retried")).toMatchObject({ step: "summaries[0]", attempt: 1 })
   })
 
+  it("starts items from the pipeline's default policy", async () => {
+    useFakeTimers()
+    const attempts = new Map<number, number>()
+    const p = pipeline({ id: "defaults", input: z.object({ numbers: z.array(z.number()) }), policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false } } })
+      .step("flaky", map({
+        over: ({ input }) => input.numbers,
+        each: fn(async ({ input }: { input: number }) => {
+          attempts.set(input, (attempts.get(input) ?? 0) + 1)
+          if (attempts.get(input) === 1) throw new StepCodeError({ step: "flaky", retryable: true, message: "first try fails" })
+          return input
+        }),
+        concurrency: 2,
+      }))
+      .edges({ flaky: "done" })
+    const result = await runWithTimers(() => p.run({ numbers: [1, 2] }))
+    expect(result).toMatchObject({ status: "done", output: [1, 2] })
+    expect([...attempts.values()]).toEqual([2, 2])
+  })
+
   it("rejects bad options with errors that name them", () => {
     const each = fn(({ input }: { input: number }) => input)
+    expect(() => map({ over: () => [1], each: fn(({ input }: { input: number }) => input, { policy: { timeout: "soon" as never } }) })).toThrow(/map each/)
     expect(() => map({ over: () => [1], each, concurrency: 0 })).toThrow(/concurrency.*expected an integer >= 1, got 0/)
     expect(() => atLeast(-1)).toThrow(/atLeast\(count\)/)
   })
