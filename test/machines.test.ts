@@ -45,9 +45,11 @@ const statesOf = (machine: PipelineMachine) => machine.config.states as unknown 
 const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, readonly unknown[]>>): AnyEventObject[] => {
   const events: AnyEventObject[] = []
   for (const [name, state] of Object.entries(statesOf(machine))) {
-    if (state.invoke !== undefined) {
+    // A parallel step's routes hang on its own state, under its join's done event.
+    const onDone = state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]
+    if (onDone !== undefined) {
       // A guarded transition names the target its route chose; the unguarded `unknownRoute` fallback is not a declared target.
-      const targets = new Set(state.invoke.onDone.flatMap((transition) =>
+      const targets = new Set(onDone.flatMap((transition) =>
         transition.guard !== undefined ? [transition.guard.params.to]
         : transition.actions?.some((action) => action.type === "unknownRoute") ? []
         : [transition.target as string]))
@@ -68,9 +70,11 @@ const humanSteps = (machine: PipelineMachine) =>
 
 /** Value and visit counts: enough to tell loop iterations apart, bounded by the stop rules. */
 const serializeState = (snapshot: unknown) => {
-  const { value, context } = snapshot as { value: string; context: { visits: Record<string, number> } }
-  return JSON.stringify([value, context.visits])
+  const { value, context } = snapshot as { value: unknown; context: { visits: Record<string, number> } }
+  return JSON.stringify([stepOf(value), context.visits])
 }
+// Inside a parallel step the machine's value is an object under the step's name.
+const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys(value as object)[0] ?? ""))
 
 const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[], input: unknown) =>
   getAdjacencyMap(machine, { input: { input }, events: events as never, serializeState, limit: 10_000 })
@@ -79,7 +83,7 @@ const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[]
 const edgesOf = (adjacency: ReturnType<typeof adjacencyOf>) =>
   Object.entries(adjacency).map(([key, node]) => ({
     key,
-    value: (node.state as { value: string }).value,
+    value: stepOf((node.state as { value: unknown }).value),
     next: Object.values(node.transitions as Record<string, { state: unknown }>).map((transition) => serializeState(transition.state)),
   }))
 
