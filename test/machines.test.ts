@@ -74,7 +74,7 @@ const serializeState = (snapshot: unknown) => {
   return JSON.stringify([stepOf(value), context.visits])
 }
 // Inside a parallel step the machine's value is an object under the step's name.
-const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys(value as object)[0] ?? ""))
+const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? ""))
 
 const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[], input: unknown) =>
   getAdjacencyMap(machine, { input: { input }, events: events as never, serializeState, limit: 10_000 })
@@ -154,7 +154,7 @@ describe.each(modules)("machines/%s", (file, module) => {
       toState: (snapshot) => (snapshot as unknown as { value: string }).value === "done",
     })
     expect(paths.length).toBeGreaterThan(0)
-    expect((paths[0]?.steps[0]?.state as unknown as { value: string } | undefined)?.value).toBe(p.stepNames[0])
+    expect(stepOf((paths[0]?.steps[0]?.state as unknown as { value: unknown } | undefined)?.value)).toBe(p.stepNames[0])
   })
 
   it("keeps its config as plain JSON (only XState's context and output mappers are functions)", () => {
