@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest"
 import { z } from "zod"
-import { atLeast, fn, llm, map, parallel, pipeline, subpipeline, type ItemResult } from "../src/index.ts"
+import { atLeast, fn, llm, map, parallel, pipeline, subpipeline, type ItemResult, type PipelineOutput } from "../src/index.ts"
 
 const child = pipeline({ id: "child", input: z.object({ text: z.string() }) })
   .step("length", fn(({ input }) => input.text.length))
@@ -65,6 +65,23 @@ describe("fan-out types", () => {
     base()
       // @ts-expect-error the child pipeline expects { text }, the items are strings
       .step("wrongChild", map({ over: ({ input }) => input.docs, each: child }))
+  })
+
+  it("types a nested pipeline's output as the output of the child's steps", () => {
+    const twoSteps = pipeline({ id: "two", input: z.object({ text: z.string() }) })
+      .step("length", fn(({ input }) => input.text.length))
+      .step("shout", fn(({ input }) => input.text.toUpperCase()))
+      .edges({ length: "shout", shout: "done" })
+    expectTypeOf<PipelineOutput<typeof child>>().toEqualTypeOf<number>()
+    base()
+      .step("nested", subpipeline(child, { input: ({ input }) => ({ text: input.docs.join(" ") }) }))
+      .step("either", subpipeline(twoSteps, { input: () => ({ text: "x" }) }))
+      .step("after", fn(({ steps }) => {
+        expectTypeOf(steps.nested).toEqualTypeOf<number | undefined>()
+        // Any step of the child may be the one that routes to done.
+        expectTypeOf(steps.either).toEqualTypeOf<number | string | undefined>()
+        return null
+      }))
   })
 
   it("types a nested pipeline's input mapping by the child's input schema", () => {
