@@ -1,6 +1,7 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
+import { formatEvent } from "../../src/cli/progress.ts"
 import { fn, map, otelObserver, parallel, pipeline, subpipeline } from "../../src/index.ts"
 
 const exporter = new InMemorySpanExporter()
@@ -36,5 +37,12 @@ describe("observing fan-out steps", () => {
       "step total": "run spans",
       "step total.square": "step total",
     })
+  })
+})
+
+describe("progress lines of fan-out steps", () => {
+  it("shows how many items a map fans out to", () => {
+    expect(formatEvent({ type: "map.listed", runId: "r", step: "summaries", visit: 1, count: 12, fingerprint: "f", at: 0 })).toBe("≡ summaries: 12 items")
+    expect(formatEvent({ type: "map.listed", runId: "r", step: "summaries", visit: 1, count: 1, fingerprint: "f", at: 0 })).toBe("≡ summaries: 1 item")
   })
 })
