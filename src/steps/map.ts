@@ -37,7 +37,9 @@ export const atLeast = (count: number): { readonly atLeast: number } => {
  * A step that runs `each` once per item of a list computed by `over`, at most `concurrency` at a
  * time, and outputs the results in input order whatever order they finish in. `each` is a step
  * whose `input` is the item (annotate it, `({ input }: { input: Item })`: TypeScript cannot carry
- * the item type from `over` into a step built inline), or a pipeline whose input is the item. Items journal as
+ * the item type from `over` into a step built inline), or a pipeline whose input is the item. An
+ * item sees only its item (its `steps` are empty): put what it needs from earlier steps into the
+ * items `over` returns, so each item is a pure function of its input. Items journal as
  * `<step>[<index>]` (a pipeline's steps as `<step>[<index>].<child step>`); a resumed run skips the
  * items that finished. An empty list finishes at once with `[]`.
  *

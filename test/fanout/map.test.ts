@@ -162,6 +162,20 @@ describe("map", () => {
     expect(most).toBe(4)
   })
 
+  it("takes its list from an async over(), and gives each item only its item", async () => {
+    const seen: unknown[] = []
+    const p = pipeline({ id: "async-over", input: z.object({ prefix: z.string() }) })
+      .step("names", fn(() => ["ada", "alan"]))
+      .step("greetings", map({
+        over: async ({ input, steps }) => (steps.names ?? []).map((name) => `${input.prefix} ${name}`),
+        each: fn(({ input, steps }: { input: string; steps: Record<string, unknown> }) => (seen.push(steps), input.toUpperCase())),
+        concurrency: 2,
+      }))
+      .edges({ names: "greetings", greetings: "done" })
+    expect(await p.run({ prefix: "hi" })).toMatchObject({ status: "done", output: ["HI ADA", "HI ALAN"] })
+    expect(seen).toEqual([{}, {}])
+  })
+
   it("finishes at once with [] over an empty list", async () => {
     const each = vi.fn((_: { input: string }) => "never")
     const p = pipeline({ id: "empty", input: Docs })
