@@ -35,6 +35,8 @@ export const parallelState = (name: string, step: ParallelStep<unknown, unknown>
   })
   return {
     entry: [...parts.entry, { type: "parallelStarted", params: { step: name } }],
+    // The joined output is in `steps` now: the branch outputs need not stay in every snapshot.
+    exit: [{ type: "branchesDone", params: { step: name } }],
     initial: "branches",
     states: {
       branches: { type: "parallel", states: Object.fromEntries(branches.map((branch) => [branch, region(branch)])), onDone: "joining" },
@@ -71,6 +73,11 @@ export const noteParallelStarted = (context: RunContext, system: object, stepNam
 /** The context update of a finished branch: its output under `step.branch`. */
 export const branchOutput = (context: RunContext, event: unknown, params: { readonly step: string; readonly branch: string }) => ({
   branches: { ...context.branches, [`${params.step}.${params.branch}`]: (event as { output: StepDone }).output.output },
+})
+
+/** The context update when a parallel step is left: its branch outputs are dropped. */
+export const withoutBranches = (context: RunContext, step: string) => ({
+  branches: Object.fromEntries(Object.entries(context.branches ?? {}).filter(([key]) => !key.startsWith(`${step}.`))),
 })
 
 /** The pipeline step a machine state value is in: a parallel step's value is an object under its name. */

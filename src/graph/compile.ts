@@ -6,7 +6,7 @@ import type { AnyStep } from "../steps/step.ts"
 import { visitKey } from "../runtime/replay.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
-import { branchOutput, noteParallelStarted, parallelState } from "./compile-parallel.ts"
+import { branchOutput, noteParallelStarted, parallelState, withoutBranches } from "./compile-parallel.ts"
 
 /**
  * The machine's context: JSON only, so a snapshot can be persisted and restored.
@@ -213,6 +213,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
       parallelStarted: ({ context, system }, params: { step: string }) => noteParallelStarted(context, system, params.step),
       branchDone: assign(({ context, event }, params: { step: string; branch: string }) => branchOutput(context, event, params)),
+      branchesDone: assign(({ context }, params: { step: string }) => withoutBranches(context, params.step)),
       enter: assign(({ context }, params: { step: string }) => {
         const visits = { ...context.visits, [params.step]: (context.visits[params.step] ?? 0) + 1 }
         const step = graph.steps.get(params.step)

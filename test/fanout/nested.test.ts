@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, human, llm, map, memoryJournal, pipeline, subpipeline, type RunEvent } from "../../src/index.ts"
+import { fn, human, llm, map, maxVisits, memoryJournal, pipeline, route, subpipeline, type RunEvent } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Kind = z.object({ kind: z.enum(["bug", "refund"]) })
@@ -79,6 +79,17 @@ describe("nested pipelines", () => {
       },
     })
     expect([...machines].sort()).toEqual(["classify", "support"])
+  })
+
+  it("gives the child run of a second visit (a loop) its own path", async () => {
+    const parent = pipeline({ id: "retriage", input: z.object({ ticket: z.string() }) })
+      .step("triage", subpipeline(classify, { input: ({ input, visit }) => ({ ticket: `${input.ticket} #${visit}` }) }))
+      .edges({ triage: { next: route(["triage", "done"], ({ visit }) => (visit < 2 ? "triage" : "done")), stop: maxVisits(3) } })
+    const model = scriptedModel([{ object: { kind: "bug" } }, { object: { kind: "refund" } }])
+    const journal = memoryJournal()
+    expect(await parent.run({ ticket: "x" }, { models: { fast: model }, journal, runId: "r" })).toMatchObject({ status: "done", output: "#refund" })
+    const finished = (await journal.read("r")).flatMap((entry) => (entry.type === "step.finished" ? [`${entry.step}#${entry.visit}`] : []))
+    expect(finished).toEqual(["triage.label#1", "triage.tag#1", "triage#1", "triage#2.label#1", "triage#2.tag#1", "triage#2"])
   })
 
   it("routes a failing child through the parent's error edge, with the error naming the child step", async () => {

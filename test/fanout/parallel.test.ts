@@ -59,9 +59,12 @@ describe("parallel", () => {
     const actor = createActor(p.machine, { input: { input: {} } }).start()
     await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('"quick":"finished"'))
     expect(actor.getSnapshot().value).toEqual({ fan: { branches: { quick: "finished", slow: "running" } } })
+    expect(actor.getSnapshot().context.branches).toEqual({ "fan.quick": "quick" })
     gate.resolve("slow")
     await waitFor(actor, (snapshot) => snapshot.status === "done")
     expect(actor.getSnapshot().output).toMatchObject({ status: "done", steps: { fan: { quick: "quick", slow: "slow" } } })
+    // Once joined, the branch outputs live only in `steps`: snapshots do not carry them twice.
+    expect(actor.getSnapshot().context.branches).toEqual({})
   })
 
   it("a failing branch takes the step's error edge at once and cancels the other branches", async () => {
