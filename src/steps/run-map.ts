@@ -10,6 +10,8 @@ import type { StepRun } from "./step-run.ts"
 /** A stable digest of an item list: a resumed run checks it recomputed the same list. */
 export const fingerprintOf = (items: readonly unknown[]): string => createHash("sha256").update(JSON.stringify(items) ?? "").digest("hex").slice(0, 32)
 
+// A FanoutError is already the JSON a journal holds: it travels in the failure channel as is
+// (serializeStepError passes RunErrors through).
 const fanoutError = (step: string, reason: "items-changed" | "too-many-items" | "invalid-items" | "too-few-succeeded", message: string, errors?: readonly RunError[]) =>
   ({ _tag: "FanoutError", step, reason, message, ...(errors === undefined ? {} : { errors }) }) satisfies RunError as unknown as StepError
 
@@ -29,7 +31,12 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
     if (step.maxItems !== undefined && items.length > step.maxItems) {
       return yield* Effect.fail(fanoutError(name, "too-many-items", `map "${name}": over() returned ${items.length} items, more than maxItems (${step.maxItems})`))
     }
-    const fingerprint = fingerprintOf(items)
+    let fingerprint: string
+    try {
+      fingerprint = fingerprintOf(items)
+    } catch (error) {
+      return yield* Effect.fail(fanoutError(name, "invalid-items", `map "${name}": the items must be JSON (a resumed run checks it computed the same list): ${error instanceof Error ? error.message : String(error)}`))
+    }
     const journaled = services.replay?.lists?.get(visitKey(name, context.visit))
     if (journaled !== undefined && (journaled.count !== items.length || journaled.fingerprint !== fingerprint)) {
       return yield* Effect.fail(fanoutError(

@@ -198,6 +198,8 @@ describe("map", () => {
     expect(tooMany).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "too-many-items" } })
     const notAList = await p.run({ numbers: "1,2" })
     expect(notAList).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "invalid-items" } })
+    const notJson = await p.run({ numbers: [1n] })
+    expect(notJson).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "invalid-items", message: expect.stringContaining("the items must be JSON") } })
     expect(each).not.toHaveBeenCalled()
   })
 
