@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest"
 import { z } from "zod"
-import { atLeast, fn, llm, map, parallel, pipeline, subpipeline, type ItemResult, type PipelineOutput } from "../src/index.ts"
+import { atLeast, fn, human, llm, map, parallel, pipeline, subpipeline, type ItemResult, type PipelineOutput } from "../src/index.ts"
 
 const child = pipeline({ id: "child", input: z.object({ text: z.string() }) })
   .step("length", fn(({ input }) => input.text.length))
@@ -43,6 +43,13 @@ describe("fan-out types", () => {
       // @ts-expect-error there is no branch "missing"
       join: ({ missing }) => missing,
     })
+  })
+
+  it("does not compile a human step as a branch or an item", () => {
+    // @ts-expect-error a branch cannot wait for a person
+    parallel({ branches: { ask: human({ decision: z.boolean() }) } })
+    // @ts-expect-error nor can an item
+    map({ over: () => [1], each: human({ decision: z.boolean() }) })
   })
 
   it("types a map's output by its item step and its failure policy", () => {

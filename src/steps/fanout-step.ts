@@ -2,7 +2,7 @@ import type { z } from "zod"
 import type { RunError } from "../errors.ts"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { StepPolicy } from "../policies/policy.ts"
-import type { AnyStep } from "./step.ts"
+import type { AnyStep, HumanStep, Step } from "./step.ts"
 
 /**
  * One item's outcome in a `map` that collects failures: its value, or the error it failed with.
@@ -85,3 +85,12 @@ export interface PipelineStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly pipeline: NestedPipeline
   readonly input: (context: TContext) => unknown
 }
+
+/**
+ * A step that can run inside another (a parallel branch, a map item): any step but a human step
+ * (nothing could deliver its decision) or a parallel step (nest it in a pipeline instead).
+ *
+ * @example
+ * const branch: UnitStep<number, StepContext<{ n: number }, {}>> = fn(({ input }) => input.n * 2)
+ */
+export type UnitStep<TOutput, TContext> = Exclude<Step<TOutput, TContext>, HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext>>

@@ -1,7 +1,7 @@
 import type { StepPolicy } from "../policies/policy.ts"
 import type { Pipeline } from "../runtime/run.ts"
-import type { ItemErrorPolicy, ItemResult, MapStep } from "./fanout-step.ts"
-import type { AnyStep, Step, StepContext } from "./step.ts"
+import type { ItemErrorPolicy, ItemResult, MapStep, UnitStep } from "./fanout-step.ts"
+import type { AnyStep, StepContext } from "./step.ts"
 import { subpipeline } from "./subpipeline.ts"
 import { checkUnit } from "./unit.ts"
 
@@ -58,7 +58,7 @@ export const map = <
   TSteps = never,
 >(options: {
   readonly over: (context: StepContext<TInput, TSteps>) => readonly TItem[] | PromiseLike<readonly TItem[]>
-  readonly each: Step<TItemOutput, StepContext<TItem, never>> | Pipeline<TItem, { readonly [step: string]: TItemOutput }>
+  readonly each: UnitStep<TItemOutput, StepContext<TItem, never>> | Pipeline<TItem, { readonly [step: string]: TItemOutput }>
   /** Most items in flight at once (default: all). `check()` flags a map without one. */
   readonly concurrency?: number
   /** Longest list accepted: a longer one fails the step before any item starts (default: no limit). */

@@ -1,6 +1,6 @@
 import type { StepPolicy } from "../policies/policy.ts"
-import type { ParallelStep } from "./fanout-step.ts"
-import type { AnyStep, OutputOf, Step, StepContext } from "./step.ts"
+import type { ParallelStep, UnitStep } from "./fanout-step.ts"
+import type { AnyStep, OutputOf, StepContext } from "./step.ts"
 import { checkUnit } from "./unit.ts"
 
 /**
@@ -34,7 +34,7 @@ export const parallel = <
   TSteps = never,
 >(options: {
   /** The branches by name: steps (or `subpipeline(...)`) that see the run's input and earlier outputs. */
-  readonly branches: { readonly [TBranch in keyof TOutputs]: Step<TOutputs[TBranch], StepContext<TInput, TSteps>> }
+  readonly branches: { readonly [TBranch in keyof TOutputs]: UnitStep<TOutputs[TBranch], StepContext<TInput, TSteps>> }
   /** Maps the record of branch outputs to the step's output (default: the record itself). */
   readonly join?: (outputs: { readonly [TBranch in keyof TOutputs]: TOutputs[TBranch] }, context: StepContext<TInput, TSteps>) => TOutput
   readonly description?: string

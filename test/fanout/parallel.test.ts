@@ -114,9 +114,9 @@ describe("parallel", () => {
     expect(finished.filter((key) => key.startsWith("fan"))).toEqual(expect.arrayContaining(["fan.visit#1", "fan.twice#1", "fan#1", "fan.visit#2", "fan.twice#2", "fan#2"]))
   })
 
-  it("rejects a human step or a nested parallel step as a branch, naming the branch", () => {
-    expect(() => parallel({ branches: { ask: human({ decision: z.boolean() }) } })).toThrow(/parallel branch "ask" is a human step/)
-    expect(() => parallel({ branches: { inner: parallel({ branches: { a: fn(() => 1) } }) } })).toThrow(/parallel branch "inner" is a parallel step/)
+  it("rejects a human step or a nested parallel step as a branch at run time too (JavaScript callers), naming the branch", () => {
+    expect(() => parallel({ branches: { ask: human({ decision: z.boolean() }) as never } })).toThrow(/parallel branch "ask" is a human step/)
+    expect(() => parallel({ branches: { inner: parallel({ branches: { a: fn(() => 1) } }) as never } })).toThrow(/parallel branch "inner" is a parallel step/)
     expect(() => parallel({ branches: {} })).toThrow(/at least one branch/)
   })
 })
