@@ -158,6 +158,26 @@ export type RunError =
   | { readonly _tag: "RouteError"; readonly step: string; readonly target: string; readonly message: string }
   /** The run's thread could not be loaded or saved (see `threadId` in the run options). */
   | { readonly _tag: "ThreadError"; readonly threadId: string; readonly message: string }
+  | {
+      /** A parallel, map or nested-pipeline step could not produce its output (see `reason`). */
+      readonly _tag: "FanoutError"
+      readonly step: string
+      readonly reason: FanoutErrorReason
+      readonly message: string
+      /** `too-few-succeeded`: the errors of the items that failed. */
+      readonly errors?: readonly RunError[]
+    }
+
+/**
+ * Why a fan-out step failed: its item list differs from the one its journal recorded
+ * (`items-changed`), is longer than `maxItems` (`too-many-items`) or is not an array
+ * (`invalid-items`); fewer items succeeded than `atLeast(k)` asks (`too-few-succeeded`); or a
+ * nested pipeline ended `stopped` (`child-stopped`).
+ *
+ * @example
+ * const resumable = (reason: FanoutErrorReason) => reason !== "items-changed"
+ */
+export type FanoutErrorReason = "items-changed" | "too-many-items" | "invalid-items" | "too-few-succeeded" | "child-stopped"
 
 /** Turns a step error into its JSON form for the journal and the run result. */
 export const serializeStepError = (step: string, error: unknown): RunError => {
@@ -203,6 +223,7 @@ const runErrorTags = new Set([
   "CancelledError",
   "RouteError",
   "ThreadError",
+  "FanoutError",
 ])
 
 const isRunError = (value: unknown): value is RunError =>

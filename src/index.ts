@@ -106,3 +106,12 @@ export type { Thread, ThreadStore, ThreadUpdate } from "./memory/thread.ts"
 export { rememberFacts } from "./memory/facts.ts"
 export { sqliteThreadStore } from "./store/sqlite-thread-store.ts"
 export type { SqliteThreadStore } from "./store/sqlite-thread-store.ts"
+
+// Fan-out: parallel branches, map over lists, nested pipelines (issue 13)
+export { parallel } from "./steps/parallel.ts"
+export type { BranchOutputs } from "./steps/parallel.ts"
+export { atLeast, map } from "./steps/map.ts"
+export type { MapOutput, PipelineOutput } from "./steps/map.ts"
+export { subpipeline } from "./steps/subpipeline.ts"
+export type { ItemErrorPolicy, ItemResult, MapStep, NestedPipeline, ParallelStep, PipelineStep, UnitStep } from "./steps/fanout-step.ts"
+export type { FanoutErrorReason } from "./errors.ts"

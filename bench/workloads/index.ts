@@ -5,9 +5,10 @@ import { concurrencyWorkload } from "./concurrency.ts"
 import { crashWorkload } from "./crash.ts"
 import { durabilityWorkload } from "./durability.ts"
 import { evaluateWorkload } from "./evaluate.ts"
+import { fanoutWorkload } from "./fanout.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 import { typecheckWorkload } from "./typecheck.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload]

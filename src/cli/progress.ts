@@ -66,6 +66,8 @@ export const formatEvent = (event: RunEvent): string | undefined => {
     }
     case "human.decided":
       return `✓ ${event.step} decided`
+    case "map.listed":
+      return `≡ ${event.step}: ${plural(event.count, "item")}`
     case "run.finished":
       return `■ ${event.status} in ${formatDuration(event.durationMs)}`
   }

@@ -6,6 +6,7 @@ import type { AnyStep } from "../steps/step.ts"
 import { visitKey } from "../runtime/replay.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
+import { branchOutput, noteParallelStarted, parallelState, withoutBranches } from "./compile-parallel.ts"
 
 /**
  * The machine's context: JSON only, so a snapshot can be persisted and restored.
@@ -29,6 +30,8 @@ export interface RunContext {
   readonly waiting: { readonly step: string; readonly deadline: number | null } | null
   /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
   readonly deadlines: Readonly<Record<string, number>>
+  /** Outputs of the branches of parallel steps, by `step.branch`, while the step runs. */
+  readonly branches?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -159,6 +162,12 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       continue
     }
     const failure = [{ type: "fail", params: { step: name } }]
+    if (step.kind === "parallel") {
+      const onError = edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false)
+      const unknownRoute = { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }
+      states[name] = parallelState(name, step, { entry, routes: [...routes, unknownRoute], onError, description: step.description })
+      continue
+    }
     states[name] = {
       entry,
       invoke: {
@@ -201,6 +210,10 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
     },
     actions: {
+      // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
+      parallelStarted: ({ context, system }, params: { step: string }) => noteParallelStarted(context, system, params.step),
+      branchDone: assign(({ context, event }, params: { step: string; branch: string }) => branchOutput(context, event, params)),
+      branchesDone: assign(({ context }, params: { step: string }) => withoutBranches(context, params.step)),
       enter: assign(({ context }, params: { step: string }) => {
         const visits = { ...context.visits, [params.step]: (context.visits[params.step] ?? 0) + 1 }
         const step = graph.steps.get(params.step)

@@ -66,8 +66,8 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
   step(name, step) {
     const problem = checkStepName(name, steps)
     if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: [name], message: problem }])
-    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve"].includes((step as AnyStep).kind)) {
-      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human() or retrieve()` }])
+    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve", "parallel", "map", "pipeline"].includes((step as AnyStep).kind)) {
+      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human(), retrieve(), parallel(), map() or subpipeline()` }])
     }
     return builder(options, new Map([...steps, [name, step as AnyStep]]))
   },

@@ -76,10 +76,19 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
     // A run resumed in this process (after a pause or in another one) arrives without run.started.
     const run = state.run ?? startRun(api, tracer, state, event.runId, event.at)
     const under = (parent: OpenTelemetry.Span) => api.trace.setSpan(api.context.active(), parent)
+    // A branch, map item or nested step (`extract.title`, `summaries[3]`, `summaries[3].label`) is
+    // a child of the open span of the step around it: the latest one of that path.
+    const enclosing = (step: string): OpenTelemetry.Span | undefined => {
+      const parent = /^(.+?)(?:#\d+)?(?:\.[^.[\]]+|\[\d+\])$/.exec(step)?.[1]
+      if (parent === undefined) return undefined
+      let found: OpenTelemetry.Span | undefined
+      for (const [key, span] of state.steps) if (key.slice(0, key.lastIndexOf("#")) === parent) found = span
+      return found
+    }
     const openStep = (step: string, visit: number, at: number): OpenTelemetry.Span => {
       const existing = state.steps.get(stepKey(step, visit))
       if (existing !== undefined) return existing
-      const span = tracer.startSpan(`step ${step}`, { startTime: at, attributes: { "switchboard.step.name": step, "switchboard.step.visit": visit } }, under(run))
+      const span = tracer.startSpan(`step ${step}`, { startTime: at, attributes: { "switchboard.step.name": step, "switchboard.step.visit": visit } }, under(enclosing(step) ?? run))
       state.steps.set(stepKey(step, visit), span)
       return span
     }

@@ -149,6 +149,16 @@ export type RunEvent =
       readonly usage?: UsageTotals
       readonly at: number
     }
+  | {
+      /** A `map` step computed its item list: how many, and a digest a resumed run must match. */
+      readonly type: "map.listed"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly count: number
+      readonly fingerprint: string
+      readonly at: number
+    }
   | { readonly type: "route.taken"; readonly runId: string; readonly from: string; readonly to: string; readonly at: number }
   | {
       readonly type: "human.waiting"

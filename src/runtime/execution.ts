@@ -1,6 +1,7 @@
 import { createActor, type SnapshotFrom } from "xstate"
 import type { RunError } from "../errors.ts"
 import type { MachineOutput, PipelineMachine } from "../graph/compile.ts"
+import { topState } from "../graph/compile-parallel.ts"
 import { attachServices, type ExecutableGraph } from "../steps/step-logic.ts"
 import type { RunEvent } from "./events.ts"
 import { defaultPrices } from "../models/prices.ts"
@@ -155,7 +156,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.
-  let previous = actor.getSnapshot().value as unknown as string
+  let previous = topState(actor.getSnapshot().value)
   let previousVisit = actor.getSnapshot().context.visits[previous] ?? 0
   const noteState = (state: string, visit: number): boolean => {
     if (state === previous && visit === previousVisit) return false
@@ -167,12 +168,22 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   let usage = config.usage ?? emptyUsage
   const thread = threadSession(runId, runOptions, graph.steps, replay?.thread)
   const recordStep = (event: RunEvent) => {
-    if (event.type === "step.started") noteState(event.step, event.visit)
+    // Only the pipeline's own steps move it; branches, items and nested steps journal under a path.
+    if (event.type === "step.started" && graph.steps.has(event.step)) noteState(event.step, event.visit)
     if (event.type === "step.finished" && event.thread !== undefined) thread?.collect(event.thread)
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }), ...(thread === undefined ? {} : { thread: thread.current }) })
+  attachServices(actor.system, {
+    runId,
+    models: runOptions.models ?? {},
+    record: recordStep,
+    emit: notify,
+    prices: { ...defaultPrices, ...runOptions.prices },
+    ...(replay === undefined ? {} : { replay }),
+    ...(thread === undefined ? {} : { thread: thread.current }),
+    ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+  })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
@@ -245,7 +256,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   }
   actor.subscribe({
     next: (snapshot) => {
-      const value = snapshot.value as unknown as string
+      const value = topState(snapshot.value)
       if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
       if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
     },
@@ -262,7 +273,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     result: final,
     send: (step: string, decision: unknown) => {
       const snapshot = actor.getSnapshot()
-      const parsed = checkDecision(graph, snapshot.value as unknown as string, snapshot.status, step, decision)
+      const parsed = checkDecision(graph, topState(snapshot.value), snapshot.status, step, decision)
       void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
       actor.send({ type: `${step}.decide`, decision: parsed })
     },

@@ -18,6 +18,8 @@ export interface Replay {
   readonly journaled: Map<string, number>
   /** The run's thread as journaled (loaded, messages added by finished steps, saved or not). */
   readonly thread?: ThreadReplay
+  /** Item lists `map` steps journaled, by `step#visit`: a resumed map must compute the same list. */
+  readonly lists?: ReadonlyMap<string, { readonly count: number; readonly fingerprint: string }>
 }
 
 /** `step#visit`, the key of one visit of a step. */
@@ -57,6 +59,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   const expired = new Set<string>()
   const deadlines = new Map<string, number>()
   const journaled = new Map<string, number>()
+  const lists = new Map<string, { count: number; fingerprint: string }>()
   for (const entry of entries) {
     const key = eventKey(entry)
     journaled.set(key, (journaled.get(key) ?? 0) + 1)
@@ -74,12 +77,15 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
       case "human.expired":
         expired.add(visitKey(entry.step, entry.visit))
         break
+      case "map.listed":
+        lists.set(visitKey(entry.step, entry.visit), { count: entry.count, fingerprint: entry.fingerprint })
+        break
       case "human.waiting":
         if (entry.deadline !== undefined) deadlines.set(visitKey(entry.step, entry.visit), entry.deadline)
         break
     }
   }
-  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries) }
+  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists }
 }
 
 /** The graph as data, stored with `run.started`. */

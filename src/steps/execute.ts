@@ -8,6 +8,8 @@ import type { ResolvedPolicy } from "../policies/policy.ts"
 import { withPolicy } from "../policies/with-policy.ts"
 import { runCode, runPlainFn } from "./run-code.ts"
 import { firstAttempt, runLlm } from "./run-llm.ts"
+import { runMap } from "./run-map.ts"
+import { runNested } from "./run-nested.ts"
 import { runTool } from "./run-tool.ts"
 import { runRetrieve } from "./run-retrieve.ts"
 import type { AnyStep, LlmStep, StepContext } from "./step.ts"
@@ -19,15 +21,17 @@ import { threadExchangeOf } from "../memory/thread-session.ts"
 /** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
 export const executeStep = async (
   graph: ExecutableGraph,
-  name: string,
+  stepName: string,
   policy: ResolvedPolicy,
   context: RunContext,
   services: RunServices,
   signal: AbortSignal,
 ): Promise<StepDone> => {
-  const step = graph.steps.get(name) as AnyStep
-  const edge = graph.edges.get(name) as NormalizedEdge
-  const visit = context.visits[name] ?? 1
+  const step = graph.steps.get(stepName) as AnyStep
+  const edge = graph.edges.get(stepName) as NormalizedEdge
+  const visit = context.visits[stepName] ?? 1
+  // A nested pipeline's steps journal under their parent's path (`summarise[3].classify`).
+  const name = services.path === undefined ? stepName : `${services.path}${stepName}`
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }
@@ -41,7 +45,7 @@ export const executeStep = async (
   const chooseNext = (output: unknown) =>
     edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
   const routeError = (error: unknown) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` })
-  const stepRun: StepRun = { name, context: stepContext, policy, services, onRetry, usage, base, tally }
+  const stepRun: StepRun = { name, context: stepContext, policy, services, onRetry, usage, base, tally, pipelinePolicy: graph.policy }
   const program = Effect.gen(function* () {
     const output = yield* runKind(step, stepRun)
     const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })
@@ -98,6 +102,8 @@ const runLlmFirst = async (
       return Exit.fail(routeError(error))
     }
   }
+  // The step was left while its first call was out: a cancellation, as Effect would report it.
+  if (signal.aborted) return Exit.interrupt()
   const program = runLlm(step, stepRun, first).pipe(Effect.flatMap((output) => Effect.try({ try: () => ({ output, next: chooseNext(output) }), catch: routeError })))
   return Effect.runPromiseExit(program, { signal })
 }
@@ -115,6 +121,12 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
       return runRetrieve(step, stepRun)
     case "human":
       return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
+    case "map":
+      return runMap(step, stepRun)
+    case "pipeline":
+      return runNested(step, stepRun)
+    case "parallel":
+      return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `parallel step "${name}" runs as branches of a parallel state, not as one actor` }))
   }
 }
 

@@ -37,17 +37,20 @@ export const attachServices = (system: object, services: RunServices): void => {
 export const stepLogic = (graph: ExecutableGraph) => {
   const policies = new Map<string, ResolvedPolicy>()
   for (const [name, step] of graph.steps) {
-    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, defaultPolicies[step.kind], graph.policy, step.policy))
+    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, (defaultPolicies as Partial<Record<string, StepPolicy>>)[step.kind], graph.policy, step.policy))
   }
-  return fromPromise<StepDone, { step: string }>(async ({ input, signal, self, system }) => {
+  return fromPromise<StepDone, { step: string; branch?: string }>(async ({ input, signal, self, system }) => {
     const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
     const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
+    // A parallel step's branch journals (and replays) under its own path.
+    if (input.branch !== undefined) return (await import("./run-parallel.ts")).runBranch(graph, input.step, input.branch, context, services, signal)
     // A resumed run never repeats a finished visit: its journaled result stands.
-    const replayed = services.replay?.steps.get(visitKey(input.step, context.visits[input.step] ?? 1))
+    const replayed = services.replay?.steps.get(visitKey(`${services.path ?? ""}${input.step}`, context.visits[input.step] ?? 1))
     if (replayed !== undefined) {
       if ("done" in replayed) return replayed.done
       throw replayed.error
     }
+    if (graph.steps.get(input.step)?.kind === "parallel") return (await import("./run-parallel.ts")).joinParallel(graph, input.step, context, services, signal)
     const { executeStep } = await (runtime ??= import("./execute.ts"))
     return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
   })

@@ -1,7 +1,8 @@
+import type { InspectionEvent } from "xstate"
 import type { StepError } from "../errors.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
-import type { ResolvedPolicy } from "../policies/policy.ts"
+import type { ResolvedPolicy, StepPolicy } from "../policies/policy.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
@@ -20,6 +21,10 @@ export interface RunServices {
   readonly replay?: Replay
   /** The run's thread, for `ctx.thread` (runs with a `threadId`). */
   readonly thread?: () => Thread
+  /** Prefix of the step names this actor system journals (a nested pipeline's `summarise.`). */
+  readonly path?: string
+  /** The run's XState inspection observer: nested pipelines' actors report to it too. */
+  readonly inspect?: (event: InspectionEvent) => void
 }
 
 
@@ -36,5 +41,7 @@ export interface StepRun {
   readonly usage: UsageTally
   readonly base: Base
   readonly tally: { attempts: number }
+  /** The pipeline's default policy: steps run inside this one (map items) start from it. */
+  readonly pipelinePolicy?: StepPolicy | undefined
 }
 

@@ -6,6 +6,7 @@ import type { DurationInput } from "../policies/duration.ts"
 import type { Tool } from "./tool.ts"
 import type { RetrieveStep } from "./retrieve.ts"
 import type { Thread } from "../memory/thread.ts"
+import type { MapStep, ParallelStep, PipelineStep } from "./fanout-step.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -28,7 +29,7 @@ export interface StepContext<TInput, TSteps> {
 }
 
 /** The step kinds of the core. */
-export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve"
+export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve" | "parallel" | "map" | "pipeline"
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */
@@ -91,6 +92,9 @@ export type Step<TOutput, TContext> =
   | ToolStep<TOutput, TContext>
   | HumanStep<TOutput, TContext>
   | RetrieveStep<TOutput, TContext>
+  | ParallelStep<TOutput, TContext>
+  | MapStep<TOutput, TContext>
+  | PipelineStep<TOutput, TContext>
 
 /** A step of any output and context, as the runtime sees it. */
 // biome-ignore lint: erased at run time

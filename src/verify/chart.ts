@@ -81,11 +81,14 @@ export const readChart = (machine: AnyStateMachine): Chart => {
   for (const [name, state] of Object.entries(config.states)) {
     if (finalStates.has(name) || state.type === "final") continue
     const decide = state.on?.[`${name}.decide`]
-    const next = decide ?? state.invoke?.onDone ?? []
+    // A parallel step's routes hang on its own state (its regions and join are inside it).
+    const onDone = state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`] ?? []
+    const onError = state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`] ?? []
+    const next = decide ?? onDone
     const routes = [...new Set(labelled(name, "done", next).map((transition) => transition.stoppedAt ?? transition.target))]
     const transitions =
       decide === undefined
-        ? [...labelled(name, "done", state.invoke?.onDone ?? []), ...labelled(name, "error", state.invoke?.onError ?? [])]
+        ? [...labelled(name, "done", onDone), ...labelled(name, "error", onError)]
         : [...labelled(name, "decide", decide), ...labelled(name, "timeout", Object.values(state.after ?? {})[0] ?? [])]
     for (const transition of transitions) if (transition.stoppedAt !== undefined) stopRuled.add(transition.stoppedAt)
     states.set(name, { name, kind: decide === undefined ? "invoked" : "human", routes, deadline: state.after !== undefined, transitions })

@@ -1,5 +1,7 @@
 import type { AnyStateMachine } from "xstate"
+import type { AnyStep } from "../steps/step.ts"
 import { finalStates, readChart, type Chart } from "./chart.ts"
+import { fanoutFindings } from "./check-fanout.ts"
 
 /** What a finding is about. Errors make a pipeline unsound; warnings are runs that can hang or end badly. */
 export type FindingCode =
@@ -9,6 +11,8 @@ export type FindingCode =
   | "never-done"
   | "human-without-timeout"
   | "human-timeout-fails"
+  | "map-without-concurrency"
+  | "branch-no-way-out"
 
 /**
  * One problem `check` found: which steps, what is wrong, and how to fix it.
@@ -33,7 +37,9 @@ export interface Finding {
  * errors first: unreachable steps, steps with no way to a final state, loops without a stop rule
  * (errors; `pipeline().edges()` already rejects these, so they show up in machines edited or
  * assembled by hand), steps that can never end `done`, human steps without a deadline, and
- * deadlines that fail the run (warnings).
+ * deadlines that fail the run (warnings). Given the step definitions (every built pipeline has
+ * them), it also flags a `map` with no concurrency cap over a list of unknown length (warning) and
+ * a parallel branch or map item that is a pipeline with no way to `done` (error).
  *
  * A route that returns a target it did not declare cannot be seen statically; at run time the
  * run ends `failed` with a `RouteError` naming the step and the target.
@@ -42,9 +48,9 @@ export interface Finding {
  * const errors = check(supportTriage).filter((finding) => finding.severity === "error")
  * if (errors.length > 0) throw new Error(errors.map((finding) => `${finding.message}: ${finding.fix}`).join("\n"))
  */
-export const check = (pipeline: { readonly machine: AnyStateMachine }): Finding[] => {
+export const check = (pipeline: { readonly machine: AnyStateMachine; readonly definitions?: ReadonlyMap<string, AnyStep> }): Finding[] => {
   const chart = readChart(pipeline.machine)
-  const findings = [...soundness(chart), ...humanDeadlines(chart)]
+  const findings = [...soundness(chart), ...humanDeadlines(chart), ...(pipeline.definitions === undefined ? [] : fanoutFindings(pipeline.definitions))]
   return [...findings.filter((finding) => finding.severity === "error"), ...findings.filter((finding) => finding.severity === "warning")]
 }
 

@@ -1,5 +1,6 @@
 import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
+import { topState } from "../graph/compile-parallel.ts"
 import { finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
 import { isSchema, sampleValues } from "./sample.ts"
 
@@ -104,7 +105,7 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   const maxVisits = options.maxVisits ?? 10
   const guards = machine.implementations.guards as Record<string, (args: unknown, params: unknown) => boolean>
   return (snapshot: Snapshot): AnyEventObject[] => {
-    const state = chart.states.get(snapshot.value)
+    const state = chart.states.get(topState(snapshot.value))
     if (state === undefined || snapshot.status !== "active" || (snapshot.context.visits[state.name] ?? 0) > maxVisits) return []
     const from = state.name
     if (state.kind === "invoked") {
@@ -127,7 +128,7 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   }
 }
 
-const serialize = (snapshot: Snapshot) => JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps])
+const serialize = (snapshot: Snapshot) => JSON.stringify([topState(snapshot.value), snapshot.context.visits, snapshot.context.steps])
 
 /** Explores the machine with @xstate/graph (loaded on first use) into states and moves. */
 const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
@@ -154,10 +155,10 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
       const to = serialize(after)
       if (to === key) return []
       const stopped = after.context.stoppedBy !== before.context.stoppedBy ? after.context.stoppedBy?.step : undefined
-      const transition = transitionKey(before.value, labelOf(event as AnyEventObject), after.value, stopped)
-      return [{ from: key, to, move: { step: before.value, event: event as AnyEventObject, target: after.value, transition } }]
+      const transition = transitionKey(topState(before.value), labelOf(event as AnyEventObject), topState(after.value), stopped)
+      return [{ from: key, to, move: { step: topState(before.value), event: event as AnyEventObject, target: topState(after.value), transition } }]
     })
-    nodes.set(key, { value: before.value, edges })
+    nodes.set(key, { value: topState(before.value), edges })
   }
   return { nodes, initial: Object.keys(adjacency)[0] as string, input }
 }

@@ -1,4 +1,5 @@
 import { createActor, fromPromise, type AnyEventObject, type AnyStateMachine, type InspectionEvent } from "xstate"
+import { topState } from "../graph/compile-parallel.ts"
 import { readChart, transitionKey, type TransitionLabel } from "./chart.ts"
 import { coverage, paths, type PathOptions, type PathStep, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
 
@@ -30,6 +31,13 @@ interface Snapshot {
   readonly value: string
   readonly status: string
   readonly context: { readonly stoppedBy: { readonly step: string } | null }
+  readonly raw: unknown
+}
+
+// Inside a parallel step the machine's value is an object under the step's name.
+const viewOf = (snapshot: unknown): Snapshot => {
+  const { value, status, context } = snapshot as { value: unknown; status: string; context: Snapshot["context"] }
+  return { value: topState(value), status, context, raw: snapshot }
 }
 
 /**
@@ -46,7 +54,9 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
   const pending: PathStep[] = [...path.steps]
   const transitions: string[] = []
   const scripted = (step: string) =>
-    fromPromise(async () => {
+    fromPromise(async ({ input }: { input: { readonly branch?: string } }) => {
+      // A parallel step's branches stand in silently: its join takes the path's move.
+      if (input.branch !== undefined) return { output: undefined, next: "" }
       const move = pending[0]
       if (move?.step !== step || !move.event.type.startsWith("xstate.")) throw new Error(`the path has no move for step "${step}" here`)
       pending.shift()
@@ -57,7 +67,7 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
   let previous: Snapshot | undefined
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
-    const snapshot = inspection.snapshot as unknown as Snapshot
+    const snapshot = viewOf(inspection.snapshot)
     const label = previous === undefined ? undefined : labelOf(inspection.event.type, previous.value)
     if (previous !== undefined && label !== undefined) {
       const stopped = snapshot.context.stoppedBy !== previous.context.stoppedBy ? snapshot.context.stoppedBy?.step : undefined
@@ -68,7 +78,7 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
   const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries(invoked) }), { input: { input: path.input }, inspect })
   return new Promise<PathRun>((resolve) => {
     let settled = false
-    let handled: Snapshot | undefined
+    let handled: unknown
     const finish = (reached: string, problem?: string) => {
       if (settled) return
       settled = true
@@ -79,8 +89,8 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
       resolve({ path, reached, ok: why === undefined, transitions, ...(why === undefined ? {} : { problem: why }) })
     }
     const onSnapshot = (snapshot: Snapshot) => {
-      if (settled || snapshot === handled) return
-      handled = snapshot
+      if (settled || snapshot.raw === handled) return
+      handled = snapshot.raw
       if (snapshot.status !== "active") return finish(snapshot.value)
       if (chart.states.get(snapshot.value)?.kind !== "human") return
       const move = pending[0]
@@ -96,11 +106,11 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     let subscription: { unsubscribe(): void } | undefined
     subscription = actor.subscribe({
-      next: (snapshot) => onSnapshot(snapshot as unknown as Snapshot),
+      next: (snapshot) => onSnapshot(viewOf(snapshot)),
       error: (error) => finish(previous?.value ?? "", `the machine threw: ${error instanceof Error ? error.message : String(error)}`),
     })
     actor.start()
-    onSnapshot(actor.getSnapshot() as unknown as Snapshot)
+    onSnapshot(viewOf(actor.getSnapshot()))
   })
 }
 

@@ -107,7 +107,8 @@ export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, st
   for (const name of steps) {
     const state = states[name] as StateConfig
     const human = state.on?.[`${name}.decide`] !== undefined
-    const forward = list(human ? state.on?.[`${name}.decide`] : state.invoke?.onDone)
+    // A parallel step's routes hang on its own state (its regions and join are inside it).
+    const forward = list(human ? state.on?.[`${name}.decide`] : (state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]))
       .filter((transition) => !transition.actions?.some((action) => action.type === "unknownRoute"))
     const chosen = new Set(forward.map((transition) => transition.guard?.params.to ?? targetOf(transition)))
     // Routes first, then what a stop rule diverts them to: the order a reader follows.
@@ -120,7 +121,7 @@ export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, st
       add({ from: name, to, kind, label: kind === "route" ? routeLabel : kind === "decision" ? "decision" : "" })
     }
     for (const transition of stops) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(transition.guard?.params.to as string) })
-    const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : list(state.invoke?.onError)
+    const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
     for (const transition of failing) {
       const to = targetOf(transition)
       if (transition.guard?.type === "stops") add({ from: name, to, kind: "stopped", label: stopLabel(transition.guard.params.to) })
