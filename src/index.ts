@@ -86,3 +86,12 @@ export type { Regression } from "./verify/evaluate/baseline.ts"
 export { toHtmlReport, toMarkdownReport } from "./verify/evaluate/report.ts"
 export { replay, replayModel, replayModels, toEvalRow } from "./verify/replay.ts"
 export type { Divergence, ReplayModel, ReplayOptions, ReplayReport, RequestMismatch } from "./verify/replay.ts"
+
+// Agents and tools: the model-decided loop as a sub-chart, stop rules, tool approval, history trimming
+export { agent } from "./steps/agent.ts"
+export type { AgentOptions, AgentStep } from "./steps/agent.ts"
+export type { ApprovalDecision } from "./steps/approval.ts"
+export { and, budget, hasToolCall, maxSteps, maxToolCalls, not, or } from "./graph/agent-stop-rules.ts"
+export type { AgentStopContext, Budget } from "./graph/agent-stop-rules.ts"
+export type { AgentConversation, PendingCall } from "./graph/agent-conversation.ts"
+export { estimateTokens, trimHistory } from "./steps/trim-history.ts"

@@ -6,6 +6,8 @@ import type { AnyStep } from "../steps/step.ts"
 import { visitKey } from "../runtime/replay.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
+import type { AgentConversation } from "./agent-conversation.ts"
+import { agentImplementations, agentState } from "./compile-agent.ts"
 
 /**
  * The machine's context: JSON only, so a snapshot can be persisted and restored.
@@ -29,6 +31,8 @@ export interface RunContext {
   readonly waiting: { readonly step: string; readonly deadline: number | null } | null
   /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
   readonly deadlines: Readonly<Record<string, number>>
+  /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
+  readonly agents?: Readonly<Record<string, AgentConversation>>
 }
 
 /**
@@ -104,7 +108,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
   }
   const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
     const edge = edgeOf(from)
-    if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
+    // An agent's sub-chart ends with xstate.done.state.*, carrying the same StepDone as an invoked step.
+    if (event.type.startsWith("xstate.done.actor.") || event.type.startsWith("xstate.done.state.")) return (event as unknown as { output: StepDone }).output.next
     if (event.type.startsWith("xstate.error.actor.")) return edge.error
     if (event.type === `${from}.decide`) {
       const decision = decisionOf(from, event)
@@ -124,7 +129,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     const rules = stopRulesOf(to)
     if (rules.length === 0) return undefined
     const steps = { ...context.steps }
-    if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    if (event.type.startsWith("xstate.done.actor.") || event.type.startsWith("xstate.done.state.")) steps[from] = (event as unknown as { output: StepDone }).output.output
     else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
     return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
   }
@@ -144,6 +149,10 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     const record = [{ type: "record", params: { step: name } }]
     const routes = edge.targets.flatMap((to) => into(name, to, record, edge.targets.length > 1 || step.kind === "human"))
     const entry = [{ type: "enter", params: { step: name } }]
+    if (step.kind === "agent") {
+      states[name] = agentState(name, step, edge, edge.targets.flatMap((to) => into(name, to, record, true)))
+      continue
+    }
     if (step.kind === "human") {
       const onTimeout =
         edge.timeout === undefined
@@ -186,6 +195,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     }
   }
 
+  const agents = agentImplementations(graph)
   return setup({
     types: {
       context: {} as RunContext,
@@ -193,12 +203,14 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       input: {} as MachineInput,
       output: {} as MachineOutput,
     },
-    actors: Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])),
+    actors: { ...Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])), ...(agents.actors as Record<string, StepLogic>) },
     guards: {
       goes: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
       stops: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
+      // biome-ignore lint: agent guards read the done events of their own sub-chart
+      ...(agents.guards as {}),
     },
     actions: {
       enter: assign(({ context }, params: { step: string }) => {
@@ -248,6 +260,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
           message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
         },
       })),
+      // biome-ignore lint: agent actions read the done events of their own sub-chart
+      ...(agents.actions as {}),
     },
     // biome-ignore lint: delays are keyed by step name, known only at build time
     delays: delays as any,

@@ -59,7 +59,8 @@ export const validateGraph = (
     if (edge.timeout !== undefined && (step.kind !== "human" || step.timeout === undefined)) {
       problems.push({ steps: [name], message: `edges.${name}.timeout is only for human steps that set a timeout` })
     }
-    if (edge.stopped !== undefined && edge.stop.length === 0) {
+    // An agent step has its own stop rules (in the step), so its stopped edge needs none here.
+    if (edge.stopped !== undefined && edge.stop.length === 0 && step.kind !== "agent") {
       problems.push({ steps: [name], message: `edges.${name}.stopped is set but the step has no stop rule (add stop: maxVisits(n) or when(...))` })
     }
   }

@@ -96,10 +96,27 @@ export type RunEvent =
       readonly step: string
       readonly visit: number
       readonly tool: string
+      /** Agent steps: the model's id of the call, and the turn that asked for it. */
+      readonly callId?: string
+      readonly turn?: number
       readonly args: unknown
       readonly result?: unknown
       readonly error?: RunError
       readonly durationMs: number
+      readonly at: number
+    }
+  | {
+      /** One model turn of an agent step: the answer (text and tool calls) a resume replays instead of asking again. */
+      readonly type: "agent.turned"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly turn: number
+      readonly text: string
+      readonly toolCalls: readonly ToolCall[]
+      readonly usage: UsageTotals
+      /** Milliseconds since the agent step started, when the turn ended. */
+      readonly elapsedMs: number
       readonly at: number
     }
   | {

@@ -10,6 +10,7 @@ import { redactor } from "../observe/redact.ts"
 import { discardingJournal, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import { approvalPrompt, checkApproval, pendingApproval, stateNameOf, stepOfValue } from "./agent-approval.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
@@ -123,7 +124,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.
-  let previous = actor.getSnapshot().value as unknown as string
+  // An agent step's value is `{ step: subState }`: routes are between steps, so read the step.
+  let previous = stepOfValue(actor.getSnapshot().value)
   let previousVisit = actor.getSnapshot().context.visits[previous] ?? 0
   const noteState = (state: string, visit: number): boolean => {
     if (state === previous && visit === previousVisit) return false
@@ -138,7 +140,18 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }) })
+  const budget = runOptions.budget ?? graph.budget
+  attachServices(actor.system, {
+    runId,
+    models: runOptions.models ?? {},
+    record: recordStep,
+    emit: notify,
+    prices: { ...defaultPrices, ...runOptions.prices },
+    ...(replay === undefined ? {} : { replay }),
+    ...(budget === undefined ? {} : { budget }),
+    usage: () => usage,
+    startedAt,
+  })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
@@ -170,9 +183,9 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
   }
-  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
+  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>, approval?: string) => {
     const definition = graph.steps.get(step)
-    let prompt: string | undefined
+    let prompt: string | undefined = approval
     if (definition?.kind === "human" && definition.prompt !== undefined) {
       try {
         const context = snapshot.context
@@ -200,10 +213,20 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
     else void pause(step, snapshot)
   }
+  // At an agent's tool call that needs a person: a resumed run applies the journaled decision.
+  let approvalSeen: string | undefined
+  const arriveAtApproval = (snapshot: SnapshotFrom<PipelineMachine>) => {
+    const approval = pendingApproval(snapshot.value, snapshot.context)
+    if (approval === undefined || approval.key === approvalSeen) return
+    approvalSeen = approval.key
+    if (replay?.approvals?.has(approval.key) === true) actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call))
+  }
   actor.subscribe({
     next: (snapshot) => {
-      const value = snapshot.value as unknown as string
+      const value = stepOfValue(snapshot.value)
       if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
+      if (snapshot.context.status === "awaiting-human" && graph.steps.get(value)?.kind === "agent") arriveAtApproval(snapshot)
       if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
     },
     error: (error) => {
@@ -219,7 +242,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     result: final,
     send: (step: string, decision: unknown) => {
       const snapshot = actor.getSnapshot()
-      const parsed = checkDecision(graph, snapshot.value as unknown as string, snapshot.status, step, decision)
+      const parsed = checkDecision(graph, stateNameOf(snapshot.value), snapshot.status, step, decision)
       void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
       actor.send({ type: `${step}.decide`, decision: parsed })
     },
@@ -264,6 +287,7 @@ export const closedStream = () => {
 export const checkDecision = (graph: ExecutableGraph, current: string, status: string, step: string, decision: unknown): unknown => {
   const definition = graph.steps.get(step)
   if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
+  if (definition.kind === "agent") return checkApproval(step, current, status, decision)
   if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
   if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
   const parsed = definition.decision.safeParse(decision)

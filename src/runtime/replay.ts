@@ -15,6 +15,12 @@ export interface Replay {
   readonly deadlines: ReadonlyMap<string, number>
   /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
   readonly journaled: Map<string, number>
+  /** Agent model turns, by `step#visit#turn`. */
+  readonly turns?: ReadonlyMap<string, Extract<RunEvent, { type: "agent.turned" }>>
+  /** Agent tool calls that finished, by `step#visit#callId`. */
+  readonly toolResults?: ReadonlyMap<string, { readonly result: unknown } | { readonly error: RunError }>
+  /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
+  readonly approvals?: ReadonlyMap<string, unknown>
 }
 
 /** `step#visit`, the key of one visit of a step. */
@@ -34,6 +40,10 @@ export const eventKey = (event: RunEvent): string => {
       return `${event.type}|${event.step}#${event.visit}|${event.repair}`
     case "model.fallback":
       return `${event.type}|${event.step}#${event.visit}|${event.to}`
+    case "agent.turned":
+      return `${event.type}|${event.step}#${event.visit}|${event.turn}`
+    case "tool.called":
+      return event.callId === undefined ? `${event.type}|${event.step}#${event.visit}` : `${event.type}|${event.step}#${event.visit}|${event.callId}`
     case "run.started":
     case "run.finished":
       return event.type
@@ -52,6 +62,10 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   const expired = new Set<string>()
   const deadlines = new Map<string, number>()
   const journaled = new Map<string, number>()
+  const turns = new Map<string, Extract<RunEvent, { type: "agent.turned" }>>()
+  const toolResults = new Map<string, { result: unknown } | { error: RunError }>()
+  const approvals = new Map<string, unknown>()
+  const decidedIn = new Map<string, number>()
   for (const entry of entries) {
     const key = eventKey(entry)
     journaled.set(key, (journaled.get(key) ?? 0) + 1)
@@ -63,8 +77,22 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
         // A step cancelled under a dying run did not really fail: run it again.
         if (entry.error._tag !== "CancelledError") steps.set(visitKey(entry.step, entry.visit), { error: entry.error })
         break
-      case "human.decided":
-        decisions.set(visitKey(entry.step, entry.visit), entry.decision)
+      case "human.decided": {
+        const key = visitKey(entry.step, entry.visit)
+        decisions.set(key, entry.decision)
+        const ordinal = decidedIn.get(key) ?? 0
+        approvals.set(`${key}#${ordinal}`, entry.decision)
+        decidedIn.set(key, ordinal + 1)
+        break
+      }
+      case "agent.turned":
+        turns.set(`${visitKey(entry.step, entry.visit)}#${entry.turn}`, entry)
+        break
+      case "tool.called":
+        // A call cut short by a dying run did not really fail: run it again.
+        if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
+          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
+        }
         break
       case "human.expired":
         expired.add(visitKey(entry.step, entry.visit))
@@ -74,7 +102,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
         break
     }
   }
-  return { steps, decisions, expired, deadlines, journaled }
+  return { steps, decisions, expired, deadlines, journaled, turns, toolResults, approvals }
 }
 
 /** The graph as data, stored with `run.started`. */

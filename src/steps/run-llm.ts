@@ -9,7 +9,8 @@ import type { LlmStep, StepContext } from "./step.ts"
 import type { StepRun } from "./step-run.ts"
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>()
-const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
+/** The JSON Schema of a zod schema, computed once per schema. */
+export const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
   let jsonSchema = jsonSchemas.get(schema)
   if (jsonSchema === undefined) jsonSchemas.set(schema, (jsonSchema = z.toJSONSchema(schema) as Record<string, unknown>))
   return jsonSchema
@@ -24,7 +25,7 @@ const rawTextLimit = 2_000
  */
 export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effect.Effect<unknown, StepError> =>
   Effect.gen(function* () {
-    const { name, context, policy, services, onRetry, base, tally } = stepRun
+    const { name, context } = stepRun
     const messages = yield* runCode(name, () => buildMessages(step, context)) as Effect.Effect<Message[], StepError>
     const wantsObject = step.output !== undefined && !(step.output instanceof z.ZodString)
     const request: ModelRequest = {
@@ -33,7 +34,20 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
       ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
       ...(step.maxOutputTokens === undefined ? {} : { maxOutputTokens: step.maxOutputTokens }),
     }
-    const candidates = [step.model, ...(step.fallback ?? [])]
+    return yield* withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model) => attemptWithRepair(step, model, request, stepRun))
+  })
+
+/**
+ * Runs `attempt` under the step policy with the first model, then with each fallback model in
+ * turn while the failure is a model failure; journals each switch as `model.fallback`.
+ */
+export const withFallback = <TValue>(
+  candidates: ReadonlyArray<string | Model>,
+  stepRun: StepRun,
+  attempt: (model: Model) => Effect.Effect<TValue, StepError>,
+): Effect.Effect<TValue, StepError> =>
+  Effect.gen(function* () {
+    const { name, policy, services, onRetry, base, tally } = stepRun
     let lastError: StepError | undefined
     for (const [index, candidate] of candidates.entries()) {
       const model = resolveModel(candidate, services.models, name)
@@ -43,7 +57,7 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Effec
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }
-      const result = yield* Effect.result(withPolicy(name, attemptWithRepair(step, model, request, stepRun), policy, onRetry))
+      const result = yield* Effect.result(withPolicy(name, attempt(model), policy, onRetry))
       if (result._tag === "Success") return result.success
       lastError = result.failure
       // Only model failures move on to the next model; a code or configuration error would repeat.
@@ -87,7 +101,8 @@ const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, reques
     }
   })
 
-const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> => {
+/** One model call, journaled as `model.called`, its usage added to the step's tally. */
+export const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean): Effect.Effect<ModelResponse, ModelError> => {
   const { base, services, usage } = stepRun
   const started = Date.now()
   const journalCall = (outcome: { response?: ModelResponse; error?: ModelError }) =>
@@ -196,7 +211,7 @@ const parseOutput = (step: LlmStep<unknown, unknown>, text: string): Parsed => {
 }
 
 // Models without a native JSON mode often wrap JSON in a Markdown code fence.
-const stripFence = (text: string): string => {
+export const stripFence = (text: string): string => {
   const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text)
   return fenced === null ? text : (fenced[1] as string)
 }

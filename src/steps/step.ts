@@ -4,6 +4,7 @@ import type { Message, Model } from "../models/model.ts"
 import type { StepPolicy } from "../policies/policy.ts"
 import type { DurationInput } from "../policies/duration.ts"
 import type { Tool } from "./tool.ts"
+import type { AgentStep } from "./agent.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -24,7 +25,7 @@ export interface StepContext<TInput, TSteps> {
 }
 
 /** The step kinds of the core. */
-export type StepKind = "fn" | "llm" | "tool" | "human"
+export type StepKind = "fn" | "llm" | "tool" | "human" | "agent"
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */
@@ -84,6 +85,7 @@ export type Step<TOutput, TContext> =
   | LlmStep<TOutput, TContext>
   | ToolStep<TOutput, TContext>
   | HumanStep<TOutput, TContext>
+  | AgentStep<TOutput, TContext>
 
 /** A step of any output and context, as the runtime sees it. */
 // biome-ignore lint: erased at run time
