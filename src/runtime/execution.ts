@@ -219,7 +219,16 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     const approval = pendingApproval(snapshot.value, snapshot.context)
     if (approval === undefined || approval.key === approvalSeen) return
     approvalSeen = approval.key
-    if (replay?.approvals?.has(approval.key) === true) actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    if (replay?.approvals?.has(approval.key) === true) {
+      // The original run journaled this pause and its decision; replaying stands for both, so
+      // a later pause of the same visit is not mistaken for one already written.
+      const visit = snapshot.context.visits[approval.step] ?? 1
+      for (const type of ["human.waiting", "human.decided"] as const) {
+        const key = eventKey({ type, runId, step: approval.step, visit, decision: null, at: 0 })
+        replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
+      }
+      actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    }
     else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call))
   }
   actor.subscribe({
