@@ -59,9 +59,14 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
     { target: "stopped", guard: { type: "agentRunBudget", params: { step: name, point } }, actions: [{ type: action, params }, { type: "agentEnd", params: { step: name, rule: "runBudget" } }] },
   ]
   const failed = { target: "failed", actions: [{ type: "agentError", params }] }
+  const approvalTools = Object.entries(step.tools).filter(([, definition]) => definition.approval !== undefined && definition.approval !== false).map(([key]) => key)
+  // Only a step with a tool that asks a person has the state where the run waits for one.
+  const approval = approvalTools.length === 0 ? [] : [{ target: "awaitingApproval", guard: { type: "agentNeedsApproval" }, actions: [{ type: "agentTurn", params }] }]
   return {
     entry: [{ type: "enter", params }, { type: "agentBegin", params }],
     initial: "thinking",
+    // What the verification tools need to drive the sub-chart, as JSON.
+    meta: { agent: { tools: Object.keys(step.tools), approvalTools, maxToolErrors: step.maxToolErrors } },
     description: step.description ?? "An agent: the model calls tools in a loop until it answers or a stop rule fires",
     states: {
       thinking: {
@@ -73,13 +78,13 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
             { target: "finished", guard: { type: "agentAnswered" }, actions: [{ type: "agentTurn", params }] },
             ...stopTransitions("turn", "agentTurn"),
             { target: "thinking", reenter: true, guard: { type: "agentInvalidAnswer" }, actions: [{ type: "agentTurn", params }] },
-            { target: "awaitingApproval", guard: { type: "agentNeedsApproval" }, actions: [{ type: "agentTurn", params }] },
+            ...approval,
             { target: "callingTools", actions: [{ type: "agentTurn", params }] },
           ],
           onError: [failed],
         },
       },
-      awaitingApproval: {
+      ...(approvalTools.length === 0 ? {} : { awaitingApproval: {
         entry: [{ type: "agentWait", params }],
         exit: [{ type: "leave" }],
         on: {
@@ -89,7 +94,7 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
           ],
         },
         description: "Waits for a person to approve, reject or edit a tool call",
-      },
+      } }),
       callingTools: {
         invoke: {
           id: `${name}.callingTools`,

@@ -2,6 +2,8 @@ import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
 import { finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
 import { isSchema, sampleValues } from "./sample.ts"
+import { agentEvents } from "./agent-paths.ts"
+import { stateNameOf } from "../runtime/agent-approval.ts"
 
 /**
  * What a path feeds each step, by step name. Invoked steps (llm, fn, tool): the output, or a zod
@@ -67,9 +69,14 @@ export interface PipelinePath {
 }
 
 interface Snapshot {
-  readonly value: string
+  readonly value: unknown
   readonly status: string
-  readonly context: { readonly visits: Readonly<Record<string, number>>; readonly steps: Readonly<Record<string, unknown>>; readonly stoppedBy: { readonly step: string } | null }
+  readonly context: {
+    readonly visits: Readonly<Record<string, number>>
+    readonly steps: Readonly<Record<string, unknown>>
+    readonly stoppedBy: { readonly step: string } | null
+    readonly agents?: Readonly<Record<string, { readonly turns: number; readonly toolCalls: number; readonly toolErrors: number; readonly pending: readonly unknown[]; readonly approvals: number; readonly lastToolCalls: readonly string[] }>>
+  }
 }
 interface Edge {
   readonly from: string
@@ -104,8 +111,10 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   const maxVisits = options.maxVisits ?? 10
   const guards = machine.implementations.guards as Record<string, (args: unknown, params: unknown) => boolean>
   return (snapshot: Snapshot): AnyEventObject[] => {
-    const state = chart.states.get(snapshot.value)
-    if (state === undefined || snapshot.status !== "active" || (snapshot.context.visits[state.name] ?? 0) > maxVisits) return []
+    const state = chart.states.get(stateNameOf(snapshot.value))
+    if (state === undefined || snapshot.status !== "active") return []
+    if (state.agent !== undefined) return agentEvents(state, state.agent, snapshot.context, fixtures, maxVisits, options.failures ?? true)
+    if ((snapshot.context.visits[state.name] ?? 0) > maxVisits) return []
     const from = state.name
     if (state.kind === "invoked") {
       const output = fixtureOutput(fixtures, from)
@@ -127,7 +136,11 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   }
 }
 
-const serialize = (snapshot: Snapshot) => JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps])
+// Agents add their tally: each turn of a sub-chart loop is a new state, bounded by the stop rules (or maxVisits).
+const serialize = (snapshot: Snapshot) => {
+  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [step, agent.turns, agent.toolCalls, agent.toolErrors, agent.pending.length, agent.approvals, agent.lastToolCalls])
+  return JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps, ...(agents.length === 0 ? [] : [agents])])
+}
 
 /** Explores the machine with @xstate/graph (loaded on first use) into states and moves. */
 const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
@@ -154,10 +167,10 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
       const to = serialize(after)
       if (to === key) return []
       const stopped = after.context.stoppedBy !== before.context.stoppedBy ? after.context.stoppedBy?.step : undefined
-      const transition = transitionKey(before.value, labelOf(event as AnyEventObject), after.value, stopped)
-      return [{ from: key, to, move: { step: before.value, event: event as AnyEventObject, target: after.value, transition } }]
+      const transition = transitionKey(stateNameOf(before.value), labelOf(event as AnyEventObject), stateNameOf(after.value), stopped)
+      return [{ from: key, to, move: { step: stateNameOf(before.value), event: event as AnyEventObject, target: stateNameOf(after.value), transition } }]
     })
-    nodes.set(key, { value: before.value, edges })
+    nodes.set(key, { value: stateNameOf(before.value), edges })
   }
   return { nodes, initial: Object.keys(adjacency)[0] as string, input }
 }
