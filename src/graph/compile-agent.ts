@@ -108,13 +108,14 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
           onError: [failed],
         },
       },
-      finished: { type: "final", output: ({ context }: { context: RunContext }) => outcomeOf(context, name) },
-      stopped: { type: "final", output: ({ context }: { context: RunContext }) => outcomeOf(context, name) },
-      failed: { type: "final", output: ({ context }: { context: RunContext }) => outcomeOf(context, name) },
+      // The outcome stays in the context (the config stays JSON); the step's onDone reads it there.
+      finished: { type: "final" },
+      stopped: { type: "final" },
+      failed: { type: "final" },
     },
     onDone: [
-      { target: edge.stopped ?? "stopped", guard: { type: "agentEnded", params: { outcome: "stopped" } }, actions: [{ type: "agentStopped", params }] },
-      { target: edge.error ?? "failed", guard: { type: "agentEnded", params: { outcome: "failed" } }, actions: [{ type: "agentFailed", params: { step: name, routed: edge.error !== undefined } }] },
+      { target: edge.stopped ?? "stopped", guard: { type: "agentEnded", params: { step: name, outcome: "stopped" } }, actions: [{ type: "agentStopped", params }] },
+      { target: edge.error ?? "failed", guard: { type: "agentEnded", params: { step: name, outcome: "failed" } }, actions: [{ type: "agentFailed", params: { step: name, routed: edge.error !== undefined } }] },
       ...routes,
       { target: "failed", actions: [{ type: "unknownRoute", params }] },
     ],
@@ -122,10 +123,10 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
 }
 
 const conversationOf = (context: RunContext, step: string): AgentConversation => (context.agents?.[step] as AgentConversation)
-const outcomeOf = (context: RunContext, step: string): AgentOutcome | Record<string, unknown> => {
-  const outcome = conversationOf(context, step)?.outcome
-  // The pipeline's route guards read `output.next` of the step's done event, like an invoked step's.
-  return outcome?.kind === "answer" ? { kind: "answer", output: outcome.output, next: outcome.next } : (outcome ?? {})
+/** The answer and chosen route of an agent step whose sub-chart just finished with one. */
+export const agentAnswer = (context: RunContext, step: string): { readonly output: unknown; readonly next: string } | undefined => {
+  const outcome = context.agents?.[step]?.outcome
+  return outcome?.kind === "answer" ? outcome : undefined
 }
 const withConversation = (context: RunContext, step: string, conversation: AgentConversation) => ({ agents: { ...context.agents, [step]: conversation } })
 
@@ -183,7 +184,7 @@ export const agentImplementations = (graph: AgentGraph) => {
       const parsed = parseApproval(event.decision)
       return parsed.success && awaitingApproval(afterDecision(conversationOf(context, params.step), parsed.data)) !== undefined
     },
-    agentEnded: ({ event }: Args, params: { outcome: AgentOutcome["kind"] }) => (event.output as { kind?: string } | undefined)?.kind === params.outcome,
+    agentEnded: ({ context }: Args, params: { step: string; outcome: AgentOutcome["kind"] }) => conversationOf(context, params.step)?.outcome?.kind === params.outcome,
   }
 
   const actions = {

@@ -7,7 +7,7 @@ import { visitKey } from "../runtime/replay.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
 import type { AgentConversation } from "./agent-conversation.ts"
-import { agentImplementations, agentState } from "./compile-agent.ts"
+import { agentAnswer, agentImplementations, agentState } from "./compile-agent.ts"
 
 /**
  * The machine's context: JSON only, so a snapshot can be persisted and restored.
@@ -108,8 +108,9 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
   }
   const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
     const edge = edgeOf(from)
-    // An agent's sub-chart ends with xstate.done.state.*, carrying the same StepDone as an invoked step.
-    if (event.type.startsWith("xstate.done.actor.") || event.type.startsWith("xstate.done.state.")) return (event as unknown as { output: StepDone }).output.next
+    // An agent's sub-chart ends with xstate.done.state.*; its answer and route are in the context.
+    if (event.type.startsWith("xstate.done.state.")) return agentAnswer(context, from)?.next
+    if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
     if (event.type.startsWith("xstate.error.actor.")) return edge.error
     if (event.type === `${from}.decide`) {
       const decision = decisionOf(from, event)
@@ -129,7 +130,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     const rules = stopRulesOf(to)
     if (rules.length === 0) return undefined
     const steps = { ...context.steps }
-    if (event.type.startsWith("xstate.done.actor.") || event.type.startsWith("xstate.done.state.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    else if (event.type.startsWith("xstate.done.state.")) steps[from] = agentAnswer(context, from)?.output
     else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
     return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
   }
@@ -225,7 +227,9 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       }),
       leave: assign({ status: "running" as const, waiting: null }),
       record: assign(({ context, event }, params: { step: string }) => {
-        const output = event.type.endsWith(".decide")
+        const output = event.type.startsWith("xstate.done.state.")
+          ? agentAnswer(context, params.step)?.output
+          : event.type.endsWith(".decide")
           ? decisionOf(params.step, event).parsed.data
           : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
