@@ -35,6 +35,8 @@ interface TransitionConfig {
 }
 interface StateConfig {
   readonly type?: string
+  readonly onDone?: readonly TransitionConfig[]
+  readonly meta?: { readonly agent?: { readonly tools: readonly string[]; readonly approvalTools: readonly string[]; readonly maxToolErrors: number } }
   readonly invoke?: { readonly onDone: readonly TransitionConfig[]; readonly onError: readonly TransitionConfig[] }
   readonly on?: Readonly<Record<string, readonly TransitionConfig[]>>
   readonly after?: Readonly<Record<string, readonly TransitionConfig[]>>
@@ -45,6 +47,7 @@ const statesOf = (machine: PipelineMachine) => machine.config.states as unknown 
 const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, readonly unknown[]>>): AnyEventObject[] => {
   const events: AnyEventObject[] = []
   for (const [name, state] of Object.entries(statesOf(machine))) {
+    if (state.meta?.agent !== undefined) events.push(...agentEventsOf(name, state))
     if (state.invoke !== undefined) {
       // A guarded transition names the target its route chose; the unguarded `unknownRoute` fallback is not a declared target.
       const targets = new Set(state.invoke.onDone.flatMap((transition) =>
@@ -63,14 +66,35 @@ const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, r
   return events
 }
 
+/** An agent step's sub-chart: the model answers (once per route), calls each tool or fails; a tool batch succeeds or errs; a person approves. */
+const agentEventsOf = (name: string, state: StateConfig): AnyEventObject[] => {
+  const { tools, approvalTools, maxToolErrors } = state.meta?.agent as NonNullable<NonNullable<StateConfig["meta"]>["agent"]>
+  const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
+  const turn = (extra: object) => ({ type: `xstate.done.actor.${name}.thinking`, output: { turn: 1, text: "", calls: [], usage, elapsedMs: 0, runUsage: usage, runElapsedMs: 0, ...extra } })
+  const targets = new Set((state.onDone ?? []).flatMap((transition) => (transition.guard?.params.to === undefined ? [] : [transition.guard.params.to])))
+  const result = (isError: boolean) => ({ callId: "c", name: tools[0] ?? "tool", content: isError ? "error" : "ok", isError, ran: true })
+  return [
+    ...[...targets].map((next) => turn({ answer: { output: null, next } })),
+    ...tools.map((tool) => turn({ calls: [{ id: "c", name: tool, arguments: {}, approval: approvalTools.includes(tool) ? "needed" : "none" }] })),
+    { type: `xstate.done.actor.${name}.callingTools`, output: { results: [result(false)], elapsedMs: 0 } },
+    { type: `xstate.done.actor.${name}.callingTools`, output: { results: Array.from({ length: maxToolErrors }, () => result(true)), elapsedMs: 0 } },
+    { type: `xstate.error.actor.${name}.thinking`, error: { _tag: "StepCodeError", step: name, retryable: false, message: "boom" } },
+    ...(approvalTools.length === 0 ? [] : [{ type: `${name}.decide`, decision: { action: "approve" } }]),
+  ]
+}
+
 const humanSteps = (machine: PipelineMachine) =>
   Object.entries(statesOf(machine)).flatMap(([name, state]) => (state.on?.[`${name}.decide`] === undefined ? [] : [name]))
 
-/** Value and visit counts: enough to tell loop iterations apart, bounded by the stop rules. */
+/** Value and visit counts (and agents' turns): enough to tell loop iterations apart, bounded by the stop rules. */
 const serializeState = (snapshot: unknown) => {
-  const { value, context } = snapshot as { value: string; context: { visits: Record<string, number> } }
-  return JSON.stringify([value, context.visits])
+  const { value, context } = snapshot as { value: string; context: { visits: Record<string, number>; agents?: Record<string, { turns: number; lastToolCalls: string[] }> } }
+  const agents = Object.values(context.agents ?? {}).map((agent) => [agent.turns, agent.lastToolCalls])
+  return JSON.stringify([value, context.visits, ...(agents.length === 0 ? [] : [agents])])
 }
+
+/** The step a snapshot is in: an agent's sub-state counts as its step. */
+const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys(value as object)[0] as string))
 
 const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[], input: unknown) =>
   getAdjacencyMap(machine, { input: { input }, events: events as never, serializeState, limit: 10_000 })
@@ -79,7 +103,7 @@ const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[]
 const edgesOf = (adjacency: ReturnType<typeof adjacencyOf>) =>
   Object.entries(adjacency).map(([key, node]) => ({
     key,
-    value: (node.state as { value: string }).value,
+    value: stepOf((node.state as { value: unknown }).value),
     next: Object.values(node.transitions as Record<string, { state: unknown }>).map((transition) => serializeState(transition.state)),
   }))
 
@@ -114,7 +138,7 @@ describe.each(modules)("machines/%s", (file, module) => {
     const adjacency = adjacencyOf(machine, eventsOf(machine, decisions), input)
     const reached = new Set(edgesOf(adjacency).map((node) => node.value))
     const targeted = Object.values(statesOf(machine)).flatMap((state) =>
-      [...(state.invoke?.onDone ?? []), ...(state.invoke?.onError ?? []), ...Object.values(state.on ?? {}).flat(), ...Object.values(state.after ?? {}).flat()]
+      [...(state.invoke?.onDone ?? []), ...(state.invoke?.onError ?? []), ...(state.onDone ?? []), ...Object.values(state.on ?? {}).flat(), ...Object.values(state.after ?? {}).flat()]
         .map((transition) => transition.target))
     const expected = [...p.stepNames, "done", "failed", ...(targeted.includes("stopped") ? ["stopped"] : [])]
     expect([...reached].sort()).toEqual([...new Set(expected)].sort())

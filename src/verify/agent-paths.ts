@@ -32,7 +32,8 @@ export const agentEvents = (
     const answers = state.routes.map((next) => ({ type: `xstate.done.actor.${step}.thinking`, output: { ...base, calls: [], answer: { output: fixtureOutput(fixtures, step), next } } }))
     // Past maxVisits turns, only answers: the loop ends however the stop rules are written.
     if (turn > maxVisits) return answers
-    const calls = agent.tools.map((name) => ({
+    // Every tool on the first turn, the first tool after: each tool's rules are reached, the paths stay few.
+    const calls = (turn === 1 ? agent.tools : agent.tools.slice(0, 1)).map((name) => ({
       type: `xstate.done.actor.${step}.thinking`,
       output: { ...base, calls: [{ id: `path-${turn}-${name}`, name, arguments: {}, approval: agent.approvalTools.includes(name) ? "needed" : "none" }] },
     }))

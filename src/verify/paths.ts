@@ -138,7 +138,7 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
 
 // Agents add their tally: each turn of a sub-chart loop is a new state, bounded by the stop rules (or maxVisits).
 const serialize = (snapshot: Snapshot) => {
-  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [step, agent.turns, agent.toolCalls, agent.toolErrors, agent.pending.length, agent.approvals, agent.lastToolCalls])
+  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [step, agent.turns, agent.toolCalls, agent.toolErrors, agent.pending.map((call) => (call as { name: string }).name), agent.approvals, agent.lastToolCalls])
   return JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps, ...(agents.length === 0 ? [] : [agents])])
 }
 
