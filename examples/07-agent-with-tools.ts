@@ -30,7 +30,7 @@ export const lookupOrder = tool({
   },
 })
 
-/** Refunds an order; the idempotency key (`runId:step:visit:callId`) lets a payment system refund once. */
+/** Refunds an order; the idempotency key (`runId:step:visit:turn:callId`) lets a payment system refund once. */
 export const issueRefund = tool({
   name: "issueRefund",
   description: "Refund an order",

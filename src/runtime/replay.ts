@@ -17,7 +17,7 @@ export interface Replay {
   readonly journaled: Map<string, number>
   /** Agent model turns, by `step#visit#turn`. */
   readonly turns?: ReadonlyMap<string, Extract<RunEvent, { type: "agent.turned" }>>
-  /** Agent tool calls that finished, by `step#visit#callId`. */
+  /** Agent tool calls that finished, by `step#visit#turn#callId`. */
   readonly toolResults?: ReadonlyMap<string, { readonly result: unknown } | { readonly error: RunError }>
   /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
   readonly approvals?: ReadonlyMap<string, unknown>
@@ -91,7 +91,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
       case "tool.called":
         // A call cut short by a dying run did not really fail: run it again.
         if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
-          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
+          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.turn ?? 0}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
         }
         break
       case "human.expired":

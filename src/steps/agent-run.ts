@@ -198,7 +198,8 @@ export const runAgentTools = async (graph: AgentGraph, name: string, context: Ru
   const runOne = (pending: PendingCall): Effect.Effect<CallResult> => {
     const result = (content: string, isError: boolean, ran = true): CallResult => ({ callId: pending.id, name: pending.name, content, isError, ran })
     if (typeof pending.approval === "object") return Effect.succeed(result(`A person reviewing this call rejected it: ${pending.approval.rejected}`, true, false))
-    const key = `${visitKey(name, visit)}#${pending.id}`
+    // The turn is part of the key: a model's call ids need only be unique within its answer.
+    const key = `${visitKey(name, visit)}#${turns}#${pending.id}`
     const replayed = services.replay?.toolResults?.get(key)
     if (replayed !== undefined) {
       return Effect.succeed("error" in replayed ? result(`error: ${replayed.error.message}`, true) : result(contentOf(replayed.result), false))
@@ -220,7 +221,7 @@ export const runAgentTools = async (graph: AgentGraph, name: string, context: Ru
       const error = toolError("invalid-arguments", `invalid arguments for tool "${pending.name}":\n${z.prettifyError(args.error)}`)
       return journal({ error }, pending.arguments).pipe(Effect.as(result(`error: ${error.message}`, true)))
     }
-    const idempotencyKey = `${services.runId}:${name}:${visit}:${pending.id}`
+    const idempotencyKey = `${services.runId}:${name}:${visit}:${turns}:${pending.id}`
     let program: Effect.Effect<unknown, RunError> = Effect.tryPromise({
       try: async (toolSignal) => definition.run(args.data, { signal: toolSignal, idempotencyKey, runId: services.runId, step: name }),
       catch: (error) => toolError("failed", messageOf(error)),

@@ -5,8 +5,8 @@ import type { StepContext, ToolStep } from "./step.ts"
 
 /**
  * What a tool receives besides its arguments. `idempotencyKey` is `runId:step:visit` for a `tool`
- * step and `runId:step:visit:callId` for a call an agent's model asked for (the call id comes
- * from the journaled model turn): the same on a re-run after a crash, so a tool can deduplicate
+ * step and `runId:step:visit:turn:callId` for a call an agent's model asked for (turn and call id
+ * come from the journaled model turn): the same on a re-run after a crash, so a tool can deduplicate
  * its side effect.
  *
  * @example

@@ -49,8 +49,8 @@ describe("resume after a crash mid-agent", () => {
     // Turn 1 came from the journal: the model was asked only for turns 2 and 3.
     expect(model.calls).toHaveLength(2)
     // The finished call is not run again; the one in flight runs with the same idempotency key.
-    const unfinished = finished === "a" ? "u2 r:gather:1:b" : "u1 r:gather:1:a"
-    expect(again.ran).toEqual([unfinished, "u3 r:gather:1:c"])
+    const unfinished = finished === "a" ? "u2 r:gather:1:1:b" : "u1 r:gather:1:1:a"
+    expect(again.ran).toEqual([unfinished, "u3 r:gather:1:2:c"])
     expect(resumed.usage).toMatchObject({ inputTokens: 60, outputTokens: 6 })
     const after = await crashed.read("r")
     expect(after.filter((entry) => entry.type === "agent.turned").map((entry) => (entry as { turn: number }).turn)).toEqual([1, 2, 3])

@@ -150,14 +150,14 @@ describe("agent step", () => {
     expect(results.map((message) => message.content)).toEqual(calls.map((_, index) => `page u${index}`))
   })
 
-  it("gives the tool an idempotency key runId:step:visit:callId", async () => {
+  it("gives the tool an idempotency key runId:step:visit:turn:callId", async () => {
     const keys: string[] = []
     const charge = tool({ name: "charge", input: z.object({}), run: (_, { idempotencyKey }) => (keys.push(idempotencyKey), "charged") })
     const p = pipeline({ id: "p", input: z.object({}) })
       .step("pay", agent({ model: "smart", prompt: () => "pay", tools: { charge }, stop: [maxSteps(3)] }))
       .edges({ pay: "done" })
     await p.run({}, { runId: "run-9", models: { smart: scriptedModel([{ toolCalls: [{ id: "c-7", name: "charge", arguments: {} }] }, "ok"]) } })
-    expect(keys).toEqual(["run-9:pay:1:c-7"])
+    expect(keys).toEqual(["run-9:pay:1:1:c-7"])
   })
 
   it("sends a final answer that fails the schema back with its issues", async () => {
