@@ -148,8 +148,18 @@ export const agentImplementations = (graph: AgentGraph) => {
 
   // Guards are pure functions of the context and the event; each rebuilds the conversation the
   // action would store, so a rule sees the turn (or the tool results) that just arrived.
-  const turned = ({ context, event }: Args, step: string) => afterTurn(conversationOf(context, step), event.output as TurnOutput)
-  const toolsRan = ({ context, event }: Args, step: string) => afterTools(conversationOf(context, step), event.output as ToolsOutput)
+  // XState hands one event object to every guard of a transition, then to its actions: build the
+  // next conversation once per event (and context), not once per guard.
+  const built = new WeakMap<object, { readonly context: RunContext; readonly conversation: AgentConversation }>()
+  const once = (args: Args, step: string, build: (conversation: AgentConversation) => AgentConversation) => {
+    const known = built.get(args.event)
+    if (known !== undefined && known.context === args.context) return known.conversation
+    const conversation = build(conversationOf(args.context, step))
+    built.set(args.event, { context: args.context, conversation })
+    return conversation
+  }
+  const turned = (args: Args, step: string) => once(args, step, (conversation) => afterTurn(conversation, args.event.output as TurnOutput))
+  const toolsRan = (args: Args, step: string) => once(args, step, (conversation) => afterTools(conversation, args.event.output as ToolsOutput))
   const after = (args: Args, point: "turn" | "tools", step: string) => (point === "turn" ? turned(args, step) : toolsRan(args, step))
 
   const actors = {

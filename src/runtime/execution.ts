@@ -7,7 +7,7 @@ import { defaultPrices } from "../models/prices.ts"
 import { addUsage, emptyUsage } from "./usage.ts"
 import type { UsageTotals } from "./events.ts"
 import { redactor } from "../observe/redact.ts"
-import { discardingJournal, type RunClaim } from "./journal.ts"
+import { discardingJournal, type JournalEntry, type RunClaim } from "./journal.ts"
 import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import { approvalPrompt, checkApproval, pendingApproval, stateNameOf, stepOfValue } from "./agent-approval.ts"
@@ -90,7 +90,9 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
         return
       }
     }
-    const entry = { ...redaction.journal(event), seq }
+    // Nobody can read a discarding journal back: redacting for it is wasted work (an agent's
+    // model calls carry the whole conversation, every turn).
+    const entry = journal === discardingJournal ? ({ ...event, seq } as JournalEntry) : { ...redaction.journal(event), seq }
     let written: void | Promise<void>
     try {
       written = journal.append(entry)
