@@ -87,7 +87,7 @@ const toolKey = /^[A-Za-z][\w-]{0,63}$/
  */
 export const agent = <TOutput = string, TInput = never, TSteps = never>(
   options: AgentOptions<TOutput, TInput, TSteps>,
-): AgentStep<TOutput, StepContext<TInput, TSteps>> => {
+): AgentStep<NoInfer<TOutput>, StepContext<TInput, TSteps>> => {
   if (!Array.isArray(options.stop) || options.stop.length === 0) {
     throw new TypeError("agent({ stop }): give at least one stop rule (maxSteps(n), budget({...}), ...): an agent loop must be bounded")
   }
