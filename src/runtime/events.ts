@@ -31,6 +31,9 @@ export interface PipelineStructure {
     readonly timeout?: string
     readonly stopped?: string
     readonly stop?: readonly string[]
+    /** Agent steps: the names of their own stop rules, and their tools. */
+    readonly agentStop?: readonly string[]
+    readonly tools?: readonly string[]
   }>
 }
 

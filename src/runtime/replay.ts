@@ -117,6 +117,8 @@ export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
       ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
       ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
       ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
+      // An agent's own stop rules: shown on its stopped edge, and a change is a structure change.
+      ...(step.kind === "agent" ? { agentStop: step.stop.map((rule) => rule.name), tools: Object.keys(step.tools) } : {}),
     }
   }),
 })
