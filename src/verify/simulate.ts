@@ -1,5 +1,7 @@
 import { createActor, fromPromise, type AnyEventObject, type AnyStateMachine, type InspectionEvent } from "xstate"
 import { readChart, transitionKey, type TransitionLabel } from "./chart.ts"
+import { stateNameOf } from "../runtime/agent-approval.ts"
+import { agentToolsActor, agentTurnActor } from "../graph/compile-agent.ts"
 import { coverage, paths, type PathOptions, type PathStep, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
 
 /**
@@ -22,12 +24,14 @@ export interface PathRun {
 const labelOf = (type: string, state: string): TransitionLabel | undefined =>
   type === `xstate.done.actor.${state}` ? "done"
   : type === `xstate.error.actor.${state}` ? "error"
-  : type === `${state}.decide` ? "decide"
+  // An agent's approval state takes its step's decide event.
+  : type === `${state}.decide` || type === `${state.split(".")[0]}.decide` ? "decide"
   : type === `${state}.expire` || type.startsWith(`xstate.after.${state}.timeout.`) ? "timeout"
   : undefined
 
 interface Snapshot {
   readonly value: string
+  readonly raw: unknown
   readonly status: string
   readonly context: { readonly stoppedBy: { readonly step: string } | null }
 }
@@ -53,11 +57,21 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
       if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
       return (move.event as AnyEventObject & { output: unknown }).output
     })
-  const invoked = [...chart.states.values()].filter((state) => state.kind === "invoked").map((state) => [state.name, scripted(state.name)] as const)
+  const invoked = [...chart.states.values()].filter((state) => state.kind === "invoked" && state.agent === undefined).map((state) => [state.name, scripted(state.name)] as const)
+  // Agent sub-charts share two actors; the invoke id (`<step>.thinking`) says which move is theirs.
+  const byInvokeId = fromPromise(async ({ self }) => scriptedMove(self.id))
+  const scriptedMove = async (step: string) => {
+    const move = pending[0]
+    if (move?.step !== step || !move.event.type.startsWith("xstate.")) throw new Error(`the path has no move for step "${step}" here`)
+    pending.shift()
+    if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
+    return (move.event as AnyEventObject & { output: unknown }).output
+  }
+  const agentActors = chart.states.size > 0 && [...chart.states.values()].some((state) => state.agent !== undefined) ? [[agentTurnActor, byInvokeId], [agentToolsActor, byInvokeId]] as const : []
   let previous: Snapshot | undefined
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
-    const snapshot = inspection.snapshot as unknown as Snapshot
+    const snapshot = flat(inspection.snapshot)
     const label = previous === undefined ? undefined : labelOf(inspection.event.type, previous.value)
     if (previous !== undefined && label !== undefined) {
       const stopped = snapshot.context.stoppedBy !== previous.context.stoppedBy ? snapshot.context.stoppedBy?.step : undefined
@@ -65,7 +79,7 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     previous = snapshot
   }
-  const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries(invoked) }), { input: { input: path.input }, inspect })
+  const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries([...invoked, ...agentActors]) }), { input: { input: path.input }, inspect })
   return new Promise<PathRun>((resolve) => {
     let settled = false
     let handled: Snapshot | undefined
@@ -96,12 +110,25 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     let subscription: { unsubscribe(): void } | undefined
     subscription = actor.subscribe({
-      next: (snapshot) => onSnapshot(snapshot as unknown as Snapshot),
+      next: (snapshot) => onSnapshot(flat(snapshot)),
       error: (error) => finish(previous?.value ?? "", `the machine threw: ${error instanceof Error ? error.message : String(error)}`),
     })
     actor.start()
-    onSnapshot(actor.getSnapshot() as unknown as Snapshot)
+    onSnapshot(flat(actor.getSnapshot()))
   })
+}
+
+// Snapshots compared by the state's name: an agent's sub-state reads `<step>.<sub-state>`. One
+// object per XState snapshot, so "already handled" still compares by identity.
+const flattened = new WeakMap<object, Snapshot>()
+const flat = (snapshot: unknown): Snapshot => {
+  let known = flattened.get(snapshot as object)
+  if (known === undefined) {
+    const raw = snapshot as { value: unknown; status: string; context: Snapshot["context"] }
+    known = { value: stateNameOf(raw.value), raw: raw.value, status: raw.status, context: raw.context }
+    flattened.set(snapshot as object, known)
+  }
+  return known
 }
 
 /**

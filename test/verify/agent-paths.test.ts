@@ -1,7 +1,7 @@
 import { getShortestPaths } from "@xstate/graph"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, check, coverage, fn, hasToolCall, maxSteps, paths, pipeline, route, tool } from "../../src/index.ts"
+import { agent, check, coverage, fn, hasToolCall, maxSteps, paths, pipeline, route, simulate, tool } from "../../src/index.ts"
 
 const search = tool({ name: "search", input: z.object({ q: z.string() }), run: () => "r" })
 const publish = tool({ name: "publish", input: z.object({ text: z.string() }), approval: true, run: () => "published" })
@@ -35,6 +35,13 @@ describe("agent sub-chart verification", () => {
     const names = found.map((path) => path.name)
     expect(names).toContain("plan → write.thinking → notify → done")
     expect(names.some((name) => name.includes("write.awaitingApproval → write.callingTools → apologize (stop rule of write)"))).toBe(true)
+  })
+
+  it("simulate runs every path through the real sub-chart, approvals included", async () => {
+    const { runs, coverage: covered } = await simulate(withAgent)
+    expect(runs.filter((run) => !run.ok)).toEqual([])
+    expect(runs.some((run) => run.transitions.includes("write.awaitingApproval --decide--> write.callingTools"))).toBe(true)
+    expect(covered.uncovered).toEqual([])
   })
 
   it("@xstate/graph itself reaches the sub-chart states with done events", () => {
