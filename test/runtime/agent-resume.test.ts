@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, fn, maxSteps, memoryJournal, pipeline, tool, type Journal, type JournalEntry } from "../../src/index.ts"
+import { agent, fn, maxSteps, memoryJournal, pipeline, sqliteJournal, tool, type Journal, type JournalEntry } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 /** A journal holding only the first entries of another run's journal: the state a crash leaves. */
@@ -70,5 +73,31 @@ describe("resume after a crash mid-agent", () => {
     expect(resumed).toMatchObject({ status: "done", output: "published: report from 3 pages", usage: { inputTokens: 60, calls: 3 } })
     expect(model.calls).toHaveLength(0)
     expect(again.ran).toEqual([])
+  })
+
+  it("pauses on an approval in a SQLite journal and continues in a fresh process-like run, replaying the turn", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "switchboard-agent-"))
+    const path = join(folder, "runs.db")
+    try {
+      const paid: string[] = []
+      const pay = tool({ name: "pay", input: z.object({ amount: z.number() }), approval: true, run: ({ amount }, { idempotencyKey }) => (paid.push(`${amount} ${idempotencyKey}`), "paid") })
+      const build = () =>
+        pipeline({ id: "payments", input: z.object({}) })
+          .step("payer", agent({ model: "smart", prompt: () => "pay 5", tools: { pay }, stop: [maxSteps(3)] }))
+          .edges({ payer: "done" })
+      const first = sqliteJournal({ path })
+      const paused = await build().run({}, { journal: first, runId: "s1", models: { smart: scriptedModel([{ toolCalls: [{ id: "x", name: "pay", arguments: { amount: 5 } }] }]) } })
+      expect(paused).toMatchObject({ status: "awaiting-human", step: "payer" })
+      first.close()
+      const second = sqliteJournal({ path })
+      const model = scriptedModel(["paid 5"])
+      const done = await build().decide("s1", "payer", { action: "approve" }, { journal: second, models: { smart: model } })
+      expect(done).toMatchObject({ status: "done", output: "paid 5" })
+      expect(paid).toEqual(["5 s1:payer:1:1:x"])
+      expect(model.calls).toHaveLength(1)
+      second.close()
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 })
