@@ -8,7 +8,12 @@ import { addUsage, emptyUsage } from "../runtime/usage.ts"
 import type { ApprovalDecision } from "../steps/approval.ts"
 import type { AgentStopContext, Budget } from "./agent-stop-rules.ts"
 
-/** A tool call the model asked for, with where its approval stands. */
+/**
+ * A tool call the model asked for, with where its approval stands.
+ *
+ * @example
+ * const call: PendingCall = { id: "call_1", name: "issueRefund", arguments: { orderId: "A-1", amount: 80 }, approval: "needed" }
+ */
 export interface PendingCall {
   readonly id: string
   readonly name: string

@@ -10,6 +10,9 @@ import type { Tool } from "./tool.ts"
  * A model-decided loop: the model thinks, calls tools, sees their results, and thinks again until
  * it answers or a stop rule fires. It compiles to a sub-chart of the pipeline's machine:
  * `<step>.thinking → <step>.callingTools (→ <step>.awaitingApproval) → <step>.thinking … → <step>.finished`.
+ *
+ * @example
+ * const step: AgentStep<string, StepContext<{ question: string }, {}>> = agent({ model: "smart", prompt: ({ input }) => input.question, tools: {}, stop: [maxSteps(3)] })
  */
 export interface AgentStep<TOutput, TContext> {
   readonly kind: "agent"
