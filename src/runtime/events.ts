@@ -63,6 +63,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly attempt: number
       readonly error: RunError
       readonly delayMs: number
@@ -83,6 +85,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly provider: string
       readonly model: string
       readonly messages: readonly Message[]
@@ -137,6 +141,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly from: string
       readonly to: string
       readonly error: RunError

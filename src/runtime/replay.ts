@@ -35,11 +35,14 @@ export const eventKey = (event: RunEvent): string => {
     case "route.taken":
       return `${event.type}|${event.from}|${event.to}`
     case "step.retried":
-      return `${event.type}|${event.step}#${event.visit}|${event.attempt}`
+      return `${event.type}|${event.step}#${event.visit}|${event.attempt}${event.turn === undefined ? "" : `|${event.turn}`}`
     case "model.repair":
       return `${event.type}|${event.step}#${event.visit}|${event.repair}`
     case "model.fallback":
-      return `${event.type}|${event.step}#${event.visit}|${event.to}`
+      return `${event.type}|${event.step}#${event.visit}|${event.to}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "model.called":
+      // An agent's turns each call the model: a resumed run's new turns are not the journaled ones.
+      return `${event.type}|${event.step}#${event.visit}${event.turn === undefined ? "" : `|${event.turn}`}`
     case "agent.turned":
       return `${event.type}|${event.step}#${event.visit}|${event.turn}`
     case "tool.called":

@@ -97,6 +97,8 @@ export const runAgentTurn = async (
   const { visit } = conversation
   const turn = conversation.turns + 1
   const base = { runId: services.runId, step: name, visit }
+  // Model calls, retries and fallbacks carry the turn, so a resumed run tells its turns apart.
+  const turnBase = { ...base, turn }
   const stepContext = stepContextOf(context, conversation, services.runId, signal)
   const finishedBefore = services.replay?.steps.has(visitKey(name, visit)) === true
   const fail = async (error: RunError, usage: UsageTotals): Promise<never> => {
@@ -138,9 +140,9 @@ export const runAgentTurn = async (
       policy,
       services,
       onRetry: (failedAttempt, error, delayMs) =>
-        void services.record({ type: "step.retried", ...base, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() }),
+        void services.record({ type: "step.retried", ...turnBase, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() }),
       usage: tally,
-      base,
+      base: turnBase,
       tally: { attempts: 1 },
     }
     const exit = await Effect.runPromiseExit(withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model) => call(model, request, stepRun, false)), { signal })

@@ -58,6 +58,8 @@ describe("resume after a crash mid-agent", () => {
     const after = await crashed.read("r")
     expect(after.filter((entry) => entry.type === "agent.turned").map((entry) => (entry as { turn: number }).turn)).toEqual([1, 2, 3])
     expect(after.filter((entry) => entry.type === "tool.called")).toHaveLength(3)
+    // Every model call is in the journal once, each with its turn: new turns are not mistaken for replayed ones.
+    expect(after.filter((entry) => entry.type === "model.called").map((entry) => (entry as { turn?: number }).turn)).toEqual([1, 2, 3])
     expect(after.filter((entry) => entry.type === "step.started" && entry.step === "gather")).toHaveLength(1)
   })
 
