@@ -211,7 +211,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
       stops: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
-      // biome-ignore lint: agent guards read the done events of their own sub-chart
+      // The agent sub-charts' guards (compile-agent.ts), referenced by name like these.
       ...(agents.guards as {}),
     },
     actions: {
@@ -264,7 +264,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
           message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
         },
       })),
-      // biome-ignore lint: agent actions read the done events of their own sub-chart
+      // The agent sub-charts' actions (compile-agent.ts).
       ...(agents.actions as {}),
     },
     // biome-ignore lint: delays are keyed by step name, known only at build time
