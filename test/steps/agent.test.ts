@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { agent, budget, fn, hasToolCall, maxSteps, maxToolCalls, memoryJournal, pipeline, tool, when, type RunEvent } from "../../src/index.ts"
+import { agent, budget, fn, hasToolCall, maxSteps, maxToolCalls, maxVisits, memoryJournal, pipeline, route, tool, when, type RunEvent } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const lookupOrder = tool({
@@ -173,6 +173,35 @@ describe("agent step", () => {
       .edges({ work: "done" })
     const result = await p.run({}, { models: { smart: scriptedModel([{ fail: "authentication" }]) } })
     expect(result).toMatchObject({ status: "failed", error: { _tag: "ModelError", reason: "authentication", step: "work" } })
+  })
+
+  it("starts a fresh conversation on each visit of a loop, and resumes a second visit from the journal", async () => {
+    const seen: string[] = []
+    const note = tool({ name: "note", input: z.object({ text: z.string() }), run: ({ text }, { idempotencyKey }) => (seen.push(`${text} ${idempotencyKey}`), "noted") })
+    const build = () =>
+      pipeline({ id: "drafts", input: z.object({}) })
+        .step("draft", agent({ model: "smart", prompt: ({ visit }) => `draft ${visit}`, tools: { note }, stop: [maxSteps(3)] }))
+        .step("check", fn(({ visit }) => visit))
+        .edges({ draft: "check", check: { next: route(["draft", "done"], ({ output }) => (output < 2 ? "draft" : "done")), stop: maxVisits(3) } })
+    const script = () => [
+      (request: { messages: readonly { role: string; content: string }[] }) =>
+        request.messages.length === 1 ? { toolCalls: [{ id: "n", name: "note", arguments: { text: request.messages[0]?.content ?? "" } }] } : `done ${request.messages[0]?.content}`,
+    ]
+    const journal = memoryJournal()
+    const model = scriptedModel(script(), { repeat: true })
+    const result = await build().run({}, { models: { smart: model }, journal, runId: "v" })
+    expect(result).toMatchObject({ status: "done", steps: { draft: "done draft 2" } })
+    // The second visit saw only its own task, not the first visit's conversation.
+    expect(model.calls[2]?.request.messages).toEqual([{ role: "user", content: "draft 2" }])
+    expect(seen).toEqual(["draft 1 v:draft:1:1:n", "draft 2 v:draft:2:1:n"])
+    const entries = await journal.read("v")
+    const crashed = memoryJournal()
+    const cut = entries.findIndex((entry) => entry.type === "tool.called" && entry.visit === 2) + 1
+    for (const entry of entries.slice(0, cut)) await crashed.append(entry)
+    const again = scriptedModel(script(), { repeat: true })
+    expect(await build().resume("v", { journal: crashed, models: { smart: again } })).toMatchObject({ status: "done", steps: { draft: "done draft 2" } })
+    expect(seen).toHaveLength(2)
+    expect(again.calls).toHaveLength(1)
   })
 
   it("rejects an agent without stop rules when it is built", () => {
