@@ -53,7 +53,11 @@ export interface AgentOptions<TOutput, TInput, TSteps> {
   /** Tools the model may call, by the name it sees (`{ lookupOrder }`). */
   // biome-ignore lint: each tool's argument and result types are its own
   readonly tools: Readonly<Record<string, Tool<any, any>>>
-  /** The final answer's schema (JSON); without it the answer is the model's text. */
+  /**
+   * The final answer's schema (JSON); without it the answer is the model's text. Checked here, not
+   * sent to the provider as structured output (tools and structured output do not mix everywhere):
+   * ask for the JSON in the system prompt.
+   */
   readonly output?: z.ZodType<TOutput>
   /** At least one rule that bounds the loop: `maxSteps(n)`, `budget(...)`, `maxToolCalls(n)`, `hasToolCall(name)`, `when(...)`. */
   readonly stop: readonly [StopRule<AgentStopContext<TInput, TSteps>>, ...ReadonlyArray<StopRule<AgentStopContext<TInput, TSteps>>>]
