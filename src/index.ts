@@ -115,3 +115,12 @@ export type { MapOutput, PipelineOutput } from "./steps/map.ts"
 export { subpipeline } from "./steps/subpipeline.ts"
 export type { ItemErrorPolicy, ItemResult, MapStep, NestedPipeline, ParallelStep, PipelineStep, UnitStep } from "./steps/fanout-step.ts"
 export type { FanoutErrorReason } from "./errors.ts"
+
+// Agents and tools: the model-decided loop as a sub-chart, stop rules, tool approval, history trimming
+export { agent } from "./steps/agent.ts"
+export type { AgentOptions, AgentStep } from "./steps/agent.ts"
+export type { ApprovalDecision } from "./steps/approval.ts"
+export { and, budget, hasToolCall, maxSteps, maxToolCalls, not, or } from "./graph/agent-stop-rules.ts"
+export type { AgentStopContext, Budget } from "./graph/agent-stop-rules.ts"
+export type { AgentConversation, PendingCall } from "./graph/agent-conversation.ts"
+export { estimateMessageTokens, trimHistory } from "./steps/trim-history.ts"

@@ -35,6 +35,8 @@ interface TransitionConfig {
 }
 interface StateConfig {
   readonly type?: string
+  readonly onDone?: readonly TransitionConfig[]
+  readonly meta?: { readonly agent?: { readonly tools: readonly string[]; readonly approvalTools: readonly string[]; readonly maxToolErrors: number } }
   readonly invoke?: { readonly onDone: readonly TransitionConfig[]; readonly onError: readonly TransitionConfig[] }
   readonly on?: Readonly<Record<string, readonly TransitionConfig[]>>
   readonly after?: Readonly<Record<string, readonly TransitionConfig[]>>
@@ -45,6 +47,7 @@ const statesOf = (machine: PipelineMachine) => machine.config.states as unknown 
 const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, readonly unknown[]>>): AnyEventObject[] => {
   const events: AnyEventObject[] = []
   for (const [name, state] of Object.entries(statesOf(machine))) {
+    if (state.meta?.agent !== undefined) events.push(...agentEventsOf(name, state))
     // A parallel step's routes hang on its own state, under its join's done event.
     const onDone = state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]
     if (onDone !== undefined) {
@@ -65,16 +68,37 @@ const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, r
   return events
 }
 
+/** An agent step's sub-chart: the model answers (once per route), calls each tool or fails; a tool batch succeeds or errs; a person approves. */
+const agentEventsOf = (name: string, state: StateConfig): AnyEventObject[] => {
+  const { tools, approvalTools, maxToolErrors } = state.meta?.agent as NonNullable<NonNullable<StateConfig["meta"]>["agent"]>
+  const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
+  const turn = (extra: object) => ({ type: `xstate.done.actor.${name}.thinking`, output: { turn: 1, text: "", calls: [], usage, elapsedMs: 0, runUsage: usage, runElapsedMs: 0, ...extra } })
+  const targets = new Set((state.onDone ?? []).flatMap((transition) => (transition.guard?.params.to === undefined ? [] : [transition.guard.params.to])))
+  const result = (isError: boolean) => ({ callId: "c", name: tools[0] ?? "tool", content: isError ? "error" : "ok", isError, ran: true })
+  return [
+    ...[...targets].map((next) => turn({ answer: { output: null, next } })),
+    ...tools.map((tool) => turn({ calls: [{ id: "c", name: tool, arguments: {}, approval: approvalTools.includes(tool) ? "needed" : "none" }] })),
+    { type: `xstate.done.actor.${name}.callingTools`, output: { results: [result(false)], elapsedMs: 0 } },
+    { type: `xstate.done.actor.${name}.callingTools`, output: { results: Array.from({ length: maxToolErrors }, () => result(true)), elapsedMs: 0 } },
+    { type: `xstate.error.actor.${name}.thinking`, error: { _tag: "StepCodeError", step: name, retryable: false, message: "boom" } },
+    ...(approvalTools.length === 0 ? [] : [{ type: `${name}.decide`, decision: { action: "approve" } }]),
+  ]
+}
+
 const humanSteps = (machine: PipelineMachine) =>
   Object.entries(statesOf(machine)).flatMap(([name, state]) => (state.on?.[`${name}.decide`] === undefined ? [] : [name]))
 
-/** Value and visit counts: enough to tell loop iterations apart, bounded by the stop rules. */
+/** Value and visit counts (and agents' turns): enough to tell loop iterations apart, bounded by the stop rules. */
 const serializeState = (snapshot: unknown) => {
-  const { value, context } = snapshot as { value: unknown; context: { visits: Record<string, number> } }
-  return JSON.stringify([stepOf(value), context.visits])
+  const { value, context } = snapshot as { value: unknown; context: { visits: Record<string, number>; agents?: Record<string, { turns: number; lastToolCalls: string[] }> } }
+  const agents = Object.values(context.agents ?? {}).map((agent) => [agent.turns, agent.lastToolCalls])
+  // An agent's sub-state (`{ step: "thinking" }`) tells loop turns apart; a parallel step's regions count as the step.
+  const state = typeof value === "object" && value !== null && typeof Object.values(value)[0] === "string" ? value : stepOf(value)
+  return JSON.stringify([state, context.visits, ...(agents.length === 0 ? [] : [agents])])
 }
-// Inside a parallel step the machine's value is an object under the step's name.
+// Inside a parallel or agent step the machine's value is an object under the step's name.
 const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? ""))
+
 
 const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[], input: unknown) =>
   getAdjacencyMap(machine, { input: { input }, events: events as never, serializeState, limit: 10_000 })
@@ -118,7 +142,7 @@ describe.each(modules)("machines/%s", (file, module) => {
     const adjacency = adjacencyOf(machine, eventsOf(machine, decisions), input)
     const reached = new Set(edgesOf(adjacency).map((node) => node.value))
     const targeted = Object.values(statesOf(machine)).flatMap((state) =>
-      [...(state.invoke?.onDone ?? []), ...(state.invoke?.onError ?? []), ...Object.values(state.on ?? {}).flat(), ...Object.values(state.after ?? {}).flat()]
+      [...(state.invoke?.onDone ?? []), ...(state.invoke?.onError ?? []), ...(state.onDone ?? []), ...Object.values(state.on ?? {}).flat(), ...Object.values(state.after ?? {}).flat()]
         .map((transition) => transition.target))
     const expected = [...p.stepNames, "done", "failed", ...(targeted.includes("stopped") ? ["stopped"] : [])]
     expect([...reached].sort()).toEqual([...new Set(expected)].sort())

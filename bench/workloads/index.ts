@@ -9,6 +9,7 @@ import { fanoutWorkload } from "./fanout.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 import { typecheckWorkload } from "./typecheck.ts"
+import { agentWorkload } from "./agent.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload, agentWorkload]

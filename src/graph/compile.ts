@@ -7,6 +7,8 @@ import { visitKey } from "../runtime/replay.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { NormalizedEdge } from "./edges.ts"
 import { branchOutput, noteParallelStarted, parallelState, withoutBranches } from "./compile-parallel.ts"
+import type { AgentConversation } from "./agent-conversation.ts"
+import { agentAnswer, agentImplementations, agentState } from "./compile-agent.ts"
 
 /**
  * The machine's context: JSON only, so a snapshot can be persisted and restored.
@@ -32,6 +34,8 @@ export interface RunContext {
   readonly deadlines: Readonly<Record<string, number>>
   /** Outputs of the branches of parallel steps, by `step.branch`, while the step runs. */
   readonly branches?: Readonly<Record<string, unknown>>
+  /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
+  readonly agents?: Readonly<Record<string, AgentConversation>>
 }
 
 /**
@@ -107,6 +111,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
   }
   const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
     const edge = edgeOf(from)
+    // An agent's sub-chart ends with xstate.done.state.*; its answer and route are in the context.
+    if (event.type.startsWith("xstate.done.state.")) return agentAnswer(context, from)?.next
     if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
     if (event.type.startsWith("xstate.error.actor.")) return edge.error
     if (event.type === `${from}.decide`) {
@@ -128,6 +134,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     if (rules.length === 0) return undefined
     const steps = { ...context.steps }
     if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    else if (event.type.startsWith("xstate.done.state.")) steps[from] = agentAnswer(context, from)?.output
     else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
     return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
   }
@@ -147,6 +154,10 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     const record = [{ type: "record", params: { step: name } }]
     const routes = edge.targets.flatMap((to) => into(name, to, record, edge.targets.length > 1 || step.kind === "human"))
     const entry = [{ type: "enter", params: { step: name } }]
+    if (step.kind === "agent") {
+      states[name] = agentState(name, step, edge, edge.targets.flatMap((to) => into(name, to, record, true)))
+      continue
+    }
     if (step.kind === "human") {
       const onTimeout =
         edge.timeout === undefined
@@ -195,6 +206,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     }
   }
 
+  const agents = agentImplementations(graph)
   return setup({
     types: {
       context: {} as RunContext,
@@ -202,12 +214,14 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       input: {} as MachineInput,
       output: {} as MachineOutput,
     },
-    actors: Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])),
+    actors: { ...Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])), ...(agents.actors as Record<string, StepLogic>) },
     guards: {
       goes: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
       stops: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
+      // The agent sub-charts' guards (compile-agent.ts), referenced by name like these.
+      ...(agents.guards as {}),
     },
     actions: {
       // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
@@ -226,7 +240,9 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       }),
       leave: assign({ status: "running" as const, waiting: null }),
       record: assign(({ context, event }, params: { step: string }) => {
-        const output = event.type.endsWith(".decide")
+        const output = event.type.startsWith("xstate.done.state.")
+          ? agentAnswer(context, params.step)?.output
+          : event.type.endsWith(".decide")
           ? decisionOf(params.step, event).parsed.data
           : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
@@ -261,6 +277,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
           message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
         },
       })),
+      // The agent sub-charts' actions (compile-agent.ts).
+      ...(agents.actions as {}),
     },
     // biome-ignore lint: delays are keyed by step name, known only at build time
     delays: delays as any,

@@ -6,6 +6,7 @@ import { stepLogic } from "../steps/step-logic.ts"
 import type { AnyStep, Step, StepContext } from "../steps/step.ts"
 import { compileMachine } from "./compile.ts"
 import type { EdgesOf } from "./edges.ts"
+import type { Budget } from "./agent-stop-rules.ts"
 import { checkStepName, validateGraph } from "./validate.ts"
 
 /**
@@ -44,6 +45,8 @@ export interface PipelineOptions<TInput> {
   readonly description?: string
   /** Defaults for every step (a step's own policy wins field by field). */
   readonly policy?: StepPolicy
+  /** A budget for each run (a run's `budget` option wins): an agent step that reaches it stops the run. */
+  readonly budget?: Budget
 }
 
 /**
@@ -66,15 +69,15 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
   step(name, step) {
     const problem = checkStepName(name, steps)
     if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: [name], message: problem }])
-    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve", "parallel", "map", "pipeline"].includes((step as AnyStep).kind)) {
-      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human(), retrieve(), parallel(), map() or subpipeline()` }])
+    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve", "agent", "parallel", "map", "pipeline"].includes((step as AnyStep).kind)) {
+      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human(), retrieve(), agent(), parallel(), map() or subpipeline()` }])
     }
     return builder(options, new Map([...steps, [name, step as AnyStep]]))
   },
   edges(edges) {
     const { edges: normalized, problems } = validateGraph(steps, edges as Record<string, unknown>)
     if (problems.length > 0) throw new PipelineDefinitionError(options.id, problems)
-    const graph = { id: options.id, steps, edges: normalized, policy: options.policy }
+    const graph = { id: options.id, steps, edges: normalized, policy: options.policy, budget: options.budget }
     let machine
     try {
       machine = compileMachine(graph, stepLogic(graph))

@@ -63,7 +63,8 @@ export const validateGraph = (
     if (edge.empty !== undefined && step.kind !== "retrieve") {
       problems.push({ steps: [name], message: `edges.${name}.empty is only for retrieve steps (it is taken when no passage is relevant)` })
     }
-    if (edge.stopped !== undefined && edge.stop.length === 0) {
+    // An agent step has its own stop rules (in the step), so its stopped edge needs none here.
+    if (edge.stopped !== undefined && edge.stop.length === 0 && step.kind !== "agent") {
       problems.push({ steps: [name], message: `edges.${name}.stopped is set but the step has no stop rule (add stop: maxVisits(n) or when(...))` })
     }
   }

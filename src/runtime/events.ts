@@ -33,6 +33,9 @@ export interface PipelineStructure {
     readonly stop?: readonly string[]
     /** A retrieve step's target when nothing relevant was found. */
     readonly empty?: string
+    /** Agent steps: the names of their own stop rules, and their tools. */
+    readonly agentStop?: readonly string[]
+    readonly tools?: readonly string[]
   }>
 }
 
@@ -62,6 +65,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly attempt: number
       readonly error: RunError
       readonly delayMs: number
@@ -82,6 +87,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly provider: string
       readonly model: string
       readonly messages: readonly Message[]
@@ -98,10 +105,27 @@ export type RunEvent =
       readonly step: string
       readonly visit: number
       readonly tool: string
+      /** Agent steps: the model's id of the call, and the turn that asked for it. */
+      readonly callId?: string
+      readonly turn?: number
       readonly args: unknown
       readonly result?: unknown
       readonly error?: RunError
       readonly durationMs: number
+      readonly at: number
+    }
+  | {
+      /** One model turn of an agent step: the answer (text and tool calls) a resume replays instead of asking again. */
+      readonly type: "agent.turned"
+      readonly runId: string
+      readonly step: string
+      readonly visit: number
+      readonly turn: number
+      readonly text: string
+      readonly toolCalls: readonly ToolCall[]
+      readonly usage: UsageTotals
+      /** Milliseconds since the agent step started, when the turn ended. */
+      readonly elapsedMs: number
       readonly at: number
     }
   | {
@@ -119,6 +143,8 @@ export type RunEvent =
       readonly runId: string
       readonly step: string
       readonly visit: number
+      /** Agent steps: the model turn this belongs to. */
+      readonly turn?: number
       readonly from: string
       readonly to: string
       readonly error: RunError

@@ -13,6 +13,7 @@ import { eventKey, visitKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import { threadSession } from "../memory/thread-session.ts"
 import { noThread } from "../memory/thread.ts"
+import { approvalPrompt, checkApproval, pendingApproval, stateNameOf } from "./agent-approval.ts"
 import type { RunHandle, RunOptions } from "./run.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
@@ -123,7 +124,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if (appendMany !== undefined) return appendToBatch({ ...redaction.journal(event), seq: seq++ }, event)
     let written: void | Promise<void>
     try {
-      // Nobody reads a discarded journal back: no copy, no redaction for it.
+      // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
+      // calls carry the whole conversation, every turn).
       written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(event), seq })
     } catch (error) {
       return onJournalFailure(error)
@@ -156,6 +158,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.
+  // A compound step's value is `{ step: subState }` (agents, parallel steps): routes are between steps, so read the step.
   let previous = topState(actor.getSnapshot().value)
   let previousVisit = actor.getSnapshot().context.visits[previous] ?? 0
   const noteState = (state: string, visit: number): boolean => {
@@ -174,6 +177,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
+  const budget = runOptions.budget ?? graph.budget
   attachServices(actor.system, {
     runId,
     models: runOptions.models ?? {},
@@ -183,6 +187,9 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     ...(replay === undefined ? {} : { replay }),
     ...(thread === undefined ? {} : { thread: thread.current }),
     ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+    ...(budget === undefined ? {} : { budget }),
+    usage: () => usage,
+    startedAt,
   })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
@@ -224,9 +231,9 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
   }
-  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
+  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>, approval?: string) => {
     const definition = graph.steps.get(step)
-    let prompt: string | undefined
+    let prompt: string | undefined = approval
     if (definition?.kind === "human" && definition.prompt !== undefined) {
       try {
         const context = snapshot.context
@@ -254,10 +261,29 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
     else void pause(step, snapshot)
   }
+  // At an agent's tool call that needs a person: a resumed run applies the journaled decision.
+  let approvalSeen: string | undefined
+  const arriveAtApproval = (snapshot: SnapshotFrom<PipelineMachine>) => {
+    const approval = pendingApproval(snapshot.value, snapshot.context)
+    if (approval === undefined || approval.key === approvalSeen) return
+    approvalSeen = approval.key
+    if (replay?.approvals?.has(approval.key) === true) {
+      // The original run journaled this pause and its decision; replaying stands for both, so
+      // a later pause of the same visit is not mistaken for one already written.
+      const visit = snapshot.context.visits[approval.step] ?? 1
+      for (const type of ["human.waiting", "human.decided"] as const) {
+        const key = eventKey({ type, runId, step: approval.step, visit, decision: null, at: 0 })
+        replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
+      }
+      actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    }
+    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call))
+  }
   actor.subscribe({
     next: (snapshot) => {
       const value = topState(snapshot.value)
       if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
+      if (snapshot.context.status === "awaiting-human" && graph.steps.get(value)?.kind === "agent") arriveAtApproval(snapshot)
       if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
     },
     error: (error) => {
@@ -273,7 +299,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     result: final,
     send: (step: string, decision: unknown) => {
       const snapshot = actor.getSnapshot()
-      const parsed = checkDecision(graph, topState(snapshot.value), snapshot.status, step, decision)
+      const parsed = checkDecision(graph, stateNameOf(snapshot.value), snapshot.status, step, decision)
       void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
       actor.send({ type: `${step}.decide`, decision: parsed })
     },
@@ -320,6 +346,7 @@ export const closedStream = () => {
 export const checkDecision = (graph: ExecutableGraph, current: string, status: string, step: string, decision: unknown): unknown => {
   const definition = graph.steps.get(step)
   if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
+  if (definition.kind === "agent") return checkApproval(step, current, status, decision)
   if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
   if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
   const parsed = definition.decision.safeParse(decision)

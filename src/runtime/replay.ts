@@ -20,6 +20,12 @@ export interface Replay {
   readonly thread?: ThreadReplay
   /** Item lists `map` steps journaled, by `step#visit`: a resumed map must compute the same list. */
   readonly lists?: ReadonlyMap<string, { readonly count: number; readonly fingerprint: string }>
+  /** Agent model turns, by `step#visit#turn`. */
+  readonly turns?: ReadonlyMap<string, Extract<RunEvent, { type: "agent.turned" }>>
+  /** Agent tool calls that finished, by `step#visit#turn#callId`. */
+  readonly toolResults?: ReadonlyMap<string, { readonly result: unknown } | { readonly error: RunError }>
+  /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
+  readonly approvals?: ReadonlyMap<string, unknown>
 }
 
 /** `step#visit`, the key of one visit of a step. */
@@ -34,11 +40,18 @@ export const eventKey = (event: RunEvent): string => {
     case "route.taken":
       return `${event.type}|${event.from}|${event.to}`
     case "step.retried":
-      return `${event.type}|${event.step}#${event.visit}|${event.attempt}`
+      return `${event.type}|${event.step}#${event.visit}|${event.attempt}${event.turn === undefined ? "" : `|${event.turn}`}`
     case "model.repair":
       return `${event.type}|${event.step}#${event.visit}|${event.repair}`
     case "model.fallback":
-      return `${event.type}|${event.step}#${event.visit}|${event.to}`
+      return `${event.type}|${event.step}#${event.visit}|${event.to}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "model.called":
+      // An agent's turns each call the model: a resumed run's new turns are not the journaled ones.
+      return `${event.type}|${event.step}#${event.visit}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "agent.turned":
+      return `${event.type}|${event.step}#${event.visit}|${event.turn}`
+    case "tool.called":
+      return event.callId === undefined ? `${event.type}|${event.step}#${event.visit}` : `${event.type}|${event.step}#${event.visit}|${event.callId}`
     case "run.started":
     case "run.finished":
     case "thread.loaded":
@@ -60,6 +73,10 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   const deadlines = new Map<string, number>()
   const journaled = new Map<string, number>()
   const lists = new Map<string, { count: number; fingerprint: string }>()
+  const turns = new Map<string, Extract<RunEvent, { type: "agent.turned" }>>()
+  const toolResults = new Map<string, { result: unknown } | { error: RunError }>()
+  const approvals = new Map<string, unknown>()
+  const decidedIn = new Map<string, number>()
   for (const entry of entries) {
     const key = eventKey(entry)
     journaled.set(key, (journaled.get(key) ?? 0) + 1)
@@ -71,8 +88,22 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
         // A step cancelled under a dying run did not really fail: run it again.
         if (entry.error._tag !== "CancelledError") steps.set(visitKey(entry.step, entry.visit), { error: entry.error })
         break
-      case "human.decided":
-        decisions.set(visitKey(entry.step, entry.visit), entry.decision)
+      case "human.decided": {
+        const key = visitKey(entry.step, entry.visit)
+        decisions.set(key, entry.decision)
+        const ordinal = decidedIn.get(key) ?? 0
+        approvals.set(`${key}#${ordinal}`, entry.decision)
+        decidedIn.set(key, ordinal + 1)
+        break
+      }
+      case "agent.turned":
+        turns.set(`${visitKey(entry.step, entry.visit)}#${entry.turn}`, entry)
+        break
+      case "tool.called":
+        // A call cut short by a dying run did not really fail: run it again.
+        if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
+          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.turn ?? 0}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
+        }
         break
       case "human.expired":
         expired.add(visitKey(entry.step, entry.visit))
@@ -85,7 +116,7 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
         break
     }
   }
-  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists }
+  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists, turns, toolResults, approvals }
 }
 
 /** The graph as data, stored with `run.started`. */
@@ -101,6 +132,8 @@ export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
       ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
       ...(edge?.empty === undefined ? {} : { empty: edge.empty }),
       ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
+      // An agent's own stop rules: shown on its stopped edge, and a change is a structure change.
+      ...(step.kind === "agent" ? { agentStop: step.stop.map((rule) => rule.name), tools: Object.keys(step.tools) } : {}),
     }
   }),
 })

@@ -4,6 +4,8 @@ import type { z } from "zod"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { Models } from "../models/model.ts"
 import type { AnyStep } from "../steps/step.ts"
+import type { Budget } from "../graph/agent-stop-rules.ts"
+import type { ApprovalDecision } from "../steps/approval.ts"
 import type { PriceTable } from "../models/prices.ts"
 import type { Redaction } from "../observe/redact.ts"
 import type { ThreadStore } from "../memory/thread.ts"
@@ -44,6 +46,8 @@ export interface RunOptions {
   readonly threadId?: string
   /** Where threads live (`memoryThreadStore()`, `sqliteThreadStore(path)`); needed with `threadId`, and to resume such a run. */
   readonly threads?: ThreadStore
+  /** A budget for the whole run (over the pipeline's): an agent step that reaches it stops the run (`stoppedBy.rule` "run budget(...)"). */
+  readonly budget?: Budget
 }
 
 /**
@@ -62,6 +66,8 @@ export interface RunHandle<TSteps> {
   readonly result: Promise<RunResult<TSteps>>
   /** Delivers a human decision; throws a {@link DecisionError} (run unchanged) if it is invalid or unexpected. */
   send<TStep extends keyof TSteps & string>(step: TStep, decision: TSteps[TStep]): void
+  /** Approves, rejects or edits the tool call an agent step waits on. */
+  send(step: keyof TSteps & string, decision: ApprovalDecision): void
   /** Cancels the run: the in-flight step is aborted and the run ends `failed` (CancelledError). */
   cancel(reason?: string): void
   /** The underlying XState actor, for inspection. */
@@ -108,6 +114,8 @@ export interface Pipeline<TInput, TSteps> {
    * or an invalid decision, a {@link ResumeError} for a run that cannot be resumed.
    */
   decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options: ResumeOptions): Promise<RunResult<TSteps>>
+  /** Approves, rejects or edits the tool call an agent step waits on, and continues the run. */
+  decide(runId: string, step: keyof TSteps & string, decision: ApprovalDecision, options: ResumeOptions): Promise<RunResult<TSteps>>
   /** Phantom: the step outputs, for type helpers. */
   readonly "~steps"?: TSteps
 }
@@ -161,7 +169,7 @@ export const createRunner = <TInput, TSteps>(
       return runId
     },
     resume: (runId, resumeOptions) => resumeRun(target, runId, resumeOptions) as Promise<RunResult<TSteps>>,
-    decide: (runId, step, decision, resumeOptions) =>
+    decide: (runId: string, step: string, decision: unknown, resumeOptions: ResumeOptions) =>
       decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)) as Promise<RunResult<TSteps>>,
   }
 }

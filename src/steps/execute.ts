@@ -120,7 +120,9 @@ const runKind = (step: AnyStep, stepRun: StepRun): Effect.Effect<unknown, StepEr
     case "retrieve":
       return runRetrieve(step, stepRun)
     case "human":
-      return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `human step "${name}" is not invoked` }))
+    case "agent":
+      // Both are sub-charts of the machine, never invoked as one actor.
+      return Effect.fail(new ConfigurationError({ step: name, retryable: false, message: `${step.kind} step "${name}" is not invoked` }))
     case "map":
       return runMap(step, stepRun)
     case "pipeline":

@@ -10,7 +10,8 @@ import type { StepRun } from "./step-run.ts"
 import { threadMessagesFor } from "../memory/thread-session.ts"
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>()
-const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
+/** The JSON Schema of a zod schema, computed once per schema. */
+export const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
   let jsonSchema = jsonSchemas.get(schema)
   if (jsonSchema === undefined) jsonSchemas.set(schema, (jsonSchema = z.toJSONSchema(schema) as Record<string, unknown>))
   return jsonSchema
@@ -33,10 +34,32 @@ export interface LlmStart {
  */
 export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun, start: LlmStart = {}): Effect.Effect<unknown, StepError> =>
   Effect.gen(function* () {
-    const { name, context, policy, services, onRetry, base, tally } = stepRun
+    const { name, context } = stepRun
     const request = start.request ?? ((yield* runCode(name, () => requestOf(step, name, context))) as ModelRequest)
     let firstFailure = start.firstFailure
-    const candidates = [step.model, ...(step.fallback ?? [])]
+    // The fast path's failed attempt counts as the first model's first: the schedule retries after it.
+    const attempt = (model: Model) =>
+      Effect.suspend(() => {
+        const known = firstFailure
+        firstFailure = undefined
+        return known === undefined ? attemptWithRepair(step, model, request, stepRun) : Effect.fail(known)
+      })
+    return yield* withFallback([step.model, ...(step.fallback ?? [])], stepRun, attempt, { attemptTimesItself: true })
+  })
+
+/**
+ * Runs `attempt` under the step policy with the first model, then with each fallback model in
+ * turn while the failure is a model failure; journals each switch as `model.fallback`. An attempt
+ * that enforces the policy's attempt timeout itself says so (`attemptTimesItself`).
+ */
+export const withFallback = <TValue>(
+  candidates: ReadonlyArray<string | Model>,
+  stepRun: StepRun,
+  attempt: (model: Model) => Effect.Effect<TValue, StepError>,
+  options: { readonly attemptTimesItself?: boolean } = {},
+): Effect.Effect<TValue, StepError> =>
+  Effect.gen(function* () {
+    const { name, policy, services, onRetry, base, tally } = stepRun
     let lastError: StepError | undefined
     for (const [index, candidate] of candidates.entries()) {
       const model = resolveModel(candidate, services.models, name)
@@ -46,13 +69,7 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun, start:
         const from = describe(candidates[index - 1] as string | Model)
         yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
       }
-      // The fast path's failed attempt counts as this model's first: the schedule retries after it.
-      const attempt = Effect.suspend(() => {
-        const known = firstFailure
-        firstFailure = undefined
-        return known === undefined ? attemptWithRepair(step, model, request, stepRun) : Effect.fail(known)
-      })
-      const result = yield* Effect.result(withPolicy(name, attempt, policy, onRetry, { attemptTimesItself: true }))
+      const result = yield* Effect.result(withPolicy(name, attempt(model), policy, onRetry, options))
       if (result._tag === "Success") return result.success
       lastError = result.failure
       // Only model failures move on to the next model; a code or configuration error would repeat.
@@ -252,7 +269,7 @@ const parseOutput = (step: LlmStep<unknown, unknown>, text: string): Parsed => {
 }
 
 // Models without a native JSON mode often wrap JSON in a Markdown code fence.
-const stripFence = (text: string): string => {
+export const stripFence = (text: string): string => {
   const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text)
   return fenced === null ? text : (fenced[1] as string)
 }

@@ -4,6 +4,7 @@ import type { RunContext, StepDone } from "../graph/compile.ts"
 import { defaultPrices } from "../models/prices.ts"
 import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../policies/policy.ts"
 import type { AnyStep } from "./step.ts"
+import type { Budget } from "../graph/agent-stop-rules.ts"
 import { visitKey } from "../runtime/replay.ts"
 import type { RunServices } from "./step-run.ts"
 
@@ -19,6 +20,8 @@ export interface ExecutableGraph {
   readonly steps: ReadonlyMap<string, AnyStep>
   readonly edges: ReadonlyMap<string, NormalizedEdge>
   readonly policy: StepPolicy | undefined
+  /** The pipeline's run-level budget, checked by agent steps. */
+  readonly budget?: Budget | undefined
 }
 
 // Runs attach their services to the XState system they create; a machine driven with plain
@@ -37,7 +40,7 @@ export const attachServices = (system: object, services: RunServices): void => {
 export const stepLogic = (graph: ExecutableGraph) => {
   const policies = new Map<string, ResolvedPolicy>()
   for (const [name, step] of graph.steps) {
-    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, (defaultPolicies as Partial<Record<string, StepPolicy>>)[step.kind], graph.policy, step.policy))
+    if (step.kind !== "human") policies.set(name, resolvePolicy(`step "${name}"`, (defaultPolicies as Partial<Record<string, StepPolicy>>)[step.kind === "agent" ? "llm" : step.kind], graph.policy, step.policy))
   }
   return fromPromise<StepDone, { step: string; branch?: string }>(async ({ input, signal, self, system }) => {
     const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext

@@ -3,7 +3,8 @@ import type { StepError } from "../errors.ts"
 import type { Models } from "../models/model.ts"
 import type { PriceTable } from "../models/prices.ts"
 import type { ResolvedPolicy, StepPolicy } from "../policies/policy.ts"
-import type { RunEvent } from "../runtime/events.ts"
+import type { RunEvent, UsageTotals } from "../runtime/events.ts"
+import type { Budget } from "../graph/agent-stop-rules.ts"
 import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
 import type { Thread } from "../memory/thread.ts"
@@ -25,6 +26,12 @@ export interface RunServices {
   readonly path?: string
   /** The run's XState inspection observer: nested pipelines' actors report to it too. */
   readonly inspect?: (event: InspectionEvent) => void
+  /** The run-level budget agents check (run option, else the pipeline's). */
+  readonly budget?: Budget
+  /** Usage of the run's finished steps so far. */
+  readonly usage?: () => UsageTotals
+  /** When this execution of the run started (epoch ms). */
+  readonly startedAt?: number
 }
 
 

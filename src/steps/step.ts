@@ -7,6 +7,7 @@ import type { Tool } from "./tool.ts"
 import type { RetrieveStep } from "./retrieve.ts"
 import type { Thread } from "../memory/thread.ts"
 import type { MapStep, ParallelStep, PipelineStep } from "./fanout-step.ts"
+import type { AgentStep } from "./agent.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -29,7 +30,7 @@ export interface StepContext<TInput, TSteps> {
 }
 
 /** The step kinds of the core. */
-export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve" | "parallel" | "map" | "pipeline"
+export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve" | "agent" | "parallel" | "map" | "pipeline"
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */
@@ -95,6 +96,7 @@ export type Step<TOutput, TContext> =
   | ParallelStep<TOutput, TContext>
   | MapStep<TOutput, TContext>
   | PipelineStep<TOutput, TContext>
+  | AgentStep<TOutput, TContext>
 
 /** A step of any output and context, as the runtime sees it. */
 // biome-ignore lint: erased at run time

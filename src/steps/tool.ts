@@ -4,8 +4,10 @@ import type { DurationInput } from "../policies/duration.ts"
 import type { StepContext, ToolStep } from "./step.ts"
 
 /**
- * What a tool receives besides its arguments. `idempotencyKey` is `runId:step:visit`: the same
- * on a re-run of the same visit, so a tool can deduplicate its side effect.
+ * What a tool receives besides its arguments. `idempotencyKey` is `runId:step:visit` for a `tool`
+ * step and `runId:step:visit:turn:callId` for a call an agent's model asked for (turn and call id
+ * come from the journaled model turn): the same on a re-run after a crash, so a tool can deduplicate
+ * its side effect.
  *
  * @example
  * const run = async (args: { id: string }, { idempotencyKey }: ToolCallContext) => charge(args.id, idempotencyKey)
@@ -35,6 +37,11 @@ export interface Tool<TArgs, TResult> {
   readonly timeout?: DurationInput
   /** Safe to run twice with the same arguments: failures may be retried. */
   readonly idempotent?: boolean
+  /**
+   * Agents only: a person approves each call first (`true`), or the calls whose arguments the
+   * predicate picks. The run waits in `awaiting-human` for an {@link ApprovalDecision}.
+   */
+  readonly approval?: boolean | ((args: TArgs) => boolean)
   readonly run: (args: TArgs, context: ToolCallContext) => TResult | PromiseLike<TResult>
 }
 

@@ -1,8 +1,9 @@
 import { ModelError, isRetryableReason, type ModelErrorReason } from "../errors.ts"
-import type { GenerateOptions, Model, ModelRequest, ModelResponse, Usage } from "../models/model.ts"
+import type { GenerateOptions, Model, ModelRequest, ModelResponse, ToolCall, Usage } from "../models/model.ts"
 
 /**
- * One scripted reply: text, an object (sent as JSON), a failure, or a function of the request.
+ * One scripted reply: text, an object (sent as JSON), tool calls (an agent's next action; `id`
+ * defaults to `call_<call>_<index>`), a failure, or a function of the request.
  * `delayMs` waits (on the global timers, so fake timers drive it) before answering.
  *
  * @example
@@ -16,6 +17,12 @@ export type ScriptedReply =
   | string
   | { readonly text: string; readonly delayMs?: number; readonly usage?: Usage }
   | { readonly object: unknown; readonly delayMs?: number; readonly usage?: Usage }
+  | {
+      readonly toolCalls: ReadonlyArray<{ readonly id?: string; readonly name: string; readonly arguments: unknown }>
+      readonly text?: string
+      readonly delayMs?: number
+      readonly usage?: Usage
+    }
   | { readonly fail: ModelErrorReason; readonly retryAfterMs?: number; readonly status?: number; readonly message?: string; readonly delayMs?: number }
   | { readonly hang: true }
   | ((request: ModelRequest, call: number) => ScriptedReply | Promise<ScriptedReply>)
@@ -95,6 +102,10 @@ export const scriptedModel = (
       }
       if ("hang" in reply) throw failure("unknown", "unreachable: hang ended without abort")
       const usage = reply.usage ?? options.usage
+      if ("toolCalls" in reply) {
+        const toolCalls: ToolCall[] = reply.toolCalls.map((toolCall, index) => ({ id: toolCall.id ?? `call_${call}_${index}`, name: toolCall.name, arguments: toolCall.arguments }))
+        return { text: reply.text ?? "", toolCalls, finishReason: "tool-calls", ...(usage === undefined ? {} : { usage }) }
+      }
       const text = "text" in reply ? reply.text : JSON.stringify(reply.object)
       streamWords(text, onDelta)
       return { text, ...(usage === undefined ? {} : { usage }) }

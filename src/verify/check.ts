@@ -120,7 +120,8 @@ const soundness = (chart: Chart): Finding[] => {
 
 const humanDeadlines = (chart: Chart): Finding[] =>
   [...chart.states.values()].flatMap((state): Finding[] => {
-    if (state.kind !== "human") return []
+    // An agent's approval pause is a tool's choice, not a human step: no deadline to set there.
+    if (state.kind !== "human" || state.agent !== undefined) return []
     if (!state.deadline) {
       return [{
         severity: "warning",

@@ -1,8 +1,8 @@
 import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
-import { topState } from "../graph/compile-parallel.ts"
-import { finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
+import { chartStateOf, finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
 import { isSchema, sampleValues } from "./sample.ts"
+import { agentEvents } from "./agent-paths.ts"
 
 /**
  * What a path feeds each step, by step name. Invoked steps (llm, fn, tool): the output, or a zod
@@ -68,9 +68,14 @@ export interface PipelinePath {
 }
 
 interface Snapshot {
-  readonly value: string
+  readonly value: unknown
   readonly status: string
-  readonly context: { readonly visits: Readonly<Record<string, number>>; readonly steps: Readonly<Record<string, unknown>>; readonly stoppedBy: { readonly step: string } | null }
+  readonly context: {
+    readonly visits: Readonly<Record<string, number>>
+    readonly steps: Readonly<Record<string, unknown>>
+    readonly stoppedBy: { readonly step: string } | null
+    readonly agents?: Readonly<Record<string, { readonly turns: number; readonly toolCalls: number; readonly toolErrors: number; readonly pending: readonly unknown[]; readonly approvals: number; readonly lastToolCalls: readonly string[] }>>
+  }
 }
 interface Edge {
   readonly from: string
@@ -105,8 +110,10 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   const maxVisits = options.maxVisits ?? 10
   const guards = machine.implementations.guards as Record<string, (args: unknown, params: unknown) => boolean>
   return (snapshot: Snapshot): AnyEventObject[] => {
-    const state = chart.states.get(topState(snapshot.value))
-    if (state === undefined || snapshot.status !== "active" || (snapshot.context.visits[state.name] ?? 0) > maxVisits) return []
+    const state = chart.states.get(chartStateOf(chart, snapshot.value))
+    if (state === undefined || snapshot.status !== "active") return []
+    if (state.agent !== undefined) return agentEvents(state, state.agent, snapshot.context, fixtures, maxVisits, options.failures ?? true)
+    if ((snapshot.context.visits[state.name] ?? 0) > maxVisits) return []
     const from = state.name
     if (state.kind === "invoked") {
       const output = fixtureOutput(fixtures, from)
@@ -128,7 +135,11 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
   }
 }
 
-const serialize = (snapshot: Snapshot) => JSON.stringify([topState(snapshot.value), snapshot.context.visits, snapshot.context.steps])
+// Agents add their tally: each turn of a sub-chart loop is a new state, bounded by the stop rules (or maxVisits).
+const serialize = (snapshot: Snapshot) => {
+  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [step, agent.turns, agent.toolCalls, agent.toolErrors, agent.pending.map((call) => (call as { name: string }).name), agent.approvals, agent.lastToolCalls])
+  return JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps, ...(agents.length === 0 ? [] : [agents])])
+}
 
 /** Explores the machine with @xstate/graph (loaded on first use) into states and moves. */
 const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
@@ -155,10 +166,10 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
       const to = serialize(after)
       if (to === key) return []
       const stopped = after.context.stoppedBy !== before.context.stoppedBy ? after.context.stoppedBy?.step : undefined
-      const transition = transitionKey(topState(before.value), labelOf(event as AnyEventObject), topState(after.value), stopped)
-      return [{ from: key, to, move: { step: topState(before.value), event: event as AnyEventObject, target: topState(after.value), transition } }]
+      const transition = transitionKey(chartStateOf(chart, before.value), labelOf(event as AnyEventObject), chartStateOf(chart, after.value), stopped)
+      return [{ from: key, to, move: { step: chartStateOf(chart, before.value), event: event as AnyEventObject, target: chartStateOf(chart, after.value), transition } }]
     })
-    nodes.set(key, { value: topState(before.value), edges })
+    nodes.set(key, { value: chartStateOf(chart, before.value), edges })
   }
   return { nodes, initial: Object.keys(adjacency)[0] as string, input }
 }

@@ -1,6 +1,6 @@
 import { createActor, fromPromise, type AnyEventObject, type AnyStateMachine, type InspectionEvent } from "xstate"
-import { topState } from "../graph/compile-parallel.ts"
-import { readChart, transitionKey, type TransitionLabel } from "./chart.ts"
+import { chartStateOf, readChart, transitionKey, type Chart, type TransitionLabel } from "./chart.ts"
+import { agentToolsActor, agentTurnActor } from "../graph/compile-agent.ts"
 import { coverage, paths, type PathOptions, type PathStep, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
 
 /**
@@ -23,21 +23,23 @@ export interface PathRun {
 const labelOf = (type: string, state: string): TransitionLabel | undefined =>
   type === `xstate.done.actor.${state}` ? "done"
   : type === `xstate.error.actor.${state}` ? "error"
-  : type === `${state}.decide` ? "decide"
+  // An agent's approval state takes its step's decide event.
+  : type === `${state}.decide` || type === `${state.split(".")[0]}.decide` ? "decide"
   : type === `${state}.expire` || type.startsWith(`xstate.after.${state}.timeout.`) ? "timeout"
   : undefined
 
 interface Snapshot {
+  /** The chart's name of the state (see `chartStateOf`). */
   readonly value: string
+  /** The XState snapshot, so "already handled" compares by identity. */
+  readonly raw: unknown
   readonly status: string
   readonly context: { readonly stoppedBy: { readonly step: string } | null }
-  readonly raw: unknown
 }
 
-// Inside a parallel step the machine's value is an object under the step's name.
-const viewOf = (snapshot: unknown): Snapshot => {
+const viewOf = (chart: Chart, snapshot: unknown): Snapshot => {
   const { value, status, context } = snapshot as { value: unknown; status: string; context: Snapshot["context"] }
-  return { value: topState(value), status, context, raw: snapshot }
+  return { value: chartStateOf(chart, value), status, context, raw: snapshot }
 }
 
 /**
@@ -63,11 +65,21 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
       if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
       return (move.event as AnyEventObject & { output: unknown }).output
     })
-  const invoked = [...chart.states.values()].filter((state) => state.kind === "invoked").map((state) => [state.name, scripted(state.name)] as const)
+  const invoked = [...chart.states.values()].filter((state) => state.kind === "invoked" && state.agent === undefined).map((state) => [state.name, scripted(state.name)] as const)
+  // Agent sub-charts share two actors; the invoke id (`<step>.thinking`) says which move is theirs.
+  const byInvokeId = fromPromise(async ({ self }) => scriptedMove(self.id))
+  const scriptedMove = async (step: string) => {
+    const move = pending[0]
+    if (move?.step !== step || !move.event.type.startsWith("xstate.")) throw new Error(`the path has no move for step "${step}" here`)
+    pending.shift()
+    if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
+    return (move.event as AnyEventObject & { output: unknown }).output
+  }
+  const agentActors = chart.states.size > 0 && [...chart.states.values()].some((state) => state.agent !== undefined) ? [[agentTurnActor, byInvokeId], [agentToolsActor, byInvokeId]] as const : []
   let previous: Snapshot | undefined
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
-    const snapshot = viewOf(inspection.snapshot)
+    const snapshot = viewOf(chart, inspection.snapshot)
     const label = previous === undefined ? undefined : labelOf(inspection.event.type, previous.value)
     if (previous !== undefined && label !== undefined) {
       const stopped = snapshot.context.stoppedBy !== previous.context.stoppedBy ? snapshot.context.stoppedBy?.step : undefined
@@ -75,7 +87,7 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     previous = snapshot
   }
-  const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries(invoked) }), { input: { input: path.input }, inspect })
+  const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries([...invoked, ...agentActors]) }), { input: { input: path.input }, inspect })
   return new Promise<PathRun>((resolve) => {
     let settled = false
     let handled: unknown
@@ -106,13 +118,14 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     let subscription: { unsubscribe(): void } | undefined
     subscription = actor.subscribe({
-      next: (snapshot) => onSnapshot(viewOf(snapshot)),
+      next: (snapshot) => onSnapshot(viewOf(chart, snapshot)),
       error: (error) => finish(previous?.value ?? "", `the machine threw: ${error instanceof Error ? error.message : String(error)}`),
     })
     actor.start()
-    onSnapshot(viewOf(actor.getSnapshot()))
+    onSnapshot(viewOf(chart, actor.getSnapshot()))
   })
 }
+
 
 /**
  * Finds the paths of a pipeline and runs each one on its machine (see {@link simulatePath}), then

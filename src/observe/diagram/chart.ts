@@ -55,6 +55,9 @@ type Transitions = TransitionConfig | readonly TransitionConfig[] | undefined
 interface StateConfig {
   readonly type?: string
   readonly description?: string
+  /** Agent steps: the sub-chart ends, then this takes the step's edge. */
+  readonly onDone?: Transitions
+  readonly meta?: { readonly agent?: unknown }
   readonly invoke?: { readonly onDone?: Transitions; readonly onError?: Transitions }
   readonly on?: Readonly<Record<string, Transitions>>
   readonly after?: Readonly<Record<string, Transitions>>
@@ -100,15 +103,18 @@ export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, st
     edges.push(edge)
   }
   const stopLabel = (guarded: string) => {
-    const rules = declared.get(guarded)?.stop
+    const rules = declared.get(guarded)?.stop ?? declared.get(guarded)?.agentStop
     return rules === undefined || rules.length === 0 ? `stopped ${guarded}` : `${rules.join(" | ")} stops ${guarded}`
   }
 
   for (const name of steps) {
     const state = states[name] as StateConfig
     const human = state.on?.[`${name}.decide`] !== undefined
+    // An agent's edge is on its sub-chart's onDone: its routes, then where a stop rule or a failure goes.
     // A parallel step's routes hang on its own state (its regions and join are inside it).
-    const forward = list(human ? state.on?.[`${name}.decide`] : (state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]))
+    const agent = state.meta?.agent !== undefined
+    const ended = (outcome: string) => list(state.onDone).filter((transition) => transition.guard?.type === "agentEnded" && (transition.guard.params as unknown as { outcome: string }).outcome === outcome)
+    const forward = list(human ? state.on?.[`${name}.decide`] : agent ? list(state.onDone).filter((transition) => transition.guard?.type !== "agentEnded") : (state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]))
       .filter((transition) => !transition.actions?.some((action) => action.type === "unknownRoute"))
     const chosen = new Set(forward.map((transition) => transition.guard?.params.to ?? targetOf(transition)))
     // Routes first, then what a stop rule diverts them to: the order a reader follows.
@@ -121,7 +127,8 @@ export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, st
       add({ from: name, to, kind, label: kind === "route" ? routeLabel : kind === "decision" ? "decision" : "" })
     }
     for (const transition of stops) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(transition.guard?.params.to as string) })
-    const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
+    for (const transition of ended("stopped")) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(name) })
+    const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : agent ? ended("failed") : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
     for (const transition of failing) {
       const to = targetOf(transition)
       if (transition.guard?.type === "stops") add({ from: name, to, kind: "stopped", label: stopLabel(transition.guard.params.to) })

@@ -87,7 +87,7 @@ describe.each(machineFiles)("toMermaid of machines/%s", (file) => {
     const chart = chartOf(machine.default, started?.type === "run.started" ? started.structure : undefined)
     expect(text.startsWith("stateDiagram-v2\n")).toBe(true)
     expect(text).toContain(`    [*] --> ${machine.default.stepNames[0]}\n`)
-    for (const step of machine.default.stepNames) expect(text).toMatch(new RegExp(`^    ${step} : (llm|fn|tool|human ✋|parallel|map|pipeline)$`, "m"))
+    for (const step of machine.default.stepNames) expect(text).toMatch(new RegExp(`^    ${step} : (llm|fn|tool|human ✋|agent|parallel|map|pipeline)$`, "m"))
     expect(chart.edges.length).toBeGreaterThan(machine.default.stepNames.length)
     for (const edge of chart.edges) {
       const label = edge.label === "" ? "( : ✔.*)?" : `${escapeRegExp(` : ${edge.label}`)}( ✔.*)?`
