@@ -29,6 +29,8 @@ interface AgentGraph {
   readonly policy?: StepPolicy | undefined
 }
 
+// Inside a nested pipeline the agent journals under its parent's path (`checks[0].ask`).
+const journaledName = (services: RunServices, stepName: string) => (services.path === undefined ? stepName : `${services.path}${stepName}`)
 const conversationOf = (context: RunContext, name: string) => context.agents?.[name] as AgentConversation
 const stepContextOf = (context: RunContext, conversation: AgentConversation, services: RunServices, signal: AbortSignal): StepContext<unknown, Record<string, unknown>> => ({
   input: context.input,
@@ -87,15 +89,16 @@ const failureOf = (name: string, exit: Exit.Exit<unknown, StepError>): RunError 
 /** One model turn of an agent step: the model's answer, or the tool calls it asks for. */
 export const runAgentTurn = async (
   graph: AgentGraph,
-  name: string,
+  stepName: string,
   policy: ResolvedPolicy,
   context: RunContext,
   services: RunServices,
   signal: AbortSignal,
 ): Promise<TurnOutput> => {
-  const step = graph.steps.get(name) as AgentStep<unknown, unknown>
-  const edge = graph.edges.get(name) as NormalizedEdge
-  const conversation = conversationOf(context, name)
+  const step = graph.steps.get(stepName) as AgentStep<unknown, unknown>
+  const edge = graph.edges.get(stepName) as NormalizedEdge
+  const conversation = conversationOf(context, stepName)
+  const name = journaledName(services, stepName)
   const { visit } = conversation
   const turn = conversation.turns + 1
   const base = { runId: services.runId, step: name, visit }
@@ -193,9 +196,10 @@ const parseAnswer = (step: AgentStep<unknown, unknown>, text: string): { readonl
 type CallResult = ToolsOutput["results"][number]
 
 /** Runs the pending tool calls of the latest turn, at most `toolConcurrency` at once; every failure becomes an error result for the model. */
-export const runAgentTools = async (graph: AgentGraph, name: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<ToolsOutput> => {
-  const step = graph.steps.get(name) as AgentStep<unknown, unknown>
-  const conversation = conversationOf(context, name)
+export const runAgentTools = async (graph: AgentGraph, stepName: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<ToolsOutput> => {
+  const step = graph.steps.get(stepName) as AgentStep<unknown, unknown>
+  const conversation = conversationOf(context, stepName)
+  const name = journaledName(services, stepName)
   const { visit, turns } = conversation
   const base = { runId: services.runId, step: name, visit }
   let ranLive = false

@@ -3,6 +3,7 @@ import type { RunError } from "../errors.ts"
 import type { PipelineMachine } from "../graph/compile.ts"
 import type { StepPolicy } from "../policies/policy.ts"
 import type { AnyStep, HumanStep, Step } from "./step.ts"
+import type { AgentStep } from "./agent.ts"
 
 /**
  * One item's outcome in a `map` that collects failures: its value, or the error it failed with.
@@ -88,9 +89,10 @@ export interface PipelineStep<TOutput, TContext> extends FanoutBase<TOutput> {
 
 /**
  * A step that can run inside another (a parallel branch, a map item): any step but a human step
- * (nothing could deliver its decision) or a parallel step (nest it in a pipeline instead).
+ * (nothing could deliver its decision), a parallel or an agent step (sub-charts of their own
+ * pipeline: nest them in a pipeline instead).
  *
  * @example
  * const branch: UnitStep<number, StepContext<{ n: number }, {}>> = fn(({ input }) => input.n * 2)
  */
-export type UnitStep<TOutput, TContext> = Exclude<Step<TOutput, TContext>, HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext>>
+export type UnitStep<TOutput, TContext> = Exclude<Step<TOutput, TContext>, HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext> | AgentStep<TOutput, TContext>>
