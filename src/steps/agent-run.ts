@@ -16,7 +16,7 @@ import type { UsageTotals } from "../runtime/events.ts"
 import { visitKey } from "../runtime/replay.ts"
 import { addUsage, emptyUsage } from "../runtime/usage.ts"
 import type { AgentStep } from "./agent.ts"
-import { call, jsonSchemaOf, stripFence, withFallback } from "./run-llm.ts"
+import { call, jsonSchemaOf, parseOutput, repairPrompt, withFallback } from "./run-llm.ts"
 import { noThread } from "../memory/thread.ts"
 import type { AnyStep, StepContext } from "./step.ts"
 import type { RunServices, StepRun, UsageTally } from "./step-run.ts"
@@ -179,18 +179,8 @@ export const runAgentTurn = async (
 }
 
 const parseAnswer = (step: AgentStep<unknown, unknown>, text: string): { readonly success: true; readonly value: unknown } | { readonly success: false; readonly feedback: string } => {
-  if (step.output === undefined) return { success: true, value: text }
-  let value: unknown = text
-  if (!(step.output instanceof z.ZodString)) {
-    try {
-      value = JSON.parse(stripFence(text))
-    } catch (error) {
-      return { success: false, feedback: `Your final answer is not valid JSON (${messageOf(error)}). Answer again with only the JSON object the task asks for.` }
-    }
-  }
-  const parsed = step.output.safeParse(value)
-  if (parsed.success) return { success: true, value: parsed.data }
-  return { success: false, feedback: `Your final answer does not match the required schema:\n${z.prettifyError(parsed.error)}\nAnswer again with only the corrected JSON.` }
+  const parsed = parseOutput(step, text)
+  return parsed.success ? parsed : { success: false, feedback: repairPrompt(parsed.problem, parsed.issues) }
 }
 
 type CallResult = ToolsOutput["results"][number]

@@ -215,7 +215,8 @@ const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, 
 export const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline?: number): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> =>
   Effect.tryPromise({ try: (signal) => callModel(model, request, stepRun, stream, deadline, signal), catch: (error) => asAttemptError(model, error) })
 
-const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
+/** What a model is told when its answer fails the output schema: the problem, its issues, answer again. */
+export const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
   [
     `Your previous answer ${problem}.`,
     ...issues.slice(0, 20).map((issue) => `- ${issue.path}: ${issue.message}`),
@@ -252,7 +253,8 @@ type Parsed =
   | { readonly success: true; readonly value: unknown }
   | { readonly success: false; readonly problem: string; readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }> }
 
-const parseOutput = (step: LlmStep<unknown, unknown>, text: string): Parsed => {
+/** Parses a model's answer against a step's `output` schema (JSON first, unless the schema is a string). */
+export const parseOutput = (step: { readonly output?: z.ZodType | undefined }, text: string): Parsed => {
   if (step.output === undefined) return { success: true, value: text }
   let value: unknown = text
   if (!(step.output instanceof z.ZodString)) {

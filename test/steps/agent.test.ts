@@ -164,7 +164,7 @@ describe("agent step", () => {
     const model = scriptedModel([{ object: { refund: "yes" } }, { object: { refund: true, note: "fixed" } }])
     const result = await support().run({ ticket: "t" }, { models: { smart: model } })
     expect(result).toMatchObject({ status: "done", steps: { resolve: { refund: true, note: "fixed" } } })
-    expect(model.calls[1]?.request.messages.at(-1)).toMatchObject({ role: "user", content: expect.stringContaining("does not match the required schema") })
+    expect(model.calls[1]?.request.messages.at(-1)).toMatchObject({ role: "user", content: expect.stringContaining("does not match the output schema") })
   })
 
   it("records a failed model turn as the step's typed error", async () => {
