@@ -1,5 +1,5 @@
 import { hostname } from "node:os"
-import type { ClientConfig, Pool, QueryResult } from "pg"
+import type { ClientConfig, Pool } from "pg"
 import type { RunStatus } from "../runtime/events.ts"
 import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../runtime/journal.ts"
 import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
@@ -144,74 +144,58 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     return opening
   }
   const query = async (text: string, values: unknown[]) => (await open()).pool.query(text, values)
-  const appendOne = async (target: Queryable, entry: JournalEntry): Promise<void> => {
-    const { type, runId, at, seq, ...data } = entry
-    const json = serialize(entry, data)
-    const status = statusAfter(type, (entry as { status?: unknown }).status)
-    const pipeline = entry.type === "run.started" ? entry.pipeline : null
+
+  // The events go in only at the run's next seq, all or none, in one statement (see appendBatch).
+  const appendMany = async (entries: readonly JournalEntry[]): Promise<void> => {
+    const first = entries[0]
+    if (first === undefined) return
+    const runId = first.runId
+    entries.forEach((entry, index) => {
+      if (entry.runId !== runId || entry.seq !== first.seq + index) {
+        throw new Error(`journal for run ${runId}: a batch holds consecutive events of one run; entry ${index} is run ${entry.runId} seq ${entry.seq}`)
+      }
+    })
+    const json = entries.map((entry) => {
+      const { type: _type, runId: _runId, at: _at, seq: _seq, ...data } = entry
+      return serialize(entry, data)
+    })
+    const lifecycle = entries.findLast((entry) => statusAfter(entry.type, (entry as { status?: unknown }).status) !== null)
+    const pipeline = entries.find((entry) => entry.type === "run.started")
     const claimed = claims.get(runId)?.size ? owner : null
+    const last = first.seq + entries.length - 1
     let row
     try {
-      const result = await target.query(sql.append, [runId, seq, type, at, json, status, pipeline, claimed, channel, notifies(type)])
+      const result = await query(sql.appendBatch, [
+        runId,
+        entries.map((entry) => entry.seq),
+        entries.map((entry) => entry.type),
+        entries.map((entry) => entry.at),
+        json,
+        lifecycle === undefined ? null : statusAfter(lifecycle.type, (lifecycle as { status?: unknown }).status),
+        pipeline?.type === "run.started" ? pipeline.pipeline : null,
+        claimed,
+        channel,
+        entries.some((entry) => notifies(entry.type)),
+        lifecycle?.at ?? first.at,
+      ])
       row = result.rows[0] as { written: number; next: number }
     } catch (error) {
-      // Another process won the race for this seq after this statement read the next one.
-      if (codeOf(error) === "23505") throw new JournalConflictError(runId, seq)
-      if (codeOf(error)?.startsWith("22")) throw new Error(`journal for run ${runId}: event ${seq} (${type}) cannot be stored: ${messageOf(error)}`)
+      if (codeOf(error) === "23505") throw new JournalConflictError(runId, first.seq)
+      const events = entries.length === 1 ? `event ${first.seq} (${first.type})` : `events ${first.seq}–${last}`
+      if (codeOf(error)?.startsWith("22")) throw new Error(`journal for run ${runId}: ${events} cannot be stored: ${messageOf(error)}`)
       throw error
     }
-    if (row.written === 1) return
-    if (seq < row.next) throw new JournalConflictError(runId, seq, `next is ${row.next}`)
-    throw new Error(`journal for run ${runId}: expected seq ${row.next}, got ${seq}`)
+    if (row.written === entries.length) return
+    if (first.seq < row.next) throw new JournalConflictError(runId, first.seq, `next is ${row.next}`)
+    throw new Error(`journal for run ${runId}: expected seq ${row.next}, got ${first.seq}`)
   }
 
   return {
     schema,
     channel,
-    append: async (entry) => appendOne((await open()).pool, entry),
-    async appendMany(entries) {
-      const first = entries[0]
-      if (first === undefined) return
-      if (entries.length === 1) return appendOne((await open()).pool, first)
-      const runId = first.runId
-      entries.forEach((entry, index) => {
-        if (entry.runId !== runId || entry.seq !== first.seq + index) {
-          throw new Error(`journal for run ${runId}: a batch holds consecutive events of one run; entry ${index} is run ${entry.runId} seq ${entry.seq}`)
-        }
-      })
-      const json = entries.map((entry) => {
-        const { type: _type, runId: _runId, at: _at, seq: _seq, ...data } = entry
-        return serialize(entry, data)
-      })
-      const lifecycle = entries.findLast((entry) => statusAfter(entry.type, (entry as { status?: unknown }).status) !== null)
-      const pipeline = entries.find((entry) => entry.type === "run.started")
-      const claimed = claims.get(runId)?.size ? owner : null
-      const last = first.seq + entries.length - 1
-      let row
-      try {
-        const result = await query(sql.appendBatch, [
-          runId,
-          entries.map((entry) => entry.seq),
-          entries.map((entry) => entry.type),
-          entries.map((entry) => entry.at),
-          json,
-          lifecycle === undefined ? null : statusAfter(lifecycle.type, (lifecycle as { status?: unknown }).status),
-          pipeline?.type === "run.started" ? pipeline.pipeline : null,
-          claimed,
-          channel,
-          entries.some((entry) => notifies(entry.type)),
-          lifecycle?.at ?? first.at,
-        ])
-        row = result.rows[0] as { written: number; next: number }
-      } catch (error) {
-        if (codeOf(error) === "23505") throw new JournalConflictError(runId, first.seq)
-        if (codeOf(error)?.startsWith("22")) throw new Error(`journal for run ${runId}: events ${first.seq}–${last} cannot be stored: ${messageOf(error)}`)
-        throw error
-      }
-      if (row.written === entries.length) return
-      if (first.seq < row.next) throw new JournalConflictError(runId, first.seq, `next is ${row.next}`)
-      throw new Error(`journal for run ${runId}: expected seq ${row.next}, got ${first.seq}`)
-    },
+    // One event is a batch of one: the same statement, the same checks.
+    append: (entry) => appendMany([entry]),
+    appendMany,
     read: async (runId) =>
       (await query(sql.read, [runId])).rows.map((row: { seq: number; type: string; at: string; data: object }) => ({
         type: row.type,
@@ -322,9 +306,6 @@ const describeTarget = (connectionString: string | undefined): string => {
     return "the configured database"
   }
 }
-
-/** A pool or one client of it: what a statement runs on. */
-type Queryable = { query(text: string, values: unknown[]): Promise<QueryResult> }
 
 const codeOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined

@@ -67,35 +67,12 @@ CREATE TABLE IF NOT EXISTS ${journal} (
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON ${runs} (status, updated_at);
 COMMIT;`,
-    // One statement, one round trip: the row goes in only at the run's next seq (a repeat or a gap
-    // writes nothing; the primary key refuses the loser of a race), a lifecycle event updates the
-    // run in the same transaction, and worker-relevant events NOTIFY when it commits. `next` is
-    // read from the snapshot before the insert, so a refused append can say what was expected.
-    append: `
-WITH inserted AS (
-  INSERT INTO ${journal} (run_id, seq, type, at, data)
-  SELECT $1, $2, $3, $4, $5::json
-  WHERE $2 = (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)
-  RETURNING run_id
-), lifecycle AS (
-  INSERT INTO ${runs} AS run (run_id, pipeline, status, created_at, updated_at, owner)
-  SELECT run_id, coalesce($7::text, ''), $6::text, $4, $4, $8::text FROM inserted WHERE $6::text IS NOT NULL
-  ON CONFLICT (run_id) DO UPDATE SET
-    pipeline = coalesce($7::text, run.pipeline),
-    status = excluded.status,
-    updated_at = greatest(run.updated_at, excluded.updated_at),
-    owner = coalesce(excluded.owner, run.owner)
-  RETURNING 1
-), notified AS (
-  SELECT pg_notify($9::text, run_id) FROM inserted WHERE $10::boolean
-)
-SELECT (SELECT count(*) FROM inserted)::integer AS written,
-  (SELECT count(*) FROM lifecycle)::integer AS lifecycle,
-  (SELECT count(*) FROM notified)::integer AS notified,
-  (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)::integer AS next`,
-    // Consecutive events of one run in one statement (one round trip, one commit), all or none:
-    // the batch goes in only if its first seq is the run's next. The run row takes the batch's
-    // last lifecycle status ($6, at $11), and one NOTIFY goes out if any event asks for it.
+    // Consecutive events of one run (one, or a batch) in one statement: one round trip, one
+    // commit, all or none. The rows go in only if the first seq is the run's next (a repeat or a
+    // gap writes nothing; the primary key refuses the loser of a race). The run row takes the
+    // last lifecycle status ($6, at $11) in the same transaction, and one NOTIFY goes out when it
+    // commits if any event asks for it. `next` is read from the snapshot before the insert, so a
+    // refused append can say what was expected.
     appendBatch: `
 WITH batch AS (
   SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::text[]) AS entry(seq, type, at, data)
