@@ -120,6 +120,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
       ...(replay === undefined || replay.deadlines.size === 0 ? {} : { deadlines: Object.fromEntries(replay.deadlines) }),
     },
     ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+    // An engine that keeps human deadlines durably (Restate) gives a clock whose timers never fire.
+    ...(runOptions.executor?.clock === undefined ? {} : { clock: runOptions.executor.clock }),
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.
@@ -138,7 +140,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
     return record(event)
   }
-  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }) })
+  attachServices(actor.system, { runId, models: runOptions.models ?? {}, record: recordStep, emit: notify, prices: { ...defaultPrices, ...runOptions.prices }, ...(replay === undefined ? {} : { replay }), ...(runOptions.executor === undefined ? {} : { executor: runOptions.executor }) })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
   const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))

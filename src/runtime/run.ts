@@ -13,6 +13,7 @@ import { checkDecision, closedStream, execute, type Execution } from "./executio
 import { structureOf } from "./replay.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
 import type { Journal, JournalEntry } from "./journal.ts"
+import type { StepExecutor } from "./executor.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 
 /**
@@ -39,6 +40,8 @@ export interface RunOptions {
   readonly prices?: PriceTable
   /** XState inspection observer (e.g. from `@statelyai/inspect`). */
   readonly inspect?: (event: InspectionEvent) => void
+  /** Where each step visit runs: an engine such as `switchboard/restate` journals it durably (default: directly here). */
+  readonly executor?: StepExecutor
 }
 
 /**

@@ -49,7 +49,10 @@ export const stepLogic = (graph: ExecutableGraph) => {
       throw replayed.error
     }
     const { executeStep } = await (runtime ??= import("./execute.ts"))
-    return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
+    const run = (bound: RunServices) => executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal)
+    // An engine journals the visit's outcome itself, so its replay returns it instead of running the step.
+    if (services.executor !== undefined) return services.executor.runStep(visitKey(input.step, context.visits[input.step] ?? 1), run, services)
+    return run(services)
   })
 }
 

@@ -5,6 +5,7 @@ import type { ResolvedPolicy } from "../policies/policy.ts"
 import type { RunEvent } from "../runtime/events.ts"
 import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
+import type { StepExecutor } from "../runtime/executor.ts"
 
 /** What a run lends its steps: models by alias, and where events go. */
 export interface RunServices {
@@ -17,6 +18,8 @@ export interface RunServices {
   readonly prices: PriceTable
   /** A resumed run: what its journal says each step visit already did. */
   readonly replay?: Replay
+  /** Where each step visit runs when an engine (e.g. Restate) journals it; default: here, directly. */
+  readonly executor?: StepExecutor
 }
 
 

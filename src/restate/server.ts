@@ -1,0 +1,280 @@
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { createServer } from "node:net"
+import { arch, platform, tmpdir } from "node:os"
+import { join } from "node:path"
+
+/**
+ * The `restate-server` binary could not be found or started, or a node did not become healthy in
+ * time. `reason` says which; `log` holds the tail of the node's own log when there is one.
+ *
+ * @example
+ * try { await startRestateServer() } catch (error) { if (error instanceof RestateServerError) console.error(error.reason, error.log) }
+ */
+export class RestateServerError extends Error {
+  override readonly name = "RestateServerError"
+  readonly reason: "binary-missing" | "start-failed" | "unhealthy" | "registration-failed"
+  readonly log: string
+  constructor(reason: RestateServerError["reason"], message: string, log = "") {
+    super(message)
+    this.reason = reason
+    this.log = log
+  }
+}
+
+/** One `restate-server` process of a local server or cluster. */
+export interface RestateNode {
+  readonly name: string
+  readonly ingressUrl: string
+  readonly adminUrl: string
+  /** The process id (its own process group: stopping it stops everything it started). */
+  readonly pid: number | undefined
+  /** Kills the node at once (SIGKILL), as a crash would; `start()` brings it back on the same data. */
+  kill(): Promise<void>
+  start(): Promise<void>
+}
+
+/**
+ * A running local Restate server (one node) or loopback cluster.
+ *
+ * @example
+ * const server = await startRestateServer()
+ * await server.register("http://127.0.0.1:9080")
+ * await server.stop()
+ */
+export interface RestateServer {
+  /** Ingress of the first node: where runs are started and decisions delivered. */
+  readonly ingressUrl: string
+  readonly adminUrl: string
+  readonly nodes: readonly RestateNode[]
+  /** Registers (or re-registers) a service endpoint with the cluster through the admin API. */
+  register(endpointUrl: string): Promise<void>
+  /** Stops every node (SIGKILL of each process group) and removes the temporary data directory. */
+  stop(): Promise<void>
+}
+
+/**
+ * Options of {@link startRestateServer}.
+ *
+ * @example
+ * const options: RestateServerOptions = { nodes: 3, replication: 2 }
+ */
+export interface RestateServerOptions {
+  /** How many nodes (1 = single server; 3 = a cluster tolerating one lost node with replication 2). */
+  readonly nodes?: number
+  /** How many nodes hold each log record and partition (default: 1 for one node, 2 otherwise). */
+  readonly replication?: number
+  /** Where node data goes (default: a new temporary directory, removed by `stop()`). */
+  readonly baseDirectory?: string
+  /** How long a node may take to become healthy (default 60 s). */
+  readonly startTimeoutMs?: number
+  /** The server binary (default: the one `@restatedev/restate-server` installed for this platform). */
+  readonly binary?: string
+  /** Partitions of a new cluster (default 4: enough for a few processes, quick to start). */
+  readonly partitions?: number
+}
+
+/** The `restate-server` binary that `@restatedev/restate-server` installed for this platform, if any. */
+export const restateServerBinary = (): string | undefined => {
+  try {
+    return createRequire(import.meta.url).resolve(`@restatedev/restate-server-${platform()}-${arch()}/bin/restate-server`)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Starts `restate-server` from its npm package on free loopback ports with a temporary data
+ * directory: one node, or a loopback cluster (`nodes: 3`, replication 2). Telemetry and the web UI
+ * are off and every listener is bound to 127.0.0.1, so no traffic leaves the machine.
+ *
+ * @example
+ * const server = await startRestateServer({ nodes: 3 })
+ * try { await server.register(endpointUrl) } finally { await server.stop() }
+ */
+export const startRestateServer = async (options: RestateServerOptions = {}): Promise<RestateServer> => {
+  const binary = options.binary ?? restateServerBinary()
+  if (binary === undefined) {
+    throw new RestateServerError("binary-missing", `no restate-server binary for ${platform()}-${arch()}: install @restatedev/restate-server (it brings the binary as an optional dependency)`)
+  }
+  const count = options.nodes ?? 1
+  const replication = options.replication ?? (count === 1 ? 1 : 2)
+  const owned = options.baseDirectory === undefined
+  const baseDirectory = options.baseDirectory ?? mkdtempSync(join(tmpdir(), "switchboard-restate-"))
+  const timeoutMs = options.startTimeoutMs ?? 60_000
+  const ports = await Promise.all(Array.from({ length: count }, async () => ({ fabric: await freePort(), ingress: await freePort(), admin: await freePort() })))
+  const fabricAddresses = ports.map((port) => `http://127.0.0.1:${port.fabric}/`)
+  const nodes = ports.map((port, index) => {
+    const name = `node-${index + 1}`
+    const configFile = join(baseDirectory, `${name}.toml`)
+    writeFileSync(configFile, nodeConfig({ name, baseDirectory, port, replication, firstNode: index === 0, fabricAddresses, partitions: options.partitions ?? 4 }))
+    return localNode(binary, name, configFile, join(baseDirectory, `${name}.log`), port, timeoutMs)
+  })
+  const stopAll = async () => {
+    await Promise.all(nodes.map((node) => node.kill()))
+    if (owned) rmSync(baseDirectory, { recursive: true, force: true })
+  }
+  // A test runner that dies must not leave servers behind.
+  const onExit = () => {
+    for (const node of nodes) node.killNow()
+  }
+  process.once("exit", onExit)
+  try {
+    await Promise.all(nodes.map((node) => node.start()))
+    const first = nodes[0] as (typeof nodes)[number]
+    // A cluster is usable once the first node's ingress answers and the partitions are placed.
+    await waitFor(`${first.ingressUrl}/restate/health`, timeoutMs, first.logTail)
+  } catch (error) {
+    process.off("exit", onExit)
+    await stopAll()
+    throw error
+  }
+  const first = nodes[0] as (typeof nodes)[number]
+  return {
+    ingressUrl: first.ingressUrl,
+    adminUrl: first.adminUrl,
+    nodes,
+    register: async (endpointUrl) => {
+      const deadline = Date.now() + timeoutMs
+      let last = ""
+      // Right after start the cluster may still be placing partitions: retry until it accepts.
+      while (Date.now() < deadline) {
+        try {
+          const response = await fetch(`${first.adminUrl}/deployments`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ uri: endpointUrl, force: true }),
+            signal: AbortSignal.timeout(10_000),
+          })
+          if (response.ok) return
+          last = `${response.status} ${await response.text()}`
+          // A refusal (bad name, unreachable endpoint) will not change by asking again.
+          if (response.status >= 400 && response.status < 500) break
+        } catch (error) {
+          last = error instanceof Error ? error.message : String(error)
+        }
+        await sleep(250)
+      }
+      throw new RestateServerError("registration-failed", `registering ${endpointUrl} with ${first.adminUrl} failed: ${last}`, first.logTail())
+    },
+    stop: async () => {
+      process.off("exit", onExit)
+      await stopAll()
+    },
+  }
+}
+
+const nodeConfig = (config: {
+  readonly name: string
+  readonly baseDirectory: string
+  readonly port: { readonly fabric: number; readonly ingress: number; readonly admin: number }
+  readonly replication: number
+  readonly firstNode: boolean
+  readonly fabricAddresses: readonly string[]
+  readonly partitions: number
+}): string =>
+  [
+    `node-name = ${JSON.stringify(config.name)}`,
+    `cluster-name = "switchboard-local"`,
+    `base-dir = ${JSON.stringify(config.baseDirectory)}`,
+    // Exactly one node may create the cluster; the others join it through the metadata servers.
+    `auto-provision = ${config.firstNode}`,
+    `default-replication = ${config.replication}`,
+    `default-num-partitions = ${config.partitions}`,
+    `disable-telemetry = true`,
+    `listen-mode = "tcp"`,
+    `bind-address = "127.0.0.1:${config.port.fabric}"`,
+    `advertised-address = "http://127.0.0.1:${config.port.fabric}/"`,
+    `log-disable-ansi-codes = true`,
+    `[metadata-client]`,
+    `addresses = ${JSON.stringify(config.fabricAddresses)}`,
+    `[admin]`,
+    `bind-address = "127.0.0.1:${config.port.admin}"`,
+    // The web UI checks for new releases on GitHub: off, so nothing leaves 127.0.0.1.
+    `disable-web-ui = true`,
+    `[ingress]`,
+    `bind-address = "127.0.0.1:${config.port.ingress}"`,
+    "",
+  ].join("\n")
+
+const localNode = (binary: string, name: string, configFile: string, logFile: string, port: { readonly ingress: number; readonly admin: number }, timeoutMs: number) => {
+  let child: ChildProcess | undefined
+  let exited: Promise<void> = Promise.resolve()
+  const logTail = () => {
+    try {
+      return readFileSync(logFile, "utf8").slice(-4000)
+    } catch {
+      return ""
+    }
+  }
+  const node = {
+    name,
+    ingressUrl: `http://127.0.0.1:${port.ingress}`,
+    adminUrl: `http://127.0.0.1:${port.admin}`,
+    get pid() {
+      return child?.pid
+    },
+    logTail,
+    start: async () => {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) return
+      const log = openSync(logFile, "a")
+      try {
+        child = spawn(binary, ["--config-file", configFile, "--no-logo"], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, RESTATE_DISABLE_TELEMETRY: "true" } })
+      } finally {
+        closeSync(log)
+      }
+      const started = child
+      exited = new Promise((resolve) => started.once("exit", () => resolve()))
+      const failed = new Promise<never>((_, reject) =>
+        started.once("error", (error) => reject(new RestateServerError("start-failed", `${binary} could not start: ${error.message}`))))
+      failed.catch(() => {})
+      await Promise.race([failed, waitFor(`${node.adminUrl}/health`, timeoutMs, logTail, started)])
+    },
+    kill: async () => {
+      node.killNow()
+      await exited
+    },
+    killNow: () => {
+      const pid = child?.pid
+      if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return
+      try {
+        // The node's whole process group: nothing it started outlives it.
+        process.kill(-pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+    },
+  }
+  return node
+}
+
+const waitFor = async (url: string, timeoutMs: number, logTail: () => string, child?: ChildProcess): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new RestateServerError("start-failed", `restate-server exited (${child.exitCode ?? child.signalCode}) before ${url} answered`, logTail())
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  throw new RestateServerError("unhealthy", `${url} did not answer within ${timeoutMs} ms`, logTail())
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
