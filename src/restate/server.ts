@@ -225,7 +225,11 @@ const localNode = (binary: string, name: string, configFile: string, logFile: st
         closeSync(log)
       }
       const started = child
-      exited = new Promise((resolve) => started.once("exit", () => resolve()))
+      exited = new Promise((resolve) => {
+        started.once("exit", () => resolve())
+        // A binary that never started never exits either.
+        started.once("error", () => resolve())
+      })
       const failed = new Promise<never>((_, reject) =>
         started.once("error", (error) => reject(new RestateServerError("start-failed", `${binary} could not start: ${error.message}`))))
       failed.catch(() => {})
