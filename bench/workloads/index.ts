@@ -8,6 +8,7 @@ import { evaluateWorkload } from "./evaluate.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 import { typecheckWorkload } from "./typecheck.ts"
+import { restateWorkload } from "./restate.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, restateWorkload]

@@ -16,7 +16,10 @@ export const linesOf = (file: string): string[] => (existsSync(file) ? readFileS
  * it is handed (a second call with the same key changes nothing), then takes `chargeMs`.
  */
 export const chargePipeline = (directory: string, stepMs: number, chargeMs: number) => {
-  const note = (runId: string, step: string, visit: number) => appendFileSync(join(directory, "starts.log"), `${runId} ${step} ${visit}\n`)
+  // The benchmark also needs which process started the step, and when.
+  const detail = process.env["SWITCHBOARD_STARTS_DETAIL"] === "1"
+  const note = (runId: string, step: string, visit: number) =>
+    appendFileSync(join(directory, "starts.log"), `${runId} ${step} ${visit}${detail ? ` ${process.pid} ${Date.now()}` : ""}\n`)
   const timed = (name: string, ms: number) =>
     fn<string, { amount: number }, Record<string, unknown>>(async ({ runId, visit }) => {
       note(runId, name, visit)

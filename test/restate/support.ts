@@ -16,6 +16,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export interface ServiceProcess {
   readonly port: number
   readonly url: string
+  readonly pid: number | undefined
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<void>
   /** Starts it again on the same port and data. */
@@ -30,9 +31,9 @@ export const killServices = () => {
   children.clear()
 }
 
-const spawnService = (args: readonly string[]): Promise<{ child: ChildProcess; port: number }> =>
+const spawnService = (args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [serviceScript, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [serviceScript, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
     children.add(child)
     let errors = ""
     let output = ""
@@ -49,15 +50,18 @@ const spawnService = (args: readonly string[]): Promise<{ child: ChildProcess; p
   })
 
 /** Starts a service process: `directory` holds its SQLite projection and its step logs. */
-export const startService = async (directory: string, options: { readonly port?: number; readonly stepMs?: number; readonly chargeMs?: number; readonly humanTimeout?: string } = {}): Promise<ServiceProcess> => {
+export const startService = async (directory: string, options: { readonly port?: number; readonly stepMs?: number; readonly chargeMs?: number; readonly humanTimeout?: string; readonly env?: NodeJS.ProcessEnv } = {}): Promise<ServiceProcess> => {
   const args = (port: number) => [String(port), directory, String(options.stepMs ?? 50), String(options.chargeMs ?? 2000), options.humanTimeout ?? "4s"]
-  let { child, port } = await spawnService(args(options.port ?? 0))
+  let { child, port } = await spawnService(args(options.port ?? 0), options.env ?? {})
   const service: ServiceProcess = {
     get port() {
       return port
     },
     get url() {
       return `http://127.0.0.1:${port}`
+    },
+    get pid() {
+      return child.pid
     },
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
@@ -66,7 +70,7 @@ export const startService = async (directory: string, options: { readonly port?:
       await exited
     },
     restart: async () => {
-      ;({ child, port } = await spawnService(args(port)))
+      ;({ child, port } = await spawnService(args(port), options.env ?? {}))
     },
   }
   return service
