@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { sqliteJournal, type JournalEntry } from "../../src/index.ts"
-import { restateClient, restateServerBinary, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
+import { z } from "zod"
+import { fn, pipeline, sqliteJournal, type JournalEntry } from "../../src/index.ts"
+import { restateClient, restateEndpoint, restateServerBinary, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
 import { loopbackProxy, type LoopbackProxy } from "../../test/restate/proxy.ts"
 import { chargePipeline, linesOf } from "../../test/restate/service-pipelines.ts"
 import { killServices, sleep, startService, type ServiceProcess } from "../../test/restate/support.ts"
@@ -80,6 +81,50 @@ const throughput = async (server: RestateServer, directory: string): Promise<Row
   } finally {
     await proxy.close()
     killServices()
+  }
+}
+
+/**
+ * Restate's own cost, without our test fleet around it: the same cluster, one endpoint in this
+ * process, five 20 ms steps that touch no file, no projection.
+ */
+const restateAlone = async (server: RestateServer): Promise<Row[]> => {
+  const wait = async () => {
+    await sleep(stepMs)
+    return "ok"
+  }
+  const bare = pipeline({ id: "bench-bare", input: z.object({ index: z.number() }) })
+    .step("one", fn(wait)).step("two", fn(wait)).step("three", fn(wait)).step("four", fn(wait)).step("five", fn(wait))
+    .edges({ one: "two", two: "three", three: "four", four: "five", five: "done" })
+  const endpoint = restateEndpoint({ pipelines: [bare], logger: () => {} })
+  const listening = await endpoint.listen(0)
+  try {
+    await server.register(listening.url)
+    const client = restateClient({ ingress: server.ingressUrl })
+    const times: number[] = []
+    for (let index = 0; index < 15; index++) {
+      const started = performance.now()
+      await client.run(bare, { index })
+      times.push(performance.now() - started)
+    }
+    const localTimes: number[] = []
+    for (let index = 0; index < 15; index++) {
+      const started = performance.now()
+      await bare.run({ index })
+      localTimes.push(performance.now() - started)
+    }
+    const runs = Math.min(500, throughputRuns)
+    const runIds: string[] = []
+    const started = performance.now()
+    await eachConcurrently(Array.from({ length: runs }, (_, index) => index), 50, async (index) => void runIds.push(await client.start(bare, { index })))
+    await eachConcurrently(runIds, 200, async (runId) => void (await client.result(bare, runId)))
+    const wallMs = performance.now() - started
+    return [
+      row(`${runs} five-step runs, same cluster, one in-process endpoint, no projection`, (runs * 1000) / wallMs, "runs/s"),
+      row(`time Restate adds per step, in-process endpoint, no projection`, (median(times.slice(3)) - median(localTimes.slice(3))) / steps.length, "ms/step"),
+    ]
+  } finally {
+    await listening.close()
   }
 }
 
@@ -161,7 +206,7 @@ export const restateWorkload: Workload = {
     const server = await startRestateServer({ nodes: 3 })
     const directories = [mkdtempSync(join(tmpdir(), "switchboard-bench-restate-")), mkdtempSync(join(tmpdir(), "switchboard-bench-restate-crash-"))]
     try {
-      return [...(await throughput(server, directories[0] as string)), ...(await crashRound(server, directories[1] as string))]
+      return [...(await throughput(server, directories[0] as string)), ...(await restateAlone(server)), ...(await crashRound(server, directories[1] as string))]
     } finally {
       killServices()
       await server.stop()
