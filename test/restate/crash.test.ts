@@ -6,6 +6,7 @@ import { sqliteJournal, type JournalEntry } from "../../src/index.ts"
 import { restateClient, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
 import { approval } from "./pipelines.ts"
 import { chargePipeline, linesOf } from "./service-pipelines.ts"
+import { loopbackProxy, type LoopbackProxy } from "./proxy.ts"
 import { killServices, skipReason, sleep, startService, type ServiceProcess } from "./support.ts"
 
 const reason = skipReason()
@@ -13,8 +14,11 @@ const steps = ["reserve", "price", "charge", "receipt", "notify"]
 
 let server: RestateServer | undefined
 let directory: string | undefined
+let proxy: LoopbackProxy | undefined
 afterEach(async () => {
   killServices()
+  await proxy?.close()
+  proxy = undefined
   await server?.stop()
   server = undefined
   if (directory !== undefined) rmSync(directory, { recursive: true, force: true })
@@ -70,6 +74,38 @@ describe.skipIf(reason !== undefined)(`kill -9 of a Restate service process${rea
 
   it("on a three-node loopback cluster (replication 2): the same invariants", async () => {
     await crashMidStep(3)
+  }, 60_000)
+
+  it("with two service processes behind one address, the survivor finishes the killed one's runs without any restart", async () => {
+    directory = mkdtempSync(join(tmpdir(), "switchboard-restate-fleet-"))
+    server = await startRestateServer()
+    const detail = { SWITCHBOARD_STARTS_DETAIL: "1" }
+    const services = [await startService(directory, { chargeMs: 2000, env: detail }), await startService(directory, { chargeMs: 2000, env: detail })]
+    const fleet = await loopbackProxy(() => services.map((service) => service.port))
+    proxy = fleet
+    await server.register(fleet.url)
+    const client = restateClient({ ingress: server.ingressUrl })
+    const pipeline = chargePipeline(directory, 50, 2000)
+    const runIds = await Promise.all([1, 2, 3, 4, 5, 6].map((amount) => client.start(pipeline, { amount })))
+    const inCharge = () => linesOf(join(directory as string, "starts.log")).filter((line) => line.split(" ")[1] === "charge").length
+    await expect.poll(inCharge, { timeout: 20_000, interval: 20 }).toBe(runIds.length)
+    directory = directory as string
+    // Kill the process executing the most charges: its runs are in flight there.
+    const charges = linesOf(join(directory, "starts.log")).filter((line) => line.split(" ")[1] === "charge").map((line) => Number(line.split(" ")[3]))
+    const victim = services.reduce((most, service) => (charges.filter((pid) => pid === service.pid).length > charges.filter((pid) => pid === most.pid).length ? service : most))
+    const victimPid = victim.pid
+    await victim.kill()
+    const results = await Promise.all(runIds.map((runId) => client.result(pipeline, runId)))
+    expect(results.map((result) => result.status)).toEqual(runIds.map(() => "done"))
+    expect(linesOf(join(directory, "ledger.log")).sort()).toEqual(runIds.map((runId, index) => `${runId}:charge:1 ${index + 1}`).sort())
+    const started = linesOf(join(directory, "starts.log")).map((line) => line.split(" "))
+    for (const runId of runIds) {
+      for (const step of ["reserve", "price", "receipt", "notify"]) expect(started.filter(([run, name]) => run === runId && name === step)).toHaveLength(1)
+    }
+    // The killed process had charges in flight; the survivor ran them again and finished those runs.
+    const takenOver = started.filter(([, name, , pid]) => name === "charge" && Number(pid) === victimPid).map(([run]) => run)
+    expect(takenOver.length).toBeGreaterThan(0)
+    for (const runId of takenOver) expect(started.filter(([run, name, , pid]) => run === runId && name === "notify" && Number(pid) !== victimPid)).toHaveLength(1)
   }, 60_000)
 
   it("a human deadline fires while no service process runs, and the run ends after a restart", async () => {

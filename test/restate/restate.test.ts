@@ -3,6 +3,8 @@ import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DecisionError, memoryJournal, type Pipeline } from "../../src/index.ts"
 import { restateClient, restateEndpoint, RestateServerError, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
+import { scriptedModel } from "../../src/testing/index.ts"
+import { scripts, writer } from "../../examples/03-loop-with-stop-rule.ts"
 import { approval, chain, routed } from "./pipelines.ts"
 import { shapeOf, skipReason } from "./support.ts"
 
@@ -24,7 +26,9 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
 
   beforeAll(async () => {
     server = await startRestateServer()
-    const endpoint = restateEndpoint({ pipelines: [chain, routed, slowApproval, quickApproval], store, logger: () => {} })
+    // The loop's model answers in order: the one run of `writer` in this file consumes the script.
+    const models = { fast: scriptedModel(scripts.neverSatisfied) }
+    const endpoint = restateEndpoint({ pipelines: [chain, routed, slowApproval, quickApproval, writer], models, store, logger: () => {} })
     const listening = await endpoint.listen(0)
     close = listening.close
     await server.register(listening.url)
@@ -52,6 +56,17 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
       expect(result).toMatchObject({ status: "done", step: expected.status === "done" ? expected.step : "?" })
       expect(shapeOf(await store.read(result.runId))).toEqual(shapeOf(await local.read(`local-${ticket}`)))
     }
+  }, 30_000)
+
+  it("runs a loop with a stop rule (an LLM step visited three times) as locally", async () => {
+    const local = memoryJournal()
+    const expected = await writer.run({ topic: "tea" }, { journal: local, runId: "local-loop", models: { fast: scriptedModel(scripts.neverSatisfied) } })
+    const result = await client().run(writer, { topic: "tea" })
+    expect(result).toMatchObject({ status: "done", step: "publish", stoppedBy: { step: "draft", rule: expect.any(String) }, output: { tagline: "Tea: a warm pause.", score: 6 } })
+    expect({ ...result, runId: "", durationMs: 0 }).toEqual({ ...expected, runId: "", durationMs: 0 })
+    const projected = await store.read(result.runId)
+    expect(shapeOf(projected)).toEqual(shapeOf(await local.read("local-loop")))
+    expect(projected.filter((entry) => entry.type === "step.finished" && entry.step === "draft").map((entry) => "visit" in entry && entry.visit)).toEqual([1, 2, 3])
   }, 30_000)
 
   it("waits on a human step, refuses an invalid decision without changing the run, then takes a valid one from another process", async () => {
