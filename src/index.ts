@@ -86,3 +86,8 @@ export type { Regression } from "./verify/evaluate/baseline.ts"
 export { toHtmlReport, toMarkdownReport } from "./verify/evaluate/report.ts"
 export { replay, replayModel, replayModels, toEvalRow } from "./verify/replay.ts"
 export type { Divergence, ReplayModel, ReplayOptions, ReplayReport, RequestMismatch } from "./verify/replay.ts"
+
+// Engines (issue 12): where step visits execute; `switchboard/restate` runs them on a Restate cluster.
+export { silentClock } from "./runtime/executor.ts"
+export type { Clock, StepExecutor } from "./runtime/executor.ts"
+export type { RunServices } from "./steps/step-run.ts"

@@ -1,6 +1,12 @@
 import { JournalConflictError, type Journal } from "../runtime/journal.ts"
 
-/** A run's switchboard journal written as a projection of Restate's: idempotent under replay. */
+/**
+ * A run's switchboard journal written as a projection of Restate's: idempotent under replay.
+ *
+ * @example
+ * const projection: ProjectionJournal = await projectionJournal(store, runId)
+ * projection.failed.catch((error) => console.error("projection write failed", error))
+ */
 export interface ProjectionJournal extends Journal {
   /** Rejects with the first write that failed (not a duplicate): the invocation must be retried. */
   readonly failed: Promise<never>
@@ -13,6 +19,10 @@ export interface ProjectionJournal extends Journal {
  * duplicate another attempt wrote first is not an error. Any other failure is reported through
  * `failed` so the handler can end the attempt and let Restate retry it; the projection then
  * catches up on the replay.
+ *
+ * @example
+ * const journal = await projectionJournal(sqliteJournal({ path: "runs.db" }), ctx.key)
+ * const result = await triage.run(input, { runId: ctx.key, journal, executor: restateStepExecutor(ctx) })
  */
 export const projectionJournal = async (store: Journal, runId: string): Promise<ProjectionJournal> => {
   const written = (await store.read(runId)).length

@@ -23,7 +23,14 @@ export class RestateServerError extends Error {
   }
 }
 
-/** One `restate-server` process of a local server or cluster. */
+/**
+ * One `restate-server` process of a local server or cluster.
+ *
+ * @example
+ * const [, second] = server.nodes
+ * await second?.kill() // the cluster keeps serving with replication 2
+ * await second?.start()
+ */
 export interface RestateNode {
   readonly name: string
   readonly ingressUrl: string
@@ -75,7 +82,12 @@ export interface RestateServerOptions {
   readonly partitions?: number
 }
 
-/** The `restate-server` binary that `@restatedev/restate-server` installed for this platform, if any. */
+/**
+ * The `restate-server` binary that `@restatedev/restate-server` installed for this platform, if any.
+ *
+ * @example
+ * if (restateServerBinary() === undefined) console.warn("install @restatedev/restate-server to run Restate locally")
+ */
 export const restateServerBinary = (): string | undefined => {
   try {
     return createRequire(import.meta.url).resolve(`@restatedev/restate-server-${platform()}-${arch()}/bin/restate-server`)
@@ -270,7 +282,12 @@ const waitFor = async (url: string, timeoutMs: number, logTail: () => string, ch
   throw new RestateServerError("unhealthy", `${url} did not answer within ${timeoutMs} ms`, logTail())
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now.
+ *
+ * @example
+ * const listening = await restateEndpoint({ pipelines: [triage] }).listen(await freePort())
+ */
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()

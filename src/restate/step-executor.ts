@@ -16,6 +16,9 @@ type VisitRecord = ({ readonly done: StepDone } | { readonly error: RunError }) 
  * The visit's events are buffered inside the closure and journaled with its outcome, then handed to
  * the run's own `record` after `ctx.run` resolves, on the first execution and on every replay
  * alike: the projection gets the same events at the same positions each time.
+ *
+ * @example
+ * const handlers = { run: (ctx: WorkflowContext, input: unknown) => triage.run(input as never, { runId: ctx.key, executor: restateStepExecutor(ctx) }) }
  */
 export const restateStepExecutor = (ctx: WorkflowContext): StepExecutor => ({
   clock: silentClock,

@@ -7,7 +7,12 @@ import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
 import type { StepExecutor } from "../runtime/executor.ts"
 
-/** What a run lends its steps: models by alias, and where events go. */
+/**
+ * What a run lends its steps: models by alias, and where events go.
+ *
+ * @example
+ * const quiet = (services: RunServices): RunServices => ({ ...services, emit: () => {} })
+ */
 export interface RunServices {
   readonly runId: string
   readonly models: Models
