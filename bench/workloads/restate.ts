@@ -10,7 +10,7 @@ import { z } from "zod"
 import { fn, pipeline, sqliteJournal, type JournalEntry } from "../../src/index.ts"
 import { restateClient, restateEndpoint, restateServerBinary, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
 import { loopbackProxy, type LoopbackProxy } from "../../test/restate/proxy.ts"
-import { chargePipeline, linesOf } from "../../test/restate/service-pipelines.ts"
+import { chargePipeline, linesOf, rerunsOfFinished } from "../../test/restate/service-pipelines.ts"
 import { killServices, sleep, startService, type ServiceProcess } from "../../test/restate/support.ts"
 import { median, row, type Row, type Workload } from "../measure.ts"
 import { eachConcurrently, unmeasuredRow } from "./durability.ts"
@@ -21,13 +21,12 @@ const crashRuns = quick ? 60 : 200
 const kills = 5
 const stepMs = 20
 const steps = ["reserve", "price", "charge", "receipt", "notify"]
-const detail = { SWITCHBOARD_STARTS_DETAIL: "1" }
 
 /** Two service processes writing one SQLite projection in `directory`, behind one proxy URL. */
 const fleet = async (server: RestateServer, directory: string) => {
   const services: ServiceProcess[] = [
-    await startService(directory, { stepMs, chargeMs: stepMs, env: detail }),
-    await startService(directory, { stepMs, chargeMs: stepMs, env: detail }),
+    await startService(directory, { stepMs, chargeMs: stepMs }),
+    await startService(directory, { stepMs, chargeMs: stepMs }),
   ]
   const proxy: LoopbackProxy = await loopbackProxy(() => services.map((service) => service.port))
   await server.register(proxy.url)
@@ -161,10 +160,10 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
     const results = await Promise.all(runIds.map((runId) => client.result(pipeline, runId)))
     const lost = results.filter((result) => result.status !== "done").length
     const all = starts()
-    let rerunFinished = 0
+    // A start after the step's journaled finish (noted when its step.finished reached the store).
+    const rerunFinished = rerunsOfFinished(directory).length
     const takeovers: number[] = []
     for (const kill of killsDone) {
-      rerunFinished += all.filter((start) => start.at > kill.at && kill.finished.has(`${start.runId} ${start.step}`)).length
       // Runs the dead process was executing: time until any process starts their next step.
       const byRun = new Map<string, Array<(typeof all)[number]>>()
       for (const start of all) byRun.set(start.runId, [...(byRun.get(start.runId) ?? []), start])

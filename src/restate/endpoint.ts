@@ -204,6 +204,8 @@ const decide = async (ctx: restate.WorkflowSharedContext, pipeline: AnyPipeline,
     const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))
     throw new restate.TerminalError(`decision for "${step}" is invalid`, { errorCode: 422, metadata: { reason: "invalid-decision", issues: JSON.stringify(issues) } })
   }
-  await ctx.promise<unknown>(visitKey(waiting.step, waiting.visit)).resolve(parsed.data)
+  // The decision as given: the run parses it once more, exactly as a local `send` would, so a
+  // schema with transforms is applied once.
+  await ctx.promise<unknown>(visitKey(waiting.step, waiting.visit)).resolve(request.decision)
   return waiting
 }

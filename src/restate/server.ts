@@ -135,8 +135,10 @@ export const startRestateServer = async (options: RestateServerOptions = {}): Pr
   try {
     await Promise.all(nodes.map((node) => node.start()))
     const first = nodes[0] as (typeof nodes)[number]
-    // A cluster is usable once the first node's ingress answers and the partitions are placed.
     await waitFor(`${first.ingressUrl}/restate/health`, timeoutMs, first.logTail)
+    // A new cluster moves partition leadership once its nodes see each other; a step in flight at
+    // that moment runs again. Hand the cluster over only once every partition has its leader.
+    await waitForLeaders(nodes.map((node) => node.logFile), options.partitions ?? 4, timeoutMs)
   } catch (error) {
     process.off("exit", onExit)
     await stopAll()
@@ -199,6 +201,9 @@ const nodeConfig = (config: {
     `bind-address = "127.0.0.1:${config.port.fabric}"`,
     `advertised-address = "http://127.0.0.1:${config.port.fabric}/"`,
     `log-disable-ansi-codes = true`,
+    // Loopback nodes start together: stop suspecting a silent peer after 1 s instead of 5 s, so
+    // the cluster settles (and notices a dead node) sooner.
+    `gossip-suspect-interval = "1s"`,
     `[metadata-client]`,
     `addresses = ${JSON.stringify(config.fabricAddresses)}`,
     `[admin]`,
@@ -228,6 +233,7 @@ const localNode = (binary: string, name: string, configFile: string, logFile: st
       return child?.pid
     },
     logTail,
+    logFile,
     start: async () => {
       if (child !== undefined && child.exitCode === null && child.signalCode === null) return
       const log = openSync(logFile, "a")
@@ -263,6 +269,26 @@ const localNode = (binary: string, name: string, configFile: string, logFile: st
     },
   }
   return node
+}
+
+// The server says so in its log only ("Processor became Leader …" then "partition_id: N").
+const waitForLeaders = async (logFiles: readonly string[], partitions: number, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const led = new Set<string>()
+    for (const file of logFiles) {
+      let text = ""
+      try {
+        text = readFileSync(file, "utf8")
+      } catch {
+        continue
+      }
+      for (const match of text.matchAll(/became Leader[^\n]*\n(?:[^\n]*\n){0,4}?\s*partition_id: (\d+)/g)) led.add(match[1] as string)
+    }
+    if (led.size >= partitions) return
+    await sleep(100)
+  }
+  // A server whose log says nothing of the kind (another version) is used as it is.
 }
 
 const waitFor = async (url: string, timeoutMs: number, logTail: () => string, child?: ChildProcess): Promise<void> => {
