@@ -1,4 +1,4 @@
-import { createServer, type Http2Server } from "node:http2"
+import { createServer, type Http2Server, type Http2Session } from "node:http2"
 import * as restate from "@restatedev/restate-sdk"
 import type { Models } from "../models/model.ts"
 import { toMillis } from "../policies/duration.ts"
@@ -50,7 +50,10 @@ export interface RestateEndpointOptions {
   readonly models?: Models
   /** Where each run's events are mirrored (a projection of Restate's journal) for `switchboard show`, logs and evals. */
   readonly store?: Journal
-  /** Observers, redaction and prices, as for a local run. */
+  /**
+   * Observers, redaction and prices, as for a local run. With a `store`, observers see each event
+   * once even when Restate replays the run; without one they see replayed events again.
+   */
   readonly runOptions?: Pick<RunOptions, "observers" | "onEvent" | "redact" | "prices">
   /**
    * Restate's options for every workflow: retry policy of crashed invocations, inactivity and
@@ -115,6 +118,11 @@ export const restateEndpoint = (options: RestateEndpointOptions): RestateEndpoin
     listen: (port = 0, host = "127.0.0.1") =>
       new Promise((resolve, reject) => {
         const server: Http2Server = createServer(handler)
+        const sessions = new Set<Http2Session>()
+        server.on("session", (session) => {
+          sessions.add(session)
+          session.once("close", () => sessions.delete(session))
+        })
         server.once("error", reject)
         server.listen(port, host, () => {
           const address = server.address()
@@ -129,11 +137,6 @@ export const restateEndpoint = (options: RestateEndpointOptions): RestateEndpoin
                 for (const session of sessions) session.destroy()
               }),
           })
-        })
-        const sessions = new Set<import("node:http2").Http2Session>()
-        server.on("session", (session) => {
-          sessions.add(session)
-          session.once("close", () => sessions.delete(session))
         })
       }),
   }
@@ -168,14 +171,14 @@ const runOnRestate = async (ctx: restate.WorkflowContext, pipeline: AnyPipeline,
   const onEvent = (event: RunEvent) => {
     if (event.type === "human.waiting") awaitHuman(event.step, event.visit).catch(reject)
   }
-  const runOptions = options.runOptions ?? {}
+  const { observers = [], onEvent: userOnEvent, ...runOptions } = options.runOptions ?? {}
   handle = pipeline.start(input, {
     ...runOptions,
     runId: ctx.key,
     models: options.models ?? {},
     executor: restateStepExecutor(ctx),
     ...(projection === undefined ? {} : { journal: projection }),
-    observers: [...(runOptions.observers ?? []), onEvent],
+    observers: [onEvent, ...firstTimeOnly([...(userOnEvent === undefined ? [] : [userOnEvent]), ...observers], projection?.written ?? 0)],
   })
   for (const arrival of pendingArrivals.splice(0)) awaitHuman(arrival.step, arrival.visit).catch(reject)
   const waits = [aborted, ...(projection === undefined ? [] : [projection.failed])]
@@ -183,6 +186,22 @@ const runOnRestate = async (ctx: restate.WorkflowContext, pipeline: AnyPipeline,
   // retries the invocation, the replay runs no finished step again and the projection catches up.
   const result = await Promise.race([handle.result, ...waits])
   return result as RunResult<unknown>
+}
+
+/**
+ * A replay produces the run's events again; the store skips those it holds, and so do the user's
+ * observers (logs, spans): the n-th journaled event is the one at `seq` n. Text deltas are never
+ * journaled and are only produced live.
+ */
+const firstTimeOnly = (listeners: ReadonlyArray<(event: RunEvent) => void>, replayed: number): Array<(event: RunEvent) => void> => {
+  if (listeners.length === 0 || replayed === 0) return [...listeners]
+  let seq = 0
+  return [
+    (event) => {
+      if (event.type !== "model.delta" && seq++ < replayed) return
+      for (const listener of listeners) listener(event)
+    },
+  ]
 }
 
 const decide = async (ctx: restate.WorkflowSharedContext, pipeline: AnyPipeline, request: DecideRequest): Promise<RestateWaiting> => {

@@ -10,6 +10,8 @@ import { JournalConflictError, type Journal } from "../runtime/journal.ts"
 export interface ProjectionJournal extends Journal {
   /** Rejects with the first write that failed (not a duplicate): the invocation must be retried. */
   readonly failed: Promise<never>
+  /** How many events the store held when this attempt began: the replayed ones. */
+  readonly written: number
 }
 
 /**
@@ -49,6 +51,7 @@ export const projectionJournal = async (store: Journal, runId: string): Promise<
   }
   return {
     failed,
+    written,
     append: (entry) => (entry.seq < written ? undefined : guard(() => store.append(entry), true)),
     read: (id) => store.read(id),
     saveSnapshot: (id, snapshot) => guard(() => store.saveSnapshot(id, snapshot), false),

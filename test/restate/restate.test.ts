@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { DecisionError, memoryJournal, type Pipeline } from "../../src/index.ts"
+import { DecisionError, memoryJournal, type Pipeline, type RunEvent } from "../../src/index.ts"
 import { restateClient, restateEndpoint, RestateServerError, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 import { scripts, writer } from "../../examples/03-loop-with-stop-rule.ts"
@@ -22,13 +22,22 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
   let server: RestateServer
   let close: () => Promise<void> = async () => {}
   const store = memoryJournal()
+  const observed: RunEvent[] = []
   const client = () => restateClient({ ingress: server.ingressUrl })
 
   beforeAll(async () => {
     server = await startRestateServer()
     // The loop's model answers in order: the one run of `writer` in this file consumes the script.
     const models = { fast: scriptedModel(scripts.neverSatisfied) }
-    const endpoint = restateEndpoint({ pipelines: [chain, routed, slowApproval, quickApproval, writer], models, store, logger: () => {} })
+    // Waiting runs suspend after a second: the decision then resumes them by a replay from scratch.
+    const endpoint = restateEndpoint({
+      pipelines: [chain, routed, slowApproval, quickApproval, writer],
+      models,
+      store,
+      logger: () => {},
+      runOptions: { observers: [(event) => observed.push(event)] },
+      workflowOptions: { inactivityTimeout: 1000 },
+    })
     const listening = await endpoint.listen(0)
     close = listening.close
     await server.register(listening.url)
@@ -86,6 +95,8 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
     const script = `
       import { restateClient } from ${JSON.stringify(new URL("../../src/restate/index.ts", import.meta.url).href)}
       await restateClient({ ingress: ${JSON.stringify(server.ingressUrl)} }).decide("durable-approval", ${JSON.stringify(runId)}, "review", { approve: false, note: "too much" })`
+    // Long enough for Restate to suspend the waiting run: the decision resumes it by a replay.
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
     await run(process.execPath, ["--input-type=module", "--eval", script])
     const result = await client().result(slowApproval, runId)
     expect(result).toMatchObject({ status: "done", step: "reject", output: "rejected: too much", steps: { review: { approve: false, note: "too much" } } })
@@ -95,6 +106,8 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
     for await (const event of handle.events) if (event.type === "human.waiting") handle.send("review", { approve: false, note: "too much" })
     await handle.result
     expect(shapeOf(await store.read(runId))).toEqual(shapeOf(await local.read("local-approval")))
+    // Observers saw each event once, although the run was replayed after its suspension.
+    expect(observed.filter((event) => event.runId === runId).map((event) => event.type)).toEqual((await store.read(runId)).map((entry) => entry.type))
   }, 30_000)
 
   it("follows the timeout edge when nobody decides in time", async () => {
