@@ -6,7 +6,8 @@
  * replays each run from its own journal: packed orders are not packed again, the order that was
  * shipping ships again with the same idempotency key (`runId:ship:1`), and ships once.
  *
- * Run: `npx node examples/14-restate-cluster.ts`. Offline: nothing leaves 127.0.0.1.
+ * Run: `npx node examples/14-restate-cluster.ts`. It runs offline: everything listens on
+ * 127.0.0.1 (the server's start-up check for a newer release on GitHub just fails).
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"

@@ -98,8 +98,10 @@ export const restateServerBinary = (): string | undefined => {
 
 /**
  * Starts `restate-server` from its npm package on free loopback ports with a temporary data
- * directory: one node, or a loopback cluster (`nodes: 3`, replication 2). Telemetry and the web UI
- * are off and every listener is bound to 127.0.0.1, so no traffic leaves the machine.
+ * directory: one node, or a loopback cluster (`nodes: 3`, replication 2). Every listener is bound
+ * to 127.0.0.1 and telemetry is off. One request still leaves: at start, restate-server 1.7.12
+ * asks api.github.com for its latest release (no setting turns that off); offline it fails
+ * quietly and changes nothing.
  *
  * @example
  * const server = await startRestateServer({ nodes: 3 })
@@ -196,6 +198,7 @@ const nodeConfig = (config: {
     `auto-provision = ${config.firstNode}`,
     `default-replication = ${config.replication}`,
     `default-num-partitions = ${config.partitions}`,
+    // The daily usage ping to restate.gateway.scarf.sh.
     `disable-telemetry = true`,
     `listen-mode = "tcp"`,
     `bind-address = "127.0.0.1:${config.port.fabric}"`,
@@ -208,7 +211,7 @@ const nodeConfig = (config: {
     `addresses = ${JSON.stringify(config.fabricAddresses)}`,
     `[admin]`,
     `bind-address = "127.0.0.1:${config.port.admin}"`,
-    // The web UI checks for new releases on GitHub: off, so nothing leaves 127.0.0.1.
+    // Not needed here; one listener less.
     `disable-web-ui = true`,
     `[ingress]`,
     `bind-address = "127.0.0.1:${config.port.ingress}"`,
