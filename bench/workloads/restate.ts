@@ -140,7 +140,7 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
   try {
     const runIds: string[] = []
     await eachConcurrently(Array.from({ length: crashRuns }, (_, index) => index), 50, async (amount) => void runIds.push(await client.start(pipeline, { amount })))
-    const killsDone: Array<{ pid: number; at: number; finished: Set<string> }> = []
+    const killsDone: Array<{ pid: number; at: number; finished: Set<string>; resumed: number[] }> = []
     for (let round = 0; round < kills; round++) {
       // After more step starts, not after a fixed time, so the kill lands mid-run on any machine.
       const target = starts().length + 20 + Math.floor(Math.random() * 60)
@@ -153,7 +153,7 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
       // What the projection says had finished when the process died: none of it may run again.
       const finished = new Set<string>()
       for (const runId of runIds) for (const entry of await store.read(runId)) if (entry.type === "step.finished") finished.add(`${runId} ${entry.step}`)
-      killsDone.push({ pid, at, finished })
+      killsDone.push({ pid, at, finished, resumed: [] })
       await sleep(1000)
       await victim.restart()
     }
@@ -163,6 +163,7 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
     // A start after the step's journaled finish (noted when its step.finished reached the store).
     const rerunFinished = rerunsOfFinished(directory).length
     const takeovers: number[] = []
+    const firstTakeovers: number[] = []
     for (const kill of killsDone) {
       // Runs the dead process was executing: time until any process starts their next step.
       const byRun = new Map<string, Array<(typeof all)[number]>>()
@@ -170,9 +171,13 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
       for (const list of byRun.values()) {
         const before = list.filter((start) => start.at <= kill.at).at(-1)
         const after = list.find((start) => start.at > kill.at)
-        if (before?.pid === kill.pid && after !== undefined && !kill.finished.has(`${before.runId} ${steps.at(-1)}`)) takeovers.push(after.at - kill.at)
+        if (before?.pid === kill.pid && after !== undefined && !kill.finished.has(`${before.runId} ${steps.at(-1)}`)) {
+          takeovers.push(after.at - kill.at)
+          kill.resumed.push(after.at - kill.at)
+        }
       }
     }
+    for (const kill of killsDone) if (kill.resumed.length > 0) firstTakeovers.push(Math.min(...kill.resumed))
     const ledger = linesOf(join(directory, "ledger.log")).map((line) => line.split(" ")[0])
     const duplicatedEffects = ledger.length - new Set(ledger).size
     const missingEffects = runIds.filter((runId) => !ledger.includes(`${runId}:charge:1`)).length
@@ -187,8 +192,10 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
       row(`crash round: finished steps run again`, rerunFinished, "steps", 0),
       row(`crash round: charge effects twice / missing`, duplicatedEffects + missingEffects, "effects", 0),
       row(`crash round: runs whose projection is wrong (gaps, duplicates)`, projectionProblems, "runs", 0),
-      row(`takeover after kill -9, p50 (${takeovers.length} runs in flight)`, percentile(takeovers, 0.5) / 1000, "s"),
-      row(`takeover after kill -9, max`, Math.max(...takeovers) / 1000, "s"),
+      row(`takeover after kill -9: first run of the dead process moving again, p50 of the ${firstTakeovers.length} kills that hit runs in flight`, percentile(firstTakeovers, 0.5) / 1000, "s"),
+      row(`takeover after kill -9: first run moving again, max`, Math.max(...firstTakeovers) / 1000, "s"),
+      row(`takeover after kill -9: each run of the dead process moving again, p50 (${takeovers.length} runs)`, percentile(takeovers, 0.5) / 1000, "s"),
+      row(`takeover after kill -9: each run moving again, max`, Math.max(...takeovers) / 1000, "s"),
     ]
   } finally {
     store.close()
