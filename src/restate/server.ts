@@ -132,6 +132,7 @@ export const startRestateServer = async (options: RestateServerOptions = {}): Pr
   // A test runner that dies must not leave servers behind.
   const onExit = () => {
     for (const node of nodes) node.killNow()
+    if (owned) rmSync(baseDirectory, { recursive: true, force: true })
   }
   process.once("exit", onExit)
   try {
