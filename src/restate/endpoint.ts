@@ -176,7 +176,7 @@ const runOnRestate = async (ctx: restate.WorkflowContext, pipeline: AnyPipeline,
     ...runOptions,
     runId: ctx.key,
     models: options.models ?? {},
-    executor: restateStepExecutor(ctx),
+    executor: restateStepExecutor(ctx, runOptions.redact === undefined ? {} : { redact: runOptions.redact }),
     ...(projection === undefined ? {} : { journal: projection }),
     observers: [onEvent, ...firstTimeOnly([...(userOnEvent === undefined ? [] : [userOnEvent]), ...observers], projection?.written ?? 0)],
   })

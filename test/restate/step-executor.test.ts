@@ -3,7 +3,7 @@
 import type { WorkflowContext } from "@restatedev/restate-sdk"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, JournalConflictError, memoryJournal, pipeline, type Journal, type JournalEntry } from "../../src/index.ts"
+import { callTool, fn, JournalConflictError, memoryJournal, pipeline, tool, type Journal, type JournalEntry } from "../../src/index.ts"
 import { projectionJournal, restateStepExecutor } from "../../src/restate/index.ts"
 import { shapeOf } from "./support.ts"
 
@@ -68,6 +68,22 @@ describe("restateStepExecutor", () => {
     const { ctx } = replayingContext()
     const result = await p.run({}, { executor: restateStepExecutor(ctx) })
     expect(result).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "count", message: expect.stringContaining("cannot be journaled as JSON") } })
+  })
+})
+
+describe("restateStepExecutor and secrets", () => {
+  it("keeps redacted call records in Restate's journal, and the step output exact", async () => {
+    const lookup = tool({ name: "lookup", input: z.object({ ssn: z.string(), token: z.string() }), run: async ({ ssn }) => ({ found: ssn.length }) })
+    const p = pipeline({ id: "secret", input: z.object({ ssn: z.string() }) })
+      .step("find", callTool(lookup, ({ input }) => ({ ssn: input.ssn, token: "sk-live1234567890abcdef" })))
+      .edges({ find: "done" })
+    const { journal, ctx } = replayingContext()
+    const result = await p.run({ ssn: "123-45-6789" }, { executor: restateStepExecutor(ctx, { redact: { keys: ["ssn"] } }) })
+    expect(result).toMatchObject({ status: "done", output: { found: 11 } })
+    const stored = JSON.stringify(journal.get("find#1"))
+    expect(stored).not.toContain("123-45-6789")
+    expect(stored).not.toContain("sk-live1234567890abcdef")
+    expect(journal.get("find#1")).toMatchObject({ done: { output: { found: 11 } } })
   })
 })
 
