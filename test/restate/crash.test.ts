@@ -39,6 +39,7 @@ const crashMidStep = async (nodes: number) => {
   const runIds = await Promise.all([1, 2, 3, 4, 5].map((amount) => client.start(pipeline, { amount })))
   const inCharge = () => new Set(startsIn(directory as string).filter((start) => start.step === "charge").map((start) => start.runId)).size
   await expect.poll(inCharge, { timeout: 20_000, interval: 20 }).toBe(runIds.length)
+  const killedAt = Date.now()
   await service.kill()
   await sleep(300)
   await service.restart()
@@ -50,12 +51,13 @@ const crashMidStep = async (nodes: number) => {
   expect(rerunsOfFinished(directory)).toEqual([])
   const started = startsIn(directory)
   const finished = finishedIn(directory)
-  for (const runId of runIds) {
-    // Every step of every run finished (and was projected) exactly once.
-    expect(steps.map((step) => finished.has(`${runId} ${step} 1`))).toEqual(steps.map(() => true))
-    // The charge was in flight when the process died: it ran again, with the same idempotency key.
-    expect(started.filter((start) => start.runId === runId && start.step === "charge").length).toBeGreaterThanOrEqual(2)
-  }
+  // Every step of every run finished (and was projected) exactly once.
+  for (const runId of runIds) expect(steps.map((step) => finished.has(`${runId} ${step} 1`))).toEqual(steps.map(() => true))
+  // A charge in flight when the process died ran again, with the same idempotency key. (On a
+  // loaded machine an early run may have finished its charge before the last one began.)
+  const inFlight = runIds.filter((runId) => (finished.get(`${runId} charge 1`) ?? 0) > killedAt)
+  expect(inFlight.length).toBeGreaterThan(0)
+  for (const runId of inFlight) expect(started.filter((start) => start.runId === runId && start.step === "charge").length).toBeGreaterThanOrEqual(2)
   // Load on this machine can move a partition's leadership too, re-running a step in flight; never more than that.
   expect(started.length).toBeLessThanOrEqual(runIds.length * steps.length + runIds.length * 2)
   // The charge's effect happened once per run: the re-run was handed the same idempotency key.
