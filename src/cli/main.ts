@@ -85,11 +85,17 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .argument("<runId>", "the paused run")
     .argument("<step>", "the human step it waits on")
     .requiredOption("--decision <json>", "the decision: inline JSON or @file.json")
-    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (required unless --engine)")
     .option("--json", "print only the result, as JSON")
     .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
-    .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string }) => {
+    .option("--engine <engine>", "a run executing on Restate: restate:INGRESS_URL (the decision is delivered there; the run continues there)")
+    .action(async (file: string, runId: string, step: string, { engine, ...options }: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string }) => {
+      if (engine !== undefined && engine !== "local") {
+        const { decideOnRestateCommand } = await import("./restate-command.ts")
+        result.code = await decideOnRestateCommand(file, engine, runId, step, options, output)
+        return
+      }
       result.code = await decideCommand(file, runId, step, options, output)
     })
 

@@ -49,6 +49,44 @@ export const serveRestateCommand = async (file: string, options: ServeRestateOpt
   })
 }
 
+const ingressOf = (engine: string): string => {
+  const ingress = engine.slice("restate:".length)
+  if (!engine.startsWith("restate:") || !/^https?:\/\//.test(ingress)) {
+    throw new UsageError(`--engine must be local or restate:INGRESS_URL, e.g. restate:http://127.0.0.1:8080 (got "${engine}")`)
+  }
+  return ingress
+}
+
+/**
+ * `switchboard decide <file> <runId> <step> --engine restate:URL`: delivers a decision to a run
+ * waiting on Restate. The run continues there; this prints that the decision was accepted.
+ *
+ * @example
+ * process.exitCode = await decideOnRestateCommand("pipelines/orders.ts", "restate:http://127.0.0.1:8080", runId, "review", { decision: '{"approve":true}' }, output)
+ */
+export const decideOnRestateCommand = async (
+  file: string,
+  engine: string,
+  runId: string,
+  step: string,
+  options: { readonly decision?: string; readonly pipeline?: string; readonly json?: boolean },
+  output: Output,
+): Promise<number> => {
+  const ingress = ingressOf(engine)
+  if (options.decision === undefined) throw new UsageError("decide needs --decision JSON|@file.json")
+  const decision = parseInput(options.decision, "--decision")
+  const loaded = await loadPipeline(file, options.pipeline)
+  try {
+    await restateClient({ ingress }).decide(loaded.pipeline, runId, step as never, decision as never)
+  } catch (error) {
+    // Not waiting there, not a human step, or a decision that fails the step's schema: the run is unchanged.
+    if (error instanceof DecisionError || error instanceof RestateClientError) throw new UsageError(error.message)
+    throw error
+  }
+  output.out(options.json === true ? JSON.stringify({ runId, step, accepted: true }) : `decision for "${step}" accepted; run ${runId} continues on Restate`)
+  return exitCodes.done
+}
+
 /**
  * `switchboard run --engine restate:URL <file>`: starts the run on Restate through its ingress
  * and waits for the result; the run id is printed first, so another shell can decide it.
@@ -62,8 +100,7 @@ export const runOnRestateCommand = async (
   options: { readonly input?: string; readonly json?: boolean; readonly pipeline?: string; readonly runId?: string },
   output: Output,
 ): Promise<number> => {
-  const ingress = engine.slice("restate:".length)
-  if (!/^https?:\/\//.test(ingress)) throw new UsageError(`--engine restate:URL needs the Restate ingress URL, e.g. restate:http://127.0.0.1:8080 (got "${engine}")`)
+  const ingress = ingressOf(engine)
   const input = parseInput(options.input)
   const loaded = await loadPipeline(file, options.pipeline)
   const client = restateClient({ ingress })
