@@ -3,7 +3,7 @@
 // Restate adds per step against the local runtime, then a crash round (200 runs, 5 × kill -9 of a
 // service process): takeover time, and the crash tests' invariants counted (all must be 0).
 // Run alone: `node bench/run.ts restate` (BENCH_QUICK=1: 300 runs, 60 in the crash round).
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { z } from "zod"
@@ -53,7 +53,8 @@ const throughput = async (server: RestateServer, directory: string): Promise<Row
       }
       return median(times.slice(3))
     }
-    const local = chargePipeline(mkdtempSync(join(tmpdir(), "switchboard-bench-local-")), stepMs, stepMs)
+    const local = chargePipeline(join(directory, "local"), stepMs, stepMs)
+    mkdirSync(join(directory, "local"))
     const localMs = await latency(() => local.run({ amount: 1 }))
     const restateMs = await latency(() => client.run(pipeline, { amount: 1 }))
 
