@@ -124,3 +124,8 @@ export { and, budget, hasToolCall, maxSteps, maxToolCalls, not, or } from "./gra
 export type { AgentStopContext, Budget } from "./graph/agent-stop-rules.ts"
 export type { AgentConversation, PendingCall } from "./graph/agent-conversation.ts"
 export { estimateMessageTokens, trimHistory } from "./steps/trim-history.ts"
+
+// Engines (issue 12): where step visits execute; `switchboard/restate` runs them on a Restate cluster.
+export { silentClock } from "./runtime/executor.ts"
+export type { Clock, StepExecutor } from "./runtime/executor.ts"
+export type { RunServices } from "./steps/step-run.ts"

@@ -65,7 +65,7 @@ const node = async (script: string, source: string) => {
 describe("the published package", () => {
   it("builds to JavaScript with .js imports and declarations beside it", async () => {
     const files = await filesUnder(join(staging, "dist"))
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts"]))
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "restate/index.d.ts"]))
     const javascript = files.filter((file) => file.endsWith(".js"))
     for (const file of javascript) {
       const source = await readFile(join(staging, "dist", file), "utf8")

@@ -10,6 +10,7 @@ import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
 import { typecheckWorkload } from "./typecheck.ts"
 import { agentWorkload } from "./agent.ts"
+import { restateWorkload } from "./restate.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload, agentWorkload]
+export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload, agentWorkload, restateWorkload]

@@ -66,8 +66,15 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
     .option("--pipeline <export>", "which export of the file to run")
+    .option("--engine <engine>", "where the run executes: local (default) or restate:INGRESS_URL (a `switchboard serve --restate` endpoint registered there)")
     .addHelpText("after", conventions))
-    .action(async (file: string, { inspect, inspectLinger, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string; log?: string } & InspectFlags) => {
+    .action(async (file: string, { inspect, inspectLinger, engine, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string } & InspectFlags) => {
+      if (engine !== undefined && engine !== "local") {
+        if (!engine.startsWith("restate:")) throw new UsageError(`--engine must be local or restate:INGRESS_URL, got "${engine}"`)
+        const { runOnRestateCommand } = await import("./restate-command.ts")
+        result.code = await runOnRestateCommand(file, engine, options, output)
+        return
+      }
       result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => runCommand(file, { ...options, ...inspecting }, output))
     })
 
@@ -78,11 +85,17 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .argument("<runId>", "the paused run")
     .argument("<step>", "the human step it waits on")
     .requiredOption("--decision <json>", "the decision: inline JSON or @file.json")
-    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (required unless --engine)")
     .option("--json", "print only the result, as JSON")
     .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
-    .action(async (file: string, runId: string, step: string, options: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string }) => {
+    .option("--engine <engine>", "a run executing on Restate: restate:INGRESS_URL (the decision is delivered there; the run continues there)")
+    .action(async (file: string, runId: string, step: string, { engine, ...options }: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string }) => {
+      if (engine !== undefined && engine !== "local") {
+        const { decideOnRestateCommand } = await import("./restate-command.ts")
+        result.code = await decideOnRestateCommand(file, engine, runId, step, options, output)
+        return
+      }
       result.code = await decideCommand(file, runId, step, options, output)
     })
 
@@ -141,6 +154,19 @@ The first SIGINT/SIGTERM stops taking runs and waits for those in flight, then
 exits 0; a second one exits at once (the runs resume from their journal later).`)
     .action(async (file: string, options: { journal?: string; concurrency?: string; poll?: string; json?: boolean }) => {
       result.code = await workerCommand(file, options, output)
+    })
+
+  program
+    .command("serve")
+    .description("serve every pipeline a file exports to a durable engine; with --restate, as Restate workflows (register the endpoint with the Restate admin API)")
+    .argument("<file>", "pipeline file (.ts or .js)")
+    .requiredOption("--restate", "serve as a Restate service endpoint (HTTP/2)")
+    .option("--port <port>", "port to listen on", "9080")
+    .option("--host <host>", "interface to listen on (0.0.0.0 behind a load balancer)", "127.0.0.1")
+    .option("--journal <journal>", "mirror every run's events here for show/runs/viz: sqlite:PATH or postgres:URL[#schema]")
+    .action(async (file: string, options: { port?: string; host?: string; journal?: string }) => {
+      const { serveRestateCommand } = await import("./restate-command.ts")
+      result.code = await serveRestateCommand(file, options, output)
     })
 
   program

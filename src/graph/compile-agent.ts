@@ -10,6 +10,8 @@ import { addUsage } from "../runtime/usage.ts"
 import type { AgentStep } from "../steps/agent.ts"
 import { parseApproval } from "../steps/approval.ts"
 import { servicesOf, type RunServices } from "../steps/step-logic.ts"
+import { throughExecutor } from "../runtime/executor.ts"
+import { visitKey } from "../runtime/replay.ts"
 import type { AnyStep } from "../steps/step.ts"
 import { defaultPrices } from "../models/prices.ts"
 import {
@@ -166,12 +168,16 @@ export const agentImplementations = (graph: AgentGraph) => {
     [agentTurnActor]: fromPromise<TurnOutput, { step: string }>(async ({ input, signal, self, system }) => {
       const context = parentContext(self)
       const { runAgentTurn } = await (runtime ??= import("../steps/agent-run.ts"))
-      return runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, servicesFor(system, context), signal)
+      const conversation = context.agents?.[input.step]
+      const key = `${visitKey(input.step, conversation?.visit ?? 1)}#turn${(conversation?.turns ?? 0) + 1}`
+      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal))
     }),
     [agentToolsActor]: fromPromise<ToolsOutput, { step: string }>(async ({ input, signal, self, system }) => {
       const context = parentContext(self)
       const { runAgentTools } = await (runtime ??= import("../steps/agent-run.ts"))
-      return runAgentTools(graph, input.step, context, servicesFor(system, context), signal)
+      const conversation = context.agents?.[input.step]
+      const key = `${visitKey(input.step, conversation?.visit ?? 1)}#tools${conversation?.turns ?? 0}`
+      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTools(graph, input.step, context, bound, signal))
     }),
   }
 

@@ -155,6 +155,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
       ...(replay === undefined || replay.deadlines.size === 0 ? {} : { deadlines: Object.fromEntries(replay.deadlines) }),
     },
     ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+    // An engine that keeps human deadlines durably (Restate) gives a clock whose timers never fire.
+    ...(runOptions.executor?.clock === undefined ? {} : { clock: runOptions.executor.clock }),
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.
@@ -190,6 +192,7 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
     ...(budget === undefined ? {} : { budget }),
     usage: () => usage,
     startedAt,
+    ...(runOptions.executor === undefined ? {} : { executor: runOptions.executor }),
   })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}

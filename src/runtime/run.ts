@@ -16,6 +16,7 @@ import { checkDecision, closedStream, execute, type Execution } from "./executio
 import { structureOf } from "./replay.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
 import type { Journal, JournalEntry } from "./journal.ts"
+import type { StepExecutor } from "./executor.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 
 /**
@@ -48,6 +49,8 @@ export interface RunOptions {
   readonly threads?: ThreadStore
   /** A budget for the whole run (over the pipeline's): an agent step that reaches it stops the run (`stoppedBy.rule` "run budget(...)"). */
   readonly budget?: Budget
+  /** Where each step visit runs: an engine such as `switchboard/restate` journals it durably (default: directly here). */
+  readonly executor?: StepExecutor
 }
 
 /**

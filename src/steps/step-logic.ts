@@ -7,6 +7,7 @@ import type { AnyStep } from "./step.ts"
 import type { Budget } from "../graph/agent-stop-rules.ts"
 import { visitKey } from "../runtime/replay.ts"
 import type { RunServices } from "./step-run.ts"
+import { throughExecutor } from "../runtime/executor.ts"
 
 export type { RunServices } from "./step-run.ts"
 
@@ -46,16 +47,25 @@ export const stepLogic = (graph: ExecutableGraph) => {
     const context = (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
     const services = servicesBySystem.get(system) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
     // A parallel step's branch journals (and replays) under its own path.
-    if (input.branch !== undefined) return (await import("./run-parallel.ts")).runBranch(graph, input.step, input.branch, context, services, signal)
+    const visit = context.visits[input.step] ?? 1
+    if (input.branch !== undefined) {
+      const { runBranch } = await import("./run-parallel.ts")
+      const branch = input.branch
+      return throughExecutor(services, visitKey(`${input.step}.${branch}`, visit), (bound) => runBranch(graph, input.step, branch, context, bound, signal))
+    }
     // A resumed run never repeats a finished visit: its journaled result stands.
     const replayed = services.replay?.steps.get(visitKey(`${services.path ?? ""}${input.step}`, context.visits[input.step] ?? 1))
     if (replayed !== undefined) {
       if ("done" in replayed) return replayed.done
       throw replayed.error
     }
-    if (graph.steps.get(input.step)?.kind === "parallel") return (await import("./run-parallel.ts")).joinParallel(graph, input.step, context, services, signal)
+    // An engine journals the visit's outcome itself, so its replay returns it instead of running the step.
+    if (graph.steps.get(input.step)?.kind === "parallel") {
+      const { joinParallel } = await import("./run-parallel.ts")
+      return throughExecutor(services, visitKey(input.step, visit), (bound) => joinParallel(graph, input.step, context, bound, signal))
+    }
     const { executeStep } = await (runtime ??= import("./execute.ts"))
-    return executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, services, signal)
+    return throughExecutor(services, visitKey(input.step, visit), (bound) => executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal))
   })
 }
 

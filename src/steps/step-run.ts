@@ -8,8 +8,14 @@ import type { Budget } from "../graph/agent-stop-rules.ts"
 import type { Replay } from "../runtime/replay.ts"
 import type { StepContext } from "./step.ts"
 import type { Thread } from "../memory/thread.ts"
+import type { StepExecutor } from "../runtime/executor.ts"
 
-/** What a run lends its steps: models by alias, and where events go. */
+/**
+ * What a run lends its steps: models by alias, and where events go.
+ *
+ * @example
+ * const quiet = (services: RunServices): RunServices => ({ ...services, emit: () => {} })
+ */
 export interface RunServices {
   readonly runId: string
   readonly models: Models
@@ -32,6 +38,8 @@ export interface RunServices {
   readonly usage?: () => UsageTotals
   /** When this execution of the run started (epoch ms). */
   readonly startedAt?: number
+  /** Where each step visit runs when an engine (e.g. Restate) journals it; default: here, directly. */
+  readonly executor?: StepExecutor
 }
 
 
