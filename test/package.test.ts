@@ -36,8 +36,10 @@ beforeAll(async () => {
   const packDirectory = await mkdtemp(join(tmpdir(), "switchboard-pack-"))
   project = await mkdtemp(join(tmpdir(), "switchboard-consumer-"))
   temporary.push(staging, packDirectory, project)
-  // What `npm run build` (the prepack script) runs, with the output in the staging copy.
+  // What `npm run build` (the prepack script) runs, with the output in the staging copy:
+  // declarations from tsc, JavaScript bundled per public entry by rolldown.
   await exec(join(repository, "node_modules/.bin/tsc"), ["-p", join(repository, "tsconfig.build.json"), "--outDir", join(staging, "dist")], repository)
+  await exec(process.execPath, [join(repository, "node_modules/rolldown/bin/cli.mjs"), "-c", "rolldown.config.mjs", "--dir", join(staging, "dist")], repository)
   for (const file of ["package.json", "README.md"]) if (existsSync(join(repository, file))) await copyFile(join(repository, file), join(staging, file))
   const packed = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDirectory], staging)
   const [tarball] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
@@ -63,17 +65,32 @@ const node = async (script: string, source: string) => {
 }
 
 describe("the published package", () => {
-  it("builds to JavaScript with .js imports and declarations beside it", async () => {
+  it("builds one bundle per public entry, lazy chunks beside them, and declarations for every entry", async () => {
     const files = await filesUnder(join(staging, "dist"))
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "restate/index.d.ts"]))
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "restate/index.d.ts", "cli/main.js"]))
     const javascript = files.filter((file) => file.endsWith(".js"))
+    // The entries and their shared or lazily imported chunks; no per-source-file JavaScript.
+    expect(javascript.filter((file) => !file.startsWith("chunks/")).sort()).toEqual(["cli/main.js", "index.js", "restate/index.js", "testing/index.js"])
     for (const file of javascript) {
       const source = await readFile(join(staging, "dist", file), "utf8")
-      // rewriteRelativeImportExtensions: no emitted import may still point at a .ts file.
+      // Relative imports point at emitted JavaScript only; dependencies stay bare imports.
       expect(source, file).not.toMatch(/from\s+["']\.{1,2}\/[^"']*\.ts["']/)
-      expect(files, `declarations of ${file}`).toContain(file.replace(/\.js$/, ".d.ts"))
+      expect(source, file).not.toMatch(/import\(["']\.{1,2}\/[^"']*\.ts["']\)/)
     }
-    expect(await readFile(join(staging, "dist/index.js"), "utf8")).toContain('from "./graph/pipeline.js"')
+    // The step runtime (Effect) is only ever imported lazily: the main entry's static import
+    // closure holds no execute chunk (and no Effect runtime).
+    const closure = new Set<string>()
+    const visit = async (file: string): Promise<void> => {
+      if (closure.has(file)) return
+      closure.add(file)
+      const source = await readFile(join(staging, "dist", file), "utf8")
+      for (const [, target] of source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+        await visit(join(dirname(file), target as string))
+      }
+    }
+    await visit("index.js")
+    expect([...closure].filter((file) => /execute-/.test(file))).toEqual([])
+    expect(javascript.some((file) => /^chunks\/execute-[\w-]+\.js$/.test(file))).toBe(true)
   })
 
   it("ships dist only: no sources, no tests", () => {

@@ -37,7 +37,8 @@ export const importWorkload: Workload = {
   run: async (): Promise<readonly Row[]> => {
     // Users import the published JavaScript, not the TypeScript sources: measure that.
     await rm(buildDirectory, { recursive: true, force: true })
-    await run(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json", "--outDir", buildDirectory], { cwd: root })
+    // The same bundling step as `npm run build` (rolldown.config.mjs), into this directory.
+    await run(process.execPath, [fileURLToPath(new URL("../../node_modules/rolldown/bin/cli.mjs", import.meta.url)), "-c", "rolldown.config.mjs", "--dir", buildDirectory], { cwd: root })
     const entryTimes: number[] = []
     const zodTimes: number[] = []
     const afterZodTimes: number[] = []
