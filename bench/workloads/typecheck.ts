@@ -1,7 +1,8 @@
 // Type-check cost (DESIGN.md: a 50-step pipeline type-checks in under 3 s). A generated 50-step
 // pipeline (llm steps with and without output schemas, fn steps, a route every five steps, prompts
-// reading earlier outputs) against a file that only imports the library: `tsc --noEmit` wall time
-// (median of several runs, interleaved) and the `--extendedDiagnostics` instantiation count.
+// reading earlier outputs) against a file that only imports the library, both importing the
+// library's published declarations (as a user's project does): `tsc --noEmit` wall time (median of
+// several runs, interleaved) and the `--extendedDiagnostics` instantiation count.
 import { execFile } from "node:child_process"
 import { mkdir, rm, writeFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
@@ -52,7 +53,7 @@ const pipelineSource = () => {
   const indices = Array.from({ length: stepCount }, (_, index) => index + 1)
   return [
     `import { z } from "zod"`,
-    `import { fn, llm, pipeline, route } from "../../src/index.ts"`,
+    `import { fn, llm, pipeline, route } from "./dist/index.js"`,
     ``,
     `const Label = z.object({ label: z.string(), score: z.number() })`,
     ``,
@@ -65,7 +66,7 @@ const pipelineSource = () => {
   ].join("\n")
 }
 
-const emptySource = `export { pipeline } from "../../src/index.ts"\nexport { z } from "zod"\n`
+const emptySource = `export { pipeline } from "./dist/index.js"\nexport { z } from "zod"\n`
 
 /** One `tsc --noEmit` of a project: wall time and instantiations; throws on any compile error. */
 const check = async (project: string): Promise<{ ms: number; instantiations: number; output: string }> => {
@@ -87,6 +88,9 @@ export const typecheckWorkload: Workload = {
     await rm(buildDirectory, { recursive: true, force: true })
     await mkdir(buildDirectory, { recursive: true })
     try {
+      // Users type-check against the published declarations, not the library's sources: emit them
+      // as `npm run build` does (tsconfig.build.json) and import those.
+      await promisify(execFile)(process.execPath, [compiler, "-p", "tsconfig.build.json", "--outDir", `${buildDirectory}dist`], { cwd: root })
       const projects = { pipeline: `${buildDirectory}tsconfig.pipeline.json`, empty: `${buildDirectory}tsconfig.empty.json` }
       await writeFile(`${buildDirectory}pipeline.ts`, pipelineSource())
       await writeFile(`${buildDirectory}empty.ts`, emptySource)
