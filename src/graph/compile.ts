@@ -284,19 +284,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     delays: delays as any,
   }).createMachine({
     id: graph.id,
-    context: ({ input }) => ({
-      runId: input.runId ?? "local",
-      input: input.input,
-      steps: {},
-      visits: {},
-      errors: {},
-      last: null,
-      status: "running",
-      error: null,
-      stoppedBy: null,
-      waiting: null,
-      deadlines: input.deadlines ?? {},
-    }),
+    context: ({ input }) => initialContext(input.runId ?? "local", input.input, input.deadlines ?? {}),
     initial: graph.steps.keys().next().value as string,
     on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },
     // biome-ignore lint: states are built from the graph
@@ -304,6 +292,21 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
   })
 }
+
+/** The context of a run that has not moved yet. */
+export const initialContext = (runId: string, input: unknown, deadlines: Readonly<Record<string, number>> = {}): RunContext => ({
+  runId,
+  input,
+  steps: {},
+  visits: {},
+  errors: {},
+  last: null,
+  status: "running",
+  error: null,
+  stoppedBy: null,
+  waiting: null,
+  deadlines,
+})
 
 const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
   if (step?.kind !== "human") return { success: false as const, data: undefined }

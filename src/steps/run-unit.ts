@@ -1,5 +1,5 @@
 import type { RunError } from "../errors.ts"
-import type { RunContext } from "../graph/compile.ts"
+import { initialContext, type RunContext } from "../graph/compile.ts"
 import type { NormalizedEdge } from "../graph/edges.ts"
 import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../policies/policy.ts"
 import { visitKey } from "../runtime/replay.ts"
@@ -38,19 +38,7 @@ export const runUnit = async (
   }
   // The pipeline's policy goes along: a map or nested step inside this unit starts from it too.
   const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: policies.pipeline }
-  const context: RunContext = {
-    runId: services.runId,
-    input,
-    steps,
-    visits: { [path]: visit },
-    errors: {},
-    last: null,
-    status: "running",
-    error: null,
-    stoppedBy: null,
-    waiting: null,
-    deadlines: {},
-  }
+  const context: RunContext = { ...initialContext(services.runId, input), steps, visits: { [path]: visit } }
   // The path is already complete: the unit's own steps (a nested pipeline's) prefix from it.
   const { path: _prefix, ...unprefixed } = services
   const done = await executeStep(graph, path, policies.resolved, context, unprefixed, signal)
