@@ -200,7 +200,8 @@ export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config
   const final = new Promise<RunResult<never>>((resolve) => (resolveFinal = resolve))
   let finished = false
   const saveSnapshot = async () => {
-    if (journalFailure !== undefined) return
+    // Persisting walks the whole context (an agent's conversation, every output): not for a journal that keeps nothing.
+    if (journalFailure !== undefined || journal === discardingJournal) return
     try {
       await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
     } catch (error) {
