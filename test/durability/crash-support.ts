@@ -34,10 +34,10 @@ export const afterProgress = async (logs: string, steps: number, timeoutMs = 10_
   await sleep(Math.random() * 30)
 }
 
-/** Starts a worker process and resolves once it is taking runs. */
-export const startWorker = (journal: string, logs: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> =>
+/** Starts a worker process (by default the crash worker here) and resolves once it is taking runs. */
+export const startWorker = (journal: string, logs: string, env: NodeJS.ProcessEnv = process.env, script = workerScript): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [workerScript, journal, logs], { env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script, journal, logs], { env, stdio: ["ignore", "pipe", "pipe"] })
     children.add(child)
     let errors = ""
     child.stderr?.on("data", (chunk: Buffer) => (errors += chunk.toString()))

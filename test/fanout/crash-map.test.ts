@@ -1,35 +1,21 @@
 // Kill -9 during a map: worker processes execute map runs from a SQLite journal and are killed
 // mid-list; when every run is done, no item finished twice, no finished item ran again, no effect
 // happened twice, and every output holds every item in input order.
-import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { sqliteJournal } from "../../src/index.ts"
-import { afterProgress, kill, sleep } from "../durability/crash-support.ts"
+import { afterProgress, kill, killAll, sleep, startWorker as startMapWorker } from "../durability/crash-support.ts"
 import { crashyMap, itemCount } from "./crash-map-worker.ts"
 
 const workerScript = new URL("./crash-map-worker.ts", import.meta.url).pathname
-const children = new Set<ChildProcess>()
 const folders: string[] = []
 
-const startWorker = (path: string, logs: string): Promise<ChildProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [workerScript, path, logs], { stdio: ["ignore", "pipe", "pipe"] })
-    children.add(child)
-    let errors = ""
-    child.stderr?.on("data", (chunk: Buffer) => (errors += chunk.toString()))
-    child.stdout?.once("data", () => resolve(child))
-    child.once("exit", (code) => {
-      children.delete(child)
-      if (code !== null && code !== 0) reject(new Error(`worker exited ${code}: ${errors}`))
-    })
-  })
+const startWorker = (path: string, logs: string) => startMapWorker(path, logs, process.env, workerScript)
 
 afterEach(() => {
-  for (const child of children) child.kill("SIGKILL")
-  children.clear()
+  killAll()
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true })
 })
 
