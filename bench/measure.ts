@@ -1,4 +1,5 @@
 // Timing helpers shared by the workloads: warm up, repeat, take the median.
+import type { Model } from "../src/index.ts"
 
 /** One result row of a benchmark run. `target` is an upper bound: `met` is `value <= target`. */
 export interface Row {
@@ -67,4 +68,17 @@ export const row = (name: string, value: number, unit: string, target: number | 
   unit,
   target,
   met: target === null ? null : value <= target,
+})
+
+/** Resolves after `milliseconds` on a real timer. */
+export const wait = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds))
+
+/**
+ * A model that answers "ok" after `latencyMs` on a timer. Not scriptedModel: its `.calls` log
+ * would grow with every request and count as run memory.
+ */
+export const timerModel = (latencyMs: number): Model => ({
+  provider: "bench",
+  model: "timer",
+  generate: () => new Promise((resolve) => setTimeout(() => resolve({ text: "ok" }), latencyMs)),
 })

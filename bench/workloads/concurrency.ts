@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { createActor, fromPromise, setup, toPromise } from "xstate"
 import { z } from "zod"
-import { fn, llm, pipeline, type Model } from "../../src/index.ts"
-import { median, row, type Row, type Workload } from "../measure.ts"
+import { fn, llm, pipeline } from "../../src/index.ts"
+import { median, row, timerModel, wait, type Row, type Workload } from "../measure.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
 const runs = quick ? 1_000 : 10_000
@@ -21,14 +21,7 @@ const ratioTarget = 2
 const perRunTarget = 20
 const retainedTarget = 1024
 
-const wait = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds))
-
-// Not scriptedModel: its `.calls` log would grow by 50,000 requests and count as run memory.
-const model: Model = {
-  provider: "bench",
-  model: "timer",
-  generate: () => new Promise((resolve) => setTimeout(() => resolve({ text: "ok" }), latencyMs)),
-}
+const model = timerModel(latencyMs)
 
 const Input = z.object({ ticket: z.string() })
 

@@ -7,8 +7,8 @@ import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { z } from "zod"
-import { llm, map, pipeline, type Model } from "../../src/index.ts"
-import { median, row, type Row, type Workload } from "../measure.ts"
+import { llm, map, pipeline } from "../../src/index.ts"
+import { median, row, timerModel, wait, type Row, type Workload } from "../measure.ts"
 
 const items = 1_000
 const latencyMs = 20
@@ -19,14 +19,7 @@ const idealMs = (items / concurrency) * latencyMs
 const ratioTarget = 1.5
 const perItemTarget = 20
 
-const wait = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds))
-
-// Not scriptedModel: its `.calls` log would count as run memory.
-const model: Model = {
-  provider: "bench",
-  model: "timer",
-  generate: () => new Promise((resolve) => setTimeout(() => resolve({ text: "ok" }), latencyMs)),
-}
+const model = timerModel(latencyMs)
 
 const Input = z.object({ documents: z.array(z.string()), concurrency: z.number() })
 const summarise = llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise: ${input}` })
