@@ -1,6 +1,7 @@
 import type { ParallelStep } from "../steps/fanout-step.ts"
 import { servicesOf } from "../steps/step-logic.ts"
 import type { RunContext, StepDone } from "./compile.ts"
+import { journaledName } from "../steps/step-run.ts"
 
 /** The pieces of a step state the compiler already built: entry actions, routes, error routes. */
 export interface StateParts {
@@ -61,7 +62,7 @@ export const parallelStartedAt = (services: object, key: string): number => star
 export const noteParallelStarted = (context: RunContext, system: object, stepName: string): void => {
   const services = servicesOf(system)
   if (services === undefined) return
-  const step = `${services.path ?? ""}${stepName}`
+  const step = journaledName(services, stepName)
   const visit = context.visits[stepName] ?? 1
   const at = Date.now()
   let known = startedAt.get(services)

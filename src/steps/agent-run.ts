@@ -22,6 +22,7 @@ import type { AnyStep, StepContext } from "./step.ts"
 import type { RunServices, StepRun, UsageTally } from "./step-run.ts"
 import type { Tool } from "./tool.ts"
 import { trimHistory } from "./trim-history.ts"
+import { journaledName } from "./step-run.ts"
 
 interface AgentGraph {
   readonly steps: ReadonlyMap<string, AnyStep>
@@ -29,8 +30,6 @@ interface AgentGraph {
   readonly policy?: StepPolicy | undefined
 }
 
-// Inside a nested pipeline the agent journals under its parent's path (`checks[0].ask`).
-const journaledName = (services: RunServices, stepName: string) => (services.path === undefined ? stepName : `${services.path}${stepName}`)
 const conversationOf = (context: RunContext, name: string) => context.agents?.[name] as AgentConversation
 const stepContextOf = (context: RunContext, conversation: AgentConversation, services: RunServices, signal: AbortSignal): StepContext<unknown, Record<string, unknown>> => ({
   input: context.input,

@@ -17,6 +17,7 @@ import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices, StepRun } from "./step-run.ts"
 import { noThread } from "../memory/thread.ts"
 import { threadExchangeOf } from "../memory/thread-session.ts"
+import { journaledName } from "./step-run.ts"
 
 /** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
 export const executeStep = async (
@@ -30,8 +31,7 @@ export const executeStep = async (
   const step = graph.steps.get(stepName) as AnyStep
   const edge = graph.edges.get(stepName) as NormalizedEdge
   const visit = context.visits[stepName] ?? 1
-  // A nested pipeline's steps journal under their parent's path (`summarise[3].classify`).
-  const name = services.path === undefined ? stepName : `${services.path}${stepName}`
+  const name = journaledName(services, stepName)
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }

@@ -7,12 +7,13 @@ import { runUnit, unitPolicy } from "./run-unit.ts"
 import type { AnyStep } from "./step.ts"
 import type { ExecutableGraph } from "./step-logic.ts"
 import type { RunServices } from "./step-run.ts"
+import { journaledName } from "./step-run.ts"
 
 /** Runs one branch of a parallel step as its own journaled step `<step>.<branch>`. */
 export const runBranch = async (graph: ExecutableGraph, step: string, branch: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const unit = definition.branches[branch] as AnyStep
-  const path = `${services.path ?? ""}${step}.${branch}`
+  const path = journaledName(services, `${step}.${branch}`)
   const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
   const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal)
   return { output, next: "" }
@@ -25,7 +26,7 @@ export const runBranch = async (graph: ExecutableGraph, step: string, branch: st
 export const joinParallel = async (graph: ExecutableGraph, step: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const edge = graph.edges.get(step) as NormalizedEdge
-  const name = `${services.path ?? ""}${step}`
+  const name = journaledName(services, step)
   const visit = context.visits[step] ?? 1
   const started = parallelStartedAt(services, `${name}#${visit}`)
   const base = { runId: services.runId, step: name, visit }

@@ -8,6 +8,7 @@ import type { Budget } from "../graph/agent-stop-rules.ts"
 import { visitKey } from "../runtime/replay.ts"
 import type { RunServices } from "./step-run.ts"
 import { throughExecutor } from "../runtime/executor.ts"
+import { journaledName } from "./step-run.ts"
 
 export type { RunServices } from "./step-run.ts"
 
@@ -54,7 +55,7 @@ export const stepLogic = (graph: ExecutableGraph) => {
       return throughExecutor(services, visitKey(`${input.step}.${branch}`, visit), (bound) => runBranch(graph, input.step, branch, context, bound, signal))
     }
     // A resumed run never repeats a finished visit: its journaled result stands.
-    const replayed = services.replay?.steps.get(visitKey(`${services.path ?? ""}${input.step}`, context.visits[input.step] ?? 1))
+    const replayed = services.replay?.steps.get(visitKey(journaledName(services, input.step), context.visits[input.step] ?? 1))
     if (replayed !== undefined) {
       if ("done" in replayed) return replayed.done
       throw replayed.error

@@ -43,6 +43,15 @@ export interface RunServices {
 }
 
 
+/**
+ * The name a step's events are journaled (and replayed) under: inside a nested pipeline it is
+ * prefixed with the parent's path (`summarise[3].classify`).
+ *
+ * @example
+ * journaledName({ path: "summarise[3]." }, "classify") // "summarise[3].classify"
+ */
+export const journaledName = (services: { readonly path?: string | undefined }, step: string): string => `${services.path ?? ""}${step}`
+
 export type Base = { readonly runId: string; readonly step: string; readonly visit: number }
 export type UsageTally = { inputTokens: number; outputTokens: number; cachedInputTokens: number; costUsd: number; calls: number; unpricedCalls: number }
 
