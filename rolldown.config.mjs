@@ -8,7 +8,7 @@ export default defineConfig({
   input: {
     index: "src/index.ts",
     "testing/index": "src/testing/index.ts",
-    "restate/index": "src/restate/index.ts",
+    "restate/index": "src/engines/restate/index.ts",
     "cli/main": "src/cli/main.ts",
   },
   platform: "node",

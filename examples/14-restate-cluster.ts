@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { z } from "zod"
 import { callTool, fn, pipeline, sqliteJournal, tool, type RunResult } from "../src/index.ts"
-import { freePort, restateClient, restateEndpoint, startRestateServer } from "../src/restate/index.ts"
+import { freePort, restateClient, restateEndpoint, startRestateServer } from "../src/engines/restate/index.ts"
 
 const linesOfFile = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [])
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -192,7 +192,7 @@ describe.each(modules)("machines/%s", (file, module) => {
     // Steps load their runtime with a dynamic import on first use: done under fake timers, a slow
     // load can outlast the whole simulated week below, and the sample looks like it never ended.
     beforeAll(async () => {
-      await Promise.all([import("../src/steps/execute.ts"), import("../src/steps/agent-run.ts"), import("../src/steps/run-parallel.ts")])
+      await Promise.all([import("../src/run/execute-step.ts"), import("../src/run/agent/agent-run.ts"), import("../src/run/steps/run-parallel.ts")])
     })
     beforeEach(() => {
       vi.useFakeTimers()

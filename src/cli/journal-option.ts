@@ -1,7 +1,7 @@
-import { memoryJournal, type Journal } from "../runtime/journal.ts"
+import { memoryJournal, type Journal } from "../contract/journal.ts"
 // pg itself is loaded only when a Postgres journal first connects.
-import { postgresJournal, type PostgresRunSummary } from "../store/postgres-journal.ts"
-import { sqliteJournal, type RunSummary } from "../store/sqlite-journal.ts"
+import { postgresJournal, type PostgresRunSummary } from "../stores/postgres-journal.ts"
+import { sqliteJournal, type RunSummary } from "../stores/sqlite-journal.ts"
 import { UsageError } from "./load-pipeline.ts"
 
 /**

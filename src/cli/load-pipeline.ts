@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import type { Models } from "../models/model.ts"
-import type { Pipeline } from "../runtime/run.ts"
+import type { Models } from "../contract/model.ts"
+import type { Pipeline } from "../run/create-runner.ts"
 
 /**
  * A mistake in how the CLI was called (bad flag value, missing file, nothing to run): the CLI

@@ -1,8 +1,8 @@
-import type { RunError } from "../errors.ts"
-import { redactSecrets } from "../observe/redact.ts"
+import type { RunError } from "../contract/errors.ts"
+import { redactSecrets } from "../contract/redaction.ts"
 import type { Output } from "./commands.ts"
-import type { RunEvent } from "../runtime/events.ts"
-import type { RunResult } from "../runtime/result.ts"
+import type { RunEvent } from "../contract/events.ts"
+import type { RunResult } from "../run/result.ts"
 
 /**
  * Masks what looks like a credential in a message (the project's one masker).

@@ -1,7 +1,7 @@
 // `switchboard show <runId>`: a run's step-by-step timeline, read from its journal.
-import type { RunError } from "../errors.ts"
-import type { Message } from "../models/model.ts"
-import type { JournalEntry } from "../runtime/journal.ts"
+import type { RunError } from "../contract/errors.ts"
+import type { Message } from "../contract/model.ts"
+import type { JournalEntry } from "../contract/journal.ts"
 import { traceOf, type RunTrace, type StepVisit } from "../observe/diagram/run-trace.ts"
 import { exitCodes, requireDurable, withJournal, type Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"

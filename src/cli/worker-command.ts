@@ -1,4 +1,4 @@
-import { worker } from "../runtime/worker.ts"
+import { worker } from "../engines/worker.ts"
 import { exitCodes, requireDurable, withJournal, type Output } from "./commands.ts"
 import { mask } from "./journal-option.ts"
 import { loadPipelines, UsageError } from "./load-pipeline.ts"

@@ -1,4 +1,4 @@
-import type { Message, ToolCall } from "../models/model.ts"
+import type { Message, ToolCall } from "../contract/model.ts"
 
 // The message shapes of the OpenTelemetry GenAI semantic conventions (gen_ai.input.messages,
 // gen_ai.output.messages, gen_ai.system_instructions), serialised as JSON strings on span events.

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs"
-import type { RunEvent } from "../runtime/events.ts"
+import type { RunEvent } from "../contract/events.ts"
 
 /**
  * Where a {@link jsonlLog} writes: a file (appended to, created if missing) or a function that

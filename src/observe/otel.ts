@@ -1,7 +1,7 @@
 import { createRequire } from "node:module"
 import type * as OpenTelemetry from "@opentelemetry/api"
-import type { RunError } from "../errors.ts"
-import type { RunEvent } from "../runtime/events.ts"
+import type { RunError } from "../contract/errors.ts"
+import type { RunEvent } from "../contract/events.ts"
 import { inputMessages, outputMessages } from "./gen-ai-messages.ts"
 
 /** The `@opentelemetry/api` module, as `import * as api from "@opentelemetry/api"` gives it. */

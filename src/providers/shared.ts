@@ -1,5 +1,5 @@
-import { ModelError, isRetryableReason, type ModelErrorReason } from "../errors.ts"
-import { redactSecrets } from "../observe/redact.ts"
+import { ModelError, isRetryableReason, type ModelErrorReason } from "../contract/errors.ts"
+import { redactSecrets } from "../contract/redaction.ts"
 
 /**
  * Reads how long a provider asked us to wait: `retry-after-ms` (milliseconds), else `retry-after`

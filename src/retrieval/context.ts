@@ -1,4 +1,4 @@
-import type { Passage } from "./retriever.ts"
+import type { Passage } from "../contract/retriever.ts"
 
 /**
  * Options of {@link assembleContext}.

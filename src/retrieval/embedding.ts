@@ -1,4 +1,4 @@
-import { checkDocuments, checkK, type DocumentsSource, type Embedder, passageOf, type RetrievalDocument, type Retriever, throwIfAborted } from "./retriever.ts"
+import { checkDocuments, checkK, type DocumentsSource, type Embedder, passageOf, type RetrievalDocument, type Retriever, throwIfAborted } from "../contract/retriever.ts"
 
 /**
  * Options of {@link embeddingRetriever}.

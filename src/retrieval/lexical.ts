@@ -1,5 +1,5 @@
 import type MiniSearch from "minisearch"
-import { checkDocuments, checkK, type DocumentsSource, passageOf, type RetrievalDocument, type Retriever, throwIfAborted } from "./retriever.ts"
+import { checkDocuments, checkK, type DocumentsSource, passageOf, type RetrievalDocument, type Retriever, throwIfAborted } from "../contract/retriever.ts"
 
 /**
  * Options of {@link lexicalRetriever}.

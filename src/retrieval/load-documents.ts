@@ -1,4 +1,4 @@
-import type { RetrievalDocument } from "./retriever.ts"
+import type { RetrievalDocument } from "../contract/retriever.ts"
 
 /**
  * Options of {@link chunkText} and {@link loadDocuments}.

@@ -1,4 +1,4 @@
-import type { Embedder } from "../retrieval/retriever.ts"
+import type { Embedder } from "../contract/retriever.ts"
 
 /**
  * One call the scripted embedder received.

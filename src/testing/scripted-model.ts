@@ -1,5 +1,5 @@
-import { ModelError, isRetryableReason, type ModelErrorReason } from "../errors.ts"
-import type { GenerateOptions, Model, ModelRequest, ModelResponse, ToolCall, Usage } from "../models/model.ts"
+import { ModelError, isRetryableReason, type ModelErrorReason } from "../contract/errors.ts"
+import type { GenerateOptions, Model, ModelRequest, ModelResponse, ToolCall, Usage } from "../contract/model.ts"
 
 /**
  * One scripted reply: text, an object (sent as JSON), tool calls (an agent's next action; `id`

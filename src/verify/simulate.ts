@@ -1,6 +1,6 @@
 import { createActor, fromPromise, type AnyEventObject, type AnyStateMachine, type InspectionEvent } from "xstate"
 import { chartStateOf, readChart, transitionKey, type Chart, type TransitionLabel } from "./chart.ts"
-import { agentToolsActor, agentTurnActor } from "../graph/compile-agent.ts"
+import { agentToolsActor, agentTurnActor } from "../compile/agent-state.ts"
 import { coverage, paths, type PathOptions, type PathStep, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { advanceLive, eraseLine, initialLiveState, liveView, shouldBeLive, statusLine, terminalOutput } from "../../src/cli/progress.ts"
-import type { RunEvent } from "../../src/runtime/events.ts"
+import type { RunEvent } from "../../src/contract/events.ts"
 
 const usage = { inputTokens: 120, outputTokens: 40, cachedInputTokens: 0, costUsd: 0.0012, calls: 1, unpricedCalls: 0 }
 const rateLimited = { _tag: "ModelError", step: "draft", provider: "openai", model: "gpt", reason: "rate-limited", retryable: true, message: "429" } as const

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, restateClient, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
+import { freePort, restateClient, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
 import { skipReason } from "../restate/support.ts"
 import { cli, startCli, type Running } from "./run-cli.ts"
 

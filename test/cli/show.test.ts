@@ -4,7 +4,7 @@ import { z } from "zod"
 import { callTool, human, llm, maxVisits, pipeline, route, sqliteJournal, tool, type Journal } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 import { formatTimeline, fullLimit } from "../../src/cli/show-command.ts"
-import type { JournalEntry } from "../../src/runtime/journal.ts"
+import type { JournalEntry } from "../../src/contract/journal.ts"
 import { cli, removeTemporaryFolders, temporaryFolder } from "./run-cli.ts"
 
 const quick = { retry: { attempts: 3, initialDelay: "1ms", factor: 1, jitter: false } } as const

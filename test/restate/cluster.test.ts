@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { restateClient, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
+import { restateClient, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
 import { chargePipeline, finishedIn, linesOf, rerunsOfFinished, startsIn } from "./service-pipelines.ts"
 import { killServices, skipReason, startService } from "./support.ts"
 

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DecisionError, memoryJournal, type JournalEntry, type Pipeline, type RunEvent } from "../../src/index.ts"
-import { restateClient, restateEndpoint, RestateServerError, startRestateServer, type RestateServer } from "../../src/restate/index.ts"
+import { restateClient, restateEndpoint, RestateServerError, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 import { scripts, writer } from "../../examples/03-loop-with-stop-rule.ts"
 import { agentLoop, agentModel, approval, chain, fanned, routed } from "./pipelines.ts"
@@ -121,7 +121,7 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
 
     // The decision comes from another process, which knows only the ingress and the run id.
     const script = `
-      import { restateClient } from ${JSON.stringify(new URL("../../src/restate/index.ts", import.meta.url).href)}
+      import { restateClient } from ${JSON.stringify(new URL("../../src/engines/restate/index.ts", import.meta.url).href)}
       await restateClient({ ingress: ${JSON.stringify(server.ingressUrl)} }).decide("durable-approval", ${JSON.stringify(runId)}, "review", { approve: false, note: "too much" })`
     // Long enough for Restate to suspend the waiting run: the decision resumes it by a replay.
     await new Promise((resolve) => setTimeout(resolve, 2_500))

@@ -4,7 +4,7 @@
 import { appendFileSync } from "node:fs"
 import { join } from "node:path"
 import { sqliteJournal, type Journal } from "../../src/index.ts"
-import { restateEndpoint } from "../../src/restate/index.ts"
+import { restateEndpoint } from "../../src/engines/restate/index.ts"
 import { approval, chain, routed } from "./pipelines.ts"
 import { chargePipeline } from "./service-pipelines.ts"
 

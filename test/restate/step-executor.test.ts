@@ -4,7 +4,7 @@ import type { WorkflowContext } from "@restatedev/restate-sdk"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
 import { callTool, fn, JournalConflictError, memoryJournal, pipeline, tool, type Journal, type JournalEntry } from "../../src/index.ts"
-import { projectionJournal, restateStepExecutor } from "../../src/restate/index.ts"
+import { projectionJournal, restateStepExecutor } from "../../src/engines/restate/index.ts"
 import { shapeOf } from "./support.ts"
 
 const replayingContext = () => {

@@ -2,7 +2,7 @@
 // can be killed with SIGKILL and started again, and a way to read a run's projected journal.
 import { spawn, type ChildProcess } from "node:child_process"
 import type { JournalEntry } from "../../src/index.ts"
-import { restateServerBinary } from "../../src/restate/index.ts"
+import { restateServerBinary } from "../../src/engines/restate/index.ts"
 
 const serviceScript = new URL("./service-process.ts", import.meta.url).pathname
 

@@ -1,6 +1,6 @@
-import type { PipelineStructure } from "../../runtime/events.ts"
-import type { JournalEntry } from "../../runtime/journal.ts"
-import type { Pipeline } from "../../runtime/run.ts"
+import type { PipelineStructure } from "../../contract/events.ts"
+import type { JournalEntry } from "../../contract/journal.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
 
 /** How a transition leaves its step: its route or single next target, a failure, a human deadline, or a stop rule. */
 export type ChartEdgeKind = "next" | "route" | "decision" | "error" | "timeout" | "stopped"

@@ -1,4 +1,4 @@
-import type { Pipeline } from "../../runtime/run.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
 import { chartOf, structureFor } from "./chart.ts"
 import { layoutChart, type Layout } from "./layout.ts"
 import type { DiagramOptions } from "./mermaid.ts"

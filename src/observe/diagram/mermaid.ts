@@ -1,6 +1,6 @@
-import type { PipelineStructure } from "../../runtime/events.ts"
-import type { JournalEntry } from "../../runtime/journal.ts"
-import type { Pipeline } from "../../runtime/run.ts"
+import type { PipelineStructure } from "../../contract/events.ts"
+import type { JournalEntry } from "../../contract/journal.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
 import { chartOf, structureFor, type ChartNode } from "./chart.ts"
 import { takenCounts, traceOf } from "./run-trace.ts"
 

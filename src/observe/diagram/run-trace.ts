@@ -1,5 +1,5 @@
-import type { RunError } from "../../errors.ts"
-import type { JournalEntry } from "../../runtime/journal.ts"
+import type { RunError } from "../../contract/errors.ts"
+import type { JournalEntry } from "../../contract/journal.ts"
 import type { Chart, ChartEdgeKind } from "./chart.ts"
 
 /** How one visit of a step ended, or that it has not. */

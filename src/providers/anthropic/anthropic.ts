@@ -1,5 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk"
-import type { GenerateOptions, Model, ModelRequest, ModelResponse } from "../../models/model.ts"
+import type { GenerateOptions, Model, ModelRequest, ModelResponse } from "../../contract/model.ts"
 import { modelError, withStreamTimeouts } from "../shared.ts"
 import { toModelError, type ErrorSubject } from "./errors.ts"
 import { toMessagesBody, type MessagesBody, type OutputTool } from "./request.ts"

@@ -1,6 +1,6 @@
 // From switchboard's provider-neutral request to the Messages API body (types only from the SDK).
 import type Anthropic from "@anthropic-ai/sdk"
-import type { Message, ModelRequest, ToolCall } from "../../models/model.ts"
+import type { Message, ModelRequest, ToolCall } from "../../contract/model.ts"
 
 /**
  * The request body this provider sends, minus `stream`.

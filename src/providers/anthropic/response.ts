@@ -1,5 +1,5 @@
 // From the Messages API answer (whole or assembled from a stream) to switchboard's ModelResponse.
-import type { ModelResponse, ToolCall, Usage } from "../../models/model.ts"
+import type { ModelResponse, ToolCall, Usage } from "../../contract/model.ts"
 import { modelError } from "../shared.ts"
 import type { ErrorSubject } from "./errors.ts"
 import type { OutputTool } from "./request.ts"

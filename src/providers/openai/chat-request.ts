@@ -1,5 +1,5 @@
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from "openai/resources/chat/completions"
-import type { ModelRequest } from "../../models/model.ts"
+import type { ModelRequest } from "../../contract/model.ts"
 import { isStrictCompatible, schemaInstruction, wireName, wireSchema } from "./schema.ts"
 
 /** How a Chat Completions server takes structured output and limits. */

@@ -1,4 +1,4 @@
-import type { ModelResponse } from "../../models/model.ts"
+import type { ModelResponse } from "../../contract/model.ts"
 import { type ErrorContext, failure } from "./errors.ts"
 import { chatUsageNames, finishToolCalls, type PartialToolCall, readUsage, response } from "./wire.ts"
 

@@ -1,5 +1,5 @@
 import type * as OpenAISdk from "openai"
-import type { GenerateOptions } from "../../models/model.ts"
+import type { GenerateOptions } from "../../contract/model.ts"
 import { withStreamTimeouts } from "../shared.ts"
 import { type ErrorContext, failure, toModelError } from "./errors.ts"
 

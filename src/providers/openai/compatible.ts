@@ -1,4 +1,4 @@
-import type { Model } from "../../models/model.ts"
+import type { Model } from "../../contract/model.ts"
 import { chatModel } from "./generate.ts"
 
 /**

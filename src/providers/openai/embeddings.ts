@@ -1,4 +1,4 @@
-import type { Embedder } from "../../retrieval/retriever.ts"
+import type { Embedder } from "../../contract/retriever.ts"
 import { connect } from "./client.ts"
 import { failure } from "./errors.ts"
 

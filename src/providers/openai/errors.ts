@@ -1,5 +1,5 @@
 import type * as OpenAISdk from "openai"
-import { type ModelError, type ModelErrorReason, messageOf } from "../../errors.ts"
+import { type ModelError, type ModelErrorReason, messageOf } from "../../contract/errors.ts"
 import { isNetworkFailure, modelError, reasonForStatus, retryAfterMs } from "../shared.ts"
 
 /** Who made the failing call, and values that must never reach a message (the API key). */

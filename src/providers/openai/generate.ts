@@ -1,6 +1,6 @@
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions"
 import type { ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming } from "openai/resources/responses/responses"
-import type { Model } from "../../models/model.ts"
+import type { Model } from "../../contract/model.ts"
 import { chatBody, type ChatDialect } from "./chat-request.ts"
 import { readChatCompletion, readChatStream } from "./chat-response.ts"
 import { type Connection, connect } from "./client.ts"

@@ -1,5 +1,5 @@
 import type { FunctionTool, ResponseCreateParamsBase, ResponseInputItem, ToolChoiceFunction, ToolChoiceOptions } from "openai/resources/responses/responses"
-import type { ModelRequest } from "../../models/model.ts"
+import type { ModelRequest } from "../../contract/model.ts"
 import { isStrictCompatible, wireName, wireSchema } from "./schema.ts"
 
 /** The Responses API request body for a switchboard request. */

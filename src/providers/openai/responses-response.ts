@@ -1,4 +1,4 @@
-import type { ModelResponse } from "../../models/model.ts"
+import type { ModelResponse } from "../../contract/model.ts"
 import { bodyError, type ErrorContext, failure } from "./errors.ts"
 import { finishToolCalls, type PartialToolCall, readUsage, response, responsesUsageNames } from "./wire.ts"
 

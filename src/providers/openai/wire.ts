@@ -1,5 +1,5 @@
 // Small readers shared by both APIs. Bodies are read defensively: compatible servers leave fields out.
-import type { ToolCall, Usage } from "../../models/model.ts"
+import type { ToolCall, Usage } from "../../contract/model.ts"
 
 /** Tool-call arguments as JSON, or the raw text when they do not parse (the tool's schema check reports it). */
 export const parseArguments = (text: string): unknown => {

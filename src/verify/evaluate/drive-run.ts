@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto"
-import type { Models } from "../../models/model.ts"
-import type { PriceTable } from "../../models/prices.ts"
-import type { RunEvent } from "../../runtime/events.ts"
-import { memoryJournal, type Journal, type JournalEntry } from "../../runtime/journal.ts"
-import type { RunResult } from "../../runtime/result.ts"
-import type { Pipeline } from "../../runtime/run.ts"
-import { usageOfJournal } from "../../runtime/usage.ts"
+import type { Models } from "../../contract/model.ts"
+import type { PriceTable } from "../../run/prices.ts"
+import type { RunEvent } from "../../contract/events.ts"
+import { memoryJournal, type Journal, type JournalEntry } from "../../contract/journal.ts"
+import type { RunResult } from "../../run/result.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
+import { usageOfJournal } from "../../contract/usage.ts"
 
 /** What a simulated person does at a human step visit: decide, let the deadline pass, or nothing (the run pauses). */
 export type HumanReply = { readonly decision: unknown } | { readonly expire: true } | undefined

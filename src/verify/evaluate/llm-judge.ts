@@ -1,5 +1,5 @@
 import { zod } from "./zod-lazy.ts"
-import type { Model } from "../../models/model.ts"
+import type { Model } from "../../contract/model.ts"
 import type { Score, Scorer, Selectors } from "./scorers.ts"
 import { stableJson } from "./stable-json.ts"
 

@@ -1,6 +1,6 @@
-import type { RunError } from "../../errors.ts"
-import type { PipelineStructure } from "../../runtime/events.ts"
-import type { JournalEntry } from "../../runtime/journal.ts"
+import type { RunError } from "../../contract/errors.ts"
+import type { PipelineStructure } from "../../contract/events.ts"
+import type { JournalEntry } from "../../contract/journal.ts"
 
 /**
  * One visit of one step as a run's journal tells it: what came out (an output, a decision, an

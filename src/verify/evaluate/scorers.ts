@@ -1,7 +1,7 @@
 import type { z } from "zod"
-import type { RunError } from "../../errors.ts"
-import type { Models } from "../../models/model.ts"
-import type { JournalEntry } from "../../runtime/journal.ts"
+import type { RunError } from "../../contract/errors.ts"
+import type { Models } from "../../contract/model.ts"
+import type { JournalEntry } from "../../contract/journal.ts"
 import type { EvalRow } from "./dataset.ts"
 import { stableJson } from "./stable-json.ts"
 

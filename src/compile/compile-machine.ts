@@ -1,0 +1,323 @@
+import { assign, setup, type ActorLogic, type AnyEventObject } from "xstate"
+import type { RunError } from "../contract/errors.ts"
+import { toMillis } from "../contract/duration.ts"
+import type { RunStatus } from "../contract/events.ts"
+import type { AnyStep } from "../definition/step.ts"
+import { visitKey } from "../run/replay.ts"
+import { servicesOf } from "../run/implementations.ts"
+import type { NormalizedEdge } from "../definition/edges.ts"
+import { branchOutput, noteParallelStarted, parallelState, withoutBranches } from "./parallel-state.ts"
+import type { AgentConversation } from "./agent-conversation.ts"
+import { agentAnswer, agentImplementations, agentState } from "./agent-state.ts"
+
+/**
+ * The machine's context: JSON only, so a snapshot can be persisted and restored.
+ *
+ * @example
+ * const answer = (context: RunContext) => context.steps["answer"]
+ */
+export interface RunContext {
+  readonly runId: string
+  readonly input: unknown
+  /** Latest output of every step that has finished. */
+  readonly steps: Readonly<Record<string, unknown>>
+  /** How many times each step has been entered. */
+  readonly visits: Readonly<Record<string, number>>
+  /** Latest error of steps that failed and were routed by their `error` edge. */
+  readonly errors: Readonly<Record<string, RunError>>
+  readonly last: string | null
+  readonly status: RunStatus
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+  readonly waiting: { readonly step: string; readonly deadline: number | null } | null
+  /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
+  readonly deadlines: Readonly<Record<string, number>>
+  /** Outputs of the branches of parallel steps, by `step.branch`, while the step runs. */
+  readonly branches?: Readonly<Record<string, unknown>>
+  /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
+  readonly agents?: Readonly<Record<string, AgentConversation>>
+}
+
+/**
+ * What the machine is created with: `createActor(p.machine, { input: { input: { ticket } } })`.
+ *
+ * @example
+ * const machineInput: MachineInput = { input: { ticket: "refund please" }, runId: "run-1" }
+ */
+export interface MachineInput {
+  readonly input: unknown
+  readonly runId?: string
+  /** Deadlines of human step visits, by `step#visit`, from a resumed run's journal. */
+  readonly deadlines?: Readonly<Record<string, number>>
+}
+
+/**
+ * Events a pipeline machine accepts: `<step>.decide` for human steps, `<step>.expire` to apply a
+ * human step's timeout now, and `run.cancel`.
+ *
+ * @example
+ * actor.send({ type: "review.decide", decision: { approve: true } })
+ */
+export type PipelineEvent =
+  | { readonly type: `${string}.decide`; readonly decision: unknown }
+  | { readonly type: `${string}.expire` }
+  | { readonly type: "run.cancel"; readonly reason?: string }
+
+/** What a step actor resolves with: the output and the target its edge chose. */
+export interface StepDone {
+  readonly output: unknown
+  readonly next: string
+}
+
+/** What the machine returns when it reaches a final state. */
+export interface MachineOutput {
+  readonly status: RunStatus
+  readonly steps: Readonly<Record<string, unknown>>
+  readonly last: string | null
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+}
+
+interface Graph {
+  readonly id: string
+  readonly steps: ReadonlyMap<string, AnyStep>
+  readonly edges: ReadonlyMap<string, NormalizedEdge>
+}
+
+type Transition = { target: string; reenter?: boolean; guard?: { type: "goes" | "stops"; params: { from: string; to: string } }; actions: unknown[] }
+
+// biome-ignore lint: the logic is one fromPromise shared by every invoked step
+type StepLogic = ActorLogic<any, any, any, any, any>
+
+/**
+ * Compiles a validated graph to an XState machine: one state per step, routes as guarded
+ * transitions referenced by name, human deadlines as named delays, final `done`/`failed`/`stopped`.
+ */
+export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
+  const edgeOf = (step: string): NormalizedEdge => graph.edges.get(step) as NormalizedEdge
+  const stopRulesOf = (step: string) => (step === "done" ? [] : edgeOf(step).stop)
+
+  // Which target the current event chooses for `from`; undefined when the event chooses none
+  // (an invalid human decision is ignored and the run keeps waiting).
+  // XState hands the same event object to every guard of one transition: parse the decision and
+  // run the route once per event, not once per candidate target. The route also reads the context,
+  // so an event object sent again later (another context) is routed again.
+  type Decided = { readonly parsed: ReturnType<typeof parseDecision>; target?: string | undefined; routedIn?: RunContext }
+  const decisions = new WeakMap<AnyEventObject, Decided>()
+  const decisionOf = (from: string, event: AnyEventObject): Decided => {
+    let known = decisions.get(event)
+    if (known === undefined) decisions.set(event, (known = { parsed: parseDecision(graph.steps.get(from), event) }))
+    return known
+  }
+  const chosen = (from: string, context: RunContext, event: AnyEventObject): string | undefined => {
+    const edge = edgeOf(from)
+    // An agent's sub-chart ends with xstate.done.state.*; its answer and route are in the context.
+    if (event.type.startsWith("xstate.done.state.")) return agentAnswer(context, from)?.next
+    if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
+    if (event.type.startsWith("xstate.error.actor.")) return edge.error
+    if (event.type === `${from}.decide`) {
+      const decision = decisionOf(from, event)
+      if (!decision.parsed.success) return undefined
+      if (edge.select === undefined) return edge.targets[0]
+      if (decision.routedIn !== context) {
+        const target = edge.select({ output: decision.parsed.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
+        decision.target = edge.targets.includes(target) ? target : undefined
+        decision.routedIn = context
+      }
+      return decision.target
+    }
+    return edge.timeout // after(<step>.timeout) or <step>.expire
+  }
+  // Rules see the outputs including the one that just arrived with this event.
+  const firingRule = (from: string, to: string, context: RunContext, event: AnyEventObject): string | undefined => {
+    const rules = stopRulesOf(to)
+    if (rules.length === 0) return undefined
+    const steps = { ...context.steps }
+    if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
+    else if (event.type.startsWith("xstate.done.state.")) steps[from] = agentAnswer(context, from)?.output
+    else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
+    return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
+  }
+
+  const into = (from: string, to: string, record: unknown[], guarded: boolean): Transition[] => {
+    const params = { from, to }
+    // reenter: a self-loop must exit and re-enter the state so the step's actor runs again.
+    const main: Transition = { target: to, actions: record, ...(to === from ? { reenter: true } : {}), ...(guarded ? { guard: { type: "goes", params } } : {}) }
+    if (stopRulesOf(to).length === 0) return [main]
+    const stoppedTarget = edgeOf(to).stopped ?? "stopped"
+    return [{ target: stoppedTarget, guard: { type: "stops", params }, actions: [...record, { type: "stop", params }] }, { ...main, guard: { type: "goes", params } }]
+  }
+
+  const states: Record<string, unknown> = {}
+  for (const [name, step] of graph.steps) {
+    const edge = edgeOf(name)
+    const record = [{ type: "record", params: { step: name } }]
+    const routes = edge.targets.flatMap((to) => into(name, to, record, edge.targets.length > 1 || step.kind === "human"))
+    const entry = [{ type: "enter", params: { step: name } }]
+    if (step.kind === "agent") {
+      states[name] = agentState(name, step, edge, edge.targets.flatMap((to) => into(name, to, record, true)))
+      continue
+    }
+    if (step.kind === "human") {
+      const onTimeout =
+        edge.timeout === undefined
+          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }] }]
+          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }], false)
+      states[name] = {
+        entry,
+        exit: [{ type: "leave" }],
+        on: { [`${name}.decide`]: routes, [`${name}.expire`]: step.timeout === undefined ? [] : onTimeout },
+        ...(step.timeout === undefined ? {} : { after: { [`${name}.timeout`]: onTimeout } }),
+        description: step.description ?? "Waits for a human decision",
+      }
+      continue
+    }
+    const failure = [{ type: "fail", params: { step: name } }]
+    if (step.kind === "parallel") {
+      const onError = edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false)
+      const unknownRoute = { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }
+      states[name] = parallelState(name, step, { entry, routes: [...routes, unknownRoute], onError, description: step.description })
+      continue
+    }
+    states[name] = {
+      entry,
+      invoke: {
+        id: name,
+        src: name,
+        input: { step: name },
+        onDone: [...routes, { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }],
+        onError: edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
+      },
+      ...(step.description === undefined ? {} : { description: step.description }),
+    }
+  }
+  const final = (status: RunStatus) => ({ type: "final", entry: [{ type: "finish", params: { status } }] })
+  states["done"] = final("done")
+  states["failed"] = final("failed")
+  states["stopped"] = final("stopped")
+
+  const delays: Record<string, (args: { context: RunContext }) => number> = {}
+  for (const [name, step] of graph.steps) {
+    if (step.kind !== "human" || step.timeout === undefined) continue
+    const ms = toMillis(step.timeout)
+    delays[`${name}.timeout`] = ({ context }) => {
+      const deadline = context.waiting?.step === name ? context.waiting.deadline : null
+      return deadline === null ? ms : Math.max(0, deadline - Date.now())
+    }
+  }
+
+  const agents = agentImplementations(graph)
+  return setup({
+    types: {
+      context: {} as RunContext,
+      events: {} as PipelineEvent,
+      input: {} as MachineInput,
+      output: {} as MachineOutput,
+    },
+    actors: { ...Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])), ...(agents.actors as Record<string, StepLogic>) },
+    guards: {
+      goes: ({ context, event }, params: { from: string; to: string }) =>
+        chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
+      stops: ({ context, event }, params: { from: string; to: string }) =>
+        chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
+      // The agent sub-charts' guards (compile-agent.ts), referenced by name like these.
+      ...(agents.guards as {}),
+    },
+    actions: {
+      // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
+      parallelStarted: ({ context, system }, params: { step: string }) => noteParallelStarted(context, system, params.step),
+      branchDone: assign(({ context, event }, params: { step: string; branch: string }) => branchOutput(context, event, params)),
+      branchesDone: assign(({ context }, params: { step: string }) => withoutBranches(context, params.step)),
+      enter: assign(({ context }, params: { step: string }) => {
+        const visits = { ...context.visits, [params.step]: (context.visits[params.step] ?? 0) + 1 }
+        const step = graph.steps.get(params.step)
+        if (step?.kind !== "human") return { visits }
+        const visit = visits[params.step] as number
+        // A resumed run keeps the deadline it journaled, so a restart never extends it.
+        const journaled = context.deadlines[visitKey(params.step, visit)]
+        const deadline = step.timeout === undefined ? null : (journaled ?? Date.now() + toMillis(step.timeout))
+        return { visits, status: "awaiting-human" as const, waiting: { step: params.step, deadline } }
+      }),
+      leave: assign({ status: "running" as const, waiting: null }),
+      record: assign(({ context, event }, params: { step: string }) => {
+        const output = event.type.startsWith("xstate.done.state.")
+          ? agentAnswer(context, params.step)?.output
+          : event.type.endsWith(".decide")
+          ? decisionOf(params.step, event).parsed.data
+          : (event as unknown as { output: StepDone }).output.output
+        return { steps: { ...context.steps, [params.step]: output }, last: params.step }
+      }),
+      noteError: assign(({ context, event }, params: { step: string }) => ({
+        errors: { ...context.errors, [params.step]: (event as unknown as { error: RunError }).error },
+      })),
+      fail: assign(({ event }, params: { step: string }) => ({ error: asRunError(params.step, (event as unknown as { error: unknown }).error) })),
+      // Journals the expiry, so a resumed run takes the same timeout route.
+      noteTimeout: ({ context, system }, params: { step: string }) => {
+        const services = servicesOf(system)
+        void services?.record({ type: "human.expired", runId: services.runId, step: params.step, visit: context.visits[params.step] ?? 1, at: Date.now() })
+      },
+      humanTimeout: assign(({ context }, params: { step: string }) => {
+        const ms = toMillis((graph.steps.get(params.step) as { timeout?: number }).timeout ?? 0)
+        const error: RunError = { _tag: "HumanTimeoutError", step: params.step, ms, message: `no decision for "${params.step}" within ${ms}ms` }
+        return { error: edgeOf(params.step).timeout === undefined ? error : context.error, errors: { ...context.errors, [params.step]: error } }
+      }),
+      unknownRoute: assign(({ event }, params: { step: string }) => {
+        const target = String((event as unknown as { output?: StepDone }).output?.next)
+        const error: RunError = { _tag: "RouteError", step: params.step, target, message: `step "${params.step}" chose "${target}", which its edge does not declare` }
+        return { error }
+      }),
+      stop: assign(({ context, event }, params: { from: string; to: string }) => ({
+        stoppedBy: { step: params.to, rule: firingRule(params.from, params.to, context, event) ?? "stop" },
+      })),
+      finish: assign((_, params: { status: RunStatus }) => ({ status: params.status, waiting: null })),
+      cancel: assign(({ context, event }) => ({
+        error: {
+          _tag: "CancelledError" as const,
+          ...(context.waiting === null ? {} : { step: context.waiting.step }),
+          message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
+        },
+      })),
+      // The agent sub-charts' actions (compile-agent.ts).
+      ...(agents.actions as {}),
+    },
+    // biome-ignore lint: delays are keyed by step name, known only at build time
+    delays: delays as any,
+  }).createMachine({
+    id: graph.id,
+    context: ({ input }) => initialContext(input.runId ?? "local", input.input, input.deadlines ?? {}),
+    initial: graph.steps.keys().next().value as string,
+    on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },
+    // biome-ignore lint: states are built from the graph
+    states: states as any,
+    output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
+  })
+}
+
+/** The context of a run that has not moved yet. */
+export const initialContext = (runId: string, input: unknown, deadlines: Readonly<Record<string, number>> = {}): RunContext => ({
+  runId,
+  input,
+  steps: {},
+  visits: {},
+  errors: {},
+  last: null,
+  status: "running",
+  error: null,
+  stoppedBy: null,
+  waiting: null,
+  deadlines,
+})
+
+const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
+  if (step?.kind !== "human") return { success: false as const, data: undefined }
+  const result = step.decision.safeParse((event as { decision?: unknown }).decision)
+  return result.success ? { success: true as const, data: result.data as unknown } : { success: false as const, data: undefined }
+}
+
+const asRunError = (step: string, error: unknown): RunError =>
+  typeof error === "object" && error !== null && "_tag" in error
+    ? (error as RunError)
+    : { _tag: "StepCodeError", step, retryable: false, message: error instanceof Error ? error.message : String(error) }
+
+/** The machine type of every compiled pipeline. */
+export type PipelineMachine = ReturnType<typeof compileMachine>

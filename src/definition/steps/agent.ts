@@ -1,0 +1,120 @@
+import type { z } from "zod"
+import type { AgentStopContext } from "../agent-stop-rules.ts"
+import type { StopRule } from "../stop-rules.ts"
+import type { Message, Model } from "../../contract/model.ts"
+import type { StepPolicy } from "../policy.ts"
+import type { StepContext } from "../step.ts"
+import type { Tool } from "./tool.ts"
+
+/**
+ * A model-decided loop: the model thinks, calls tools, sees their results, and thinks again until
+ * it answers or a stop rule fires. It compiles to a sub-chart of the pipeline's machine:
+ * `<step>.thinking → <step>.callingTools (→ <step>.awaitingApproval) → <step>.thinking … → <step>.finished`.
+ *
+ * @example
+ * const step: AgentStep<string, StepContext<{ question: string }, {}>> = agent({ model: "smart", prompt: ({ input }) => input.question, tools: {}, stop: [maxSteps(3)] })
+ */
+export interface AgentStep<TOutput, TContext> {
+  readonly kind: "agent"
+  /** Phantom: carries the step's output type. Never set at run time. */
+  readonly "~output"?: TOutput
+  readonly description?: string
+  readonly policy?: StepPolicy
+  readonly model: string | Model
+  readonly prompt: (context: TContext) => string | readonly Message[]
+  readonly system?: string | ((context: TContext) => string)
+  /** Offered to the model under their keys. */
+  // biome-ignore lint: each tool's argument and result types are its own
+  readonly tools: Readonly<Record<string, Tool<any, any>>>
+  readonly output?: z.ZodType<TOutput>
+  // biome-ignore lint: rules are checked against the step's context where the step is built
+  readonly stop: ReadonlyArray<StopRule<AgentStopContext<any, any>>>
+  readonly toolConcurrency: number
+  readonly maxToolErrors: number
+  readonly history?: { readonly maxTokens: number }
+  readonly fallback?: ReadonlyArray<string | Model>
+  readonly temperature?: number
+  readonly maxOutputTokens?: number
+}
+
+/**
+ * Options of {@link agent}.
+ *
+ * @example
+ * const options: AgentOptions<string, { question: string }, {}> = {
+ *   model: "smart", prompt: ({ input }) => input.question, tools: {}, stop: [maxSteps(4)],
+ * }
+ */
+export interface AgentOptions<TOutput, TInput, TSteps> {
+  readonly model: string | Model
+  /** The task: the first user message(s) of the conversation. */
+  readonly prompt: (context: StepContext<TInput, TSteps>) => string | readonly Message[]
+  readonly system?: string | ((context: StepContext<TInput, TSteps>) => string)
+  /** Tools the model may call, by the name it sees (`{ lookupOrder }`). */
+  // biome-ignore lint: each tool's argument and result types are its own
+  readonly tools: Readonly<Record<string, Tool<any, any>>>
+  /**
+   * The final answer's schema (JSON); without it the answer is the model's text. Checked here, not
+   * sent to the provider as structured output (tools and structured output do not mix everywhere):
+   * ask for the JSON in the system prompt.
+   */
+  readonly output?: z.ZodType<TOutput>
+  /** At least one rule that bounds the loop: `maxSteps(n)`, `budget(...)`, `maxToolCalls(n)`, `hasToolCall(name)`, `when(...)`. */
+  readonly stop: readonly [StopRule<AgentStopContext<TInput, TSteps>>, ...ReadonlyArray<StopRule<AgentStopContext<TInput, TSteps>>>]
+  /** Most tool calls of one turn running at once (default 4). */
+  readonly toolConcurrency?: number
+  /** Consecutive failed tool calls after which the step fails with a `ToolError` (default 3). */
+  readonly maxToolErrors?: number
+  /** Trim what is sent each turn to about this many tokens (the journal keeps everything). */
+  readonly history?: { readonly maxTokens: number }
+  readonly fallback?: ReadonlyArray<string | Model>
+  readonly temperature?: number
+  readonly maxOutputTokens?: number
+  readonly description?: string
+  /** Retries, timeouts per model turn (the attempt timeout applies to each turn). */
+  readonly policy?: StepPolicy
+}
+
+const toolKey = /^[A-Za-z][\w-]{0,63}$/
+
+/**
+ * An agent step: the model decides which tools to call, in a loop bounded by stop rules. Tool
+ * errors, timeouts, invalid arguments and unknown tool names go back to the model as error
+ * results; `maxToolErrors` in a row fail the step.
+ *
+ * @example
+ * const refund = agent({
+ *   model: "smart",
+ *   system: "You handle refunds. Look the order up before refunding.",
+ *   prompt: ({ input }) => input.ticket,
+ *   tools: { lookupOrder, issueRefund },
+ *   output: z.object({ refunded: z.boolean(), note: z.string() }),
+ *   stop: [maxSteps(6), budget({ usd: 0.05 })],
+ * })
+ */
+export const agent = <TOutput = string, TInput = never, TSteps = never>(
+  options: AgentOptions<TOutput, TInput, TSteps>,
+): AgentStep<NoInfer<TOutput>, StepContext<TInput, TSteps>> => {
+  if (!Array.isArray(options.stop) || options.stop.length === 0) {
+    throw new TypeError("agent({ stop }): give at least one stop rule (maxSteps(n), budget({...}), ...): an agent loop must be bounded")
+  }
+  for (const [key, definition] of Object.entries(options.tools ?? {})) {
+    if (!toolKey.test(key)) throw new TypeError(`agent({ tools }): tool key "${key}" must start with a letter and use only letters, digits, "_" or "-" (at most 64)`)
+    if (typeof definition?.run !== "function") throw new TypeError(`agent({ tools }): "${key}" is not a tool: build it with tool({ name, input, run })`)
+  }
+  const integer = (name: string, value: number | undefined, fallback: number) => {
+    if (value === undefined) return fallback
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`agent({ ${name} }): expected an integer >= 1, got ${value}`)
+    return value
+  }
+  if (options.history !== undefined && !(options.history.maxTokens > 0)) {
+    throw new RangeError(`agent({ history: { maxTokens } }): expected a number > 0, got ${options.history.maxTokens}`)
+  }
+  return {
+    ...options,
+    kind: "agent",
+    stop: options.stop as AgentStep<TOutput, unknown>["stop"],
+    toolConcurrency: integer("toolConcurrency", options.toolConcurrency, 4),
+    maxToolErrors: integer("maxToolErrors", options.maxToolErrors, 3),
+  } as AgentStep<TOutput, StepContext<TInput, TSteps>>
+}

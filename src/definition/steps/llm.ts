@@ -1,0 +1,39 @@
+import type { z } from "zod"
+import type { Message, Model } from "../../contract/model.ts"
+import type { StepPolicy } from "../policy.ts"
+import type { LlmStep, StepContext } from "../step.ts"
+
+/**
+ * A model call. Without `output` the step returns the model's text; with a zod schema it returns
+ * the validated object (invalid output is a retryable `invalid-output` error).
+ *
+ * @example
+ * const classify = llm({
+ *   model: "fast",
+ *   prompt: ({ input }) => `Classify: ${input.ticket}`,
+ *   output: z.object({ kind: z.enum(["refund", "bug", "other"]) }),
+ * })
+ */
+export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
+  readonly model: string | Model
+  readonly prompt: (context: StepContext<TInput, TSteps>) => string | readonly Message[]
+  readonly system?: string | ((context: StepContext<TInput, TSteps>) => string)
+  readonly output?: z.ZodType<TOutput>
+  readonly fallback?: ReadonlyArray<string | Model>
+  readonly temperature?: number
+  readonly maxOutputTokens?: number
+  readonly stream?: boolean
+  readonly repair?: number
+  /** Send the run's thread before the prompt (all of it, or its last messages), and add this exchange to it when the run is done. */
+  readonly thread?: boolean | { readonly lastMessages: number }
+  readonly description?: string
+  readonly policy?: StepPolicy
+}): LlmStep<TOutput, StepContext<TInput, TSteps>> => {
+  if (options.repair !== undefined && (!Number.isInteger(options.repair) || options.repair < 0)) {
+    throw new RangeError(`llm({ repair }): expected an integer >= 0, got ${options.repair}`)
+  }
+  if (typeof options.thread === "object" && (!Number.isInteger(options.thread.lastMessages) || options.thread.lastMessages < 0)) {
+    throw new RangeError(`llm({ thread: { lastMessages } }): expected an integer >= 0, got ${options.thread.lastMessages}`)
+  }
+  return { kind: "llm", ...options }
+}

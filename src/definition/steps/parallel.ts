@@ -1,0 +1,51 @@
+import type { StepPolicy } from "../policy.ts"
+import type { ParallelStep, UnitStep } from "./fanout-step.ts"
+import type { AnyStep, OutputOf, StepContext } from "../step.ts"
+import { checkUnit } from "./unit.ts"
+
+/**
+ * The outputs of a parallel step's branches, by branch name.
+ *
+ * @example
+ * type Fields = BranchOutputs<{ title: FnStep<string, unknown>; total: FnStep<number, unknown> }> // { readonly title: string; readonly total: number }
+ */
+export type BranchOutputs<TBranches> = { readonly [TBranch in keyof TBranches]: OutputOf<TBranches[TBranch]> }
+
+/**
+ * A step that runs its branches at the same time: each branch is a step (or a nested pipeline,
+ * see {@link subpipeline}) in its own region of an XState parallel state. The output is the record
+ * of every branch's output, or what `join` makes of it. Each branch writes only its own output,
+ * so branches share no mutable state; each is journaled as `<step>.<branch>`, and a resumed run
+ * re-runs only the branches that had not finished.
+ *
+ * @example
+ * const extract = parallel({
+ *   branches: {
+ *     title: llm({ model: "fast", prompt: ({ input }: { input: { text: string } }) => `Title of: ${input.text}` }),
+ *     words: fn(({ input }: { input: { text: string } }) => input.text.split(" ").length),
+ *   },
+ *   join: ({ title, words }) => ({ title, words }),
+ * })
+ */
+export const parallel = <
+  TOutputs extends Readonly<Record<string, unknown>>,
+  TOutput = { readonly [TBranch in keyof TOutputs]: TOutputs[TBranch] },
+  TInput = never,
+  TSteps = never,
+>(options: {
+  /** The branches by name: steps (or `subpipeline(...)`) that see the run's input and earlier outputs. */
+  readonly branches: { readonly [TBranch in keyof TOutputs]: UnitStep<TOutputs[TBranch], StepContext<TInput, TSteps>> }
+  /** Maps the record of branch outputs to the step's output (default: the record itself). */
+  readonly join?: (outputs: { readonly [TBranch in keyof TOutputs]: TOutputs[TBranch] }, context: StepContext<TInput, TSteps>) => TOutput
+  readonly description?: string
+  /** Defaults for the branches (a branch's own policy wins field by field). */
+  readonly policy?: StepPolicy
+}): ParallelStep<TOutput, StepContext<TInput, TSteps>> => {
+  const names = Object.keys(options.branches)
+  if (names.length === 0) throw new TypeError("parallel({ branches }): give at least one branch")
+  for (const name of names) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw new TypeError(`parallel branch "${name}" must start with a letter and use only letters, digits, "_" or "-"`)
+    checkUnit(`parallel branch "${name}"`, options.branches[name] as AnyStep)
+  }
+  return { kind: "parallel", ...options } as ParallelStep<TOutput, StepContext<TInput, TSteps>>
+}

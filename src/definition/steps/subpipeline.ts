@@ -1,0 +1,32 @@
+import type { StepPolicy } from "../policy.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
+import type { PipelineStep } from "./fanout-step.ts"
+import type { StepContext } from "../step.ts"
+
+/**
+ * A step that runs a whole pipeline: `input` maps this run's context to the child's input (typed
+ * by the child's input schema); the output is the output of the child step that routed to `done`.
+ * The child's steps appear in this run's events and journal under `<step>.<child step>`; a
+ * cancelled run cancels the child; a failed (or stopped) child fails this step, which its `error`
+ * edge can route. A child with human steps is rejected: it could not receive the decision.
+ *
+ * @example
+ * const parent = pipeline({ id: "parent", input: z.object({ ticket: z.string() }) })
+ *   .step("triage", subpipeline(triage, { input: ({ input }) => ({ ticket: input.ticket }) }))
+ *   .edges({ triage: "done" })
+ */
+export const subpipeline = <TChildInput, TChildSteps, TInput = never, TSteps = never>(
+  child: Pipeline<TChildInput, TChildSteps>,
+  options: {
+    readonly input: (context: StepContext<TInput, TSteps>) => NoInfer<TChildInput>
+    readonly description?: string
+    readonly policy?: StepPolicy
+  },
+): PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>> => {
+  if (typeof child !== "object" || child === null || !("machine" in child)) throw new TypeError("subpipeline(child): child must be a built pipeline (pipeline(...).step(...).edges(...))")
+  const humans = [...child.definitions].filter(([, step]) => step.kind === "human").map(([name]) => name)
+  if (humans.length > 0) {
+    throw new TypeError(`subpipeline(${child.id}): human steps (${humans.join(", ")}) cannot run inside another pipeline; keep them in the parent`)
+  }
+  return { kind: "pipeline", pipeline: child, ...options } as PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>>
+}

@@ -1,0 +1,90 @@
+import type { z } from "zod"
+import { PipelineDefinitionError } from "./contract/errors.ts"
+import type { StepPolicy } from "./definition/policy.ts"
+import { createRunner, type Pipeline } from "./run/create-runner.ts"
+import { stepLogic } from "./run/implementations.ts"
+import type { AnyStep, Step, StepContext } from "./definition/step.ts"
+import { compileMachine } from "./compile/compile-machine.ts"
+import type { EdgesOf } from "./definition/edges.ts"
+import type { Budget } from "./definition/agent-stop-rules.ts"
+import { checkStepName, validateGraph } from "./definition/validate.ts"
+
+/**
+ * A pipeline under construction: add steps in order with `.step()`, then close it with `.edges()`.
+ * Each step's functions see the input and the outputs of the steps added before it, typed.
+ *
+ * @example
+ * const p = pipeline({ id: "shout", input: z.object({ text: z.string() }) })
+ *   .step("upper", fn(({ input }) => input.text.toUpperCase()))
+ *   .edges({ upper: "done" })
+ */
+export interface PipelineBuilder<TInput, TSteps> {
+  /** Adds a step. Its name must be new; its functions read earlier steps' outputs, typed. */
+  step<const TName extends string, TOutput>(
+    name: TName extends keyof TSteps ? never : TName,
+    step: Step<TOutput, StepContext<TInput, TSteps>>,
+  ): PipelineBuilder<TInput, TSteps & { readonly [K in TName]: TOutput }>
+  /**
+   * Connects every step and builds the pipeline. Throws a {@link PipelineDefinitionError} naming
+   * the steps when an edge is missing, a step is unreachable or a loop has no stop rule.
+   */
+  edges(edges: EdgesOf<TInput, TSteps>): Pipeline<TInput, Flatten<TSteps>>
+}
+
+type Flatten<T> = { [K in keyof T]: T[K] } & {}
+
+/**
+ * Options of a pipeline: its id, the input schema, and a default policy for its steps.
+ *
+ * @example
+ * const options: PipelineOptions<{ ticket: string }> = { id: "triage", input: z.object({ ticket: z.string() }) }
+ */
+export interface PipelineOptions<TInput> {
+  readonly id: string
+  readonly input: z.ZodType<TInput>
+  readonly description?: string
+  /** Defaults for every step (a step's own policy wins field by field). */
+  readonly policy?: StepPolicy
+  /** A budget for each run (a run's `budget` option wins): an agent step that reaches it stops the run. */
+  readonly budget?: Budget
+}
+
+/**
+ * Starts a pipeline: a typed graph of steps that compiles to an XState machine.
+ *
+ * @example
+ * const triage = pipeline({ id: "support-triage", input: z.object({ ticket: z.string() }) })
+ *   .step("classify", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: Kind }))
+ *   .step("answer", llm({ model: "fast", prompt: ({ steps }) => `Answer a ${steps.classify?.kind} ticket` }))
+ *   .edges({ classify: "answer", answer: "done" })
+ */
+export const pipeline = <TInput>(options: PipelineOptions<TInput>): PipelineBuilder<TInput, {}> => {
+  if (!/^[A-Za-z][\w.-]*$/.test(options.id)) {
+    throw new PipelineDefinitionError(String(options.id), [{ steps: [], message: `pipeline id "${options.id}" must start with a letter and use letters, digits, "_", "-" or "."` }])
+  }
+  return builder(options, new Map())
+}
+
+const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: ReadonlyMap<string, AnyStep>): PipelineBuilder<TInput, TSteps> => ({
+  step(name, step) {
+    const problem = checkStepName(name, steps)
+    if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: [name], message: problem }])
+    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve", "agent", "parallel", "map", "pipeline"].includes((step as AnyStep).kind)) {
+      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human(), retrieve(), agent(), parallel(), map() or subpipeline()` }])
+    }
+    return builder(options, new Map([...steps, [name, step as AnyStep]]))
+  },
+  edges(edges) {
+    const { edges: normalized, problems } = validateGraph(steps, edges as Record<string, unknown>)
+    if (problems.length > 0) throw new PipelineDefinitionError(options.id, problems)
+    const graph = { id: options.id, steps, edges: normalized, policy: options.policy, budget: options.budget }
+    let machine
+    try {
+      machine = compileMachine(graph, stepLogic(graph))
+    } catch (error) {
+      // Policies are resolved while compiling: a bad duration names its step.
+      throw new PipelineDefinitionError(options.id, [{ steps: [], message: error instanceof Error ? error.message : String(error) }])
+    }
+    return createRunner(options, graph, machine)
+  },
+})

@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto"
+import type { createActor, InspectionEvent } from "xstate"
+import type { z } from "zod"
+import type { PipelineMachine } from "../compile/compile-machine.ts"
+import type { Models } from "../contract/model.ts"
+import type { AnyStep } from "../definition/step.ts"
+import type { Budget } from "../definition/agent-stop-rules.ts"
+import type { ApprovalDecision } from "../definition/steps/approval.ts"
+import type { PriceTable } from "./prices.ts"
+import type { Redaction } from "../contract/redaction.ts"
+import type { ThreadStore } from "../contract/thread.ts"
+import { emptyUsage } from "../contract/usage.ts"
+import type { ExecutableGraph } from "./implementations.ts"
+import type { PipelineStructure, RunEvent } from "../contract/events.ts"
+import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
+import { structureOf } from "./replay.ts"
+import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
+import type { Journal, JournalEntry } from "../contract/journal.ts"
+import type { StepExecutor } from "./executor.ts"
+import { DecisionError, type RunResult, validateInput } from "./result.ts"
+
+/**
+ * Options of one run.
+ *
+ * @example
+ * const options: RunOptions = { models: { fast: scriptedModel(["ok"]) }, journal: memoryJournal() }
+ */
+export interface RunOptions {
+  /** Models by alias, for `llm` steps that name one. */
+  readonly models?: Models
+  /** Where events go, in order, before the run moves on (default: nowhere; observers still see them). */
+  readonly journal?: Journal
+  readonly runId?: string
+  /** Aborting it cancels the run: the in-flight step's signal fires and the run ends `failed`. */
+  readonly signal?: AbortSignal
+  /** Called with every event, after it is journaled (redacted: see `redact`). */
+  readonly onEvent?: (event: RunEvent) => void
+  /** More listeners like `onEvent`: a step log, OpenTelemetry spans, a progress view. */
+  readonly observers?: ReadonlyArray<(event: RunEvent) => void>
+  /** Fields to hide from call records, logs, spans and errors; API keys are always masked there. */
+  readonly redact?: Redaction
+  /** Prices (USD per million tokens) by `provider:model` or model id, over the built-in table. */
+  readonly prices?: PriceTable
+  /** XState inspection observer (e.g. from `@statelyai/inspect`). */
+  readonly inspect?: (event: InspectionEvent) => void
+  /** A conversation thread this run continues: loaded from `threads` at the start (`ctx.thread`), saved when the run is done. */
+  readonly threadId?: string
+  /** Where threads live (`memoryThreadStore()`, `sqliteThreadStore(path)`); needed with `threadId`, and to resume such a run. */
+  readonly threads?: ThreadStore
+  /** A budget for the whole run (over the pipeline's): an agent step that reaches it stops the run (`stoppedBy.rule` "run budget(...)"). */
+  readonly budget?: Budget
+  /** Where each step visit runs: an engine such as `switchboard/restate` journals it durably (default: directly here). */
+  readonly executor?: StepExecutor
+}
+
+/**
+ * A running pipeline: its id, its events, a typed `send` for human decisions, and its result.
+ *
+ * @example
+ * const handle = triage.start({ ticket })
+ * for await (const event of handle.events) console.log(event.type)
+ * const result = await handle.result
+ */
+export interface RunHandle<TSteps> {
+  readonly id: string
+  /** Every event of the run from its start, ending when the run finishes. */
+  readonly events: AsyncIterable<RunEvent>
+  /** Settles when the run reaches done, failed or stopped (a waiting run keeps it pending). */
+  readonly result: Promise<RunResult<TSteps>>
+  /** Delivers a human decision; throws a {@link DecisionError} (run unchanged) if it is invalid or unexpected. */
+  send<TStep extends keyof TSteps & string>(step: TStep, decision: TSteps[TStep]): void
+  /** Approves, rejects or edits the tool call an agent step waits on. */
+  send(step: keyof TSteps & string, decision: ApprovalDecision): void
+  /** Cancels the run: the in-flight step is aborted and the run ends `failed` (CancelledError). */
+  cancel(reason?: string): void
+  /** The underlying XState actor, for inspection. */
+  readonly actor: ReturnType<typeof createActor<PipelineMachine>>
+}
+
+/**
+ * A built pipeline: its machine, and ways to run it.
+ *
+ * @example
+ * const result = await triage.run({ ticket: "I want a refund" }, { models })
+ * if (result.status === "done") console.log(result.output)
+ */
+export interface Pipeline<TInput, TSteps> {
+  readonly id: string
+  readonly description: string | undefined
+  readonly input: z.ZodType<TInput>
+  /** Step names in declaration order; the first is where runs start. */
+  readonly stepNames: ReadonlyArray<keyof TSteps & string>
+  /** The compiled XState v5 machine: `createActor(p.machine, { input: { input } })`. */
+  readonly machine: PipelineMachine
+  /** The graph as data: each step's kind, targets and stop rules (what a resume compares). */
+  readonly structure: PipelineStructure
+  /** Each step's definition (kind, policy, schemas), by name in declaration order: for checks and tools. */
+  readonly definitions: ReadonlyMap<keyof TSteps & string, AnyStep>
+  /** Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never throws. */
+  run(input: TInput, options?: RunOptions): Promise<RunResult<TSteps>>
+  /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
+  start(input: TInput, options?: RunOptions): RunHandle<TSteps>
+  /**
+   * Continues a run from its journal after a crash, a restart or a pause: finished steps are not
+   * run again (their outputs come from the journal), the step in flight runs again with the same
+   * idempotency key. Throws a {@link ResumeError} (nothing written) when the run cannot be resumed.
+   */
+  resume(runId: string, options: ResumeOptions): Promise<RunResult<TSteps>>
+  /**
+   * Journals a new run without executing it, for a worker to take. Resolves with the run id;
+   * rejects with a `RangeError` naming each invalid input field (nothing journaled).
+   */
+  submit(input: TInput, options: { readonly journal: Journal; readonly runId?: string }): Promise<string>
+  /**
+   * Delivers a decision to a run paused on a human step (by `run()`, or in another process) and
+   * continues it. Throws a {@link DecisionError} (run unchanged) for a run not waiting on `step`
+   * or an invalid decision, a {@link ResumeError} for a run that cannot be resumed.
+   */
+  decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options: ResumeOptions): Promise<RunResult<TSteps>>
+  /** Approves, rejects or edits the tool call an agent step waits on, and continues the run. */
+  decide(runId: string, step: keyof TSteps & string, decision: ApprovalDecision, options: ResumeOptions): Promise<RunResult<TSteps>>
+  /** Phantom: the step outputs, for type helpers. */
+  readonly "~steps"?: TSteps
+}
+
+/** Builds the run API around a compiled machine. */
+export const createRunner = <TInput, TSteps>(
+  options: { readonly id: string; readonly description?: string; readonly input: z.ZodType<TInput> },
+  graph: ExecutableGraph,
+  machine: PipelineMachine,
+): Pipeline<TInput, TSteps> => {
+  const begin = (input: unknown, runOptions: RunOptions, keepWaiting: boolean): Execution => {
+    const runId = runOptions.runId ?? randomUUID()
+    const checked = validateInput(options.input, input)
+    if (!checked.success) {
+      const failed = { status: "failed", runId, error: checked.error, steps: {}, durationMs: 0, usage: emptyUsage } as unknown as RunResult<never>
+      const refuse = () => {
+        throw new DecisionError("not-waiting", `run ${runId} never started: its input is invalid`)
+      }
+      const handle = { id: runId, events: closedStream(), result: Promise.resolve(failed), send: refuse, cancel: () => {}, actor: undefined as never }
+      return { handle, settled: Promise.resolve(failed), start: async () => {} }
+    }
+    return execute(graph, machine, { runId, runOptions, from: { input: checked.data }, seq: 0, keepWaiting, buffer: keepWaiting })
+  }
+  const structure = structureOf(graph)
+  const started = (runId: string, input: unknown): RunEvent => ({ type: "run.started", runId, pipeline: options.id, input, structure, at: Date.now() })
+  const target = { id: options.id, graph, machine }
+
+  return {
+    id: options.id,
+    description: options.description,
+    input: options.input,
+    stepNames: [...graph.steps.keys()] as Array<keyof TSteps & string>,
+    machine,
+    structure,
+    definitions: graph.steps as ReadonlyMap<keyof TSteps & string, AnyStep>,
+    run: async (input, runOptions = {}) => {
+      const execution = begin(input, runOptions, false)
+      await execution.start(started(execution.handle.id, input))
+      return execution.settled as Promise<RunResult<TSteps>>
+    },
+    start: (input, runOptions = {}) => {
+      const execution = begin(input, runOptions, true)
+      void execution.start(started(execution.handle.id, input))
+      return execution.handle as unknown as RunHandle<TSteps>
+    },
+    submit: async (input, submitOptions) => {
+      const checked = validateInput(options.input, input)
+      if (!checked.success) throw new RangeError(checked.error.message)
+      const runId = submitOptions.runId ?? randomUUID()
+      await submitOptions.journal.append({ ...started(runId, checked.data), seq: 0 } as JournalEntry)
+      return runId
+    },
+    resume: (runId, resumeOptions) => resumeRun(target, runId, resumeOptions) as Promise<RunResult<TSteps>>,
+    decide: (runId: string, step: string, decision: unknown, resumeOptions: ResumeOptions) =>
+      decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)) as Promise<RunResult<TSteps>>,
+  }
+}

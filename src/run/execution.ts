@@ -1,0 +1,361 @@
+import { createActor, type SnapshotFrom } from "xstate"
+import type { RunError } from "../contract/errors.ts"
+import type { MachineOutput, PipelineMachine } from "../compile/compile-machine.ts"
+import { topState } from "../compile/parallel-state.ts"
+import { attachServices, type ExecutableGraph } from "./implementations.ts"
+import type { RunEvent } from "../contract/events.ts"
+import { defaultPrices } from "./prices.ts"
+import { addUsage, emptyUsage } from "../contract/usage.ts"
+import type { UsageTotals } from "../contract/events.ts"
+import { redactor } from "../contract/redaction.ts"
+import { discardingJournal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { eventKey, visitKey, type Replay } from "./replay.ts"
+import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import { threadSession } from "./thread-session.ts"
+import { noThread } from "../contract/thread.ts"
+import { approvalPrompt, checkApproval, pendingApproval, stateNameOf } from "./decisions.ts"
+import type { RunHandle, RunOptions } from "./create-runner.ts"
+
+/** Runs executing in this process: a worker here never takes one of them. */
+export const executingHere = new Set<string>()
+
+/** One live execution of a run: its handle, when it settles, and how to start it. */
+export interface Execution {
+  readonly handle: RunHandle<never>
+  /** Settles at the first pause (awaiting-human) or at the end. */
+  readonly settled: Promise<RunResult<never>>
+  /** Journals `first` (if any), then starts the actor. */
+  readonly start: (first?: RunEvent) => Promise<void>
+}
+
+export interface ExecutionOptions {
+  readonly runId: string
+  readonly runOptions: RunOptions
+  readonly from: { readonly input: unknown } | { readonly snapshot: unknown }
+  /** Journal position of the next event (0 for a new run). */
+  readonly seq: number
+  /** `start()` keeps a waiting run in memory; `run()` and `decide()` pause it to the journal. */
+  readonly keepWaiting: boolean
+  /** Buffer events for `handle.events` (only `start()` exposes them). */
+  readonly buffer: boolean
+  /** Usage already spent by this run (a continued run brings its journal's totals). */
+  readonly usage?: UsageTotals
+  /** A resumed run: what its journal says already happened. */
+  readonly replay?: Replay
+  /** The claim under which a resumed run executes: losing it stops the run here. */
+  readonly claim?: RunClaim
+  /** Events already journaled for this execution (a delivered decision) that observers should still see. */
+  readonly announce?: readonly RunEvent[]
+}
+
+/**
+ * Creates the actor of one run (new, or restored from a snapshot), wires journaling, pauses at
+ * human steps and settles with the run result.
+ */
+export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
+  const { runId, runOptions, keepWaiting, replay } = config
+  const journal = runOptions.journal ?? discardingJournal
+  const stream = config.buffer ? new EventStream() : undefined
+  let seq = config.seq
+  let pending: Promise<void> | undefined
+  let journalFailure: RunError | undefined
+  // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
+  // after the last durable event is claimed as done.
+  const onJournalFailure = (error: unknown) => {
+    if (journalFailure !== undefined) return
+    const message = `journal write failed: ${error instanceof Error ? error.message : String(error)}`
+    journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
+    actor.send({ type: "run.cancel", reason: message })
+  }
+  const redaction = redactor(runOptions.redact)
+  const listeners = [...(runOptions.onEvent === undefined ? [] : [runOptions.onEvent]), ...(runOptions.observers ?? [])]
+  const notify = (event: RunEvent) => {
+    if (listeners.length === 0 && stream === undefined) return
+    const visible = redaction.full(event)
+    stream?.push(visible)
+    for (const listener of listeners) {
+      try {
+        listener(visible)
+      } catch {
+        // A listener's bug must not change the run; the journal still has the event.
+      }
+    }
+  }
+  // A journal that writes several events in one commit (Postgres) gets batches: every event
+  // recorded while the previous batch is being written, or in the same turn of the event loop (a
+  // step's `route.taken` and `step.started`), goes in the next one. Batches are written in order.
+  type Batch = { readonly entries: JournalEntry[]; readonly events: RunEvent[]; written?: Promise<void> }
+  const appendMany = journal.appendMany?.bind(journal)
+  let writing: Promise<void> = Promise.resolve()
+  let collecting: Batch | undefined
+  const appendToBatch = (entry: JournalEntry, event: RunEvent): Promise<void> => {
+    let batch = collecting
+    if (batch === undefined) {
+      const next: Batch = { entries: [], events: [] }
+      next.written = writing.then(async () => {
+        if (collecting === next) collecting = undefined
+        if (journalFailure !== undefined || appendMany === undefined) return
+        try {
+          await appendMany(next.entries)
+        } catch (error) {
+          return onJournalFailure(error)
+        }
+        for (const written of next.events) notify(written)
+      })
+      writing = next.written
+      collecting = batch = next
+    }
+    batch.entries.push(entry)
+    batch.events.push(event)
+    return batch.written as Promise<void>
+  }
+  // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
+  const append = (event: RunEvent): void | Promise<void> => {
+    if (journalFailure !== undefined) return
+    if (replay !== undefined) {
+      // Replaying what the journal holds produces those events again: write each only once.
+      const key = eventKey(event)
+      const count = replay.journaled.get(key) ?? 0
+      if (count > 0) {
+        replay.journaled.set(key, count - 1)
+        return
+      }
+    }
+    if (appendMany !== undefined) return appendToBatch({ ...redaction.journal(event), seq: seq++ }, event)
+    let written: void | Promise<void>
+    try {
+      // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
+      // calls carry the whole conversation, every turn).
+      written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(event), seq })
+    } catch (error) {
+      return onJournalFailure(error)
+    }
+    seq++
+    if (written instanceof Promise) return written.then(() => notify(event), onJournalFailure)
+    notify(event)
+  }
+  const record = (event: RunEvent): void | Promise<void> => {
+    if (appendMany !== undefined) return append(event)
+    if (pending !== undefined) return (pending = pending.then(() => append(event)))
+    const written = append(event)
+    if (written instanceof Promise) {
+      const chained: Promise<void> = written.finally(() => {
+        if (pending === chained) pending = undefined
+      })
+      pending = chained
+      return chained
+    }
+  }
+  const startedAt = Date.now()
+  const actor = createActor(machine, {
+    ...("snapshot" in config.from ? { snapshot: config.from.snapshot as SnapshotFrom<PipelineMachine> } : {}),
+    input: {
+      input: "input" in config.from ? config.from.input : undefined,
+      runId,
+      ...(replay === undefined || replay.deadlines.size === 0 ? {} : { deadlines: Object.fromEntries(replay.deadlines) }),
+    },
+    ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+    // An engine that keeps human deadlines durably (Restate) gives a clock whose timers never fire.
+    ...(runOptions.executor?.clock === undefined ? {} : { clock: runOptions.executor.clock }),
+  })
+  // A step actor starts before the parent's subscribers hear of the new state, so both places
+  // note the state: the route is journaled once, before the step's own events.
+  // A compound step's value is `{ step: subState }` (agents, parallel steps): routes are between steps, so read the step.
+  let previous = topState(actor.getSnapshot().value)
+  let previousVisit = actor.getSnapshot().context.visits[previous] ?? 0
+  const noteState = (state: string, visit: number): boolean => {
+    if (state === previous && visit === previousVisit) return false
+    void record({ type: "route.taken", runId, from: previous, to: state, at: Date.now() })
+    previous = state
+    previousVisit = visit
+    return true
+  }
+  let usage = config.usage ?? emptyUsage
+  const thread = threadSession(runId, runOptions, graph.steps, replay?.thread)
+  const recordStep = (event: RunEvent) => {
+    // Only the pipeline's own steps move it; branches, items and nested steps journal under a path.
+    if (event.type === "step.started" && graph.steps.has(event.step)) noteState(event.step, event.visit)
+    if (event.type === "step.finished" && event.thread !== undefined) thread?.collect(event.thread)
+    if ((event.type === "step.finished" || event.type === "step.failed") && event.usage !== undefined) usage = addUsage(usage, event.usage)
+    return record(event)
+  }
+  const budget = runOptions.budget ?? graph.budget
+  attachServices(actor.system, {
+    runId,
+    models: runOptions.models ?? {},
+    record: recordStep,
+    emit: notify,
+    prices: { ...defaultPrices, ...runOptions.prices },
+    ...(replay === undefined ? {} : { replay }),
+    ...(thread === undefined ? {} : { thread: thread.current }),
+    ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
+    ...(budget === undefined ? {} : { budget }),
+    usage: () => usage,
+    startedAt,
+    ...(runOptions.executor === undefined ? {} : { executor: runOptions.executor }),
+  })
+  let resolveSettled: (result: RunResult<never>) => void = () => {}
+  let resolveFinal: (result: RunResult<never>) => void = () => {}
+  const settled = new Promise<RunResult<never>>((resolve) => (resolveSettled = resolve))
+  const final = new Promise<RunResult<never>>((resolve) => (resolveFinal = resolve))
+  let finished = false
+  const saveSnapshot = async () => {
+    // Persisting walks the whole context (an agent's conversation, every output): not for a journal that keeps nothing.
+    if (journalFailure !== undefined || journal === discardingJournal) return
+    try {
+      await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+    } catch (error) {
+      onJournalFailure(error)
+    }
+  }
+  const finish = async (output: MachineOutput) => {
+    if (finished) return
+    finished = true
+    const unsaved = output.status === "done" ? await thread?.save(output.steps, record) : undefined
+    if (unsaved !== undefined) {
+      // Not journaled as finished: resuming the run replays its steps to done and saves the thread again.
+      const failed = toRunResult(runId, { ...output, status: "failed", error: unsaved }, Date.now() - startedAt, usage)
+      stream?.close()
+      resolveSettled(failed as RunResult<never>)
+      resolveFinal(failed as RunResult<never>)
+      return
+    }
+    const result = toRunResult(runId, output, Date.now() - startedAt, usage)
+    await record({
+      type: "run.finished",
+      runId,
+      status: result.status as "done" | "failed" | "stopped",
+      durationMs: Date.now() - startedAt,
+      ...(output.error === null ? {} : { error: output.error }),
+      ...(output.stoppedBy === null ? {} : { stoppedBy: output.stoppedBy }),
+      at: Date.now(),
+    })
+    await saveSnapshot()
+    stream?.close()
+    resolveSettled(result as RunResult<never>)
+    resolveFinal(result as RunResult<never>)
+  }
+  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>, approval?: string) => {
+    const definition = graph.steps.get(step)
+    let prompt: string | undefined = approval
+    if (definition?.kind === "human" && definition.prompt !== undefined) {
+      try {
+        const context = snapshot.context
+        prompt = definition.prompt({ input: context.input, steps: context.steps, visit: context.visits[step] ?? 1, runId, signal: AbortSignal.abort(), thread: thread?.current() ?? noThread })
+      } catch (error) {
+        prompt = `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
+      }
+    }
+    const deadline = snapshot.context.waiting?.deadline ?? null
+    const visit = snapshot.context.visits[step] ?? 1
+    await record({ type: "human.waiting", runId, step, visit, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
+    await saveSnapshot()
+    if (keepWaiting) return
+    // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
+    actor.stop()
+    stream?.close()
+    resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt, usage } as unknown as RunResult<never>)
+  }
+  // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.
+  const arriveAtHuman = (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
+    const key = visitKey(step, snapshot.context.visits[step] ?? 1)
+    if (replay?.decisions.has(key) === true) actor.send({ type: `${step}.decide`, decision: replay.decisions.get(key) })
+    else if (replay?.expired.has(key) === true) actor.send({ type: `${step}.expire` })
+    // A deadline that passed while nothing ran (a resumed run) applies now, as it would have live.
+    else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
+    else void pause(step, snapshot)
+  }
+  // At an agent's tool call that needs a person: a resumed run applies the journaled decision.
+  let approvalSeen: string | undefined
+  const arriveAtApproval = (snapshot: SnapshotFrom<PipelineMachine>) => {
+    const approval = pendingApproval(snapshot.value, snapshot.context)
+    if (approval === undefined || approval.key === approvalSeen) return
+    approvalSeen = approval.key
+    if (replay?.approvals?.has(approval.key) === true) {
+      // The original run journaled this pause and its decision; replaying stands for both, so
+      // a later pause of the same visit is not mistaken for one already written.
+      const visit = snapshot.context.visits[approval.step] ?? 1
+      for (const type of ["human.waiting", "human.decided"] as const) {
+        const key = eventKey({ type, runId, step: approval.step, visit, decision: null, at: 0 })
+        replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
+      }
+      actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    }
+    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call))
+  }
+  actor.subscribe({
+    next: (snapshot) => {
+      const value = topState(snapshot.value)
+      if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
+      if (snapshot.context.status === "awaiting-human" && graph.steps.get(value)?.kind === "agent") arriveAtApproval(snapshot)
+      if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
+    },
+    error: (error) => {
+      // The machine itself threw (a bug here or in a provided implementation): the run ends failed.
+      const runError: RunError = { _tag: "StepCodeError", step: previous, retryable: false, message: error instanceof Error ? error.message : String(error) }
+      void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null })
+    },
+  })
+  const onAbort = () => actor.send({ type: "run.cancel", reason: String(runOptions.signal?.reason ?? "aborted") })
+  const handle: RunHandle<never> = {
+    id: runId,
+    events: stream ?? closedStream(),
+    result: final,
+    send: (step: string, decision: unknown) => {
+      const snapshot = actor.getSnapshot()
+      const parsed = checkDecision(graph, stateNameOf(snapshot.value), snapshot.status, step, decision)
+      void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
+      actor.send({ type: `${step}.decide`, decision: parsed })
+    },
+    cancel: (reason) => actor.send({ type: "run.cancel", ...(reason === undefined ? {} : { reason }) }),
+    actor,
+  }
+  const start = async (first?: RunEvent) => {
+    executingHere.add(runId)
+    void settled.finally(() => executingHere.delete(runId))
+    let claim = config.claim
+    if (config.seq === 0 && journal.claim !== undefined) {
+      // A new run is claimed like a resumed one, so no worker anywhere takes it meanwhile.
+      claim = (await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))) ?? undefined
+      if (claim === undefined) onJournalFailure(new Error(`run ${runId} is claimed by another process`))
+      else void settled.finally(() => claim?.release().catch(() => {}))
+    }
+    // Whoever holds the run now may execute it: stop here, appending nothing more.
+    claim?.signal?.addEventListener("abort", () => onJournalFailure(new Error(`lost the claim on run ${runId}`)), { once: true })
+    if (first !== undefined) await record(first)
+    const threadFailure = await thread?.load(record)
+    if (threadFailure !== undefined) return finish({ status: "failed", steps: {}, last: null, error: threadFailure, stoppedBy: null })
+    for (const event of config.announce ?? []) notify(event)
+    if (runOptions.signal?.aborted === true) onAbort()
+    runOptions.signal?.addEventListener("abort", onAbort, { once: true })
+    void settled.finally(() => runOptions.signal?.removeEventListener("abort", onAbort))
+    actor.start()
+    const initial = actor.getSnapshot()
+    if ("input" in config.from && initial.status === "active" && graph.steps.get(initial.value as unknown as string)?.kind === "human") {
+      arriveAtHuman(initial.value as unknown as string, initial)
+    }
+  }
+  return { handle, settled, start }
+}
+
+/** An event stream that has already ended. */
+export const closedStream = () => {
+  const stream = new EventStream()
+  stream.close()
+  return stream
+}
+
+
+/** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
+export const checkDecision = (graph: ExecutableGraph, current: string, status: string, step: string, decision: unknown): unknown => {
+  const definition = graph.steps.get(step)
+  if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
+  if (definition.kind === "agent") return checkApproval(step, current, status, decision)
+  if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
+  if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
+  const parsed = definition.decision.safeParse(decision)
+  if (!parsed.success) {
+    throw new DecisionError("invalid-decision", `decision for "${step}" is invalid`, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })))
+  }
+  return parsed.data
+}

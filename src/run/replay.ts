@@ -1,0 +1,160 @@
+import type { RunError } from "../contract/errors.ts"
+import type { StepDone } from "../compile/compile-machine.ts"
+import type { ExecutableGraph } from "./implementations.ts"
+import type { PipelineStructure, RunEvent } from "../contract/events.ts"
+import type { JournalEntry } from "../contract/journal.ts"
+import { threadReplayOf, type ThreadReplay } from "./thread-session.ts"
+
+/**
+ * What a journal says already happened in a run, keyed by `step#visit`: a resumed run takes
+ * finished steps, decisions and expired deadlines from here instead of doing them again.
+ */
+export interface Replay {
+  readonly steps: ReadonlyMap<string, { readonly done: StepDone } | { readonly error: RunError }>
+  readonly decisions: ReadonlyMap<string, unknown>
+  readonly expired: ReadonlySet<string>
+  readonly deadlines: ReadonlyMap<string, number>
+  /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
+  readonly journaled: Map<string, number>
+  /** The run's thread as journaled (loaded, messages added by finished steps, saved or not). */
+  readonly thread?: ThreadReplay
+  /** Item lists `map` steps journaled, by `step#visit`: a resumed map must compute the same list. */
+  readonly lists?: ReadonlyMap<string, { readonly count: number; readonly fingerprint: string }>
+  /** Agent model turns, by `step#visit#turn`. */
+  readonly turns?: ReadonlyMap<string, Extract<RunEvent, { type: "agent.turned" }>>
+  /** Agent tool calls that finished, by `step#visit#turn#callId`. */
+  readonly toolResults?: ReadonlyMap<string, { readonly result: unknown } | { readonly error: RunError }>
+  /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
+  readonly approvals?: ReadonlyMap<string, unknown>
+}
+
+/** `step#visit`, the key of one visit of a step. */
+export const visitKey = (step: string, visit: number): string => `${step}#${visit}`
+
+/**
+ * What makes two events "the same" for replay: a replay produces the same events in the same
+ * order up to where the run stopped, so counting keys is enough to skip those already written.
+ */
+export const eventKey = (event: RunEvent): string => {
+  switch (event.type) {
+    case "route.taken":
+      return `${event.type}|${event.from}|${event.to}`
+    case "step.retried":
+      return `${event.type}|${event.step}#${event.visit}|${event.attempt}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "model.repair":
+      return `${event.type}|${event.step}#${event.visit}|${event.repair}`
+    case "model.fallback":
+      return `${event.type}|${event.step}#${event.visit}|${event.to}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "model.called":
+      // An agent's turns each call the model: a resumed run's new turns are not the journaled ones.
+      return `${event.type}|${event.step}#${event.visit}${event.turn === undefined ? "" : `|${event.turn}`}`
+    case "agent.turned":
+      return `${event.type}|${event.step}#${event.visit}|${event.turn}`
+    case "tool.called":
+      return event.callId === undefined ? `${event.type}|${event.step}#${event.visit}` : `${event.type}|${event.step}#${event.visit}|${event.callId}`
+    case "run.started":
+    case "run.finished":
+    case "thread.loaded":
+    case "thread.saved":
+      return event.type
+    case "model.delta":
+      // Never journaled, never deduplicated.
+      return `${event.type}|${event.step}#${event.visit}|${event.at}`
+    default:
+      return `${event.type}|${event.step}#${event.visit}`
+  }
+}
+
+/** Reads a run's journal into a {@link Replay}. */
+export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
+  const steps = new Map<string, { done: StepDone } | { error: RunError }>()
+  const decisions = new Map<string, unknown>()
+  const expired = new Set<string>()
+  const deadlines = new Map<string, number>()
+  const journaled = new Map<string, number>()
+  const lists = new Map<string, { count: number; fingerprint: string }>()
+  const turns = new Map<string, Extract<RunEvent, { type: "agent.turned" }>>()
+  const toolResults = new Map<string, { result: unknown } | { error: RunError }>()
+  const approvals = new Map<string, unknown>()
+  const decidedIn = new Map<string, number>()
+  for (const entry of entries) {
+    const key = eventKey(entry)
+    journaled.set(key, (journaled.get(key) ?? 0) + 1)
+    switch (entry.type) {
+      case "step.finished":
+        steps.set(visitKey(entry.step, entry.visit), { done: { output: entry.output, next: entry.next } })
+        break
+      case "step.failed":
+        // A step cancelled under a dying run did not really fail: run it again.
+        if (entry.error._tag !== "CancelledError") steps.set(visitKey(entry.step, entry.visit), { error: entry.error })
+        break
+      case "human.decided": {
+        const key = visitKey(entry.step, entry.visit)
+        decisions.set(key, entry.decision)
+        const ordinal = decidedIn.get(key) ?? 0
+        approvals.set(`${key}#${ordinal}`, entry.decision)
+        decidedIn.set(key, ordinal + 1)
+        break
+      }
+      case "agent.turned":
+        turns.set(`${visitKey(entry.step, entry.visit)}#${entry.turn}`, entry)
+        break
+      case "tool.called":
+        // A call cut short by a dying run did not really fail: run it again.
+        if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
+          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.turn ?? 0}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
+        }
+        break
+      case "human.expired":
+        expired.add(visitKey(entry.step, entry.visit))
+        break
+      case "map.listed":
+        lists.set(visitKey(entry.step, entry.visit), { count: entry.count, fingerprint: entry.fingerprint })
+        break
+      case "human.waiting":
+        if (entry.deadline !== undefined) deadlines.set(visitKey(entry.step, entry.visit), entry.deadline)
+        break
+    }
+  }
+  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists, turns, toolResults, approvals }
+}
+
+/** The graph as data, stored with `run.started`. */
+export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
+  steps: [...graph.steps].map(([name, step]) => {
+    const edge = graph.edges.get(name)
+    return {
+      name,
+      kind: step.kind,
+      next: [...(edge?.targets ?? [])],
+      ...(edge?.error === undefined ? {} : { error: edge.error }),
+      ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
+      ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
+      ...(edge?.empty === undefined ? {} : { empty: edge.empty }),
+      ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
+      // An agent's own stop rules: shown on its stopped edge, and a change is a structure change.
+      ...(step.kind === "agent" ? { agentStop: step.stop.map((rule) => rule.name), tools: Object.keys(step.tools) } : {}),
+    }
+  }),
+})
+
+/** What changed between two structures, one line per step; empty when they are the same. */
+export const structureChanges = (before: PipelineStructure, after: PipelineStructure): string[] => {
+  const old = new Map(before.steps.map((step) => [step.name, step]))
+  const now = new Map(after.steps.map((step) => [step.name, step]))
+  const changes: string[] = []
+  for (const name of old.keys()) if (!now.has(name)) changes.push(`step "${name}" was removed`)
+  for (const [name, step] of now) {
+    const previous = old.get(name)
+    if (previous === undefined) changes.push(`step "${name}" was added`)
+    else if (stableJson(previous) !== stableJson(step)) changes.push(`step "${name}" changed: ${JSON.stringify(previous)} → ${JSON.stringify(step)}`)
+  }
+  return changes
+}
+
+// Key order is not meaning: a store may hand JSON back with its keys reordered.
+const stableJson = (value: unknown): string =>
+  JSON.stringify(value, (_, field: unknown) =>
+    field !== null && typeof field === "object" && !Array.isArray(field)
+      ? Object.fromEntries(Object.entries(field).sort(([left], [right]) => left.localeCompare(right)))
+      : field)

@@ -1,0 +1,119 @@
+import type { z } from "zod"
+import type { RunError } from "../contract/errors.ts"
+import type { MachineOutput } from "../compile/compile-machine.ts"
+import type { RunEvent, UsageTotals } from "../contract/events.ts"
+
+interface ResultBase<TSteps> {
+  readonly runId: string
+  /** Every step output so far (the latest of each step). */
+  readonly steps: Partial<TSteps>
+  readonly durationMs: number
+  /** Tokens and cost of every model call of the run so far. */
+  readonly usage: UsageTotals
+}
+
+/** A finished run: the output of the step that routed to `done`, typed by that step. */
+export type DoneResult<TSteps> = {
+  readonly [TStep in keyof TSteps]: ResultBase<TSteps> & {
+    readonly status: "done"
+    readonly step: TStep
+    readonly output: TSteps[TStep]
+    /** Set when a stop rule fired and its `stopped` edge led the run to done. */
+    readonly stoppedBy?: { readonly step: string; readonly rule: string }
+  }
+}[keyof TSteps]
+
+/**
+ * How a run ended (or paused). A tagged union: `switch (result.status)`; `run()` never throws.
+ *
+ * @example
+ * const describe = (result: RunResult<{ answer: string }>) =>
+ *   result.status === "done" ? result.output
+ *   : result.status === "failed" ? result.error.message
+ *   : result.status === "stopped" ? `stopped by ${result.stoppedBy.rule}`
+ *   : `waiting for ${result.step}`
+ */
+export type RunResult<TSteps> =
+  | DoneResult<TSteps>
+  | (ResultBase<TSteps> & { readonly status: "failed"; readonly error: RunError })
+  | (ResultBase<TSteps> & { readonly status: "stopped"; readonly stoppedBy: { readonly step: string; readonly rule: string } })
+  | (ResultBase<TSteps> & {
+      readonly status: "awaiting-human"
+      readonly step: keyof TSteps & string
+      readonly prompt?: string
+      /** Epoch milliseconds after which the step's timeout route applies; null without a timeout. */
+      readonly deadline: number | null
+    })
+
+/** Maps the machine's final output to a run result. */
+export const toRunResult = (runId: string, output: MachineOutput, durationMs: number, usage: UsageTotals): RunResult<Record<string, unknown>> => {
+  const base = { runId, steps: output.steps, durationMs, usage }
+  if (output.status === "done") {
+    const done = { ...base, status: "done" as const, step: output.last ?? "", output: output.last === null ? undefined : output.steps[output.last] }
+    return output.stoppedBy === null ? done : { ...done, stoppedBy: output.stoppedBy }
+  }
+  if (output.status === "stopped") return { ...base, status: "stopped", stoppedBy: output.stoppedBy ?? { step: "", rule: "stop" } }
+  return { ...base, status: "failed", error: output.error ?? { _tag: "StepCodeError", step: output.last ?? "", retryable: false, message: "run failed" } }
+}
+
+/** Validates run input, naming every wrong field. */
+export const validateInput = <TInput>(schema: z.ZodType<TInput>, input: unknown):
+  | { readonly success: true; readonly data: TInput }
+  | { readonly success: false; readonly error: RunError } => {
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return { success: true, data: parsed.data }
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))
+  return {
+    success: false,
+    error: { _tag: "InputValidationError", issues, message: `invalid run input: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}` },
+  }
+}
+
+/**
+ * A human decision that cannot be delivered: unknown run, not waiting on that step, not a human
+ * step, or a decision that fails the step's schema. The run is unchanged.
+ *
+ * @example
+ * try { handle.send("review", decision) } catch (error) { if (error instanceof DecisionError) console.error(error.issues) }
+ */
+export class DecisionError extends Error {
+  override readonly name = "DecisionError"
+  readonly reason: "unknown-run" | "not-waiting" | "not-human-step" | "invalid-decision"
+  readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>
+  constructor(reason: DecisionError["reason"], message: string, issues: DecisionError["issues"] = []) {
+    super(issues.length === 0 ? message : `${message}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`)
+    this.reason = reason
+    this.issues = issues
+  }
+}
+
+/** A replayable async stream of run events: every iterator starts from the first event. */
+export class EventStream implements AsyncIterable<RunEvent> {
+  readonly #events: RunEvent[] = []
+  readonly #waiters = new Set<() => void>()
+  #closed = false
+
+  push(event: RunEvent): void {
+    this.#events.push(event)
+    this.#wake()
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#wake()
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters) waiter()
+    this.#waiters.clear()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RunEvent> {
+    let index = 0
+    while (true) {
+      while (index < this.#events.length) yield this.#events[index++] as RunEvent
+      if (this.#closed) return
+      await new Promise<void>((resolve) => this.#waiters.add(resolve))
+    }
+  }
+}

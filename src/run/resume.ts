@@ -1,0 +1,142 @@
+import type { PipelineMachine } from "../compile/compile-machine.ts"
+import type { ExecutableGraph } from "./implementations.ts"
+import type { RunEvent } from "../contract/events.ts"
+import { execute } from "./execution.ts"
+import type { Journal, JournalEntry, RunClaim } from "../contract/journal.ts"
+import { buildReplay, structureChanges, structureOf, visitKey } from "./replay.ts"
+import { DecisionError, type RunResult } from "./result.ts"
+import type { RunOptions } from "./create-runner.ts"
+import { usageOfJournal } from "../contract/usage.ts"
+
+/**
+ * A run cannot be resumed: unknown, already finished, of another pipeline, built from a graph
+ * that has since changed (`changes` names what), a journal that makes no sense, or a run that
+ * another process is executing right now. Nothing was written.
+ *
+ * @example
+ * try { await p.resume(runId, { journal }) } catch (error) { if (error instanceof ResumeError) console.error(error.reason, error.changes) }
+ */
+export class ResumeError extends Error {
+  override readonly name = "ResumeError"
+  readonly reason: "unknown-run" | "finished" | "other-pipeline" | "structure-changed" | "corrupt-journal" | "claimed"
+  readonly runId: string
+  readonly changes: readonly string[]
+  constructor(reason: ResumeError["reason"], runId: string, message: string, changes: readonly string[] = []) {
+    super(`cannot resume run ${runId}: ${message}${changes.length === 0 ? "" : `\n  - ${changes.join("\n  - ")}`}`)
+    this.reason = reason
+    this.runId = runId
+    this.changes = changes
+  }
+}
+
+/** Options of `resume` and `decide`: a run needs the journal it was written to. */
+export type ResumeOptions = RunOptions & {
+  readonly journal: Journal
+  /** Resume even though the pipeline's graph changed since the run started. */
+  readonly allowStructureChange?: boolean
+}
+
+interface Target {
+  readonly id: string
+  readonly graph: ExecutableGraph
+  readonly machine: PipelineMachine
+}
+
+/**
+ * Continues a run from its journal: finished steps, decisions and expired deadlines are replayed
+ * from the journal (never done again); the step that was in flight runs again with the same
+ * idempotency key. `before` may append events (a decision) once the run is checked and claimed.
+ */
+export const resumeRun = async (
+  target: Target,
+  runId: string,
+  options: ResumeOptions,
+  before?: (entries: readonly JournalEntry[]) => Promise<readonly JournalEntry[]>,
+): Promise<RunResult<never>> => {
+  const { journal } = options
+  const checked = check(target, runId, await journal.read(runId), options)
+  let claim: RunClaim | undefined
+  if (journal.claim !== undefined) {
+    claim = await journal.claim(runId)
+    if (claim === undefined) throw new ResumeError("claimed", runId, "another process is executing it")
+  }
+  try {
+    // Read again under the claim: another process may have moved the run on meanwhile.
+    let entries = claim === undefined ? checked : check(target, runId, await journal.read(runId), options)
+    const added = before === undefined ? [] : await before(entries)
+    entries = [...entries, ...added]
+    const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
+    const execution = execute(target.graph, target.machine, {
+      runId,
+      runOptions: options,
+      from: { input: started.input },
+      seq: entries.length,
+      keepWaiting: false,
+      buffer: false,
+      usage: usageOfJournal(entries),
+      replay: buildReplay(entries),
+      ...(claim === undefined ? {} : { claim }),
+      announce: added.map(({ seq: _seq, ...event }) => event as RunEvent),
+    })
+    await execution.start()
+    return await execution.settled
+  } finally {
+    await claim?.release()
+  }
+}
+
+const check = (target: Target, runId: string, entries: readonly JournalEntry[], options: ResumeOptions): readonly JournalEntry[] => {
+  if (entries.length === 0) throw new ResumeError("unknown-run", runId, "the journal has no such run")
+  const gap = entries.findIndex((entry, index) => entry.seq !== index || entry.runId !== runId)
+  if (gap !== -1) throw new ResumeError("corrupt-journal", runId, `entry ${gap} is out of place (seq ${entries[gap]?.seq})`)
+  const started = entries[0] as JournalEntry
+  if (started.type !== "run.started") throw new ResumeError("corrupt-journal", runId, `its first event is ${started.type}, not run.started`)
+  if (started.pipeline !== target.id) throw new ResumeError("other-pipeline", runId, `it belongs to pipeline "${started.pipeline}", not "${target.id}"`)
+  if (entries.some((entry) => entry.type === "run.finished")) throw new ResumeError("finished", runId, "it has already finished")
+  if (started.structure !== undefined && options.allowStructureChange !== true) {
+    const changes = structureChanges(started.structure, structureOf(target.graph))
+    if (changes.length > 0) {
+      throw new ResumeError("structure-changed", runId, "the pipeline changed since the run started (pass allowStructureChange: true to resume anyway)", changes)
+    }
+  }
+  return entries
+}
+
+/** The human step (and visit) a run is waiting on according to its journal, with its deadline. */
+export const waitingOf = (entries: readonly JournalEntry[]): { readonly step: string; readonly visit: number; readonly deadline: number | undefined } | undefined => {
+  let waiting: { step: string; visit: number; deadline: number | undefined } | undefined
+  for (const entry of entries) {
+    if (entry.type === "human.waiting") waiting = { step: entry.step, visit: entry.visit, deadline: entry.deadline }
+    else if ((entry.type === "human.decided" || entry.type === "human.expired") && waiting !== undefined && visitKey(entry.step, entry.visit) === visitKey(waiting.step, waiting.visit)) {
+      waiting = undefined
+    } else if (entry.type === "step.started") waiting = undefined
+  }
+  return waiting
+}
+
+/**
+ * Delivers a decision to a paused run through its journal: checks the run waits on `step` and the
+ * decision fits the schema, journals it (or the expiry, when the deadline has passed), then resumes.
+ */
+export const decideRun = (
+  target: Target,
+  runId: string,
+  step: string,
+  decision: unknown,
+  options: ResumeOptions,
+  validate: (step: string, decision: unknown) => unknown,
+): Promise<RunResult<never>> =>
+  resumeRun(target, runId, options, async (entries) => {
+    const waiting = waitingOf(entries)
+    if (waiting === undefined || waiting.step !== step) {
+      throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}"${waiting === undefined ? "" : ` (it waits on "${waiting.step}")`}`)
+    }
+    const parsed = validate(step, decision)
+    const base = { runId, step, visit: waiting.visit, at: Date.now() }
+    // The deadline passed while the run was paused: the timeout route wins, as it would have live.
+    const event: RunEvent =
+      waiting.deadline !== undefined && waiting.deadline <= Date.now() ? { type: "human.expired", ...base } : { type: "human.decided", ...base, decision: parsed }
+    const entry = { ...event, seq: entries.length } as JournalEntry
+    await options.journal.append(entry)
+    return [entry]
+  })

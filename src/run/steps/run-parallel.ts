@@ -1,0 +1,52 @@
+import { messageOf, type RunError } from "../../contract/errors.ts"
+import { parallelStartedAt } from "../../compile/parallel-state.ts"
+import type { RunContext, StepDone } from "../../compile/compile-machine.ts"
+import type { NormalizedEdge } from "../../definition/edges.ts"
+import type { ParallelStep } from "../../definition/steps/fanout-step.ts"
+import { runUnit, unitPolicy } from "./run-unit.ts"
+import type { AnyStep } from "../../definition/step.ts"
+import type { ExecutableGraph } from "../implementations.ts"
+import type { RunServices } from "../services.ts"
+import { journaledName } from "../services.ts"
+
+/** Runs one branch of a parallel step as its own journaled step `<step>.<branch>`. */
+export const runBranch = async (graph: ExecutableGraph, step: string, branch: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
+  const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
+  const unit = definition.branches[branch] as AnyStep
+  const path = journaledName(services, `${step}.${branch}`)
+  const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
+  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal)
+  return { output, next: "" }
+}
+
+/**
+ * Ends a parallel step once every branch finished: joins the branch outputs, chooses the route
+ * and journals `step.finished` (or `step.failed` when the join or the route throws).
+ */
+export const joinParallel = async (graph: ExecutableGraph, step: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
+  const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
+  const edge = graph.edges.get(step) as NormalizedEdge
+  const name = journaledName(services, step)
+  const visit = context.visits[step] ?? 1
+  const started = parallelStartedAt(services, `${name}#${visit}`)
+  const base = { runId: services.runId, step: name, visit }
+  const outputs = Object.fromEntries(Object.keys(definition.branches).map((branch) => [branch, context.branches?.[`${step}.${branch}`]]))
+  const stepContext = { input: context.input, steps: context.steps, visit, runId: services.runId, signal }
+  let done: StepDone
+  try {
+    const output = definition.join === undefined ? outputs : await definition.join(outputs, stepContext)
+    const next = edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
+    done = { output, next }
+  } catch (thrown) {
+    const error: RunError = { _tag: "StepCodeError", step: name, retryable: false, message: `join of "${name}" threw: ${messageOf(thrown)}` }
+    await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
+    throw error
+  }
+  if (!edge.targets.includes(done.next)) {
+    const error: RunError = { _tag: "RouteError", step: name, target: String(done.next), message: `route of "${name}" returned "${String(done.next)}"; declared targets: ${edge.targets.join(", ")}` }
+    await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
+    throw error
+  }
+  await services.record({ type: "step.finished", ...base, output: done.output, next: done.next, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
+  return done
+}

@@ -1,0 +1,52 @@
+import type { RunError } from "../../contract/errors.ts"
+import { initialContext, type RunContext } from "../../compile/compile-machine.ts"
+import type { NormalizedEdge } from "../../definition/edges.ts"
+import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../../definition/policy.ts"
+import { visitKey } from "../replay.ts"
+import { executeStep } from "../execute-step.ts"
+import type { AnyStep } from "../../definition/step.ts"
+import type { RunServices } from "../services.ts"
+
+const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: undefined, timeout: undefined, stop: [], stopped: undefined }
+
+/**
+ * The policy of a step that runs inside another (a branch, a map item): the pipeline's default,
+ * then the enclosing step's, then its own, field by field.
+ */
+export const unitPolicy = (path: string, unit: AnyStep, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy =>
+  resolvePolicy(`step "${path}"`, (defaultPolicies as Partial<Record<string, StepPolicy>>)[unit.kind], ...policies, unit.policy)
+
+/**
+ * Runs a step inside another (a parallel branch, a map item) as its own journaled step named by
+ * its full path (`extract.title`, `summarise[3]`), with `input` as its input. A resumed run takes a
+ * journaled result instead of running it again. Resolves with the output; rejects with a RunError.
+ */
+export const runUnit = async (
+  unit: AnyStep,
+  path: string,
+  visit: number,
+  input: unknown,
+  steps: Readonly<Record<string, unknown>>,
+  policies: { readonly pipeline: StepPolicy | undefined; readonly resolved: ResolvedPolicy },
+  services: RunServices,
+  signal: AbortSignal,
+): Promise<unknown> => {
+  const replayed = services.replay?.steps.get(visitKey(path, visit))
+  if (replayed !== undefined) {
+    if ("done" in replayed) return replayed.done.output
+    throw replayed.error
+  }
+  // The pipeline's policy goes along: a map or nested step inside this unit starts from it too.
+  const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: policies.pipeline }
+  const context: RunContext = { ...initialContext(services.runId, input), steps, visits: { [path]: visit } }
+  // The path is already complete: the unit's own steps (a nested pipeline's) prefix from it.
+  const { path: _prefix, ...unprefixed } = services
+  const done = await executeStep(graph, path, policies.resolved, context, unprefixed, signal)
+  return done.output
+}
+
+/** A RunError from anything a unit rejected with. */
+export const asUnitError = (path: string, error: unknown): RunError =>
+  typeof error === "object" && error !== null && "_tag" in error
+    ? (error as RunError)
+    : { _tag: "StepCodeError", step: path, retryable: false, message: error instanceof Error ? error.message : String(error) }

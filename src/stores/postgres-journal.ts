@@ -1,0 +1,321 @@
+import { hostname } from "node:os"
+import type { ClientConfig, Pool } from "pg"
+import type { RunStatus } from "../contract/events.ts"
+import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
+import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
+import type { RunSummary } from "./sqlite-journal.ts"
+
+/**
+ * Options of a Postgres journal.
+ *
+ * @example
+ * const options: PostgresJournalOptions = { connectionString: "postgres://switchboard@db.internal/app", schema: "switchboard", pool: { max: 20 } }
+ */
+export interface PostgresJournalOptions {
+  /** Defaults to the `SWITCHBOARD_DATABASE_URL` environment variable. */
+  readonly connectionString?: string
+  /** The schema holding the `runs` and `journal` tables, created at first use (default `"switchboard"`). */
+  readonly schema?: string
+  /** The shared pool for appends and reads (default 10 connections); claims never use it. */
+  readonly pool?: { readonly max?: number }
+  /** How long opening a connection may take before it fails (default 10000 ms). */
+  readonly connectTimeoutMs?: number
+  /**
+   * Server-side TCP keepalive of claim connections: after `idleSeconds` of silence Postgres probes
+   * every `intervalSeconds`, and after `count` lost probes drops the connection, releasing the
+   * claim of a process whose host died or whose network was cut (default 10, 5, 3: ~25 s).
+   */
+  readonly keepAlive?: { readonly idleSeconds?: number; readonly intervalSeconds?: number; readonly count?: number }
+}
+
+/**
+ * A run as a Postgres journal lists it; `owner` (`host:pid`) is present while a process holds its claim.
+ *
+ * @example
+ * const orphaned = (runs: readonly PostgresRunSummary[]) => runs.filter((run) => run.status === "running" && run.owner === undefined)
+ */
+export interface PostgresRunSummary extends RunSummary {
+  readonly owner?: string
+}
+
+/**
+ * A claim on a Postgres run: a session advisory lock on the journal's claim connection.
+ *
+ * @example
+ * const execute = async (claim: PostgresRunClaim) => { claim.signal.addEventListener("abort", () => console.warn("claim lost")) }
+ */
+export interface PostgresRunClaim extends RunClaim {
+  /** Aborted if the claim's connection is lost: Postgres has then freed the lock, stop executing. */
+  readonly signal: AbortSignal
+}
+
+/**
+ * A journal in Postgres, shared by any number of processes.
+ *
+ * @example
+ * const journal: PostgresJournal = postgresJournal({ schema: "switchboard" })
+ * await journal.close()
+ */
+export interface PostgresJournal extends Journal {
+  readonly schema: string
+  /** The channel NOTIFY'd (payload: the run id) when a run starts or a human decision arrives. */
+  readonly channel: string
+  append(entry: JournalEntry): Promise<void>
+  saveSnapshot(runId: string, snapshot: unknown): Promise<void>
+  claim(runId: string): Promise<PostgresRunClaim | undefined>
+  /**
+   * Calls `onRunnable(runId)` when a run starts or a human decision arrives, from any process, on a
+   * connection of its own (reconnected after a second if it drops; NOTIFYs sent meanwhile are lost,
+   * so keep polling `runs()` as a backstop). Resolves once listening, with the function that stops.
+   */
+  listen(onRunnable: (runId: string) => void): Promise<() => Promise<void>>
+  /** Runs, most recently updated first, optionally only those with the given status(es). */
+  runs(filter?: { readonly status?: RunStatus | readonly RunStatus[] }): Promise<readonly PostgresRunSummary[]>
+  /** Releases this journal's claims and closes its connections; the journal cannot be used afterwards. */
+  close(): Promise<void>
+}
+
+type Pg = typeof import("pg")
+
+// Loaded on first use, so importing switchboard never loads pg (an optional peer dependency).
+const loadPg = async (): Promise<Pg> => {
+  try {
+    const module = (await import("pg")) as Pg & { default?: Pg }
+    return module.default ?? module
+  } catch (error) {
+    throw new Error(`postgresJournal needs the "pg" package: npm install pg (${error instanceof Error ? error.message : String(error)})`)
+  }
+}
+
+/**
+ * A journal in Postgres (`pg`): runs survive any process, several processes share them, and
+ * `claim(runId)` lets exactly one of them execute a run at a time. Tables are created at first use.
+ *
+ * Workers learn about new and decided runs without polling through `listen(onRunnable)`, which
+ * LISTENs on {@link PostgresJournal.channel} (`switchboard_runs` for the default schema; each
+ * NOTIFY's payload is a run id) on a connection of its own; any Postgres client can LISTEN there
+ * too. Keep a slow poll of `runs()` as a backstop: a NOTIFY sent while nobody listens is lost.
+ *
+ * A claim is a session-level `pg_try_advisory_lock` on the journal's dedicated claim connection
+ * (one per journal, holding all its claims; never a pooled connection, and never through a
+ * transaction-pooling proxy such as PgBouncer in transaction mode):
+ * when the process or its connection dies, Postgres frees the lock. Across a network, dead peers
+ * are noticed through TCP keepalive: claim sessions set `tcp_keepalives_idle/interval/count` (see
+ * `keepAlive`; the server's `tcp_keepalives_*` settings in postgresql.conf apply to every
+ * session), and every connection enables client-side `keepAlive` so this process notices a dead server.
+ *
+ * @example
+ * const journal = postgresJournal({ connectionString: process.env.DATABASE_URL })
+ * const paused = await triage.run({ ticket }, { models, journal })
+ * // later, in any process on the same database:
+ * await triage.decide(paused.runId, "review", { approve: true }, { models, journal: postgresJournal() })
+ */
+export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJournal => {
+  const connectionString = options.connectionString ?? process.env.SWITCHBOARD_DATABASE_URL
+  if (connectionString === undefined || connectionString === "") {
+    throw new Error("postgresJournal needs a connection string: pass { connectionString } or set SWITCHBOARD_DATABASE_URL")
+  }
+  const schema = options.schema ?? "switchboard"
+  quoteSchema(schema)
+  const sql = statements(schema)
+  const channel = channelOf(schema)
+  const owner = `${hostname()}:${process.pid}`
+  const keepAlive = { idleSeconds: 10, intervalSeconds: 5, count: 3, ...options.keepAlive }
+  const connection: ClientConfig = {
+    connectionString,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: keepAlive.idleSeconds * 1000,
+  }
+  const claims = new Map<string, Set<Claim>>()
+  let sessions: ReturnType<typeof claimSession> | undefined
+  const listeners = new Set<() => Promise<void>>()
+  let opening: Promise<{ pg: Pg; pool: Pool }> | undefined
+  let closed = false
+
+  const open = () => {
+    if (closed) return Promise.reject(new Error(`postgresJournal (schema ${schema}) is closed`))
+    opening ??= prepare(connection, options.pool?.max, sql, schema).catch((error: unknown) => {
+      // Not cached: the next call tries again (the server may be starting).
+      opening = undefined
+      throw error
+    })
+    return opening
+  }
+  const query = async (text: string, values: unknown[]) => (await open()).pool.query(text, values)
+
+  // The events go in only at the run's next seq, all or none, in one statement (see appendBatch).
+  const appendMany = async (entries: readonly JournalEntry[]): Promise<void> => {
+    const first = entries[0]
+    if (first === undefined) return
+    const runId = first.runId
+    entries.forEach((entry, index) => {
+      if (entry.runId !== runId || entry.seq !== first.seq + index) {
+        throw new Error(`journal for run ${runId}: a batch holds consecutive events of one run; entry ${index} is run ${entry.runId} seq ${entry.seq}`)
+      }
+    })
+    const json = entries.map((entry) => {
+      const { type: _type, runId: _runId, at: _at, seq: _seq, ...data } = entry
+      return serialize(entry, data)
+    })
+    const lifecycle = entries.findLast((entry) => statusAfter(entry.type, (entry as { status?: unknown }).status) !== null)
+    const pipeline = entries.find((entry) => entry.type === "run.started")
+    const claimed = claims.get(runId)?.size ? owner : null
+    const last = first.seq + entries.length - 1
+    let row
+    try {
+      const result = await query(sql.appendBatch, [
+        runId,
+        entries.map((entry) => entry.seq),
+        entries.map((entry) => entry.type),
+        entries.map((entry) => entry.at),
+        json,
+        lifecycle === undefined ? null : statusAfter(lifecycle.type, (lifecycle as { status?: unknown }).status),
+        pipeline?.type === "run.started" ? pipeline.pipeline : null,
+        claimed,
+        channel,
+        entries.some((entry) => notifies(entry.type)),
+        lifecycle?.at ?? first.at,
+      ])
+      row = result.rows[0] as { written: number; next: number }
+    } catch (error) {
+      if (codeOf(error) === "23505") throw new JournalConflictError(runId, first.seq)
+      const events = entries.length === 1 ? `event ${first.seq} (${first.type})` : `events ${first.seq}–${last}`
+      if (codeOf(error)?.startsWith("22")) throw new Error(`journal for run ${runId}: ${events} cannot be stored: ${messageOf(error)}`)
+      throw error
+    }
+    if (row.written === entries.length) return
+    if (first.seq < row.next) throw new JournalConflictError(runId, first.seq, `next is ${row.next}`)
+    throw new Error(`journal for run ${runId}: expected seq ${row.next}, got ${first.seq}`)
+  }
+
+  return {
+    schema,
+    channel,
+    // One event is a batch of one: the same statement, the same checks.
+    append: (entry) => appendMany([entry]),
+    appendMany,
+    read: async (runId) =>
+      (await query(sql.read, [runId])).rows.map((row: { seq: number; type: string; at: string; data: object }) => ({
+        type: row.type,
+        runId,
+        ...row.data,
+        at: Number(row.at),
+        seq: row.seq,
+      }) as JournalEntry),
+    async saveSnapshot(runId, snapshot) {
+      await query(sql.saveSnapshot, [runId, Date.now(), JSON.stringify(snapshot) ?? null])
+    },
+    loadSnapshot: async (runId) => (await query(sql.loadSnapshot, [runId])).rows[0]?.snapshot ?? undefined,
+    async claim(runId) {
+      const { pg } = await open()
+      // Session locks are re-entrant within a session: this process refuses a run it already holds
+      // (or is claiming) here, as Postgres refuses it to every other session.
+      if (claims.has(runId)) return undefined
+      const held = new Set<Claim>()
+      claims.set(runId, held)
+      const forget = () => {
+        if (claims.get(runId) === held) claims.delete(runId)
+      }
+      let claim: Claim | undefined
+      try {
+        sessions ??= claimSession(() => new pg.Client({ ...connection, application_name: "switchboard claim" }))
+        claim = await sessions.hold(
+          async (client) => (await client.query(sql.claim, [schema, runId, owner, keepAlive.idleSeconds, keepAlive.intervalSeconds, keepAlive.count])).rows[0]?.locked === true,
+          (client) => client.query(sql.release, [schema, runId, owner]),
+          forget,
+        )
+      } catch (error) {
+        forget()
+        throw error
+      }
+      if (claim === undefined) {
+        forget()
+        return undefined
+      }
+      if (closed) {
+        await claim.release()
+        throw new Error(`postgresJournal (schema ${schema}) is closed`)
+      }
+      held.add(claim)
+      return { signal: claim.lost, release: claim.release }
+    },
+    async listen(onRunnable) {
+      const { pg } = await open()
+      const stop = await listenForRuns(() => new pg.Client({ ...connection, application_name: "switchboard listen" }), channel, onRunnable, () => listeners.delete(stop))
+      if (closed) await stop()
+      else listeners.add(stop)
+      return stop
+    },
+    async runs(filter = {}) {
+      const status = filter.status === undefined ? null : typeof filter.status === "string" ? [filter.status] : [...filter.status]
+      const { rows } = await query(sql.runs, [schema, status])
+      return rows.map((row: { run_id: string; pipeline: string; status: RunStatus; updated_at: string; owner: string | null }) => ({
+        runId: row.run_id,
+        pipeline: row.pipeline,
+        status: row.status,
+        updatedAt: Number(row.updated_at),
+        ...(row.owner === null ? {} : { owner: row.owner }),
+      }))
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      const pending = opening
+      await Promise.all([...[...claims.values()].flatMap((held) => [...held].map((claim) => claim.release())), ...[...listeners].map((stop) => stop())])
+      await sessions?.close()
+      const ready = await pending?.catch(() => undefined)
+      await ready?.pool.end()
+    },
+  }
+}
+
+const prepare = async (connection: ClientConfig, max: number | undefined, sql: ReturnType<typeof statements>, schema: string) => {
+  const pg = await loadPg()
+  const pool = new pg.Pool({ ...connection, application_name: "switchboard", ...(max === undefined ? {} : { max }) })
+  // An idle pooled connection that drops (server restart) is replaced on the next query; without
+  // a listener the pool's "error" event would crash the process.
+  pool.on("error", () => {})
+  try {
+    const ready = (await pool.query(sql.ready)).rows[0]?.ready === true
+    if (!ready) {
+      const client = await pool.connect()
+      try {
+        await client.query(sql.migrate)
+      } catch (error) {
+        // A failed migration leaves its transaction open: drop that connection instead of reusing it.
+        client.release(true)
+        throw error
+      }
+      client.release()
+    }
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw new Error(`postgresJournal: cannot prepare schema "${schema}" on ${describeTarget(connection.connectionString)}: ${messageOf(error)}`, { cause: error })
+  }
+  return { pg, pool }
+}
+
+// Names the server without its password.
+const describeTarget = (connectionString: string | undefined): string => {
+  try {
+    const url = new URL(connectionString ?? "")
+    return `${url.hostname}${url.port === "" ? "" : `:${url.port}`}${url.pathname}`
+  } catch {
+    return "the configured database"
+  }
+}
+
+const codeOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const serialize = (entry: JournalEntry, data: object): string => {
+  try {
+    return JSON.stringify(data)
+  } catch (error) {
+    throw new Error(`journal for run ${entry.runId}: event ${entry.seq} (${entry.type}) is not JSON: ${messageOf(error)}`)
+  }
+}
