@@ -1,13 +1,16 @@
+// The composition root: the only file that binds the three layers. A definition is validated,
+// compiled to a machine (names only), given the run layer's implementations, and wrapped in the
+// run API.
 import type { z } from "zod"
-import { PipelineDefinitionError } from "./contract/errors.ts"
-import type { StepPolicy } from "./definition/policy.ts"
-import { createRunner, type Pipeline } from "./run/create-runner.ts"
-import { stepLogic } from "./run/implementations.ts"
-import type { AnyStep, Step, StepContext } from "./definition/step.ts"
 import { compileMachine } from "./compile/compile-machine.ts"
-import type { EdgesOf } from "./definition/edges.ts"
+import { PipelineDefinitionError } from "./contract/errors.ts"
 import type { Budget } from "./definition/agent-stop-rules.ts"
+import type { EdgesOf } from "./definition/edges.ts"
+import type { StepPolicy } from "./definition/policy.ts"
+import { stepBuilders, stepKinds, type AnyStep, type Step, type StepContext } from "./definition/steps/step.ts"
 import { checkStepName, validateGraph } from "./definition/validate.ts"
+import { createRunner, type Pipeline } from "./run/create-runner.ts"
+import { implementations } from "./run/implementations.ts"
 
 /**
  * A pipeline under construction: add steps in order with `.step()`, then close it with `.edges()`.
@@ -69,8 +72,8 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
   step(name, step) {
     const problem = checkStepName(name, steps)
     if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: [name], message: problem }])
-    if (typeof step !== "object" || step === null || !["fn", "llm", "tool", "human", "retrieve", "agent", "parallel", "map", "pipeline"].includes((step as AnyStep).kind)) {
-      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with fn(), llm(), callTool(), human(), retrieve(), agent(), parallel(), map() or subpipeline()` }])
+    if (typeof step !== "object" || step === null || !(stepKinds as readonly string[]).includes((step as AnyStep).kind)) {
+      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with ${stepBuilderList}` }])
     }
     return builder(options, new Map([...steps, [name, step as AnyStep]]))
   },
@@ -80,7 +83,7 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
     const graph = { id: options.id, steps, edges: normalized, policy: options.policy, budget: options.budget }
     let machine
     try {
-      machine = compileMachine(graph, stepLogic(graph))
+      machine = compileMachine(graph).provide(implementations(graph))
     } catch (error) {
       // Policies are resolved while compiling: a bad duration names its step.
       throw new PipelineDefinitionError(options.id, [{ steps: [], message: error instanceof Error ? error.message : String(error) }])
@@ -88,3 +91,7 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
     return createRunner(options, graph, machine)
   },
 })
+
+
+// "fn(), llm(), … or subpipeline()": the message names every builder, from the one table of kinds.
+const stepBuilderList = Object.values(stepBuilders).map((name) => `${name}()`).join(", ").replace(/, ([^,]*)$/, " or $1")

@@ -67,7 +67,7 @@ const node = async (script: string, source: string) => {
 describe("the published package", () => {
   it("builds one bundle per public entry, lazy chunks beside them, and declarations for every entry", async () => {
     const files = await filesUnder(join(staging, "dist"))
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "restate/index.d.ts", "cli/main.js"]))
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "engines/restate/index.d.ts", "cli/main.js"]))
     const javascript = files.filter((file) => file.endsWith(".js"))
     // The entries and their shared or lazily imported chunks; no per-source-file JavaScript.
     expect(javascript.filter((file) => !file.startsWith("chunks/")).sort()).toEqual(["cli/main.js", "index.js", "restate/index.js", "testing/index.js"])

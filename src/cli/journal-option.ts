@@ -1,7 +1,9 @@
-import { memoryJournal, type Journal } from "../contract/journal.ts"
+import { type RunSummary } from "../contract/journal.ts"
+import { memoryJournal } from "../stores/memory-journal.ts"
+import { type Journal } from "../contract/journal.ts"
 // pg itself is loaded only when a Postgres journal first connects.
 import { postgresJournal, type PostgresRunSummary } from "../stores/postgres-journal.ts"
-import { sqliteJournal, type RunSummary } from "../stores/sqlite-journal.ts"
+import { sqliteJournal } from "../stores/sqlite-journal.ts"
 import { UsageError } from "./load-pipeline.ts"
 
 /**

@@ -3,17 +3,15 @@
 //   thinking ──(a call needs a person)──▶ awaitingApproval ──decide──▶ callingTools
 //   thinking | callingTools ──(stop rule / run budget)──▶ stopped;  failures ──▶ failed
 // The sub-chart's final states end the step; the step state's onDone then takes its edge.
-import { assign, fromPromise, type AnyActorRef } from "xstate"
-import type { RunError } from "../contract/errors.ts"
-import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../definition/policy.ts"
+import { assign } from "xstate"
+import { serializeStepError, type RunError } from "../contract/errors.ts"
 import { addUsage } from "../contract/usage.ts"
+import { budgetReached, describeBudget } from "../definition/agent-stop-rules.ts"
+import type { NormalizedEdge } from "../definition/edges.ts"
+import type { StepPolicy } from "../definition/policy.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import type { AgentStep } from "../definition/steps/agent.ts"
 import { parseApproval } from "../definition/steps/approval.ts"
-import { servicesOf, type RunServices } from "../run/implementations.ts"
-import { throughExecutor } from "../run/executor.ts"
-import { visitKey } from "../run/replay.ts"
-import type { AnyStep } from "../definition/step.ts"
-import { defaultPrices } from "../run/prices.ts"
 import {
   afterDecision,
   afterTools,
@@ -26,12 +24,7 @@ import {
   type ToolsOutput,
   type TurnOutput,
 } from "./agent-conversation.ts"
-import { budgetReached, describeBudget } from "../definition/agent-stop-rules.ts"
-import type { RunContext } from "./compile-machine.ts"
-import type { NormalizedEdge } from "../definition/edges.ts"
-
-// Effect is loaded with the first agent turn, not with `import "switchboard"`.
-let runtime: Promise<typeof import("../run/agent/agent-run.ts")> | undefined
+import type { RunContext } from "./run-context.ts"
 
 interface AgentGraph {
   readonly id: string
@@ -116,37 +109,37 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
       failed: { type: "final" },
     },
     onDone: [
-      { target: edge.stopped ?? "stopped", guard: { type: "agentEnded", params: { step: name, outcome: "stopped" } }, actions: [{ type: "agentStopped", params }] },
-      { target: edge.error ?? "failed", guard: { type: "agentEnded", params: { step: name, outcome: "failed" } }, actions: [{ type: "agentFailed", params: { step: name, routed: edge.error !== undefined } }] },
+      { target: edge.stopped ?? "stopped", guard: { type: "agentEnded", params: { step: name, outcome: "stopped" } }, actions: [{ type: "journal.agentStopped", params }, { type: "agentStopped", params }] },
+      { target: edge.error ?? "failed", guard: { type: "agentEnded", params: { step: name, outcome: "failed" } }, actions: [{ type: "journal.agentFailed", params }, { type: "agentFailed", params: { step: name, routed: edge.error !== undefined } }] },
       ...routes,
       { target: "failed", actions: [{ type: "unknownRoute", params }] },
     ],
   }
 }
 
-const conversationOf = (context: RunContext, step: string): AgentConversation => (context.agents?.[step] as AgentConversation)
+/** The conversation of an agent step's latest visit. */
+export const conversationOf = (context: RunContext, step: string): AgentConversation => (context.agents?.[step] as AgentConversation)
 /** The answer and chosen route of an agent step whose sub-chart just finished with one. */
 export const agentAnswer = (context: RunContext, step: string): { readonly output: unknown; readonly next: string } | undefined => {
   const outcome = context.agents?.[step]?.outcome
   return outcome?.kind === "answer" ? outcome : undefined
 }
-const withConversation = (context: RunContext, step: string, conversation: AgentConversation) => ({ agents: { ...context.agents, [step]: conversation } })
+/** The context update that stores an agent step's conversation. */
+export const withConversation = (context: RunContext, step: string, conversation: AgentConversation) => ({ agents: { ...context.agents, [step]: conversation } })
 
 type Args = { context: RunContext; event: { type: string; output?: unknown; error?: unknown; decision?: unknown }; system?: unknown }
 
-/** The actors, guards and actions every agent sub-chart of a pipeline uses, by name. */
+/** The error an agent step's visit ended with (its sub-chart reached `failed`). */
+export const agentFailure = (context: RunContext, step: string): RunError => {
+  const outcome = conversationOf(context, step).outcome
+  return outcome?.kind === "failed" ? outcome.error : { _tag: "StepCodeError", step, retryable: false, message: "agent failed" }
+}
+
+/** The guards and pure actions every agent sub-chart of a pipeline uses, by name (the actors are the run layer's). */
 export const agentImplementations = (graph: AgentGraph) => {
   const agents = new Map<string, AgentStep<unknown, unknown>>()
-  const policies = new Map<string, ResolvedPolicy>()
-  for (const [name, step] of graph.steps) {
-    if (step.kind !== "agent") continue
-    agents.set(name, step)
-    policies.set(name, resolvePolicy(`step "${name}"`, defaultPolicies.llm, graph.policy, step.policy))
-  }
-  if (agents.size === 0) return { actors: {}, guards: {}, actions: {} }
-  const servicesFor = (system: unknown, context: RunContext): RunServices =>
-    servicesOf(system as object) ?? { runId: context.runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
-  const parentContext = (self: AnyActorRef) => (self._parent as AnyActorRef).getSnapshot().context as RunContext
+  for (const [name, step] of graph.steps) if (step.kind === "agent") agents.set(name, step)
+  if (agents.size === 0) return { guards: {}, actions: {} }
 
   // Guards are pure functions of the context and the event; each rebuilds the conversation the
   // action would store, so a rule sees the turn (or the tool results) that just arrived.
@@ -163,23 +156,6 @@ export const agentImplementations = (graph: AgentGraph) => {
   const turned = (args: Args, step: string) => once(args, step, (conversation) => afterTurn(conversation, args.event.output as TurnOutput))
   const toolsRan = (args: Args, step: string) => once(args, step, (conversation) => afterTools(conversation, args.event.output as ToolsOutput))
   const after = (args: Args, point: "turn" | "tools", step: string) => (point === "turn" ? turned(args, step) : toolsRan(args, step))
-
-  const actors = {
-    [agentTurnActor]: fromPromise<TurnOutput, { step: string }>(async ({ input, signal, self, system }) => {
-      const context = parentContext(self)
-      const { runAgentTurn } = await (runtime ??= import("../run/agent/agent-run.ts"))
-      const conversation = context.agents?.[input.step]
-      const key = `${visitKey(input.step, conversation?.visit ?? 1)}#turn${(conversation?.turns ?? 0) + 1}`
-      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal))
-    }),
-    [agentToolsActor]: fromPromise<ToolsOutput, { step: string }>(async ({ input, signal, self, system }) => {
-      const context = parentContext(self)
-      const { runAgentTools } = await (runtime ??= import("../run/agent/agent-run.ts"))
-      const conversation = context.agents?.[input.step]
-      const key = `${visitKey(input.step, conversation?.visit ?? 1)}#tools${conversation?.turns ?? 0}`
-      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTools(graph, input.step, context, bound, signal))
-    }),
-  }
 
   const guards = {
     agentAnswered: ({ event }: Args) => (event.output as TurnOutput).answer !== undefined,
@@ -204,10 +180,9 @@ export const agentImplementations = (graph: AgentGraph) => {
   }
 
   const actions = {
-    agentBegin: assign(({ context, system }: Args, params: { step: string }) => {
-      const budget = servicesOf(system as object)?.budget
-      return withConversation(context, params.step, beginConversation(context.visits[params.step] ?? 1, budget ?? null))
-    }),
+    // Without a run there is no run-level budget; the run layer provides one that reads it.
+    agentBegin: assign(({ context }: Args, params: { step: string }) =>
+      withConversation(context, params.step, beginConversation(context.visits[params.step] ?? 1, null))),
     agentTurn: assign((args: Args, params: { step: string }) => {
       const conversation = turned(args, params.step)
       const answer = (args.event.output as TurnOutput).answer
@@ -228,8 +203,7 @@ export const agentImplementations = (graph: AgentGraph) => {
       return withConversation(context, params.step, { ...conversation, outcome: { kind: "failed", error } })
     }),
     agentError: assign(({ context, event }: Args, params: { step: string }) => {
-      const error = event.error as RunError
-      const runError: RunError = typeof error === "object" && error !== null && "_tag" in error ? error : { _tag: "StepCodeError", step: params.step, retryable: false, message: String(error) }
+      const runError = serializeStepError(params.step, event.error)
       return withConversation(context, params.step, { ...conversationOf(context, params.step), outcome: { kind: "failed", error: runError } })
     }),
     agentEnd: assign(({ context }: Args, params: { step: string; rule: string }) => {
@@ -243,38 +217,16 @@ export const agentImplementations = (graph: AgentGraph) => {
       if (!parsed.success) return {}
       return withConversation(context, params.step, afterDecision(conversationOf(context, params.step), parsed.data))
     }),
-    // A stopped agent ends its visit: its usage is journaled with it, so run totals include it.
-    agentStopped: assign(({ context, system }: Args, params: { step: string }) => {
+    // The journaling of both ends (journal.agentStopped / journal.agentFailed) is the run layer's.
+    agentStopped: assign(({ context }: Args, params: { step: string }) => {
       const conversation = conversationOf(context, params.step)
       const rule = conversation.outcome?.kind === "stopped" ? conversation.outcome.rule : "stop"
-      const services = servicesOf(system as object)
-      const next = (graph.edges.get(params.step) as NormalizedEdge).stopped ?? "stopped"
-      if (services?.replay?.steps.has(`${params.step}#${conversation.visit}`) !== true) {
-        void services?.record({
-          type: "step.finished",
-          runId: services.runId,
-          step: params.step,
-          visit: conversation.visit,
-          output: null,
-          next,
-          attempts: conversation.turns,
-          durationMs: Date.now() - conversation.startedAt,
-          usage: conversation.usage,
-          at: Date.now(),
-        })
-      }
       return { stoppedBy: { step: params.step, rule }, last: params.step }
     }),
-    agentFailed: assign(({ context, system }: Args, params: { step: string; routed: boolean }) => {
-      const conversation = conversationOf(context, params.step)
-      const error = conversation.outcome?.kind === "failed" ? conversation.outcome.error : ({ _tag: "StepCodeError", step: params.step, retryable: false, message: "agent failed" } as RunError)
-      const services = servicesOf(system as object)
-      // The model-turn actor journals its own failure; a tool-error streak ends here.
-      if (error._tag === "ToolError" && services?.replay?.steps.has(`${params.step}#${conversation.visit}`) !== true) {
-        void services?.record({ type: "step.failed", runId: services.runId, step: params.step, visit: conversation.visit, error, attempts: conversation.turns, durationMs: Date.now() - conversation.startedAt, usage: conversation.usage, at: Date.now() })
-      }
+    agentFailed: assign(({ context }: Args, params: { step: string; routed: boolean }) => {
+      const error = agentFailure(context, params.step)
       return { errors: { ...context.errors, [params.step]: error }, ...(params.routed ? {} : { error }) }
     }),
   }
-  return { actors, guards, actions }
+  return { guards, actions }
 }

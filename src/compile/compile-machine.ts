@@ -1,82 +1,17 @@
-import { assign, setup, type ActorLogic, type AnyEventObject } from "xstate"
-import type { RunError } from "../contract/errors.ts"
+// Compiles a validated pipeline graph to an XState machine. The config names every actor, guard,
+// action and delay; this file builds only the pure ones (guards, context assigns, delays). What
+// runs a step or journals is supplied by the run layer through `machine.provide()`
+// (run/implementations.ts), so a compiled machine can be tested without the runtime.
+import { assign, fromPromise, setup, type ActorLogic, type AnyEventObject } from "xstate"
+import { serializeStepError, type RunError } from "../contract/errors.ts"
 import { toMillis } from "../contract/duration.ts"
 import type { RunStatus } from "../contract/events.ts"
-import type { AnyStep } from "../definition/step.ts"
-import { visitKey } from "../run/replay.ts"
-import { servicesOf } from "../run/implementations.ts"
+import { visitKey } from "../contract/keys.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
-import { branchOutput, noteParallelStarted, parallelState, withoutBranches } from "./parallel-state.ts"
-import type { AgentConversation } from "./agent-conversation.ts"
-import { agentAnswer, agentImplementations, agentState } from "./agent-state.ts"
-
-/**
- * The machine's context: JSON only, so a snapshot can be persisted and restored.
- *
- * @example
- * const answer = (context: RunContext) => context.steps["answer"]
- */
-export interface RunContext {
-  readonly runId: string
-  readonly input: unknown
-  /** Latest output of every step that has finished. */
-  readonly steps: Readonly<Record<string, unknown>>
-  /** How many times each step has been entered. */
-  readonly visits: Readonly<Record<string, number>>
-  /** Latest error of steps that failed and were routed by their `error` edge. */
-  readonly errors: Readonly<Record<string, RunError>>
-  readonly last: string | null
-  readonly status: RunStatus
-  readonly error: RunError | null
-  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
-  readonly waiting: { readonly step: string; readonly deadline: number | null } | null
-  /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
-  readonly deadlines: Readonly<Record<string, number>>
-  /** Outputs of the branches of parallel steps, by `step.branch`, while the step runs. */
-  readonly branches?: Readonly<Record<string, unknown>>
-  /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
-  readonly agents?: Readonly<Record<string, AgentConversation>>
-}
-
-/**
- * What the machine is created with: `createActor(p.machine, { input: { input: { ticket } } })`.
- *
- * @example
- * const machineInput: MachineInput = { input: { ticket: "refund please" }, runId: "run-1" }
- */
-export interface MachineInput {
-  readonly input: unknown
-  readonly runId?: string
-  /** Deadlines of human step visits, by `step#visit`, from a resumed run's journal. */
-  readonly deadlines?: Readonly<Record<string, number>>
-}
-
-/**
- * Events a pipeline machine accepts: `<step>.decide` for human steps, `<step>.expire` to apply a
- * human step's timeout now, and `run.cancel`.
- *
- * @example
- * actor.send({ type: "review.decide", decision: { approve: true } })
- */
-export type PipelineEvent =
-  | { readonly type: `${string}.decide`; readonly decision: unknown }
-  | { readonly type: `${string}.expire` }
-  | { readonly type: "run.cancel"; readonly reason?: string }
-
-/** What a step actor resolves with: the output and the target its edge chose. */
-export interface StepDone {
-  readonly output: unknown
-  readonly next: string
-}
-
-/** What the machine returns when it reaches a final state. */
-export interface MachineOutput {
-  readonly status: RunStatus
-  readonly steps: Readonly<Record<string, unknown>>
-  readonly last: string | null
-  readonly error: RunError | null
-  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
-}
+import type { AnyStep } from "../definition/steps/step.ts"
+import { agentAnswer, agentImplementations, agentState, agentToolsActor, agentTurnActor } from "./agent-state.ts"
+import { branchOutput, parallelState, withoutBranches } from "./parallel-state.ts"
+import { initialContext, type MachineInput, type MachineOutput, type PipelineEvent, type RunContext, type StepDone } from "./run-context.ts"
 
 interface Graph {
   readonly id: string
@@ -86,14 +21,25 @@ interface Graph {
 
 type Transition = { target: string; reenter?: boolean; guard?: { type: "goes" | "stops"; params: { from: string; to: string } }; actions: unknown[] }
 
-// biome-ignore lint: the logic is one fromPromise shared by every invoked step
+// biome-ignore lint/suspicious/noExplicitAny: one actor logic type for every invoked step, whatever its output
 type StepLogic = ActorLogic<any, any, any, any, any>
+
+/**
+ * The actor every invoked step state names until the run layer provides the real one: a machine
+ * compiled without a runtime can be read, drawn and walked, but not run.
+ */
+export const unprovidedStep: StepLogic = fromPromise(async ({ input }: { input: { step: string } }) => {
+  throw { _tag: "ConfigurationError", step: input.step, retryable: false, message: `step "${input.step}" has no runtime: run the machine built by pipeline(), not compileMachine()` } satisfies RunError
+})
+
+/** Names of the actions that journal: no-ops here, provided by the run layer (run/implementations.ts). */
+export const journalingActions = ["journal.humanExpired", "journal.parallelStarted", "journal.agentStopped", "journal.agentFailed"] as const
 
 /**
  * Compiles a validated graph to an XState machine: one state per step, routes as guarded
  * transitions referenced by name, human deadlines as named delays, final `done`/`failed`/`stopped`.
  */
-export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
+export const compileMachine = (graph: Graph) => {
   const edgeOf = (step: string): NormalizedEdge => graph.edges.get(step) as NormalizedEdge
   const stopRulesOf = (step: string) => (step === "done" ? [] : edgeOf(step).stop)
 
@@ -161,8 +107,8 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     if (step.kind === "human") {
       const onTimeout =
         edge.timeout === undefined
-          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }] }]
-          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "noteTimeout", params: { step: name } }], false)
+          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }] }]
+          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }], false)
       states[name] = {
         entry,
         exit: [{ type: "leave" }],
@@ -207,6 +153,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
   }
 
   const agents = agentImplementations(graph)
+  const actors: Record<string, StepLogic> = Object.fromEntries([...graph.steps.keys(), agentTurnActor, agentToolsActor].map((name) => [name, unprovidedStep]))
   return setup({
     types: {
       context: {} as RunContext,
@@ -214,7 +161,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       input: {} as MachineInput,
       output: {} as MachineOutput,
     },
-    actors: { ...Object.fromEntries([...graph.steps.keys()].map((name) => [name, stepLogic])), ...(agents.actors as Record<string, StepLogic>) },
+    actors,
     guards: {
       goes: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
@@ -225,7 +172,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
     },
     actions: {
       // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
-      parallelStarted: ({ context, system }, params: { step: string }) => noteParallelStarted(context, system, params.step),
+      ...Object.fromEntries(journalingActions.map((name) => [name, () => {}])),
       branchDone: assign(({ context, event }, params: { step: string; branch: string }) => branchOutput(context, event, params)),
       branchesDone: assign(({ context }, params: { step: string }) => withoutBranches(context, params.step)),
       enter: assign(({ context }, params: { step: string }) => {
@@ -250,12 +197,7 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
       noteError: assign(({ context, event }, params: { step: string }) => ({
         errors: { ...context.errors, [params.step]: (event as unknown as { error: RunError }).error },
       })),
-      fail: assign(({ event }, params: { step: string }) => ({ error: asRunError(params.step, (event as unknown as { error: unknown }).error) })),
-      // Journals the expiry, so a resumed run takes the same timeout route.
-      noteTimeout: ({ context, system }, params: { step: string }) => {
-        const services = servicesOf(system)
-        void services?.record({ type: "human.expired", runId: services.runId, step: params.step, visit: context.visits[params.step] ?? 1, at: Date.now() })
-      },
+      fail: assign(({ event }, params: { step: string }) => ({ error: serializeStepError(params.step, (event as unknown as { error: unknown }).error) })),
       humanTimeout: assign(({ context }, params: { step: string }) => {
         const ms = toMillis((graph.steps.get(params.step) as { timeout?: number }).timeout ?? 0)
         const error: RunError = { _tag: "HumanTimeoutError", step: params.step, ms, message: `no decision for "${params.step}" within ${ms}ms` }
@@ -293,31 +235,12 @@ export const compileMachine = (graph: Graph, stepLogic: StepLogic) => {
   })
 }
 
-/** The context of a run that has not moved yet. */
-export const initialContext = (runId: string, input: unknown, deadlines: Readonly<Record<string, number>> = {}): RunContext => ({
-  runId,
-  input,
-  steps: {},
-  visits: {},
-  errors: {},
-  last: null,
-  status: "running",
-  error: null,
-  stoppedBy: null,
-  waiting: null,
-  deadlines,
-})
-
 const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
   if (step?.kind !== "human") return { success: false as const, data: undefined }
   const result = step.decision.safeParse((event as { decision?: unknown }).decision)
   return result.success ? { success: true as const, data: result.data as unknown } : { success: false as const, data: undefined }
 }
 
-const asRunError = (step: string, error: unknown): RunError =>
-  typeof error === "object" && error !== null && "_tag" in error
-    ? (error as RunError)
-    : { _tag: "StepCodeError", step, retryable: false, message: error instanceof Error ? error.message : String(error) }
 
 /** The machine type of every compiled pipeline. */
 export type PipelineMachine = ReturnType<typeof compileMachine>

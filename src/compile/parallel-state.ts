@@ -1,7 +1,5 @@
+import type { RunContext, StepDone } from "./run-context.ts"
 import type { ParallelStep } from "../definition/steps/fanout-step.ts"
-import { servicesOf } from "../run/implementations.ts"
-import type { RunContext, StepDone } from "./compile-machine.ts"
-import { journaledName } from "../run/services.ts"
 
 /** The pieces of a step state the compiler already built: entry actions, routes, error routes. */
 export interface StateParts {
@@ -35,7 +33,7 @@ export const parallelState = (name: string, step: ParallelStep<unknown, unknown>
     },
   })
   return {
-    entry: [...parts.entry, { type: "parallelStarted", params: { step: name } }],
+    entry: [...parts.entry, { type: "journal.parallelStarted", params: { step: name } }],
     // The joined output is in `steps` now: the branch outputs need not stay in every snapshot.
     exit: [{ type: "branchesDone", params: { step: name } }],
     initial: "branches",
@@ -52,25 +50,6 @@ export const parallelState = (name: string, step: ParallelStep<unknown, unknown>
   }
 }
 
-// When each parallel step visit started, by run: its `step.finished` reports the whole duration.
-const startedAt = new WeakMap<object, Map<string, number>>()
-
-/** When this visit of a parallel step started (now, if unknown). */
-export const parallelStartedAt = (services: object, key: string): number => startedAt.get(services)?.get(key) ?? Date.now()
-
-/** Journals a parallel step's `step.started` (from its entry action, so before any branch's events). */
-export const noteParallelStarted = (context: RunContext, system: object, stepName: string): void => {
-  const services = servicesOf(system)
-  if (services === undefined) return
-  const step = journaledName(services, stepName)
-  const visit = context.visits[stepName] ?? 1
-  const at = Date.now()
-  let known = startedAt.get(services)
-  if (known === undefined) startedAt.set(services, (known = new Map()))
-  known.set(`${step}#${visit}`, at)
-  void services.record({ type: "step.started", runId: services.runId, step, visit, at })
-}
-
 /** The context update of a finished branch: its output under `step.branch`. */
 export const branchOutput = (context: RunContext, event: unknown, params: { readonly step: string; readonly branch: string }) => ({
   branches: { ...context.branches, [`${params.step}.${params.branch}`]: (event as { output: StepDone }).output.output },
@@ -81,6 +60,3 @@ export const withoutBranches = (context: RunContext, step: string) => ({
   branches: Object.fromEntries(Object.entries(context.branches ?? {}).filter(([key]) => !key.startsWith(`${step}.`))),
 })
 
-/** The pipeline step a machine state value is in: a parallel step's value is an object under its name. */
-export const topState = (value: unknown): string =>
-  typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? "")

@@ -1,4 +1,4 @@
-import type { RunEvent } from "./events.ts"
+import type { RunEvent, RunStatus } from "./events.ts"
 
 /**
  * One journal record: a run event with its position in the run.
@@ -71,40 +71,15 @@ export class JournalConflictError extends Error {
 }
 
 /**
- * A journal kept in this process's memory: for tests, examples and short-lived runs.
+ * One run as a durable journal lists it: its latest status, from its lifecycle events.
  *
  * @example
- * const journal = memoryJournal()
- * await pipeline.run(input, { models, journal })
- * console.log(await journal.read(runId))
+ * const waiting = (runs: readonly RunSummary[]) => runs.filter((run) => run.status === "awaiting-human")
  */
-export const memoryJournal = (): Journal & { readonly runIds: () => readonly string[] } => {
-  const entries = new Map<string, JournalEntry[]>()
-  const snapshots = new Map<string, unknown>()
-  return {
-    append(entry) {
-      let list = entries.get(entry.runId)
-      if (list === undefined) entries.set(entry.runId, (list = []))
-      if (entry.seq < list.length) throw new JournalConflictError(entry.runId, entry.seq)
-      if (entry.seq !== list.length) throw new Error(`journal for run ${entry.runId}: expected seq ${list.length}, got ${entry.seq}`)
-      list.push(entry)
-    },
-    read: async (runId) => [...(entries.get(runId) ?? [])],
-    saveSnapshot(runId, snapshot) {
-      snapshots.set(runId, structuredClone(snapshot))
-    },
-    loadSnapshot: async (runId) => structuredClone(snapshots.get(runId)),
-    runIds: () => [...entries.keys()],
-  }
-}
-
-/**
- * The journal of a run given none: nobody can read it back, so it keeps nothing (events still
- * reach `onEvent` and observers). Pass `memoryJournal()` to keep them in memory.
- */
-export const discardingJournal: Journal = {
-  append: () => {},
-  read: async () => [],
-  saveSnapshot: () => {},
-  loadSnapshot: async () => undefined,
+export interface RunSummary {
+  readonly runId: string
+  readonly pipeline: string
+  readonly status: RunStatus
+  /** Epoch milliseconds of the run's latest lifecycle event or snapshot. */
+  readonly updatedAt: number
 }

@@ -1,4 +1,4 @@
-import type { AnyStep } from "./step.ts"
+import type { AnyStep } from "./steps/step.ts"
 import { normalizeEdge, type NormalizedEdge } from "./edges.ts"
 
 /** One thing wrong with a pipeline's graph, naming the steps involved. */

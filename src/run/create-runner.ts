@@ -1,19 +1,19 @@
+import { structureOf } from "../definition/structure.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
 import { randomUUID } from "node:crypto"
 import type { createActor, InspectionEvent } from "xstate"
 import type { z } from "zod"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { Models } from "../contract/model.ts"
-import type { AnyStep } from "../definition/step.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import type { Budget } from "../definition/agent-stop-rules.ts"
 import type { ApprovalDecision } from "../definition/steps/approval.ts"
 import type { PriceTable } from "./prices.ts"
 import type { Redaction } from "../contract/redaction.ts"
 import type { ThreadStore } from "../contract/thread.ts"
 import { emptyUsage } from "../contract/usage.ts"
-import type { ExecutableGraph } from "./implementations.ts"
 import type { PipelineStructure, RunEvent } from "../contract/events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
-import { structureOf } from "./replay.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
 import type { Journal, JournalEntry } from "../contract/journal.ts"
 import type { StepExecutor } from "./executor.ts"
@@ -126,7 +126,7 @@ export interface Pipeline<TInput, TSteps> {
 /** Builds the run API around a compiled machine. */
 export const createRunner = <TInput, TSteps>(
   options: { readonly id: string; readonly description?: string; readonly input: z.ZodType<TInput> },
-  graph: ExecutableGraph,
+  graph: PipelineGraph,
   machine: PipelineMachine,
 ): Pipeline<TInput, TSteps> => {
   const begin = (input: unknown, runOptions: RunOptions, keepWaiting: boolean): Execution => {

@@ -1,9 +1,11 @@
+import type { RunContext, StepDone } from "../compile/run-context.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
+import { journaledName } from "../contract/keys.ts"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { ConfigurationError, StepCodeError, messageOf, serializeStepError, type RunError, type StepError } from "../contract/errors.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
-import type { RunContext, StepDone } from "../compile/compile-machine.ts"
 import type { ResolvedPolicy } from "../definition/policy.ts"
 import { withPolicy } from "./with-policy.ts"
 import { runCode, runPlainFn } from "./steps/run-code.ts"
@@ -12,16 +14,14 @@ import { runMap } from "./steps/run-map.ts"
 import { runNested } from "./steps/run-nested.ts"
 import { runTool } from "./steps/run-tool.ts"
 import { runRetrieve } from "./steps/run-retrieve.ts"
-import type { AnyStep, LlmStep, StepContext } from "../definition/step.ts"
-import type { ExecutableGraph } from "./implementations.ts"
+import type { AnyStep, LlmStep, StepContext } from "../definition/steps/step.ts"
 import type { RunServices, StepRun } from "./services.ts"
 import { noThread } from "../contract/thread.ts"
 import { threadExchangeOf } from "./thread-session.ts"
-import { journaledName } from "./services.ts"
 
 /** Runs one visit of a step as an Effect program and journals its start and end; rejects with a RunError. */
 export const executeStep = async (
-  graph: ExecutableGraph,
+  graph: PipelineGraph,
   stepName: string,
   policy: ResolvedPolicy,
   context: RunContext,
@@ -45,7 +45,7 @@ export const executeStep = async (
   const chooseNext = (output: unknown) =>
     edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
   const routeError = (error: unknown) => new StepCodeError({ step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` })
-  const stepRun: StepRun = { name, context: stepContext, policy, services, onRetry, usage, base, tally, pipelinePolicy: graph.policy }
+  const stepRun: StepRun = { name, context: stepContext, policy, services, onRetry, usage, base, tally, pipelinePolicy: graph.policy, executeStep }
   const program = Effect.gen(function* () {
     const output = yield* runKind(step, stepRun)
     const next = yield* Effect.try({ try: () => chooseNext(output), catch: routeError })

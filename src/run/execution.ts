@@ -1,19 +1,23 @@
+import { discardingJournal } from "./discarding-journal.ts"
+import { attachServices } from "./services.ts"
+import { topState, pendingApproval, stateNameOf } from "../compile/state-value.ts"
+import type { MachineOutput } from "../compile/run-context.ts"
+import { type PipelineGraph } from "../definition/graph.ts"
+import { visitKey } from "../contract/keys.ts"
 import { createActor, type SnapshotFrom } from "xstate"
 import type { RunError } from "../contract/errors.ts"
-import type { MachineOutput, PipelineMachine } from "../compile/compile-machine.ts"
-import { topState } from "../compile/parallel-state.ts"
-import { attachServices, type ExecutableGraph } from "./implementations.ts"
+import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunEvent } from "../contract/events.ts"
 import { defaultPrices } from "./prices.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
 import type { UsageTotals } from "../contract/events.ts"
 import { redactor } from "../contract/redaction.ts"
-import { discardingJournal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
-import { eventKey, visitKey, type Replay } from "./replay.ts"
+import { type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { eventKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
 import { threadSession } from "./thread-session.ts"
 import { noThread } from "../contract/thread.ts"
-import { approvalPrompt, checkApproval, pendingApproval, stateNameOf } from "./decisions.ts"
+import { approvalPrompt, checkApproval } from "./decisions.ts"
 import type { RunHandle, RunOptions } from "./create-runner.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
@@ -52,7 +56,7 @@ export interface ExecutionOptions {
  * Creates the actor of one run (new, or restored from a snapshot), wires journaling, pauses at
  * human steps and settles with the run result.
  */
-export const execute = (graph: ExecutableGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
+export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: ExecutionOptions): Execution => {
   const { runId, runOptions, keepWaiting, replay } = config
   const journal = runOptions.journal ?? discardingJournal
   const stream = config.buffer ? new EventStream() : undefined
@@ -347,7 +351,7 @@ export const closedStream = () => {
 
 
 /** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
-export const checkDecision = (graph: ExecutableGraph, current: string, status: string, step: string, decision: unknown): unknown => {
+export const checkDecision = (graph: PipelineGraph, current: string, status: string, step: string, decision: unknown): unknown => {
   const definition = graph.steps.get(step)
   if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
   if (definition.kind === "agent") return checkApproval(step, current, status, decision)

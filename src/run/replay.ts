@@ -1,7 +1,7 @@
+import type { StepDone } from "../compile/run-context.ts"
+import { visitKey } from "../contract/keys.ts"
 import type { RunError } from "../contract/errors.ts"
-import type { StepDone } from "../compile/compile-machine.ts"
-import type { ExecutableGraph } from "./implementations.ts"
-import type { PipelineStructure, RunEvent } from "../contract/events.ts"
+import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
 import { threadReplayOf, type ThreadReplay } from "./thread-session.ts"
 
@@ -28,8 +28,6 @@ export interface Replay {
   readonly approvals?: ReadonlyMap<string, unknown>
 }
 
-/** `step#visit`, the key of one visit of a step. */
-export const visitKey = (step: string, visit: number): string => `${step}#${visit}`
 
 /**
  * What makes two events "the same" for replay: a replay produces the same events in the same
@@ -118,43 +116,3 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   }
   return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists, turns, toolResults, approvals }
 }
-
-/** The graph as data, stored with `run.started`. */
-export const structureOf = (graph: ExecutableGraph): PipelineStructure => ({
-  steps: [...graph.steps].map(([name, step]) => {
-    const edge = graph.edges.get(name)
-    return {
-      name,
-      kind: step.kind,
-      next: [...(edge?.targets ?? [])],
-      ...(edge?.error === undefined ? {} : { error: edge.error }),
-      ...(edge?.timeout === undefined ? {} : { timeout: edge.timeout }),
-      ...(edge?.stopped === undefined ? {} : { stopped: edge.stopped }),
-      ...(edge?.empty === undefined ? {} : { empty: edge.empty }),
-      ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
-      // An agent's own stop rules: shown on its stopped edge, and a change is a structure change.
-      ...(step.kind === "agent" ? { agentStop: step.stop.map((rule) => rule.name), tools: Object.keys(step.tools) } : {}),
-    }
-  }),
-})
-
-/** What changed between two structures, one line per step; empty when they are the same. */
-export const structureChanges = (before: PipelineStructure, after: PipelineStructure): string[] => {
-  const old = new Map(before.steps.map((step) => [step.name, step]))
-  const now = new Map(after.steps.map((step) => [step.name, step]))
-  const changes: string[] = []
-  for (const name of old.keys()) if (!now.has(name)) changes.push(`step "${name}" was removed`)
-  for (const [name, step] of now) {
-    const previous = old.get(name)
-    if (previous === undefined) changes.push(`step "${name}" was added`)
-    else if (stableJson(previous) !== stableJson(step)) changes.push(`step "${name}" changed: ${JSON.stringify(previous)} → ${JSON.stringify(step)}`)
-  }
-  return changes
-}
-
-// Key order is not meaning: a store may hand JSON back with its keys reordered.
-const stableJson = (value: unknown): string =>
-  JSON.stringify(value, (_, field: unknown) =>
-    field !== null && typeof field === "object" && !Array.isArray(field)
-      ? Object.fromEntries(Object.entries(field).sort(([left], [right]) => left.localeCompare(right)))
-      : field)

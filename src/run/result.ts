@@ -1,6 +1,6 @@
+import type { MachineOutput } from "../compile/run-context.ts"
 import type { z } from "zod"
 import type { RunError } from "../contract/errors.ts"
-import type { MachineOutput } from "../compile/compile-machine.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 
 interface ResultBase<TSteps> {

@@ -1,9 +1,11 @@
+import { structureChanges, structureOf } from "../definition/structure.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
+import { visitKey } from "../contract/keys.ts"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
-import type { ExecutableGraph } from "./implementations.ts"
 import type { RunEvent } from "../contract/events.ts"
 import { execute } from "./execution.ts"
 import type { Journal, JournalEntry, RunClaim } from "../contract/journal.ts"
-import { buildReplay, structureChanges, structureOf, visitKey } from "./replay.ts"
+import { buildReplay } from "./replay.ts"
 import { DecisionError, type RunResult } from "./result.ts"
 import type { RunOptions } from "./create-runner.ts"
 import { usageOfJournal } from "../contract/usage.ts"
@@ -38,7 +40,7 @@ export type ResumeOptions = RunOptions & {
 
 interface Target {
   readonly id: string
-  readonly graph: ExecutableGraph
+  readonly graph: PipelineGraph
   readonly machine: PipelineMachine
 }
 

@@ -1,12 +1,14 @@
 import type { InspectionEvent } from "xstate"
+import type { RunContext, StepDone } from "../compile/run-context.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
 import type { StepError } from "../contract/errors.ts"
 import type { Models } from "../contract/model.ts"
-import type { PriceTable } from "./prices.ts"
+import { defaultPrices, type PriceTable } from "./prices.ts"
 import type { ResolvedPolicy, StepPolicy } from "../definition/policy.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 import type { Budget } from "../definition/agent-stop-rules.ts"
 import type { Replay } from "./replay.ts"
-import type { StepContext } from "../definition/step.ts"
+import type { StepContext } from "../definition/steps/step.ts"
 import type { Thread } from "../contract/thread.ts"
 import type { StepExecutor } from "./executor.ts"
 
@@ -43,17 +45,19 @@ export interface RunServices {
 }
 
 
-/**
- * The name a step's events are journaled (and replayed) under: inside a nested pipeline it is
- * prefixed with the parent's path (`summarise[3].classify`).
- *
- * @example
- * journaledName({ path: "summarise[3]." }, "classify") // "summarise[3].classify"
- */
-export const journaledName = (services: { readonly path?: string | undefined }, step: string): string => `${services.path ?? ""}${step}`
 
 export type Base = { readonly runId: string; readonly step: string; readonly visit: number }
 export type UsageTally = { inputTokens: number; outputTokens: number; cachedInputTokens: number; costUsd: number; calls: number; unpricedCalls: number }
+
+/** Runs one visit of a step (run/execute-step.ts), passed to the steps that run steps inside them. */
+export type ExecuteStep = (
+  graph: PipelineGraph,
+  stepName: string,
+  policy: ResolvedPolicy,
+  context: RunContext,
+  services: RunServices,
+  signal: AbortSignal,
+) => Promise<StepDone>
 
 /** Everything one execution of a step shares with its kind's program. */
 export interface StepRun {
@@ -65,7 +69,36 @@ export interface StepRun {
   readonly usage: UsageTally
   readonly base: Base
   readonly tally: { attempts: number }
+  /** Runs a step inside this one (a map item): the executor itself. */
+  readonly executeStep: ExecuteStep
   /** The pipeline's default policy: steps run inside this one (map items) start from it. */
   readonly pipelinePolicy?: StepPolicy | undefined
 }
 
+// Runs attach their services to the XState system they create; a machine driven with plain
+// XState (no run) gets defaults, so `createActor(p.machine)` still works.
+const servicesBySystem = new WeakMap<object, RunServices>()
+
+/** The services a run attached to this actor system, if any. */
+export const servicesOf = (system: object): RunServices | undefined => servicesBySystem.get(system)
+
+/** Attaches a run's services to an actor system before the actor starts. */
+export const attachServices = (system: object, services: RunServices): void => {
+  servicesBySystem.set(system, services)
+}
+
+/** The services of a machine driven without a run (`createActor(p.machine)`): no journal, no models. */
+export const detachedServices = (runId: string): RunServices => ({ runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices })
+
+// When each parallel step visit started, by run: its `step.finished` reports the whole duration.
+const parallelStarts = new WeakMap<object, Map<string, number>>()
+
+/** Notes when a visit (`step#visit`) of a parallel step started. */
+export const noteParallelStart = (services: RunServices, key: string, at: number): void => {
+  let known = parallelStarts.get(services)
+  if (known === undefined) parallelStarts.set(services, (known = new Map()))
+  known.set(key, at)
+}
+
+/** When this visit of a parallel step started (now, if unknown). */
+export const parallelStartedAt = (services: RunServices, key: string): number => parallelStarts.get(services)?.get(key) ?? Date.now()

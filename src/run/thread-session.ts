@@ -2,7 +2,7 @@ import type { RunError } from "../contract/errors.ts"
 import type { Message } from "../contract/model.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
-import type { AnyStep, LlmStep, StepContext } from "../definition/step.ts"
+import type { AnyStep, LlmStep, StepContext } from "../definition/steps/step.ts"
 import { isFactsStep } from "../definition/steps/remember-facts.ts"
 import { checkThreadId, noThread, type Thread, type ThreadStore } from "../contract/thread.ts"
 

@@ -1,10 +1,10 @@
+import type { RunSummary } from "../contract/journal.ts"
 import { hostname } from "node:os"
 import type { ClientConfig, Pool } from "pg"
 import type { RunStatus } from "../contract/events.ts"
 import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
 import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
 import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
-import type { RunSummary } from "./sqlite-journal.ts"
 
 /**
  * Options of a Postgres journal.

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import type { RunStatus } from "../contract/events.ts"
-import { JournalConflictError, type Journal, type JournalEntry } from "../contract/journal.ts"
+import { JournalConflictError, type Journal, type JournalEntry, type RunSummary } from "../contract/journal.ts"
 
 /**
  * Options of a SQLite journal.
@@ -15,20 +15,6 @@ export interface SqliteJournalOptions {
   readonly path: string
   /** How long a write waits for another process's lock before failing (default 5000 ms). */
   readonly busyTimeoutMs?: number
-}
-
-/**
- * One run as a SQLite journal lists it: its latest status, from its lifecycle events.
- *
- * @example
- * const waiting = (runs: readonly RunSummary[]) => runs.filter((run) => run.status === "awaiting-human")
- */
-export interface RunSummary {
-  readonly runId: string
-  readonly pipeline: string
-  readonly status: RunStatus
-  /** Epoch milliseconds of the run's latest lifecycle event or snapshot. */
-  readonly updatedAt: number
 }
 
 /**

@@ -1,7 +1,7 @@
 // Test doubles for switchboard pipelines: `import { scriptedModel } from "switchboard/testing"`.
+export { memoryJournal } from "../stores/memory-journal.ts"
 export { scriptedModel } from "./scripted-model.ts"
 export type { ScriptedCall, ScriptedModel, ScriptedReply } from "./scripted-model.ts"
-export { memoryJournal } from "../contract/journal.ts"
 export { pathCases } from "../verify/testing.ts"
 export type { PathCase } from "../verify/testing.ts"
 export { replayModel, replayModels } from "../verify/replay.ts"

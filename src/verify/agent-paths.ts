@@ -1,9 +1,9 @@
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
 // approves. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
+import { fixtureOutput, type Fixtures } from "./fixtures.ts"
 import type { AnyEventObject } from "xstate"
 import type { AgentChartState, ChartState } from "./chart.ts"
-import { fixtureOutput, type Fixtures } from "./paths.ts"
 
 const noUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
 

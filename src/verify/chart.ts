@@ -1,8 +1,7 @@
 // Reads a compiled pipeline machine back into steps and labelled transitions. Everything here
 // comes from `machine.config`, which is plain JSON: the checks see exactly what runs.
+import { topState, stateNameOf } from "../compile/state-value.ts"
 import type { AnyStateMachine } from "xstate"
-import { topState } from "../compile/parallel-state.ts"
-import { stateNameOf } from "../run/decisions.ts"
 
 /** How a transition is triggered: a step finished, failed, got a decision, or ran out of time. */
 export type TransitionLabel = "done" | "error" | "decide" | "timeout"

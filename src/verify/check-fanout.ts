@@ -1,6 +1,6 @@
 // Checks of fan-out steps: they need the step definitions, which the machine config does not carry.
 import type { AnyStateMachine } from "xstate"
-import type { AnyStep } from "../definition/step.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import { readChart } from "./chart.ts"
 import type { Finding } from "./check.ts"
 

@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from "xstate"
-import type { AnyStep } from "../definition/step.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import { finalStates, readChart, type Chart } from "./chart.ts"
 import { fanoutFindings } from "./check-fanout.ts"
 

@@ -1,19 +1,10 @@
+import { fixtureOutput, type Fixtures } from "./fixtures.ts"
 import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
 import { chartStateOf, finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
 import { isSchema, sampleValues } from "./sample.ts"
 import { agentEvents } from "./agent-paths.ts"
 
-/**
- * What a path feeds each step, by step name. Invoked steps (llm, fn, tool): the output, or a zod
- * schema to generate one from (default `undefined`; routes are steered by the path, not by it).
- * Human steps: candidate decisions (one, an array, or a zod schema to generate them from); for
- * each route the first candidate the route sends there is used.
- *
- * @example
- * const fixtures: Fixtures = { classify: Classification, review: [{ kind: "refund" }, { kind: "question" }] }
- */
-export type Fixtures = Readonly<Record<string, unknown>>
 
 /** A pipeline as the path tools read it: its machine, and its input schema to generate an input. */
 export interface VerifiablePipeline {
@@ -89,11 +80,6 @@ const labelOf = (event: AnyEventObject): TransitionLabel =>
 const candidatesOf = (fixture: unknown): unknown[] =>
   fixture === undefined ? [] : isSchema(fixture) ? sampleValues(fixture) : Array.isArray(fixture) ? fixture : [fixture]
 
-/** The output an invoked step's actor resolves with on a path. */
-export const fixtureOutput = (fixtures: Fixtures, step: string): unknown => {
-  const fixture = fixtures[step]
-  return isSchema(fixture) ? sampleValues(fixture)[0] : fixture
-}
 
 /** The input paths run with: the given one, else the first sample of the input schema. */
 export const pathInput = (pipeline: VerifiablePipeline, options: { readonly input?: unknown }): unknown => {

@@ -3,7 +3,7 @@ import type { AgentStopContext } from "../agent-stop-rules.ts"
 import type { StopRule } from "../stop-rules.ts"
 import type { Message, Model } from "../../contract/model.ts"
 import type { StepPolicy } from "../policy.ts"
-import type { StepContext } from "../step.ts"
+import type { StepContext } from "./step.ts"
 import type { Tool } from "./tool.ts"
 
 /**

@@ -1,8 +1,8 @@
 import type { z } from "zod"
 import type { RunError } from "../../contract/errors.ts"
-import type { PipelineMachine } from "../../compile/compile-machine.ts"
+import type { AnyStateMachine } from "xstate"
 import type { StepPolicy } from "../policy.ts"
-import type { AnyStep, HumanStep, Step } from "../step.ts"
+import type { AnyStep, HumanStep, Step } from "./step.ts"
 import type { AgentStep } from "./agent.ts"
 
 /**
@@ -33,7 +33,7 @@ export type ItemErrorPolicy = "fail-fast" | "collect" | { readonly atLeast: numb
 export interface NestedPipeline {
   readonly id: string
   readonly input: z.ZodType<unknown>
-  readonly machine: PipelineMachine
+  readonly machine: AnyStateMachine
   readonly definitions: ReadonlyMap<string, AnyStep>
 }
 

@@ -1,6 +1,6 @@
 import type * as Effect from "effect/Effect"
 import type { StepPolicy } from "../policy.ts"
-import type { FnStep, StepContext } from "../step.ts"
+import type { FnStep, StepContext } from "./step.ts"
 
 /**
  * A deterministic step: plain code that returns a value, a promise or an Effect.

@@ -1,7 +1,7 @@
 import type { z } from "zod"
 import type { DurationInput } from "../../contract/duration.ts"
 import { toMillis } from "../../contract/duration.ts"
-import type { HumanStep, StepContext } from "../step.ts"
+import type { HumanStep, StepContext } from "./step.ts"
 
 /**
  * A handoff: the run waits for a person's decision, validated by `decision`. With `timeout`, the

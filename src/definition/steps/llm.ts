@@ -1,7 +1,7 @@
 import type { z } from "zod"
 import type { Message, Model } from "../../contract/model.ts"
 import type { StepPolicy } from "../policy.ts"
-import type { LlmStep, StepContext } from "../step.ts"
+import type { LlmStep, StepContext } from "./step.ts"
 
 /**
  * A model call. Without `output` the step returns the model's text; with a zod schema it returns

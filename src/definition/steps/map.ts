@@ -1,7 +1,7 @@
 import type { StepPolicy } from "../policy.ts"
-import type { Pipeline } from "../../run/create-runner.ts"
+import type { PipelineDefinition } from "../graph.ts"
 import type { ItemErrorPolicy, ItemResult, MapStep, UnitStep } from "./fanout-step.ts"
-import type { AnyStep, StepContext } from "../step.ts"
+import type { AnyStep, StepContext } from "./step.ts"
 import { subpipeline } from "./subpipeline.ts"
 import { checkUnit } from "./unit.ts"
 
@@ -58,7 +58,7 @@ export const map = <
   TSteps = never,
 >(options: {
   readonly over: (context: StepContext<TInput, TSteps>) => readonly TItem[] | PromiseLike<readonly TItem[]>
-  readonly each: UnitStep<TItemOutput, StepContext<TItem, never>> | Pipeline<TItem, { readonly [step: string]: TItemOutput }>
+  readonly each: UnitStep<TItemOutput, StepContext<TItem, never>> | PipelineDefinition<TItem, { readonly [step: string]: TItemOutput }>
   /** Most items in flight at once (default: all). `check()` flags a map without one. */
   readonly concurrency?: number
   /** Longest list accepted: a longer one fails the step before any item starts (default: no limit). */
@@ -81,5 +81,5 @@ export const map = <
   return { ...options, kind: "map", each, onItemError: policy } as unknown as MapStep<MapOutput<TItemOutput, TPolicy>, StepContext<TInput, TSteps>>
 }
 
-const isPipeline = (value: unknown): value is Pipeline<unknown, Record<string, unknown>> =>
+const isPipeline = (value: unknown): value is PipelineDefinition<unknown, Record<string, unknown>> =>
   typeof value === "object" && value !== null && "machine" in value && "definitions" in value

@@ -1,6 +1,6 @@
 import type { StepPolicy } from "../policy.ts"
 import type { ParallelStep, UnitStep } from "./fanout-step.ts"
-import type { AnyStep, OutputOf, StepContext } from "../step.ts"
+import type { AnyStep, OutputOf, StepContext } from "./step.ts"
 import { checkUnit } from "./unit.ts"
 
 /**

@@ -1,4 +1,4 @@
-import type { FnStep, StepContext } from "../step.ts"
+import type { FnStep, StepContext } from "./step.ts"
 
 /**
  * A step that saves facts to the run's thread: it returns an object whose keys are merged over the

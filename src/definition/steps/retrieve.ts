@@ -1,7 +1,7 @@
 import type { Model } from "../../contract/model.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { Passage, Retriever } from "../../contract/retriever.ts"
-import type { StepContext } from "../step.ts"
+import type { StepContext } from "./step.ts"
 
 /**
  * What a `retrieve` step returns: the query it ran, the passages that passed the relevance check

@@ -1,7 +1,7 @@
 import type { StepPolicy } from "../policy.ts"
-import type { Pipeline } from "../../run/create-runner.ts"
+import type { PipelineDefinition } from "../graph.ts"
 import type { PipelineStep } from "./fanout-step.ts"
-import type { StepContext } from "../step.ts"
+import type { StepContext } from "./step.ts"
 
 /**
  * A step that runs a whole pipeline: `input` maps this run's context to the child's input (typed
@@ -16,7 +16,7 @@ import type { StepContext } from "../step.ts"
  *   .edges({ triage: "done" })
  */
 export const subpipeline = <TChildInput, TChildSteps, TInput = never, TSteps = never>(
-  child: Pipeline<TChildInput, TChildSteps>,
+  child: PipelineDefinition<TChildInput, TChildSteps>,
   options: {
     readonly input: (context: StepContext<TInput, TSteps>) => NoInfer<TChildInput>
     readonly description?: string

@@ -1,7 +1,7 @@
 import type { z } from "zod"
 import type { StepPolicy } from "../policy.ts"
 import type { DurationInput } from "../../contract/duration.ts"
-import type { StepContext, ToolStep } from "../step.ts"
+import type { StepContext, ToolStep } from "./step.ts"
 
 /**
  * What a tool receives besides its arguments. `idempotencyKey` is `runId:step:visit` for a `tool`

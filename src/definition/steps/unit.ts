@@ -1,5 +1,5 @@
 import { resolvePolicy } from "../policy.ts"
-import type { AnyStep } from "../step.ts"
+import type { AnyStep } from "./step.ts"
 
 /**
  * Checks a step that runs inside another (a parallel branch, a map item): it must be a step

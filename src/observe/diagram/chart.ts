@@ -1,6 +1,6 @@
 import type { PipelineStructure } from "../../contract/events.ts"
 import type { JournalEntry } from "../../contract/journal.ts"
-import type { Pipeline } from "../../run/create-runner.ts"
+import type { PipelineDefinition } from "../../definition/graph.ts"
 
 /** How a transition leaves its step: its route or single next target, a failure, a human deadline, or a stop rule. */
 export type ChartEdgeKind = "next" | "route" | "decision" | "error" | "timeout" | "stopped"
@@ -70,7 +70,7 @@ const finals = ["done", "failed", "stopped"] as const
  * It adds step kinds and stop-rule names, which the machine config does not carry.
  */
 export const structureFor = (
-  pipeline: Pipeline<unknown, Record<string, unknown>>,
+  pipeline: PipelineDefinition<unknown, Record<string, unknown>>,
   options: { readonly structure?: PipelineStructure; readonly run?: readonly JournalEntry[] },
 ): PipelineStructure | undefined => {
   if (options.structure !== undefined) return options.structure
@@ -90,7 +90,7 @@ export const structureFor = (
  * const chart = chartOf(triage)
  * chart.edges.filter((edge) => edge.from === "classify").map((edge) => edge.to) // ["review", "answer", "failed"]
  */
-export const chartOf = (pipeline: Pipeline<unknown, Record<string, unknown>>, structure?: PipelineStructure): Chart => {
+export const chartOf = (pipeline: PipelineDefinition<unknown, Record<string, unknown>>, structure?: PipelineStructure): Chart => {
   const states = pipeline.machine.config.states as unknown as Readonly<Record<string, StateConfig>>
   const declared = new Map((structure?.steps ?? []).map((step) => [step.name, step]))
   const steps = pipeline.stepNames.filter((name) => states[name] !== undefined)

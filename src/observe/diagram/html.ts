@@ -1,4 +1,4 @@
-import type { Pipeline } from "../../run/create-runner.ts"
+import type { PipelineDefinition } from "../../definition/graph.ts"
 import { chartOf, structureFor } from "./chart.ts"
 import { layoutChart, type Layout } from "./layout.ts"
 import type { DiagramOptions } from "./mermaid.ts"
@@ -28,7 +28,7 @@ export interface HtmlOptions extends DiagramOptions {
  * @example
  * writeFileSync("run.html", toHtml(triage, { run: await journal.read(runId) }))
  */
-export const toHtml = (pipeline: Pipeline<unknown, Record<string, unknown>>, options: HtmlOptions = {}): string => {
+export const toHtml = (pipeline: PipelineDefinition<unknown, Record<string, unknown>>, options: HtmlOptions = {}): string => {
   const chart = chartOf(pipeline, structureFor(pipeline, options))
   const trace = options.run === undefined ? undefined : traceOf(options.run)
   const title = options.title ?? (trace?.runId === undefined ? pipeline.id : `${pipeline.id} · run ${trace.runId}`)

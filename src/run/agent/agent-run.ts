@@ -1,28 +1,28 @@
 // What the agent sub-chart's two actors do: one model turn, one batch of tool calls. Both journal
 // what they did and take it from the journal on a resume, so a finished turn or tool call never
 // runs twice. Loaded lazily with Effect (see compile-agent.ts).
+import { executeStep } from "../execute-step.ts"
+import type { RunContext } from "../../compile/run-context.ts"
+import { visitKey, journaledName } from "../../contract/keys.ts"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { z } from "zod"
 import { messageOf, serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
 import type { AgentConversation, PendingCall, ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
-import type { RunContext } from "../../compile/compile-machine.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { Message, ModelRequest, ToolCall, ToolDefinition } from "../../contract/model.ts"
 import { toMillis } from "../../contract/duration.ts"
 import type { ResolvedPolicy, StepPolicy } from "../../definition/policy.ts"
 import type { UsageTotals } from "../../contract/events.ts"
-import { visitKey } from "../replay.ts"
 import { addUsage, emptyUsage } from "../../contract/usage.ts"
 import type { AgentStep } from "../../definition/steps/agent.ts"
 import { call, jsonSchemaOf, parseOutput, repairPrompt, withFallback } from "../steps/run-llm.ts"
 import { noThread } from "../../contract/thread.ts"
-import type { AnyStep, StepContext } from "../../definition/step.ts"
+import type { AnyStep, StepContext } from "../../definition/steps/step.ts"
 import type { RunServices, StepRun, UsageTally } from "../services.ts"
 import type { Tool } from "../../definition/steps/tool.ts"
 import { trimHistory } from "./trim-history.ts"
-import { journaledName } from "../services.ts"
 
 interface AgentGraph {
   readonly steps: ReadonlyMap<string, AnyStep>
@@ -148,6 +148,7 @@ export const runAgentTurn = async (
       usage: tally,
       base: turnBase,
       tally: { attempts: 1 },
+      executeStep,
     }
     const exit = await Effect.runPromiseExit(withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model) => call(model, request, stepRun, false)), { signal })
     if (Exit.isFailure(exit)) return fail(failureOf(name, exit), tally)

@@ -1,8 +1,8 @@
+import type { StepDone } from "../../compile/run-context.ts"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { ConfigurationError, ModelError, StepCodeError, ToolError, messageOf, type StepError } from "../../contract/errors.ts"
-import type { StepDone } from "../../compile/compile-machine.ts"
-import type { StepContext } from "../../definition/step.ts"
+import type { StepContext } from "../../definition/steps/step.ts"
 
 /**
  * The fast path for `fn` steps without retries or timeouts: plain code needs no fiber. An Effect

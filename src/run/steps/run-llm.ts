@@ -5,7 +5,7 @@ import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Mode
 import { costOf } from "../prices.ts"
 import { beforeDeadline, timeoutError, withPolicy } from "../with-policy.ts"
 import { runCode } from "./run-code.ts"
-import type { LlmStep, StepContext } from "../../definition/step.ts"
+import type { LlmStep, StepContext } from "../../definition/steps/step.ts"
 import type { StepRun } from "../services.ts"
 import { threadMessagesFor } from "../thread-session.ts"
 

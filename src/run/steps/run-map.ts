@@ -1,10 +1,10 @@
+import { visitKey } from "../../contract/keys.ts"
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
-import type { RunError, StepError } from "../../contract/errors.ts"
-import { visitKey } from "../replay.ts"
+import { serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
 import type { MapStep } from "../../definition/steps/fanout-step.ts"
 import { runCode } from "./run-code.ts"
-import { asUnitError, runUnit, unitPolicy } from "./run-unit.ts"
+import { runUnit, unitPolicy } from "./run-unit.ts"
 import type { StepRun } from "../services.ts"
 
 /** A stable digest of an item list: a resumed run checks it recomputed the same list. */
@@ -56,10 +56,10 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
     const runItem = (item: unknown, index: number) =>
       Effect.callback<unknown, RunError>((resume, signal) => {
         const path = `${name}[${index}]`
-        const finished = runUnit(step.each, path, context.visit, item, {}, policies, services, signal)
+        const finished = runUnit(step.each, path, context.visit, item, {}, policies, services, signal, stepRun.executeStep)
         finished.then(
           (output) => resume(Effect.succeed(output)),
-          (error: unknown) => resume(Effect.fail(asUnitError(path, error))),
+          (error: unknown) => resume(Effect.fail(serializeStepError(path, error))),
         )
         // Interrupted (a sibling failed, the run was cancelled): wait until this item journaled its end.
         return Effect.promise(() => finished.then(() => {}, () => {}))

@@ -1,10 +1,10 @@
+import { attachServices } from "../services.ts"
+import type { MachineOutput } from "../../compile/run-context.ts"
 import * as Effect from "effect/Effect"
 import { createActor } from "xstate"
 import { StepCodeError, type RunError, type StepError } from "../../contract/errors.ts"
-import type { MachineOutput } from "../../compile/compile-machine.ts"
 import type { NestedPipeline, PipelineStep } from "../../definition/steps/fanout-step.ts"
 import { runCode } from "./run-code.ts"
-import { attachServices } from "../implementations.ts"
 import type { RunServices, StepRun } from "../services.ts"
 
 /**

@@ -1,21 +1,22 @@
+import { executeStep } from "../execute-step.ts"
+import { parallelStartedAt } from "../services.ts"
+import type { RunContext, StepDone } from "../../compile/run-context.ts"
+import type { PipelineGraph } from "../../definition/graph.ts"
+import { journaledName } from "../../contract/keys.ts"
 import { messageOf, type RunError } from "../../contract/errors.ts"
-import { parallelStartedAt } from "../../compile/parallel-state.ts"
-import type { RunContext, StepDone } from "../../compile/compile-machine.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { ParallelStep } from "../../definition/steps/fanout-step.ts"
 import { runUnit, unitPolicy } from "./run-unit.ts"
-import type { AnyStep } from "../../definition/step.ts"
-import type { ExecutableGraph } from "../implementations.ts"
+import type { AnyStep } from "../../definition/steps/step.ts"
 import type { RunServices } from "../services.ts"
-import { journaledName } from "../services.ts"
 
 /** Runs one branch of a parallel step as its own journaled step `<step>.<branch>`. */
-export const runBranch = async (graph: ExecutableGraph, step: string, branch: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
+export const runBranch = async (graph: PipelineGraph, step: string, branch: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const unit = definition.branches[branch] as AnyStep
   const path = journaledName(services, `${step}.${branch}`)
   const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
-  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal)
+  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal, executeStep)
   return { output, next: "" }
 }
 
@@ -23,7 +24,7 @@ export const runBranch = async (graph: ExecutableGraph, step: string, branch: st
  * Ends a parallel step once every branch finished: joins the branch outputs, chooses the route
  * and journals `step.finished` (or `step.failed` when the join or the route throws).
  */
-export const joinParallel = async (graph: ExecutableGraph, step: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
+export const joinParallel = async (graph: PipelineGraph, step: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const edge = graph.edges.get(step) as NormalizedEdge
   const name = journaledName(services, step)

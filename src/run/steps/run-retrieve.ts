@@ -6,7 +6,7 @@ import type { Passage } from "../../contract/retriever.ts"
 import { runCode, toStepError } from "./run-code.ts"
 import { runLlm } from "./run-llm.ts"
 import type { RetrievalResult, RetrieveStep } from "../../definition/steps/retrieve.ts"
-import type { LlmStep } from "../../definition/step.ts"
+import type { LlmStep } from "../../definition/steps/step.ts"
 import type { StepRun } from "../services.ts"
 
 const Graded = z.object({ relevant: z.array(z.number().int()) })

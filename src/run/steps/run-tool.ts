@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { ToolError, messageOf, serializeStepError, type StepError } from "../../contract/errors.ts"
 import { runCode } from "./run-code.ts"
-import type { ToolStep } from "../../definition/step.ts"
+import type { ToolStep } from "../../definition/steps/step.ts"
 import type { StepRun } from "../services.ts"
 
 /** A tool step: arguments from the run, validated; the tool run with the step's signal and idempotency key; output validated. */

@@ -1,11 +1,9 @@
-import type { RunError } from "../../contract/errors.ts"
-import { initialContext, type RunContext } from "../../compile/compile-machine.ts"
+import { initialContext, type RunContext } from "../../compile/run-context.ts"
+import { visitKey } from "../../contract/keys.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../../definition/policy.ts"
-import { visitKey } from "../replay.ts"
-import { executeStep } from "../execute-step.ts"
-import type { AnyStep } from "../../definition/step.ts"
-import type { RunServices } from "../services.ts"
+import type { AnyStep } from "../../definition/steps/step.ts"
+import type { ExecuteStep, RunServices } from "../services.ts"
 
 const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: undefined, timeout: undefined, stop: [], stopped: undefined }
 
@@ -20,6 +18,7 @@ export const unitPolicy = (path: string, unit: AnyStep, ...policies: ReadonlyArr
  * Runs a step inside another (a parallel branch, a map item) as its own journaled step named by
  * its full path (`extract.title`, `summarise[3]`), with `input` as its input. A resumed run takes a
  * journaled result instead of running it again. Resolves with the output; rejects with a RunError.
+ * `executeStep` is passed in (a map item runs a step, which may be a map): no import cycle.
  */
 export const runUnit = async (
   unit: AnyStep,
@@ -30,6 +29,7 @@ export const runUnit = async (
   policies: { readonly pipeline: StepPolicy | undefined; readonly resolved: ResolvedPolicy },
   services: RunServices,
   signal: AbortSignal,
+  executeStep: ExecuteStep,
 ): Promise<unknown> => {
   const replayed = services.replay?.steps.get(visitKey(path, visit))
   if (replayed !== undefined) {
@@ -45,8 +45,3 @@ export const runUnit = async (
   return done.output
 }
 
-/** A RunError from anything a unit rejected with. */
-export const asUnitError = (path: string, error: unknown): RunError =>
-  typeof error === "object" && error !== null && "_tag" in error
-    ? (error as RunError)
-    : { _tag: "StepCodeError", step: path, retryable: false, message: error instanceof Error ? error.message : String(error) }

@@ -1,13 +1,13 @@
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
-import type { Message, Model } from "../contract/model.ts"
-import type { StepPolicy } from "./policy.ts"
-import type { DurationInput } from "../contract/duration.ts"
-import type { Tool } from "./steps/tool.ts"
-import type { RetrieveStep } from "./steps/retrieve.ts"
-import type { Thread } from "../contract/thread.ts"
-import type { MapStep, ParallelStep, PipelineStep } from "./steps/fanout-step.ts"
-import type { AgentStep } from "./steps/agent.ts"
+import type { Message, Model } from "../../contract/model.ts"
+import type { StepPolicy } from "../policy.ts"
+import type { DurationInput } from "../../contract/duration.ts"
+import type { Tool } from "./tool.ts"
+import type { RetrieveStep } from "./retrieve.ts"
+import type { Thread } from "../../contract/thread.ts"
+import type { MapStep, ParallelStep, PipelineStep } from "./fanout-step.ts"
+import type { AgentStep } from "./agent.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the
@@ -29,8 +29,36 @@ export interface StepContext<TInput, TSteps> {
   readonly thread: Thread
 }
 
-/** The step kinds of the core. */
-export type StepKind = "fn" | "llm" | "tool" | "human" | "retrieve" | "agent" | "parallel" | "map" | "pipeline"
+/**
+ * The step kinds of the core and the builder that makes each: the builder checks `.step()`
+ * against this table, and the run layer's table of runners (run/step-kinds.ts) is keyed by it,
+ * so a new kind that is missing there is a type error.
+ *
+ * @example
+ * const builderOf = (kind: StepKind) => `${stepBuilders[kind]}()`
+ */
+export const stepBuilders = {
+  fn: "fn",
+  llm: "llm",
+  tool: "callTool",
+  human: "human",
+  retrieve: "retrieve",
+  agent: "agent",
+  parallel: "parallel",
+  map: "map",
+  pipeline: "subpipeline",
+} as const
+
+/**
+ * Every step kind, in the order of {@link stepBuilders}.
+ *
+ * @example
+ * const isKind = (value: string): value is StepKind => (stepKinds as readonly string[]).includes(value)
+ */
+export const stepKinds = Object.keys(stepBuilders) as ReadonlyArray<keyof typeof stepBuilders>
+
+/** One of {@link stepKinds}. */
+export type StepKind = keyof typeof stepBuilders
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */

@@ -1,0 +1,89 @@
+// The vocabulary the compiled chart and the run layer's actors share: the machine's context,
+// input, events and output. JSON only, so a snapshot can be persisted and restored.
+import type { RunError } from "../contract/errors.ts"
+import type { RunStatus } from "../contract/events.ts"
+import type { AgentConversation } from "./agent-conversation.ts"
+
+/**
+ * The machine's context: JSON only, so a snapshot can be persisted and restored.
+ *
+ * @example
+ * const answer = (context: RunContext) => context.steps["answer"]
+ */
+export interface RunContext {
+  readonly runId: string
+  readonly input: unknown
+  /** Latest output of every step that has finished. */
+  readonly steps: Readonly<Record<string, unknown>>
+  /** How many times each step has been entered. */
+  readonly visits: Readonly<Record<string, number>>
+  /** Latest error of steps that failed and were routed by their `error` edge. */
+  readonly errors: Readonly<Record<string, RunError>>
+  readonly last: string | null
+  readonly status: RunStatus
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+  readonly waiting: { readonly step: string; readonly deadline: number | null } | null
+  /** Deadlines a resumed run already journaled, by `step#visit`: a restart never moves them. */
+  readonly deadlines: Readonly<Record<string, number>>
+  /** Outputs of the branches of parallel steps, by `step.branch`, while the step runs. */
+  readonly branches?: Readonly<Record<string, unknown>>
+  /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
+  readonly agents?: Readonly<Record<string, AgentConversation>>
+}
+
+/**
+ * What the machine is created with: `createActor(p.machine, { input: { input: { ticket } } })`.
+ *
+ * @example
+ * const machineInput: MachineInput = { input: { ticket: "refund please" }, runId: "run-1" }
+ */
+export interface MachineInput {
+  readonly input: unknown
+  readonly runId?: string
+  /** Deadlines of human step visits, by `step#visit`, from a resumed run's journal. */
+  readonly deadlines?: Readonly<Record<string, number>>
+}
+
+/**
+ * Events a pipeline machine accepts: `<step>.decide` for human steps, `<step>.expire` to apply a
+ * human step's timeout now, and `run.cancel`.
+ *
+ * @example
+ * actor.send({ type: "review.decide", decision: { approve: true } })
+ */
+export type PipelineEvent =
+  | { readonly type: `${string}.decide`; readonly decision: unknown }
+  | { readonly type: `${string}.expire` }
+  | { readonly type: "run.cancel"; readonly reason?: string }
+
+/** What a step actor resolves with: the output and the target its edge chose. */
+export interface StepDone {
+  readonly output: unknown
+  readonly next: string
+}
+
+/** What the machine returns when it reaches a final state. */
+export interface MachineOutput {
+  readonly status: RunStatus
+  readonly steps: Readonly<Record<string, unknown>>
+  readonly last: string | null
+  readonly error: RunError | null
+  readonly stoppedBy: { readonly step: string; readonly rule: string } | null
+}
+
+/** The context of a run that has not moved yet. */
+export const initialContext = (runId: string, input: unknown, deadlines: Readonly<Record<string, number>> = {}): RunContext => ({
+  runId,
+  input,
+  steps: {},
+  visits: {},
+  errors: {},
+  last: null,
+  status: "running",
+  error: null,
+  stoppedBy: null,
+  waiting: null,
+  deadlines,
+})
+
