@@ -1,5 +1,5 @@
 import { structureOf } from "../definition/structure.ts"
-import type { PipelineGraph } from "../definition/graph.ts"
+import type { PipelineDefinition, PipelineGraph } from "../definition/graph.ts"
 import { randomUUID } from "node:crypto"
 import type { createActor, InspectionEvent } from "xstate"
 import type { z } from "zod"
@@ -12,7 +12,7 @@ import type { PriceTable } from "./prices.ts"
 import type { Redaction } from "../contract/redaction.ts"
 import type { ThreadStore } from "../contract/thread.ts"
 import { emptyUsage } from "../contract/usage.ts"
-import type { PipelineStructure, RunEvent } from "../contract/events.ts"
+import type { RunEvent } from "../contract/events.ts"
 import { checkDecision, closedStream, execute, type Execution } from "./execution.ts"
 import { decideRun, resumeRun, type ResumeOptions } from "./resume.ts"
 import type { Journal, JournalEntry } from "../contract/journal.ts"
@@ -84,18 +84,9 @@ export interface RunHandle<TSteps> {
  * const result = await triage.run({ ticket: "I want a refund" }, { models })
  * if (result.status === "done") console.log(result.output)
  */
-export interface Pipeline<TInput, TSteps> {
-  readonly id: string
-  readonly description: string | undefined
-  readonly input: z.ZodType<TInput>
-  /** Step names in declaration order; the first is where runs start. */
-  readonly stepNames: ReadonlyArray<keyof TSteps & string>
+export interface Pipeline<TInput, TSteps> extends PipelineDefinition<TInput, TSteps> {
   /** The compiled XState v5 machine: `createActor(p.machine, { input: { input } })`. */
   readonly machine: PipelineMachine
-  /** The graph as data: each step's kind, targets and stop rules (what a resume compares). */
-  readonly structure: PipelineStructure
-  /** Each step's definition (kind, policy, schemas), by name in declaration order: for checks and tools. */
-  readonly definitions: ReadonlyMap<keyof TSteps & string, AnyStep>
   /** Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never throws. */
   run(input: TInput, options?: RunOptions): Promise<RunResult<TSteps>>
   /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
@@ -119,8 +110,6 @@ export interface Pipeline<TInput, TSteps> {
   decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options: ResumeOptions): Promise<RunResult<TSteps>>
   /** Approves, rejects or edits the tool call an agent step waits on, and continues the run. */
   decide(runId: string, step: keyof TSteps & string, decision: ApprovalDecision, options: ResumeOptions): Promise<RunResult<TSteps>>
-  /** Phantom: the step outputs, for type helpers. */
-  readonly "~steps"?: TSteps
 }
 
 /** Builds the run API around a compiled machine. */
