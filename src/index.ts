@@ -53,7 +53,7 @@ export {
   StepTimeoutError,
   ToolError,
 } from "./contract/errors.ts"
-export type { FanoutErrorReason, ModelErrorReason, RunError, StepError } from "./contract/errors.ts"
+export type { ErrorCause, ErrorEvidence, FanoutErrorReason, ModelErrorReason, RunError, StepError } from "./contract/errors.ts"
 export type { Redaction } from "./contract/redaction.ts"
 export { estimateMessageTokens, trimHistory } from "./run/agent/trim-history.ts"
 

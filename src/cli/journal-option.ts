@@ -1,6 +1,7 @@
 import { type RunSummary } from "../contract/journal.ts"
 import { memoryJournal } from "../stores/memory-journal.ts"
 import { type Journal } from "../contract/journal.ts"
+import { messageOf } from "../contract/errors.ts"
 // pg itself is loaded only when a Postgres journal first connects.
 import { postgresJournal, type PostgresRunSummary } from "../stores/postgres-journal.ts"
 import { sqliteJournal } from "../stores/sqlite-journal.ts"
@@ -115,4 +116,3 @@ export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
  */
 export const mask = (value: string): string => value.replace(/(:\/\/[^:/@\s]*):[^@\s]*@/, "$1:***@")
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))

@@ -1,5 +1,5 @@
 // `switchboard show <runId>`: a run's step-by-step timeline, read from its journal.
-import type { RunError } from "../contract/errors.ts"
+import type { ErrorEvidence, RunError } from "../contract/errors.ts"
 import type { Message } from "../contract/model.ts"
 import type { JournalEntry } from "../contract/journal.ts"
 import { traceOf, type RunTrace, type StepVisit } from "../observe/diagram/run-trace.ts"
@@ -12,7 +12,10 @@ import { formatDuration, redact } from "./progress.ts"
 export interface ShowOptions {
   readonly journal?: string
   readonly json?: boolean
-  /** Also print prompts, responses, tool arguments and results, step outputs and decisions (truncated). */
+  /**
+   * Also print prompts, responses, tool arguments and results, step outputs and decisions
+   * (truncated), and what a failure kept of the thrown error: its name, stack, fields and causes.
+   */
   readonly full?: boolean
 }
 
@@ -64,6 +67,7 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
     for (const entry of mine) lines.push(...detailLines(entry, startedAt, options.full))
   }
   lines.push(ending(trace, ordered))
+  if (options.full) lines.push(...endingEvidence(ordered))
   return lines
 }
 
@@ -129,7 +133,7 @@ const detailLines = (entry: JournalEntry, startedAt: number, full: boolean): str
     case "step.finished":
       return full ? [`${indent}output: ${excerpt(entry.output)}`] : []
     case "step.failed":
-      return [`${indent}✗ ${describe(entry.error)}`]
+      return [`${indent}✗ ${describe(entry.error)}`, ...(full ? evidenceLines(entry.error, `${indent}  `) : [])]
     default:
       return []
   }
@@ -161,6 +165,56 @@ const threadSummary = (entries: readonly JournalEntry[]): string | undefined => 
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`
   const savedPart = saved?.type === "thread.saved" ? `; saved ${plural(saved.messages, "message")}${saved.facts.length === 0 ? "" : `, facts ${saved.facts.join(", ")}`}` : "; not saved"
   return `  thread ${loaded.threadId}: loaded ${plural(loaded.messages.length, "message")}, ${plural(facts, "fact")}${savedPart}`
+}
+
+// The run's error, when no failed step already printed it (a machine error, a thread, a cancellation).
+const endingEvidence = (entries: readonly JournalEntry[]): string[] => {
+  const finished = entries.findLast((entry) => entry.type === "run.finished")
+  if (finished?.type !== "run.finished" || finished.error === undefined) return []
+  const printed = JSON.stringify(finished.error)
+  if (entries.some((entry) => entry.type === "step.failed" && JSON.stringify(entry.error) === printed)) return []
+  return evidenceLines(finished.error, "  ")
+}
+
+/** What an error kept of the thrown error, one fact a line: name, fields, stack frames, then each cause. */
+const evidenceLines = (error: ErrorEvidence, indent: string): string[] => {
+  const lines = [...(error.name === undefined ? [] : [`${indent}name: ${error.name}`]), ...linkLines(error, indent, [])]
+  let outer = stackFrames(error.stack)
+  let depth = 0
+  for (let link = error.cause; link !== undefined; link = link.cause) {
+    const causeIndent = `${indent}${"  ".repeat(depth)}`
+    lines.push(
+      `${causeIndent}caused by ${link.name === undefined ? "" : `${link.name}: `}${redact(link.message)}`,
+      ...linkLines(link, `${causeIndent}  `, outer),
+    )
+    outer = stackFrames(link.stack)
+    depth += 1
+  }
+  return lines
+}
+
+// A cause made in the same call as its error shares its outer frames: those are printed once.
+const linkLines = (link: ErrorEvidence, indent: string, outerFrames: readonly string[]): string[] => {
+  const frames = stackFrames(link.stack)
+  const sameFrom = (end: number) => frames[frames.length - 1 - end] === outerFrames[outerFrames.length - 1 - end]
+  let shared = 0
+  while (shared < frames.length - 1 && shared < outerFrames.length && sameFrom(shared)) shared += 1
+  return [
+    ...(link.fields === undefined ? [] : [`${indent}fields: ${excerpt(link.fields)}`]),
+    ...frames.slice(0, frames.length - shared).map((frame) => `${indent}${redact(frame)}`),
+    ...(shared === 0 ? [] : [`${indent}… ${shared} more frame${shared === 1 ? "" : "s"} as above`]),
+  ]
+}
+
+// A V8 stack repeats the message on its first lines: the frames are what it adds.
+const stackFrames = (stack: string | undefined): string[] => {
+  if (stack === undefined) return []
+  const lines = stack
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+  const frames = lines.filter((line) => line.startsWith("at "))
+  return frames.length > 0 ? frames : lines
 }
 
 const describe = (error: RunError): string => {

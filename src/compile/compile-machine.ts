@@ -3,7 +3,7 @@
 // runs a step or journals is supplied by the run layer through `machine.provide()`
 // (run/implementations.ts), so a compiled machine can be tested without the runtime.
 import { assign, fromPromise, setup, type ActorLogic, type AnyEventObject } from "xstate"
-import { serializeStepError, type RunError } from "../contract/errors.ts"
+import { serializeStepError, thrownIn, type RunError } from "../contract/errors.ts"
 import { toMillis } from "../contract/duration.ts"
 import type { RunStatus } from "../contract/events.ts"
 import { visitKey } from "../contract/keys.ts"
@@ -33,7 +33,13 @@ export const unprovidedStep: StepLogic = fromPromise(async ({ input }: { input: 
 })
 
 /** Names of the actions that journal: no-ops here, provided by the run layer (run/implementations.ts). */
-export const journalingActions = ["journal.humanExpired", "journal.parallelStarted", "journal.agentStopped", "journal.agentFailed"] as const
+export const journalingActions = [
+  "journal.humanExpired",
+  "journal.routeFailed",
+  "journal.parallelStarted",
+  "journal.agentStopped",
+  "journal.agentFailed",
+] as const
 
 /**
  * Compiles a validated graph to an XState machine: one state per step, routes as guarded
@@ -48,7 +54,7 @@ export const compileMachine = (graph: Graph) => {
   // XState hands the same event object to every guard of one transition: parse the decision and
   // run the route once per event, not once per candidate target. The route also reads the context,
   // so an event object sent again later (another context) is routed again.
-  type Decided = { readonly parsed: ReturnType<typeof parseDecision>; target?: string | undefined; routedIn?: RunContext }
+  type Decided = { readonly parsed: ReturnType<typeof parseDecision>; target?: string | undefined; routedIn?: RunContext; failure?: RunError | undefined }
   const decisions = new WeakMap<AnyEventObject, Decided>()
   const decisionOf = (from: string, event: AnyEventObject): Decided => {
     let known = decisions.get(event)
@@ -66,9 +72,18 @@ export const compileMachine = (graph: Graph) => {
       if (!decision.parsed.success) return undefined
       if (edge.select === undefined) return edge.targets[0]
       if (decision.routedIn !== context) {
-        const target = edge.select({ output: decision.parsed.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
-        decision.target = edge.targets.includes(target) ? target : undefined
         decision.routedIn = context
+        decision.target = undefined
+        decision.failure = undefined
+        // A route that throws (or names no declared target) fails the step with what it threw,
+        // through the routeFailed guard: inside a guard, a throw would surface as XState's own error.
+        try {
+          const target = edge.select({ output: decision.parsed.data, input: context.input, steps: context.steps, visit: context.visits[from] ?? 1 })
+          if (edge.targets.includes(target)) decision.target = target
+          else decision.failure = undeclaredTarget(from, target, edge.targets)
+        } catch (thrown) {
+          decision.failure = serializeStepError(from, thrownIn(from, "route", thrown))
+        }
       }
       return decision.target
     }
@@ -109,10 +124,21 @@ export const compileMachine = (graph: Graph) => {
         edge.timeout === undefined
           ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }] }]
           : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }], false)
+      // Marked by `unknownRoute` like an invoked step's fallback: no declared transition of the chart.
+      const failedTarget = edge.error ?? "failed"
+      const routeFailed = {
+        target: failedTarget,
+        ...(failedTarget === name ? { reenter: true } : {}),
+        guard: { type: "routeFailed", params: { from: name } },
+        actions: [
+          { type: "unknownRoute", params: { step: name, ...(edge.error === undefined ? {} : { continues: true }) } },
+          { type: "journal.routeFailed", params: { step: name } },
+        ],
+      }
       states[name] = {
         entry,
         exit: [{ type: "leave" }],
-        on: { [`${name}.decide`]: routes, [`${name}.expire`]: step.timeout === undefined ? [] : onTimeout },
+        on: { [`${name}.decide`]: [...routes, routeFailed], [`${name}.expire`]: step.timeout === undefined ? [] : onTimeout },
         ...(step.timeout === undefined ? {} : { after: { [`${name}.timeout`]: onTimeout } }),
         description: step.description ?? "Waits for a human decision",
       }
@@ -167,6 +193,9 @@ export const compileMachine = (graph: Graph) => {
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) === undefined,
       stops: ({ context, event }, params: { from: string; to: string }) =>
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
+      // A human decision whose route threw or named an undeclared target.
+      routeFailed: ({ context, event }, params: { from: string }) =>
+        event.type === `${params.from}.decide` && chosen(params.from, context, event) === undefined && decisionOf(params.from, event).failure !== undefined,
       // The agent sub-charts' guards (compile-agent.ts), referenced by name like these.
       ...(agents.guards as {}),
     },
@@ -203,7 +232,14 @@ export const compileMachine = (graph: Graph) => {
         const error: RunError = { _tag: "HumanTimeoutError", step: params.step, ms, message: `no decision for "${params.step}" within ${ms}ms` }
         return { error: edgeOf(params.step).timeout === undefined ? error : context.error, errors: { ...context.errors, [params.step]: error } }
       }),
-      unknownRoute: assign(({ event }, params: { step: string }) => {
+      // The route chose no declared target. A human step's error edge (`continues`) reads the error
+      // from `errors`; otherwise it is the run's.
+      unknownRoute: assign(({ context, event }, params: { step: string; continues?: boolean }) => {
+        const failure = event.type === `${params.step}.decide` ? decisionOf(params.step, event).failure : undefined
+        if (failure !== undefined) {
+          const errors = { ...context.errors, [params.step]: failure }
+          return params.continues === true ? { errors } : { error: failure, errors }
+        }
         const target = String((event as unknown as { output?: StepDone }).output?.next)
         const error: RunError = { _tag: "RouteError", step: params.step, target, message: `step "${params.step}" chose "${target}", which its edge does not declare` }
         return { error }
@@ -234,6 +270,14 @@ export const compileMachine = (graph: Graph) => {
     output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
   })
 }
+
+// The message an invoked step's route gets for the same mistake (run/execute-step.ts).
+const undeclaredTarget = (step: string, target: unknown, targets: readonly string[]): RunError => ({
+  _tag: "RouteError",
+  step,
+  target: String(target),
+  message: `route of "${step}" returned "${String(target)}"; declared targets: ${targets.join(", ")}`,
+})
 
 const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
   if (step?.kind !== "human") return { success: false as const, data: undefined }

@@ -68,6 +68,8 @@ export const redactor = (redaction: Redaction | undefined) => {
           return event
       }
     },
+    /** For the run result: its error, redacted as the journal redacts it (stack, cause and fields included). */
+    error: (error: RunError): RunError => redactValue(error, keys) as RunError,
     /** For observers (logs, spans, progress): everything. */
     full: (event: RunEvent): RunEvent => (event.type === "model.delta" ? { ...event, text: redactSecrets(event.text) } : (redactValue(event, keys) as RunEvent)),
   }

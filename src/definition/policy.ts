@@ -46,6 +46,11 @@ export interface ResolvedPolicy {
   readonly timeoutMs: number | undefined
   readonly firstTokenTimeoutMs: number | undefined
   readonly idleTimeoutMs: number | undefined
+  /**
+   * The user set `retry.attempts` (step or pipeline policy, not a kind's default): any thrown
+   * error is retried except those typed as not retryable.
+   */
+  readonly retryAny: boolean
 }
 
 const noRetry: RetryPolicy = { attempts: 1 }
@@ -60,18 +65,40 @@ export const defaultPolicies: Readonly<Record<"fn" | "llm" | "tool" | "retrieve"
 }
 
 /**
- * Merges policies, later ones winning field by field, and resolves durations. Throws a
+ * Merges policies, later ones winning field by field, and resolves durations. Every policy given
+ * counts as the user's: one that sets `retry.attempts` makes the result `retryAny`. Throws a
  * `RangeError` naming `where` for an impossible value.
+ *
+ * @example
+ * resolvePolicy('step "fetch"', { retry: { attempts: 3 } }, { timeout: "10s" }) // attempts 3, timeoutMs 10_000, retryAny true
  */
-export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => {
+export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => merge(where, undefined, policies)
+
+/**
+ * The policy of a step of `kind`: the kind's defaults ({@link defaultPolicies}), then the user's
+ * policies (pipeline, enclosing step, the step's own), later ones winning field by field.
+ *
+ * @example
+ * resolveStepPolicy('step "answer"', "llm", pipelinePolicy, step.policy)
+ */
+export const resolveStepPolicy = (where: string, kind: string, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy =>
+  merge(where, (defaultPolicies as Partial<Record<string, StepPolicy>>)[kind], policies)
+
+const merge = (where: string, defaults: StepPolicy | undefined, policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => {
   let retry: RetryPolicy = noRetry
   let attemptTimeout: DurationInput | undefined
   let timeout: DurationInput | undefined
   let firstTokenTimeout: DurationInput | undefined
   let idleTimeout: DurationInput | undefined
-  for (const policy of policies) {
+  // Whether the attempts in force came from the user: a kind's default of 3 must not widen what is retried.
+  let retryAny = false
+  for (const policy of [defaults, ...policies]) {
     if (policy === undefined) continue
-    if (policy.retry !== undefined) retry = policy.retry === false ? noRetry : { ...retry, ...policy.retry }
+    if (policy.retry !== undefined) {
+      retry = policy.retry === false ? noRetry : { ...retry, ...policy.retry }
+      if (policy.retry === false) retryAny = false
+      else if (policy.retry.attempts !== undefined) retryAny = policy !== defaults
+    }
     if (policy.attemptTimeout !== undefined) attemptTimeout = policy.attemptTimeout
     if (policy.timeout !== undefined) timeout = policy.timeout
     if (policy.firstTokenTimeout !== undefined) firstTokenTimeout = policy.firstTokenTimeout
@@ -92,5 +119,6 @@ export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPoli
     timeoutMs: timeout === undefined ? undefined : toMillis(timeout, `${where}: timeout`),
     firstTokenTimeoutMs: firstTokenTimeout === undefined ? undefined : toMillis(firstTokenTimeout, `${where}: firstTokenTimeout`),
     idleTimeoutMs: idleTimeout === undefined ? undefined : toMillis(idleTimeout, `${where}: idleTimeout`),
+    retryAny,
   }
 }

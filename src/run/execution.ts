@@ -5,7 +5,7 @@ import type { MachineOutput } from "../compile/run-context.ts"
 import { type PipelineGraph } from "../definition/graph.ts"
 import { visitKey } from "../contract/keys.ts"
 import { createActor, type SnapshotFrom } from "xstate"
-import type { RunError } from "../contract/errors.ts"
+import { serializeStepError, type RunError } from "../contract/errors.ts"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunEvent } from "../contract/events.ts"
 import { defaultPrices } from "./prices.ts"
@@ -75,7 +75,13 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
   const listeners = [...(runOptions.onEvent === undefined ? [] : [runOptions.onEvent]), ...(runOptions.observers ?? [])]
   const notify = (event: RunEvent) => {
     if (listeners.length === 0 && stream === undefined) return
-    const visible = redaction.full(event)
+    let visible: RunEvent
+    try {
+      visible = redaction.full(event)
+    } catch {
+      // A value redaction cannot walk must not fail the write it follows; the journal has the event.
+      return
+    }
     stream?.push(visible)
     for (const listener of listeners) {
       try {
@@ -125,7 +131,16 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
         return
       }
     }
-    if (appendMany !== undefined) return appendToBatch({ ...redaction.journal(event), seq: seq++ }, event)
+    if (appendMany !== undefined) {
+      let entry: JournalEntry
+      try {
+        entry = { ...redaction.journal(event), seq } as JournalEntry
+      } catch (error) {
+        return onJournalFailure(error)
+      }
+      seq++
+      return appendToBatch(entry, event)
+    }
     let written: void | Promise<void>
     try {
       // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
@@ -218,13 +233,14 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     const unsaved = output.status === "done" ? await thread?.save(output.steps, record) : undefined
     if (unsaved !== undefined) {
       // Not journaled as finished: resuming the run replays its steps to done and saves the thread again.
-      const failed = toRunResult(runId, { ...output, status: "failed", error: unsaved }, Date.now() - startedAt, usage)
+      const failed = toRunResult(runId, { ...output, status: "failed", error: redaction.error(unsaved) }, Date.now() - startedAt, usage)
       stream?.close()
       resolveSettled(failed as RunResult<never>)
       resolveFinal(failed as RunResult<never>)
       return
     }
-    const result = toRunResult(runId, output, Date.now() - startedAt, usage)
+    // The result is read, logged and shown like the journal: its error is redacted the same way.
+    const result = toRunResult(runId, output.error === null ? output : { ...output, error: redaction.error(output.error) }, Date.now() - startedAt, usage)
     await record({
       type: "run.finished",
       runId,
@@ -267,7 +283,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     else if (replay?.expired.has(key) === true) actor.send({ type: `${step}.expire` })
     // A deadline that passed while nothing ran (a resumed run) applies now, as it would have live.
     else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
-    else void pause(step, snapshot)
+    else void pause(step, snapshot).catch(endedBadly)
   }
   // At an agent's tool call that needs a person: a resumed run applies the journaled decision.
   let approvalSeen: string | undefined
@@ -285,19 +301,19 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
       }
       actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
     }
-    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call))
+    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call)).catch(endedBadly)
   }
   actor.subscribe({
     next: (snapshot) => {
       const value = topState(snapshot.value)
       if (noteState(value, snapshot.context.visits[value] ?? 0) && graph.steps.get(value)?.kind === "human") arriveAtHuman(value, snapshot)
       if (snapshot.context.status === "awaiting-human" && graph.steps.get(value)?.kind === "agent") arriveAtApproval(snapshot)
-      if (snapshot.status === "done") void finish(snapshot.output as MachineOutput)
+      if (snapshot.status === "done") void finish(snapshot.output as MachineOutput).catch(endedBadly)
     },
     error: (error) => {
       // The machine itself threw (a bug here or in a provided implementation): the run ends failed.
-      const runError: RunError = { _tag: "StepCodeError", step: previous, retryable: false, message: error instanceof Error ? error.message : String(error) }
-      void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null })
+      const runError = serializeStepError(previous, error)
+      void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null }).catch(endedBadly)
     },
   })
   const onAbort = () => actor.send({ type: "run.cancel", reason: String(runOptions.signal?.reason ?? "aborted") })
@@ -314,7 +330,17 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     cancel: (reason) => actor.send({ type: "run.cancel", ...(reason === undefined ? {} : { reason }) }),
     actor,
   }
-  const start = async (first?: RunEvent) => {
+  // Ending or pausing the run failed itself (a thread store that threw, say), where nothing awaits
+  // it: the run still settles, failed, instead of leaving a rejection that nobody handles.
+  const endedBadly = (error: unknown) => {
+    const runError = redaction.error(serializeStepError(previous, error))
+    const failed = toRunResult(runId, { status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null }, Date.now() - startedAt, usage)
+    stream?.close()
+    resolveSettled(failed as RunResult<never>)
+    resolveFinal(failed as RunResult<never>)
+  }
+  const start = (first?: RunEvent): Promise<void> => begin(first).catch(endedBadly)
+  const begin = async (first?: RunEvent) => {
     executingHere.add(runId)
     void settled.finally(() => executingHere.delete(runId))
     let claim = config.claim

@@ -6,7 +6,7 @@ import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import { journaledName, visitKey } from "../contract/keys.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
-import { defaultPolicies, resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../definition/policy.ts"
+import { resolveStepPolicy, type ResolvedPolicy } from "../definition/policy.ts"
 import { agentImplementations } from "./agent/agent-actors.ts"
 import { throughExecutor } from "./executor.ts"
 import { detachedServices, noteParallelStart, servicesOf, type RunServices } from "./services.ts"
@@ -23,8 +23,8 @@ export const stepPolicies = (graph: PipelineGraph): ReadonlyMap<string, Resolved
   const policies = new Map<string, ResolvedPolicy>()
   for (const [name, step] of graph.steps) {
     if (step.kind === "human") continue
-    const kindDefault = (defaultPolicies as Partial<Record<string, StepPolicy>>)[step.kind === "agent" ? "llm" : step.kind]
-    policies.set(name, resolvePolicy(`step "${name}"`, kindDefault, graph.policy, step.policy))
+    // An agent's model turns take an llm step's defaults.
+    policies.set(name, resolveStepPolicy(`step "${name}"`, step.kind === "agent" ? "llm" : step.kind, graph.policy, step.policy))
   }
   return policies
 }
@@ -73,6 +73,15 @@ const journalingActions = {
     const at = Date.now()
     noteParallelStart(services, visitKey(step, visit), at)
     void services.record({ type: "step.started", runId: services.runId, step, visit, at })
+  },
+  // Journals the failure of a human step whose route threw on the decision (or named no declared
+  // target), as an invoked step's failure is journaled. The route ran at once: no duration to speak of.
+  "journal.routeFailed": ({ context, system }: ActionArgs, params: { step: string }) => {
+    const services = servicesOf(system as object)
+    const error = context.errors[params.step]
+    if (services === undefined || error === undefined) return
+    const visit = context.visits[params.step] ?? 1
+    void services.record({ type: "step.failed", runId: services.runId, step: params.step, visit, error, attempts: 1, durationMs: 0, at: Date.now() })
   },
   // Journals a human step's expiry, so a resumed run takes the same timeout route.
   "journal.humanExpired": ({ context, system }: ActionArgs, params: { step: string }) => {

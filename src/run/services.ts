@@ -1,7 +1,6 @@
 import type { InspectionEvent } from "xstate"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
-import type { StepError } from "../contract/errors.ts"
 import type { Models } from "../contract/model.ts"
 import { defaultPrices, type PriceTable } from "./prices.ts"
 import type { ResolvedPolicy, StepPolicy } from "../definition/policy.ts"
@@ -11,6 +10,7 @@ import type { Replay } from "./replay.ts"
 import type { StepContext } from "../definition/steps/step.ts"
 import type { Thread } from "../contract/thread.ts"
 import type { StepExecutor } from "./executor.ts"
+import type { AttemptScope } from "./attempt.ts"
 
 /**
  * What a run lends its steps: models by alias, and where events go.
@@ -65,7 +65,10 @@ export interface StepRun {
   readonly context: StepContext<unknown, Record<string, unknown>>
   readonly policy: ResolvedPolicy
   readonly services: RunServices
-  readonly onRetry: (attempt: number, error: StepError, delayMs: number) => void
+  /** What the step's attempts share (policy, signal, deadline, retries): see run/attempt.ts. */
+  readonly scope: AttemptScope
+  /** Journals an event of this step; a refused write stops its user code (run/step-journal.ts). */
+  readonly record: (event: RunEvent) => void | Promise<void>
   readonly usage: UsageTally
   readonly base: Base
   readonly tally: { attempts: number }

@@ -2,6 +2,7 @@ import type { RunSummary } from "../contract/journal.ts"
 import { hostname } from "node:os"
 import type { ClientConfig, Pool } from "pg"
 import type { RunStatus } from "../contract/events.ts"
+import { messageOf } from "../contract/errors.ts"
 import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
 import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
 import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
@@ -310,7 +311,6 @@ const describeTarget = (connectionString: string | undefined): string => {
 const codeOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const serialize = (entry: JournalEntry, data: object): string => {
   try {

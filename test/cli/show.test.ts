@@ -1,7 +1,7 @@
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { z } from "zod"
-import { callTool, human, llm, maxVisits, pipeline, route, sqliteJournal, tool, type Journal } from "../../src/index.ts"
+import { callTool, fn, human, llm, maxVisits, pipeline, route, sqliteJournal, tool, type Journal } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 import { formatTimeline, fullLimit } from "../../src/cli/show-command.ts"
 import type { JournalEntry } from "../../src/contract/journal.ts"
@@ -43,8 +43,42 @@ const looping = pipeline({ id: "looping", input: z.object({}) })
   .step("draft", llm({ model: "fast", prompt: () => "draft" }))
   .edges({ draft: { next: route(["draft", "done"], () => "draft"), stop: maxVisits(2) } })
 
+// User code that throws an error with fields (one a credential) and a cause chain.
+class UpstreamError extends Error {
+  override readonly name = "UpstreamError"
+  readonly status = 503
+  readonly headers = { authorization: "Bearer sk-show0123456789abcdef", "x-request-id": "req_42" }
+}
+function callUpstream(): never {
+  throw new UpstreamError("upstream answered 503", { cause: new TypeError("fetch failed", { cause: new RangeError("socket hang up") }) })
+}
+const crashing = pipeline({ id: "crashing", input: z.object({}) })
+  .step(
+    "fetch",
+    fn(() => callUpstream()),
+  )
+  .edges({ fetch: "done" })
+
+class RoutingBug extends Error {
+  override readonly name = "RoutingBug"
+}
+const misrouted = pipeline({ id: "misrouted", input: z.object({}) })
+  .step("review", human({ decision: z.object({ approve: z.boolean() }) }))
+  .edges({
+    review: route(["done"], () => {
+      throw new RoutingBug("no route for this decision")
+    }),
+  })
+
 let database = ""
-const runIds = { support: "run-support", failing: "run-failing", reviewed: "run-reviewed", looping: "run-looping" }
+const runIds = {
+  support: "run-support",
+  failing: "run-failing",
+  reviewed: "run-reviewed",
+  looping: "run-looping",
+  crashing: "run-crashing",
+  misrouted: "run-misrouted",
+}
 let supportEntries: readonly JournalEntry[] = []
 
 beforeAll(async () => {
@@ -57,6 +91,9 @@ beforeAll(async () => {
   expect(await failing.run({}, { models: { fast: refused }, journal: asJournal, runId: runIds.failing })).toMatchObject({ status: "failed" })
   expect(await reviewed.run({}, { journal: asJournal, runId: runIds.reviewed })).toMatchObject({ status: "awaiting-human" })
   expect(await looping.run({}, { models: { fast: scriptedModel(["v1", "v2"]) }, journal: asJournal, runId: runIds.looping })).toMatchObject({ status: "stopped" })
+  expect(await crashing.run({}, { journal: asJournal, runId: runIds.crashing })).toMatchObject({ status: "failed" })
+  expect(await misrouted.run({}, { journal: asJournal, runId: runIds.misrouted })).toMatchObject({ status: "awaiting-human" })
+  expect(await misrouted.decide(runIds.misrouted, "review", { approve: true }, { journal: asJournal })).toMatchObject({ status: "failed" })
   supportEntries = await journal.read(runIds.support)
   journal.close()
 })
@@ -103,6 +140,38 @@ describe("switchboard show", () => {
     expect(stdout).toContain("✗ ModelError (authentication): invalid key sk-***")
     expect(stdout.trimEnd().split("\n").at(-1)).toMatch(/^■ failed at answer after \d+ms: ModelError \(authentication\): invalid key sk-\*\*\*$/)
     expect(stdout).not.toContain("live1234567890")
+  })
+
+  it("with --full, prints what a failure kept of the thrown error: name, fields, stack frames and causes", async () => {
+    const { code, stdout } = await show(runIds.crashing, "--full")
+    expect(code).toBe(0)
+    const lines = stdout.trimEnd().split("\n")
+    const failed = lines.findIndex((line) => line.trim() === "✗ StepCodeError: upstream answered 503")
+    expect(failed).toBeGreaterThan(0)
+    const evidence = lines.slice(failed + 1, -1)
+    expect(evidence[0]).toBe("             name: UpstreamError")
+    expect(evidence[1]).toMatch(/^ {13}fields: \{"status":503,"headers":\{"authorization":"[^"]+","x-request-id":"req_42"\}\}$/)
+    // The first frame is the line that threw.
+    expect(evidence[2]).toMatch(/^ {13}at callUpstream \(.*show\.test\.ts:\d+:\d+\)$/)
+    expect(evidence).toContainEqual("             caused by TypeError: fetch failed")
+    expect(evidence).toContainEqual("               caused by RangeError: socket hang up")
+    expect(evidence.findIndex((line) => line.includes("caused by TypeError"))).toBeLessThan(evidence.findIndex((line) => line.includes("caused by RangeError")))
+    expect(stdout).not.toContain("sk-show0123456789")
+    // Printed under the failed step, not again under the ending.
+    expect(lines.at(-1)).toMatch(/^■ failed at fetch after \d+ms: StepCodeError: upstream answered 503$/)
+    expect(lines.filter((line) => line.includes("name: UpstreamError"))).toHaveLength(1)
+    // Without --full, the one line.
+    const brief = await show(runIds.crashing)
+    expect(brief.stdout).toContain("✗ StepCodeError: upstream answered 503")
+    expect(brief.stdout).not.toContain("callUpstream")
+  })
+
+  it("with --full, prints the error of a route that threw on a human decision, with its class name", async () => {
+    const { code, stdout } = await show(runIds.misrouted, "--full")
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/ {11}✗ StepCodeError: route of "review" threw: no route for this decision\n {13}name: RoutingBug\n {13}at .*show\.test\.ts:\d+:\d+/)
+    expect(stdout.trimEnd().split("\n").at(-1)).toMatch(/^■ failed at review after \d+ms: StepCodeError: route of "review" threw: no route for this decision$/)
+    expect(stdout).not.toContain("Unable to evaluate guard")
   })
 
   it("shows a human wait, and the stop rule that ended a loop", async () => {

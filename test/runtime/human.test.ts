@@ -116,3 +116,71 @@ describe("human handoff", () => {
     expect(await p.decide("f", "ask", "hi", { journal })).toMatchObject({ status: "done", output: "you said hi" })
   })
 })
+
+describe("a route that fails on a human decision", () => {
+  class RoutingBug extends Error {
+    override readonly name = "RoutingBug"
+  }
+  const reviewThen = (select: () => "pay" | "done") =>
+    pipeline({ id: "review-routes", input: z.object({}) })
+      .step("review", human({ decision: Review }))
+      .step("pay", fn(() => "paid"))
+      .edges({ review: route(["pay", "done"], select), pay: "done" })
+  const reviewOrFix = (select: () => "pay" | "done") =>
+    pipeline({ id: "review-routes", input: z.object({}) })
+      .step("review", human({ decision: Review }))
+      .step("pay", fn(() => "paid"))
+      .step("fix", fn(() => "fixed by hand"))
+      .edges({ review: { next: route(["pay", "done"], select), error: "fix" }, pay: "done", fix: "done" })
+  const throwing = () => {
+    throw new RoutingBug("no route for this decision", { cause: new TypeError("amount is undefined") })
+  }
+
+  it("takes the step's error edge with the thrown error's evidence, journaled as the step's failure", async () => {
+    const journal = memoryJournal()
+    const p = reviewOrFix(throwing)
+    await p.run({}, { journal, runId: "routed" })
+
+    const result = await p.decide("routed", "review", { approve: true }, { journal })
+
+    expect(result).toMatchObject({ status: "done", step: "fix", output: "fixed by hand" })
+    const entries = await journal.read("routed")
+    const failed = entries.find((entry) => entry.type === "step.failed")
+    expect(failed).toMatchObject({
+      step: "review",
+      visit: 1,
+      error: {
+        _tag: "StepCodeError",
+        step: "review",
+        name: "RoutingBug",
+        message: 'route of "review" threw: no route for this decision',
+        cause: { name: "TypeError", message: "amount is undefined" },
+      },
+    })
+    expect(entries.filter((entry) => entry.type === "route.taken").map((entry) => entry.type === "route.taken" && entry.to)).toEqual(["fix", "done"])
+    // The run went on: the route's failure is the step's, not the run's.
+    expect(entries.find((entry) => entry.type === "run.finished")).not.toHaveProperty("error")
+  })
+
+  it("ends the run failed, not waiting, when the route names a target it did not declare", async () => {
+    const journal = memoryJournal()
+    const p = reviewThen(() => "nowhere" as "pay")
+    await p.run({}, { journal, runId: "undeclared" })
+
+    const result = await p.decide("undeclared", "review", { approve: true }, { journal })
+
+    expect(result).toMatchObject({ status: "failed", error: { _tag: "RouteError", step: "review", target: "nowhere" } })
+  })
+
+  it("without an error edge, ends the run failed with the thrown error, journaled as the step's and the run's failure", async () => {
+    const journal = memoryJournal()
+    const p = reviewThen(throwing)
+    await p.run({}, { journal, runId: "again" })
+    const first = await p.decide("again", "review", { approve: false }, { journal })
+
+    expect(first).toMatchObject({ status: "failed", error: { step: "review", name: "RoutingBug" } })
+    const entries = await journal.read("again")
+    expect(entries.filter((entry) => entry.type === "step.failed")).toMatchObject([{ step: "review", error: { name: "RoutingBug" } }])
+    expect(entries.filter((entry) => entry.type === "run.finished")).toMatchObject([{ status: "failed", error: { step: "review", name: "RoutingBug" } }])
+  })
+})

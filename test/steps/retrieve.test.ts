@@ -91,7 +91,7 @@ describe("retrieve step", () => {
     expect(none).toMatchObject({ status: "done", step: "dontKnow" })
   })
 
-  it("retries a retriever's retryable error under the step policy; any other error fails the step with its message", async () => {
+  it("retries a retriever's retryable error under the kind's default policy; an untyped error fails the step with its message", async () => {
     let calls = 0
     const flaky: Retriever = {
       retrieve: async () => {
@@ -101,8 +101,9 @@ describe("retrieve step", () => {
         return [{ id: "refunds", text: "Refunds take five days.", score: 1 }]
       },
     }
+    // No retry.attempts of the user's: the default (3) retries only errors typed as retryable.
     const p = pipeline({ id: "flaky", input: Question })
-      .step("search", retrieve({ retriever: flaky, query: ({ input }) => input.question, policy: { retry: { attempts: 3, initialDelay: "1ms", jitter: false } } }))
+      .step("search", retrieve({ retriever: flaky, query: ({ input }) => input.question }))
       .step("answer", fn(({ steps }) => steps.search?.passages.length))
       .edges({ search: "answer", answer: "done" })
     const events: RunEvent[] = []
@@ -110,6 +111,22 @@ describe("retrieve step", () => {
     expect(events.filter((event) => event.type === "step.retried")).toEqual([expect.objectContaining({ step: "search", error: expect.objectContaining({ reason: "rate-limited" }) })])
     expect(await p.run({ question: "refund" })).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "search", message: "search index is corrupt" } })
     expect(calls).toBe(3)
+  })
+
+  it("retries any untyped error of a retriever under an explicit retry.attempts", async () => {
+    let calls = 0
+    const flaky: Retriever = {
+      retrieve: async () => {
+        calls += 1
+        if (calls === 1) throw new Error("connection reset")
+        return [{ id: "refunds", text: "Refunds take five days.", score: 1 }]
+      },
+    }
+    const p = pipeline({ id: "flaky", input: Question })
+      .step("search", retrieve({ retriever: flaky, query: ({ input }) => input.question, policy: { retry: { attempts: 3, initialDelay: "1ms", jitter: false } } }))
+      .edges({ search: "done" })
+    expect(await p.run({ question: "refund" })).toMatchObject({ status: "done", output: { passages: [{ id: "refunds" }] } })
+    expect(calls).toBe(2)
   })
 
   it("names a retriever that returns something other than passages", async () => {

@@ -1,5 +1,5 @@
 import type { WorkflowContext } from "@restatedev/restate-sdk"
-import type { RunError } from "../../contract/errors.ts"
+import { messageOf, serializeStepError, type RunError } from "../../contract/errors.ts"
 import type { RunEvent } from "../../contract/events.ts"
 import { redactor, redactValue, type Redaction } from "../../contract/redaction.ts"
 import { silentClock, type StepExecutor } from "../../run/executor.ts"
@@ -37,14 +37,14 @@ export const restateStepExecutor = (ctx: WorkflowContext, options: { readonly re
         try {
           outcome = { done: await run(buffered), events: events.map(redaction.journal) }
         } catch (error) {
-          outcome = { error: redactValue(asRunError(key, error), keys) as RunError, events: events.map(redaction.journal) }
+          outcome = { error: redactValue(serializeStepError(stepOf(key), error), keys) as RunError, events: events.map(redaction.journal) }
         }
         // What cannot be journaled as JSON fails the step here, as a value, instead of failing ctx.run.
         try {
           return JSON.parse(JSON.stringify(outcome)) as VisitRecord
         } catch (error) {
-          const step = key.split("#")[0] as string
-          return { error: { _tag: "StepCodeError", step, retryable: false, message: `output of "${step}" cannot be journaled as JSON: ${error instanceof Error ? error.message : String(error)}` }, events: [] }
+          const step = stepOf(key)
+          return { error: { _tag: "StepCodeError", step, retryable: false, message: `output of "${step}" cannot be journaled as JSON: ${messageOf(error)}` }, events: [] }
         }
       })
       for (const event of visit.events) await services.record(event)
@@ -54,7 +54,4 @@ export const restateStepExecutor = (ctx: WorkflowContext, options: { readonly re
   }
 }
 
-const asRunError = (key: string, error: unknown): RunError =>
-  typeof error === "object" && error !== null && "_tag" in error
-    ? (error as RunError)
-    : { _tag: "StepCodeError", step: key.split("#")[0] as string, retryable: false, message: error instanceof Error ? error.message : String(error) }
+const stepOf = (key: string): string => key.split("#")[0] as string

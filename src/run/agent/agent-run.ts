@@ -1,23 +1,22 @@
 // What the agent sub-chart's two actors do: one model turn, one batch of tool calls. Both journal
 // what they did and take it from the journal on a resume, so a finished turn or tool call never
-// runs twice. Loaded lazily with Effect (see compile-agent.ts).
+// runs twice. Both run through the one attempt executor (run/attempt.ts); loaded lazily (see
+// agent-actors.ts).
 import { executeStep } from "../execute-step.ts"
 import type { RunContext } from "../../compile/run-context.ts"
 import { visitKey, journaledName } from "../../contract/keys.ts"
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { z } from "zod"
-import { messageOf, serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
+import { StepTimeoutError, ToolError, messageOf, serializeStepError, thrownIn, withEvidenceOf, type RunError } from "../../contract/errors.ts"
+import { cancelledError, runAttempts, type AttemptScope, type OnRetry } from "../attempt.ts"
+import { StepJournal } from "../step-journal.ts"
 import type { AgentConversation, PendingCall, ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
-import type { Message, ModelRequest, ToolCall, ToolDefinition } from "../../contract/model.ts"
-import { toMillis } from "../../contract/duration.ts"
-import type { ResolvedPolicy, StepPolicy } from "../../definition/policy.ts"
+import type { Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition } from "../../contract/model.ts"
+import { resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../../definition/policy.ts"
 import type { UsageTotals } from "../../contract/events.ts"
 import { addUsage, emptyUsage } from "../../contract/usage.ts"
 import type { AgentStep } from "../../definition/steps/agent.ts"
-import { call, jsonSchemaOf, parseOutput, repairPrompt, withFallback } from "../steps/run-llm.ts"
+import { callModel, jsonSchemaOf, parseOutput, repairPrompt, withFallback } from "../steps/run-llm.ts"
 import { noThread } from "../../contract/thread.ts"
 import type { AnyStep, StepContext } from "../../definition/steps/step.ts"
 import type { RunServices, StepRun, UsageTally } from "../services.ts"
@@ -77,14 +76,6 @@ const openingMessages = (step: AgentStep<unknown, unknown>, context: StepContext
 
 const freshTally = (): UsageTally => ({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 })
 
-const failureOf = (name: string, exit: Exit.Exit<unknown, StepError>): RunError => {
-  if (Exit.isSuccess(exit)) return { _tag: "StepCodeError", step: name, retryable: false, message: "unreachable" }
-  const failure = Cause.findErrorOption(exit.cause)
-  if (failure._tag === "Some") return serializeStepError(name, failure.value)
-  if (Cause.hasInterruptsOnly(exit.cause)) return { _tag: "CancelledError", step: name, message: `step "${name}" was cancelled` }
-  return serializeStepError(name, Cause.squash(exit.cause))
-}
-
 /** One model turn of an agent step: the model's answer, or the tool calls it asks for. */
 export const runAgentTurn = async (
   graph: AgentGraph,
@@ -98,6 +89,8 @@ export const runAgentTurn = async (
   const edge = graph.edges.get(stepName) as NormalizedEdge
   const conversation = conversationOf(context, stepName)
   const name = journaledName(services, stepName)
+  // A cancelled run starts no turn: its prompt and route are user code.
+  if (signal.aborted) throw cancelledError(name)
   const { visit } = conversation
   const turn = conversation.turns + 1
   const base = { runId: services.runId, step: name, visit }
@@ -117,7 +110,7 @@ export const runAgentTurn = async (
     try {
       opening = openingMessages(step, stepContext)
     } catch (error) {
-      return fail({ _tag: "StepCodeError", step: name, retryable: false, message: `prompt of "${name}" threw: ${messageOf(error)}` }, emptyUsage)
+      return fail(serializeStepError(name, thrownIn(name, "prompt", error)), emptyUsage)
     }
   }
   const runUsage = services.usage?.() ?? emptyUsage
@@ -138,22 +131,22 @@ export const runAgentTurn = async (
       ...(step.maxOutputTokens === undefined ? {} : { maxOutputTokens: step.maxOutputTokens }),
     }
     const tally = freshTally()
-    const stepRun: StepRun = {
-      name,
-      context: stepContext,
-      policy,
-      services,
-      onRetry: (failedAttempt, error, delayMs) =>
-        void services.record({ type: "step.retried", ...turnBase, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() }),
-      usage: tally,
-      base: turnBase,
-      tally: { attempts: 1 },
-      executeStep,
+    const journal = new StepJournal(services.record, name)
+    const onRetry: OnRetry = (failedAttempt, error, delayMs) =>
+      journal.record({ type: "step.retried", ...turnBase, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
+    // The step's timeout bounds one model turn (its retries and fallbacks), not the whole loop.
+    const deadline = policy.timeoutMs === undefined ? undefined : Date.now() + policy.timeoutMs
+    const scope: AttemptScope = { step: name, policy, signal, deadline, onRetry, journal }
+    const stepRun: StepRun = { name, context: stepContext, policy, services, scope, record: journal.record, usage: tally, base: turnBase, tally: { attempts: 1 }, executeStep }
+    let response: ModelResponse
+    try {
+      response = await withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, attemptSignal) => callModel(model, request, stepRun, false, attemptSignal))
+    } catch (error) {
+      return fail(serializeStepError(name, error), tally)
     }
-    const exit = await Effect.runPromiseExit(withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model) => call(model, request, stepRun, false)), { signal })
-    if (Exit.isFailure(exit)) return fail(failureOf(name, exit), tally)
-    ;({ text } = exit.value)
-    toolCalls = (exit.value.toolCalls ?? []).map((toolCall, index) => (toolCall.id === "" ? { ...toolCall, id: `call_${turn}_${index}` } : toolCall))
+    if (journal.refusal !== undefined) return fail(journal.refusal, tally)
+    ;({ text } = response)
+    toolCalls = (response.toolCalls ?? []).map((toolCall, index) => (toolCall.id === "" ? { ...toolCall, id: `call_${turn}_${index}` } : toolCall))
     usage = { ...tally }
     elapsedMs = Date.now() - conversation.startedAt
     await services.record({ type: "agent.turned", ...base, turn, text, toolCalls, usage, elapsedMs, at: Date.now() })
@@ -167,7 +160,7 @@ export const runAgentTurn = async (
   try {
     next = edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output: parsed.value, input: context.input, steps: context.steps, visit })
   } catch (error) {
-    return fail({ _tag: "StepCodeError", step: name, retryable: false, message: `route of "${name}" threw: ${messageOf(error)}` }, usage)
+    return fail(serializeStepError(name, thrownIn(name, "route", error)), usage)
   }
   if (!edge.targets.includes(next)) {
     return fail({ _tag: "RouteError", step: name, target: String(next), message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}` }, usage)
@@ -192,62 +185,74 @@ export const runAgentTools = async (graph: AgentGraph, stepName: string, context
   const name = journaledName(services, stepName)
   const { visit, turns } = conversation
   const base = { runId: services.runId, step: name, visit }
+  const journaled = new StepJournal(services.record, name)
   let ranLive = false
-  const runOne = (pending: PendingCall): Effect.Effect<CallResult> => {
+  const runOne = async (pending: PendingCall): Promise<CallResult> => {
     const result = (content: string, isError: boolean, ran = true): CallResult => ({ callId: pending.id, name: pending.name, content, isError, ran })
-    if (typeof pending.approval === "object") return Effect.succeed(result(`A person reviewing this call rejected it: ${pending.approval.rejected}`, true, false))
+    if (typeof pending.approval === "object") return result(`A person reviewing this call rejected it: ${pending.approval.rejected}`, true, false)
     // The turn is part of the key: a model's call ids need only be unique within its answer.
     const key = `${visitKey(name, visit)}#${turns}#${pending.id}`
     const replayed = services.replay?.toolResults?.get(key)
-    if (replayed !== undefined) {
-      return Effect.succeed("error" in replayed ? result(`error: ${replayed.error.message}`, true) : result(contentOf(replayed.result), false))
-    }
+    if (replayed !== undefined) return "error" in replayed ? result(`error: ${replayed.error.message}`, true) : result(contentOf(replayed.result), false)
+    // A cancelled batch, or one whose journal refused a write, starts no more calls.
+    if (signal.aborted) throw cancelledError(name)
+    if (journaled.refusal !== undefined) throw journaled.refusal
     ranLive = true
     const callStarted = Date.now()
-    const journal = (outcome: { readonly result: unknown } | { readonly error: RunError }, args: unknown) =>
-      Effect.promise(async () =>
-        services.record({ type: "tool.called", ...base, tool: pending.name, callId: pending.id, turn: turns, args, ...outcome, durationMs: Date.now() - callStarted, at: Date.now() }))
+    const journal = async (outcome: { readonly result: unknown } | { readonly error: RunError }, args: unknown): Promise<CallResult> => {
+      await journaled.record({ type: "tool.called", ...base, tool: pending.name, callId: pending.id, turn: turns, args, ...outcome, durationMs: Date.now() - callStarted, at: Date.now() })
+      return "result" in outcome ? result(contentOf(outcome.result), false) : result(`error: ${outcome.error.message}`, true)
+    }
     const toolError = (reason: "invalid-arguments" | "invalid-output" | "failed", message: string): RunError => ({ _tag: "ToolError", step: name, tool: pending.name, reason, retryable: false, message })
     const definition: Tool<unknown, unknown> | undefined = step.tools[pending.name]
     if (definition === undefined) {
-      const error = toolError("invalid-arguments", `unknown tool "${pending.name}"; the tools are: ${Object.keys(step.tools).join(", ") || "none"}`)
-      return journal({ error }, pending.arguments).pipe(Effect.as(result(`error: ${error.message}`, true)))
+      return journal({ error: toolError("invalid-arguments", `unknown tool "${pending.name}"; the tools are: ${Object.keys(step.tools).join(", ") || "none"}`) }, pending.arguments)
     }
     // Invalid arguments never reach the tool: the model gets the issues and may try again.
     const args = definition.input.safeParse(pending.arguments)
-    if (!args.success) {
-      const error = toolError("invalid-arguments", `invalid arguments for tool "${pending.name}":\n${z.prettifyError(args.error)}`)
-      return journal({ error }, pending.arguments).pipe(Effect.as(result(`error: ${error.message}`, true)))
-    }
+    if (!args.success) return journal({ error: toolError("invalid-arguments", `invalid arguments for tool "${pending.name}":\n${z.prettifyError(args.error)}`) }, pending.arguments)
     const idempotencyKey = `${services.runId}:${name}:${visit}:${turns}:${pending.id}`
-    let program: Effect.Effect<unknown, RunError> = Effect.tryPromise({
-      try: async (toolSignal) => definition.run(args.data, { signal: toolSignal, idempotencyKey, runId: services.runId, step: name }),
-      catch: (error) => toolError("failed", messageOf(error)),
-    })
-    if (definition.timeout !== undefined) {
-      const ms = toMillis(definition.timeout, `tool "${pending.name}" timeout`)
-      program = program.pipe(
-        Effect.timeout(ms),
-        Effect.catchTag("TimeoutError", () => Effect.fail(toolError("failed", `tool "${pending.name}" timed out after ${ms}ms`))),
-      ) as Effect.Effect<unknown, RunError>
+    let value: unknown
+    try {
+      value = await runAttempts(
+        toolCallScope(name, definition, signal),
+        (toolSignal) => definition.run(args.data, { signal: toolSignal, idempotencyKey, runId: services.runId, step: name }),
+        { toError: (thrown) => withEvidenceOf(new ToolError({ tool: pending.name, reason: "failed", retryable: false, message: messageOf(thrown) }), thrown) },
+      )
+    } catch (thrown) {
+      // Cancelled: the call was abandoned, not failed; nothing to journal.
+      if (signal.aborted) throw cancelledError(name)
+      const error = thrown instanceof StepTimeoutError ? toolError("failed", `tool "${pending.name}" timed out after ${thrown.ms}ms`) : serializeStepError(name, thrown)
+      return journal({ error }, args.data)
     }
-    return program.pipe(
-      Effect.flatMap((value) => {
-        if (definition.output === undefined) return Effect.succeed(value)
-        const checked = definition.output.safeParse(value)
-        return checked.success ? Effect.succeed(checked.data) : Effect.fail(toolError("invalid-output", `output of tool "${pending.name}":\n${z.prettifyError(checked.error)}`))
-      }),
-      Effect.matchEffect({
-        onSuccess: (value) => journal({ result: value }, args.data).pipe(Effect.as(result(contentOf(value), false))),
-        onFailure: (error) => journal({ error }, args.data).pipe(Effect.as(result(`error: ${error.message}`, true))),
-      }),
-    )
+    if (definition.output === undefined) return journal({ result: value }, args.data)
+    const checked = definition.output.safeParse(value)
+    if (!checked.success) return journal({ error: toolError("invalid-output", `output of tool "${pending.name}":\n${z.prettifyError(checked.error)}`) }, args.data)
+    return journal({ result: checked.data }, args.data)
   }
-  const exit = await Effect.runPromiseExit(Effect.forEach(conversation.pending, runOne, { concurrency: step.toolConcurrency }), { signal })
-  if (Exit.isFailure(exit)) throw failureOf(name, exit as unknown as Exit.Exit<never, StepError>)
+  const { pending } = conversation
+  const results: CallResult[] = new Array(pending.length)
+  let next = 0
+  const worker = async () => {
+    for (let index = next++; index < pending.length; index = next++) results[index] = await runOne(pending[index] as PendingCall)
+  }
+  // A failed worker (the batch was cancelled) rejects the batch; the others then stop at their next call.
+  await Promise.all(Array.from({ length: Math.min(step.toolConcurrency, pending.length) }, worker))
+  if (journaled.refusal !== undefined) throw journaled.refusal
   // A replayed batch keeps the clock where the journal left it, so time budgets decide the same way.
   const elapsedMs = ranLive ? Date.now() - conversation.startedAt : conversation.elapsedMs
-  return { results: exit.value, elapsedMs }
+  return { results, elapsedMs }
+}
+
+// A tool call of an agent is attempted once (a failure goes back to the model), within the tool's own timeout.
+const toolCallPolicies = new WeakMap<object, ResolvedPolicy>()
+const toolCallScope = (step: string, definition: Tool<unknown, unknown>, signal: AbortSignal): AttemptScope => {
+  let policy = toolCallPolicies.get(definition)
+  if (policy === undefined) {
+    policy = resolvePolicy(`tool "${definition.name}"`, { retry: false, ...(definition.timeout === undefined ? {} : { attemptTimeout: definition.timeout }) })
+    toolCallPolicies.set(definition, policy)
+  }
+  return { step, policy, signal, deadline: undefined, onRetry: () => {} }
 }
 
 const contentOf = (value: unknown): string => (typeof value === "string" ? value : (JSON.stringify(value) ?? "null"))

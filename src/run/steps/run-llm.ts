@@ -1,10 +1,9 @@
-import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { ConfigurationError, ModelError, StepTimeoutError, messageOf, serializeStepError, type StepError } from "../../contract/errors.ts"
+import { ConfigurationError, ModelError, StepTimeoutError, messageOf, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
 import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models } from "../../contract/model.ts"
 import { costOf } from "../prices.ts"
-import { beforeDeadline, timeoutError, withPolicy } from "../with-policy.ts"
-import { runCode } from "./run-code.ts"
+import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
+import { codeFailure } from "./run-code.ts"
 import type { LlmStep, StepContext } from "../../definition/steps/step.ts"
 import type { StepRun } from "../services.ts"
 import { threadMessagesFor } from "../thread-session.ts"
@@ -19,85 +18,70 @@ export const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
 
 const rawTextLimit = 2_000
 
-/** Where an llm step's Effect program starts when its fast path already did part of the work. */
-export interface LlmStart {
-  /** The request the fast path built (the prompt function is not called twice). */
-  readonly request?: ModelRequest
-  /** How the first attempt on the first model failed: retries and fallbacks continue from it. */
-  readonly firstFailure?: ModelError | StepTimeoutError
-}
-
 /**
  * A model call under the step policy, then each fallback model in turn. Within one attempt, an
  * answer that fails the output schema is sent back with its issues (`repair` times) before the
  * attempt fails with a non-retryable `invalid-output` error, which moves on to the fallback.
  */
-export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun, start: LlmStart = {}): Effect.Effect<unknown, StepError> =>
-  Effect.gen(function* () {
-    const { name, context } = stepRun
-    const request = start.request ?? ((yield* runCode(name, () => requestOf(step, name, context))) as ModelRequest)
-    let firstFailure = start.firstFailure
-    // The fast path's failed attempt counts as the first model's first: the schedule retries after it.
-    const attempt = (model: Model) =>
-      Effect.suspend(() => {
-        const known = firstFailure
-        firstFailure = undefined
-        return known === undefined ? attemptWithRepair(step, model, request, stepRun) : Effect.fail(known)
-      })
-    return yield* withFallback([step.model, ...(step.fallback ?? [])], stepRun, attempt, { attemptTimesItself: true })
-  })
+export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Promise<unknown> => {
+  const { name, context } = stepRun
+  let request: ModelRequest
+  try {
+    request = requestOf(step, name, context)
+  } catch (thrown) {
+    return Promise.reject(codeFailure(name, thrown))
+  }
+  return withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, signal) => attemptOnce(step, model, request, stepRun, signal))
+}
 
 /**
- * Runs `attempt` under the step policy with the first model, then with each fallback model in
- * turn while the failure is a model failure; journals each switch as `model.fallback`. An attempt
- * that enforces the policy's attempt timeout itself says so (`attemptTimesItself`).
+ * Runs `attempt` under the step policy ({@link runAttempts}) with the first model, then with each
+ * fallback model in turn while the failure is a model failure; journals each switch as
+ * `model.fallback`. The attempt settles by itself when its signal aborts (its calls race it), so
+ * a timed-out call is journaled before the retry starts.
+ *
+ * @example
+ * const response = await withFallback(["smart", "fast"], stepRun, (model, signal) => callModel(model, request, stepRun, false, signal))
  */
 export const withFallback = <TValue>(
   candidates: ReadonlyArray<string | Model>,
   stepRun: StepRun,
-  attempt: (model: Model) => Effect.Effect<TValue, StepError>,
-  options: { readonly attemptTimesItself?: boolean } = {},
-): Effect.Effect<TValue, StepError> =>
-  Effect.gen(function* () {
-    const { name, policy, services, onRetry, base, tally } = stepRun
-    let lastError: StepError | undefined
-    for (const [index, candidate] of candidates.entries()) {
-      const model = resolveModel(candidate, services.models, name)
-      if (model instanceof ConfigurationError) return yield* model
-      if (lastError !== undefined) {
-        tally.attempts += 1
-        const from = describe(candidates[index - 1] as string | Model)
-        yield* Effect.promise(async () => services.record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() }))
-      }
-      const result = yield* Effect.result(withPolicy(name, attempt(model), policy, onRetry, options))
-      if (result._tag === "Success") return result.success
-      lastError = result.failure
-      // Only model failures move on to the next model; a code or configuration error would repeat.
-      if (lastError._tag !== "ModelError" && lastError._tag !== "StepTimeoutError") break
-    }
-    return yield* Effect.fail(lastError as StepError)
-  })
+  attempt: (model: Model, signal: AbortSignal) => Promise<TValue>,
+): Promise<TValue> => (candidates.length === 1 ? attemptModel(candidates[0] as string | Model, stepRun, attempt) : fallingBack(candidates, stepRun, attempt))
 
-/**
- * The fast path of an llm step without a step timeout: the first attempt on the first model as
- * plain promises (no fiber). Most steps end here; a failed attempt hands its failure to
- * {@link runLlm}, whose retries and fallbacks go on from it as if Effect had run that attempt.
- */
-export const firstAttempt = async (step: LlmStep<unknown, unknown>, stepRun: StepRun, signal: AbortSignal): Promise<{ readonly output: unknown } | LlmStart> => {
-  let request: ModelRequest
-  try {
-    request = requestOf(step, stepRun.name, stepRun.context)
-  } catch {
-    // runLlm calls the prompt again and reports what it throws, as a step code error.
-    return {}
+const fallingBack = async <TValue>(
+  candidates: ReadonlyArray<string | Model>,
+  stepRun: StepRun,
+  attempt: (model: Model, signal: AbortSignal) => Promise<TValue>,
+): Promise<TValue> => {
+  const { name, services, base, tally, record } = stepRun
+  let lastError: unknown
+  for (const [index, candidate] of candidates.entries()) {
+    // An unknown alias fails the step now, whatever the previous model's failure was.
+    const model = resolveModel(candidate, services.models, name)
+    if (model instanceof ConfigurationError) throw model
+    if (lastError !== undefined) {
+      tally.attempts += 1
+      const from = describe(candidates[index - 1] as string | Model)
+      await record({ type: "model.fallback", ...base, from, to: describe(candidate), error: serializeStepError(name, lastError), at: Date.now() })
+    }
+    try {
+      return await attemptModel(model, stepRun, attempt)
+    } catch (error) {
+      lastError = error
+    }
+    // Only model failures move on to the next model: a code or configuration error would repeat,
+    // and a step that is out of time or cancelled has no time for another model.
+    if (!(lastError instanceof ModelError || (lastError instanceof StepTimeoutError && lastError.scope === "attempt"))) break
   }
-  const model = resolveModel(step.model, stepRun.services.models, stepRun.name)
-  if (model instanceof ConfigurationError) return { request }
-  try {
-    return { output: await attemptOnce(step, model, request, stepRun, signal) }
-  } catch (error) {
-    return { request, firstFailure: asAttemptError(model, error) }
-  }
+  throw lastError
+}
+
+/** The attempts of one model under the step policy; each settles by itself when its signal aborts. */
+const attemptModel = <TValue>(candidate: string | Model, stepRun: StepRun, attempt: (model: Model, signal: AbortSignal) => Promise<TValue>): Promise<TValue> => {
+  const model = resolveModel(candidate, stepRun.services.models, stepRun.name)
+  if (model instanceof ConfigurationError) return Promise.reject(model)
+  return runAttempts(stepRun.scope, (signal) => attempt(model, signal), { toError: (thrown) => asAttemptError(model, thrown), settlesOnAbort: true })
 }
 
 const requestOf = (step: LlmStep<unknown, unknown>, name: string, context: StepContext<unknown, Record<string, unknown>>): ModelRequest => {
@@ -113,19 +97,13 @@ const requestOf = (step: LlmStep<unknown, unknown>, name: string, context: StepC
 
 const asAttemptError = (model: Model, error: unknown): ModelError | StepTimeoutError => (error instanceof StepTimeoutError ? error : toModelError(model, error))
 
-/** One attempt as an Effect: interruption aborts the attempt's signal, and so its model call. */
-const attemptWithRepair = (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun): Effect.Effect<unknown, ModelError | StepTimeoutError> =>
-  Effect.tryPromise({ try: (signal) => attemptOnce(step, model, request, stepRun, signal), catch: (error) => asAttemptError(model, error) })
-
 /** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
 const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun, signal: AbortSignal): Promise<unknown> => {
   const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
-  // The attempt's deadline covers every call of the attempt, repairs included.
-  const { attemptTimeoutMs } = stepRun.policy
-  const deadline = attemptTimeoutMs === undefined ? undefined : Date.now() + attemptTimeoutMs
+  // The attempt's signal (its deadline) covers every call of the attempt, repairs included.
   let current = request
   for (let repair = 0; ; repair++) {
-    const response = await callModel(model, current, stepRun, step.stream === true, deadline, signal)
+    const response = await callModel(model, current, stepRun, step.stream === true, signal)
     const parsed = parseOutput(step, response.text)
     if (parsed.success) return parsed.value
     if (repair >= repairs) {
@@ -140,8 +118,8 @@ const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, reques
         rawText: response.text.slice(0, rawTextLimit),
       })
     }
-    const { base, services } = stepRun
-    await services.record({ type: "model.repair", ...base, repair: repair + 1, issues: parsed.issues, at: Date.now() })
+    const { base, record } = stepRun
+    await record({ type: "model.repair", ...base, repair: repair + 1, issues: parsed.issues, at: Date.now() })
     // Only the last failed answer goes back, never the whole failed history.
     current = {
       ...request,
@@ -154,12 +132,18 @@ const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, reques
   }
 }
 
-/** One model call, journaled as `model.called` (answer or error), its usage added to the step's tally. */
-const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline: number | undefined, signal: AbortSignal): Promise<ModelResponse> => {
-  const { base, services, usage, policy } = stepRun
+/**
+ * One model call with the attempt's signal, journaled as `model.called` (answer or error, a
+ * timeout included), its usage added to the step's tally. Settles as soon as the signal aborts.
+ *
+ * @example
+ * const response = await callModel(model, { messages }, stepRun, false, signal)
+ */
+export const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, signal: AbortSignal): Promise<ModelResponse> => {
+  const { base, services, usage, policy, record } = stepRun
   const started = Date.now()
   const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError }) =>
-    services.record({
+    record({
       type: "model.called",
       ...base,
       provider: model.provider,
@@ -179,23 +163,22 @@ const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, 
       durationMs: Date.now() - started,
       at: Date.now(),
     })
-  const send = (callSignal: AbortSignal) => {
-    const options: GenerateOptions = {
-      signal: callSignal,
-      ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
-      ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
-      ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
-    }
-    return model.generate(request, options)
+  const options: GenerateOptions = {
+    signal,
+    ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
+    ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
+    ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
   }
-  const attemptTimeout = () => timeoutError(base.step, "attempt", policy.attemptTimeoutMs ?? 0, true)
+  // Between the calls of an attempt (a repair), its time may have run out: no call is made then.
+  if (signal.aborted) throw signal.reason
   let response: ModelResponse
   try {
-    response = await (deadline === undefined ? send(signal) : beforeDeadline(deadline, signal, send, attemptTimeout))
+    response = await untilAborted(model.generate(request, options), signal)
   } catch (error) {
-    const failure = asAttemptError(model, error)
+    const timedOut = signal.aborted && signal.reason instanceof StepTimeoutError
+    const failure = timedOut ? (signal.reason as StepTimeoutError) : asAttemptError(model, error)
     // A call abandoned because the step was left is not a failure of the model: nothing to journal.
-    if (!signal.aborted) await journalCall({ error: failure })
+    if (!signal.aborted || timedOut) await journalCall({ error: failure })
     throw failure
   }
   await journalCall({ response })
@@ -210,10 +193,6 @@ const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, 
   }
   return response
 }
-
-/** One model call as an Effect (for steps that drive the model themselves), journaled like every call. */
-export const call = (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, deadline?: number): Effect.Effect<ModelResponse, ModelError | StepTimeoutError> =>
-  Effect.tryPromise({ try: (signal) => callModel(model, request, stepRun, stream, deadline, signal), catch: (error) => asAttemptError(model, error) })
 
 /** What a model is told when its answer fails the output schema: the problem, its issues, answer again. */
 export const repairPrompt = (problem: string, issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
@@ -244,10 +223,12 @@ const buildMessages = (step: LlmStep<unknown, unknown>, context: StepContext<unk
   return system === undefined ? messages : [{ role: "system", content: system }, ...messages]
 }
 
+// A model that throws something untyped says nothing about retrying: only an explicit
+// `retry.attempts` retries it (see run/attempt.ts).
 const toModelError = (model: Model, error: unknown): ModelError =>
   error instanceof ModelError
     ? error
-    : new ModelError({ provider: model.provider, model: model.model, reason: "unknown", retryable: false, message: messageOf(error) })
+    : fromUntyped(withEvidenceOf(new ModelError({ provider: model.provider, model: model.model, reason: "unknown", retryable: false, message: messageOf(error) }), error))
 
 type Parsed =
   | { readonly success: true; readonly value: unknown }

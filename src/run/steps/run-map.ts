@@ -45,7 +45,7 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
         `map "${name}": on resume over() returned ${items.length} items (fingerprint ${fingerprint}), but the run journaled ${journaled.count} (fingerprint ${journaled.fingerprint}); finished items cannot be matched to a changed list`,
       ))
     }
-    yield* Effect.promise(async () => services.record({ type: "map.listed", ...base, count: items.length, fingerprint, at: Date.now() }))
+    yield* Effect.promise(async () => stepRun.record({ type: "map.listed", ...base, count: items.length, fingerprint, at: Date.now() }))
     if (items.length === 0) return []
     const policy = step.onItemError
     const required = policy === "fail-fast" ? items.length : policy === "collect" ? 0 : policy.atLeast

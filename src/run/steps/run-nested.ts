@@ -2,7 +2,7 @@ import { attachServices } from "../services.ts"
 import type { MachineOutput } from "../../compile/run-context.ts"
 import * as Effect from "effect/Effect"
 import { createActor } from "xstate"
-import { StepCodeError, type RunError, type StepError } from "../../contract/errors.ts"
+import { StepCodeError, serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
 import type { NestedPipeline, PipelineStep } from "../../definition/steps/fanout-step.ts"
 import { runCode } from "./run-code.ts"
 import type { RunServices, StepRun } from "../services.ts"
@@ -52,7 +52,7 @@ export const runChild = (child: NestedPipeline, input: unknown, prefix: string, 
       },
       error: (error) => {
         signal.removeEventListener("abort", onAbort)
-        reject({ _tag: "StepCodeError", step: prefix.slice(0, -1), retryable: false, message: error instanceof Error ? error.message : String(error) } satisfies RunError)
+        reject(serializeStepError(prefix.slice(0, -1), error))
       },
     })
     if (signal.aborted) return reject({ _tag: "CancelledError", step: prefix.slice(0, -1), message: "cancelled before it started" } satisfies RunError)

@@ -3,7 +3,7 @@ import { parallelStartedAt } from "../services.ts"
 import type { RunContext, StepDone } from "../../compile/run-context.ts"
 import type { PipelineGraph } from "../../definition/graph.ts"
 import { journaledName } from "../../contract/keys.ts"
-import { messageOf, type RunError } from "../../contract/errors.ts"
+import { serializeStepError, thrownIn, type RunError } from "../../contract/errors.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { ParallelStep } from "../../definition/steps/fanout-step.ts"
 import { runUnit, unitPolicy } from "./run-unit.ts"
@@ -39,7 +39,7 @@ export const joinParallel = async (graph: PipelineGraph, step: string, context: 
     const next = edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
     done = { output, next }
   } catch (thrown) {
-    const error: RunError = { _tag: "StepCodeError", step: name, retryable: false, message: `join of "${name}" threw: ${messageOf(thrown)}` }
+    const error = serializeStepError(name, thrownIn(name, "join", thrown))
     await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
     throw error
   }

@@ -1,9 +1,8 @@
-import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { StepCodeError, type StepError } from "../../contract/errors.ts"
-import { withPolicy } from "../with-policy.ts"
+import { StepCodeError } from "../../contract/errors.ts"
+import { runAttempts } from "../attempt.ts"
 import type { Passage } from "../../contract/retriever.ts"
-import { runCode, toStepError } from "./run-code.ts"
+import { codeFailure, runOnce } from "./run-code.ts"
 import { runLlm } from "./run-llm.ts"
 import type { RetrievalResult, RetrieveStep } from "../../definition/steps/retrieve.ts"
 import type { LlmStep } from "../../definition/steps/step.ts"
@@ -12,41 +11,35 @@ import type { StepRun } from "../services.ts"
 const Graded = z.object({ relevant: z.array(z.number().int()) })
 
 /**
- * The retrieve step's program: the query (user code), the retriever under the step policy, the
- * `minScore` cut, then the optional relevance call (a model call like an `llm` step's: journaled,
- * retried, counted in usage).
+ * The retrieve step: the query (user code), the retriever under the step policy, the `minScore`
+ * cut, then the optional relevance call (a model call like an `llm` step's: journaled, retried,
+ * counted in usage).
  */
-export const runRetrieve = (step: RetrieveStep<unknown, unknown>, stepRun: StepRun): Effect.Effect<RetrievalResult, StepError> =>
-  Effect.gen(function* () {
-    const { name, context, policy, onRetry } = stepRun
-    const query = yield* runCode(name, () => step.query(context))
-    if (typeof query !== "string") {
-      return yield* new StepCodeError({ step: name, retryable: false, message: `retrieve step "${name}": query() returned ${typeof query}, expected a string` })
-    }
-    const found = yield* withPolicy(
-      name,
-      Effect.tryPromise({ try: (signal) => step.retriever.retrieve(query, { k: step.k, signal }), catch: (error) => toStepError(name, error) }),
-      policy,
-      onRetry,
-    )
-    const problem = checkPassages(found)
-    if (problem !== undefined) return yield* new StepCodeError({ step: name, retryable: false, message: `retrieve step "${name}": the retriever returned ${problem}` })
-    const dropped: Array<RetrievalResult["dropped"][number]> = []
-    let passages = found.filter((passage) => {
-      if (step.minScore === undefined || passage.score >= step.minScore) return true
-      dropped.push({ id: passage.id, score: passage.score, reason: "min-score" })
+export const runRetrieve = async (step: RetrieveStep<unknown, unknown>, stepRun: StepRun): Promise<RetrievalResult> => {
+  const { name, context, scope } = stepRun
+  const query = await runOnce(name, () => step.query(context), scope.signal)
+  if (typeof query !== "string") {
+    throw new StepCodeError({ step: name, retryable: false, message: `retrieve step "${name}": query() returned ${typeof query}, expected a string` })
+  }
+  const found = await runAttempts(scope, (signal) => step.retriever.retrieve(query, { k: step.k, signal }), { toError: (thrown) => codeFailure(name, thrown) })
+  const problem = checkPassages(found)
+  if (problem !== undefined) throw new StepCodeError({ step: name, retryable: false, message: `retrieve step "${name}": the retriever returned ${problem}` })
+  const dropped: Array<RetrievalResult["dropped"][number]> = []
+  let passages = found.filter((passage) => {
+    if (step.minScore === undefined || passage.score >= step.minScore) return true
+    dropped.push({ id: passage.id, score: passage.score, reason: "min-score" })
+    return false
+  })
+  if (step.relevance !== undefined && passages.length > 0) {
+    const relevant = new Set(await gradeRelevance(step, query, passages, stepRun))
+    passages = passages.filter((passage, index) => {
+      if (relevant.has(index + 1)) return true
+      dropped.push({ id: passage.id, score: passage.score, reason: "not-relevant" })
       return false
     })
-    if (step.relevance !== undefined && passages.length > 0) {
-      const relevant = new Set(yield* gradeRelevance(step, query, passages, stepRun))
-      passages = passages.filter((passage, index) => {
-        if (relevant.has(index + 1)) return true
-        dropped.push({ id: passage.id, score: passage.score, reason: "not-relevant" })
-        return false
-      })
-    }
-    return { query, passages, dropped }
-  })
+  }
+  return { query, passages, dropped }
+}
 
 // A retriever is user code too: a malformed answer is named here, not left to fail later in a prompt.
 const checkPassages = (found: unknown): string | undefined => {
@@ -68,5 +61,5 @@ const gradeRelevance = (step: RetrieveStep<unknown, unknown>, query: string, pas
     prompt: () => `${instructions}\n\nPassages:\n\n${numbered}\n\nAnswer with JSON: {"relevant": [the numbers of the relevant passages]}, or {"relevant": []} when none is.`,
     output: Graded,
   }
-  return (runLlm(grader, stepRun) as Effect.Effect<z.infer<typeof Graded>, StepError>).pipe(Effect.map((graded) => graded.relevant))
+  return runLlm(grader, stepRun).then((graded) => (graded as z.infer<typeof Graded>).relevant)
 }

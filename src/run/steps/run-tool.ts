@@ -1,44 +1,59 @@
-import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { ToolError, messageOf, serializeStepError, type StepError } from "../../contract/errors.ts"
-import { runCode } from "./run-code.ts"
+import { ToolError, messageOf, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
 import type { ToolStep } from "../../definition/steps/step.ts"
+import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
 import type { StepRun } from "../services.ts"
+import { codeFailure, settleCode } from "./run-code.ts"
 
-/** A tool step: arguments from the run, validated; the tool run with the step's signal and idempotency key; output validated. */
-export const runTool = (step: ToolStep<unknown, unknown>, { name, context, services, base }: StepRun): Effect.Effect<unknown, StepError> =>
-  Effect.gen(function* () {
-    const definition = step.tool
-    const raw = yield* runCode(name, () => step.args(context))
-    const args = definition.input.safeParse(raw)
-    if (!args.success) {
-      return yield* new ToolError({ tool: definition.name, reason: "invalid-arguments", retryable: false, message: `arguments of tool "${definition.name}" in step "${name}":\n${z.prettifyError(args.error)}` })
-    }
-    const idempotencyKey = `${context.runId}:${name}:${context.visit}`
-    const started = Date.now()
-    const journalCall = (outcome: { readonly result: unknown } | { readonly error: ToolError }) =>
-      Effect.promise(async () =>
-        services.record({
-          type: "tool.called",
-          ...base,
-          tool: definition.name,
-          args: args.data,
-          ...("result" in outcome ? { result: outcome.result } : { error: serializeStepError(name, outcome.error) }),
-          durationMs: Date.now() - started,
-          at: Date.now(),
-        }))
-    const result = yield* Effect.tryPromise({
-      try: async (signal) => definition.run(args.data, { signal, idempotencyKey, runId: context.runId, step: name }),
-      catch: (error) => (error instanceof ToolError ? error : new ToolError({ tool: definition.name, reason: "failed", retryable: definition.idempotent === true, message: messageOf(error) })),
-    }).pipe(
-      Effect.tap((value) => journalCall({ result: value })),
-      Effect.tapError((error) => journalCall({ error })),
-    )
-    if (definition.output === undefined) return result
-    const checked = definition.output.safeParse(result)
-    if (!checked.success) {
-      return yield* new ToolError({ tool: definition.name, reason: "invalid-output", retryable: false, message: `output of tool "${definition.name}":\n${z.prettifyError(checked.error)}` })
-    }
-    return checked.data
-  })
+/**
+ * A tool step under the step policy; each attempt computes the arguments, validates them, runs the
+ * tool with the attempt's signal and the step's idempotency key, journals the call and validates
+ * the output.
+ */
+export const runTool = (step: ToolStep<unknown, unknown>, stepRun: StepRun): Promise<unknown> =>
+  runAttempts(stepRun.scope, (signal) => toolAttempt(step, stepRun, signal), { toError: (thrown) => codeFailure(stepRun.name, thrown), settlesOnAbort: true })
 
+const toolAttempt = async (step: ToolStep<unknown, unknown>, { name, context, record, base }: StepRun, signal: AbortSignal): Promise<unknown> => {
+  const definition = step.tool
+  const raw = await untilAborted(settleCode(step.args(signal === context.signal ? context : { ...context, signal }), signal), signal)
+  const args = definition.input.safeParse(raw)
+  if (!args.success) {
+    throw new ToolError({ tool: definition.name, reason: "invalid-arguments", retryable: false, message: `arguments of tool "${definition.name}" in step "${name}":\n${z.prettifyError(args.error)}` })
+  }
+  const idempotencyKey = `${context.runId}:${name}:${context.visit}`
+  const started = Date.now()
+  const journalCall = (outcome: { readonly result: unknown } | { readonly error: ToolError }) =>
+    record({
+      type: "tool.called",
+      ...base,
+      tool: definition.name,
+      args: args.data,
+      ...("result" in outcome ? { result: outcome.result } : { error: serializeStepError(name, outcome.error) }),
+      durationMs: Date.now() - started,
+      at: Date.now(),
+    })
+  let result: unknown
+  try {
+    result = await untilAborted(definition.run(args.data, { signal, idempotencyKey, runId: context.runId, step: name }), signal)
+  } catch (thrown) {
+    // A call abandoned at its timeout or cancelled ends with the attempt's reason: nothing to journal.
+    if (signal.aborted) throw thrown
+    const error = thrown instanceof ToolError ? thrown : failedCall(definition, thrown)
+    await journalCall({ error })
+    throw error
+  }
+  await journalCall({ result })
+  if (definition.output === undefined) return result
+  const checked = definition.output.safeParse(result)
+  if (!checked.success) {
+    throw new ToolError({ tool: definition.name, reason: "invalid-output", retryable: false, message: `output of tool "${definition.name}":\n${z.prettifyError(checked.error)}` })
+  }
+  return checked.data
+}
+
+// An idempotent tool's failure is retryable; one that says `idempotent: false` never is; one that
+// says nothing is retried only under an explicit `retry.attempts`, like any untyped error.
+const failedCall = (definition: ToolStep<unknown, unknown>["tool"], thrown: unknown): ToolError => {
+  const error = withEvidenceOf(new ToolError({ tool: definition.name, reason: "failed", retryable: definition.idempotent === true, message: messageOf(thrown) }), thrown)
+  return definition.idempotent === undefined ? fromUntyped(error) : error
+}
