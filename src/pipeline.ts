@@ -7,7 +7,7 @@ import { PipelineDefinitionError } from "./contract/errors.ts"
 import type { Budget } from "./definition/agent-stop-rules.ts"
 import type { EdgesOf } from "./definition/edges.ts"
 import type { StepPolicy } from "./definition/policy.ts"
-import { stepBuilders, stepKinds, type AnyStep, type Step, type StepContext } from "./definition/steps/step.ts"
+import { stepKindDefinitions, stepKinds, type AnyStep, type Step, type StepContext } from "./definition/steps/step.ts"
 import { checkStepName, validateGraph } from "./definition/validate.ts"
 import { createRunner, type Pipeline } from "./run/create-runner.ts"
 import { implementations } from "./run/implementations.ts"
@@ -94,4 +94,4 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
 
 
 // "fn(), llm(), … or subpipeline()": the message names every builder, from the one table of kinds.
-const stepBuilderList = Object.values(stepBuilders).map((name) => `${name}()`).join(", ").replace(/, ([^,]*)$/, " or $1")
+const stepBuilderList = Object.values(stepKindDefinitions).map(({ builder }) => `${builder}()`).join(", ").replace(/, ([^,]*)$/, " or $1")

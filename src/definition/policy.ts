@@ -53,16 +53,8 @@ export interface ResolvedPolicy {
   readonly retryAny: boolean
 }
 
-const noRetry: RetryPolicy = { attempts: 1 }
-
-/** Defaults per step kind: model calls retry, code and tools do not unless told to. */
-export const defaultPolicies: Readonly<Record<"fn" | "llm" | "tool" | "retrieve", StepPolicy>> = {
-  fn: { retry: noRetry },
-  llm: { retry: { attempts: 3, initialDelay: "500ms", factor: 2, maxDelay: "30s" }, attemptTimeout: "120s" },
-  tool: { retry: noRetry },
-  // Retrievers call embeddings APIs and search services, which rate-limit like models.
-  retrieve: { retry: { attempts: 3, initialDelay: "500ms", factor: 2, maxDelay: "30s" }, attemptTimeout: "60s" },
-}
+/** No retries: one attempt. */
+export const noRetry: RetryPolicy = { attempts: 1 }
 
 /**
  * Merges policies, later ones winning field by field, and resolves durations. Every policy given
@@ -75,14 +67,15 @@ export const defaultPolicies: Readonly<Record<"fn" | "llm" | "tool" | "retrieve"
 export const resolvePolicy = (where: string, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => merge(where, undefined, policies)
 
 /**
- * The policy of a step of `kind`: the kind's defaults ({@link defaultPolicies}), then the user's
- * policies (pipeline, enclosing step, the step's own), later ones winning field by field.
+ * The policy of a step: its kind's defaults (run/step-kinds.ts), then the user's policies
+ * (pipeline, enclosing step, the step's own), later ones winning field by field. Only the user's
+ * `retry.attempts` makes the result `retryAny`.
  *
  * @example
- * resolveStepPolicy('step "answer"', "llm", pipelinePolicy, step.policy)
+ * resolveStepPolicy('step "answer"', { retry: { attempts: 3 } }, pipelinePolicy, step.policy)
  */
-export const resolveStepPolicy = (where: string, kind: string, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy =>
-  merge(where, (defaultPolicies as Partial<Record<string, StepPolicy>>)[kind], policies)
+export const resolveStepPolicy = (where: string, kindDefaults: StepPolicy | undefined, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy =>
+  merge(where, kindDefaults, policies)
 
 const merge = (where: string, defaults: StepPolicy | undefined, policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => {
   let retry: RetryPolicy = noRetry

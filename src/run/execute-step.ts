@@ -1,19 +1,11 @@
-import type { RunContext, StepDone } from "../compile/run-context.ts"
-import type { PipelineGraph } from "../definition/graph.ts"
 import { journaledName } from "../contract/keys.ts"
-import { ConfigurationError, serializeStepError, thrownIn, type RunError, type StepError } from "../contract/errors.ts"
+import { serializeStepError, thrownIn, type RunError, type StepError } from "../contract/errors.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
-import type { ResolvedPolicy } from "../definition/policy.ts"
 import { cancelledError, type AttemptScope } from "./attempt.ts"
 import { StepJournal } from "./step-journal.ts"
-import { runFn, runProgram } from "./steps/run-code.ts"
-import { runLlm } from "./steps/run-llm.ts"
-import { runMap } from "./steps/run-map.ts"
-import { runNested } from "./steps/run-nested.ts"
-import { runTool } from "./steps/run-tool.ts"
-import { runRetrieve } from "./steps/run-retrieve.ts"
+import { runStepKind } from "./step-kinds.ts"
 import type { AnyStep, StepContext } from "../definition/steps/step.ts"
-import type { RunServices, StepRun } from "./services.ts"
+import type { ExecuteStep, StepRun } from "./services.ts"
 import { noThread } from "../contract/thread.ts"
 import { threadExchangeOf } from "./thread-session.ts"
 
@@ -22,14 +14,7 @@ import { threadExchangeOf } from "./thread-session.ts"
  * journals its start and end; rejects with a RunError. No user code runs once `signal` has
  * aborted or the journal has refused a write.
  */
-export const executeStep = async (
-  graph: PipelineGraph,
-  stepName: string,
-  policy: ResolvedPolicy,
-  context: RunContext,
-  services: RunServices,
-  signal: AbortSignal,
-): Promise<StepDone> => {
+export const executeStep: ExecuteStep = async (graph, stepName, policy, context, services, signal) => {
   const name = journaledName(services, stepName)
   // A run cancelled before this step began (a run started with an aborted signal) runs none of it.
   if (signal.aborted) throw cancelledError(name)
@@ -61,7 +46,7 @@ export const executeStep = async (
   }
   let output: unknown
   try {
-    output = await runKind(step, stepRun)
+    output = await runStepKind(step, stepRun)
   } catch (error) {
     return fail(serializeStepError(name, error))
   }
@@ -82,28 +67,4 @@ export const executeStep = async (
   // Not journaled as finished, so not finished: the machine must not move on.
   if (journal.refusal !== undefined) throw journal.refusal
   return { output, next }
-}
-
-const runKind = (step: AnyStep, stepRun: StepRun): Promise<unknown> => {
-  const { name, scope } = stepRun
-  switch (step.kind) {
-    case "fn":
-      return runFn(step, stepRun)
-    case "tool":
-      return runTool(step, stepRun)
-    case "llm":
-      return runLlm(step, stepRun)
-    case "retrieve":
-      return runRetrieve(step, stepRun)
-    case "map":
-      return runProgram(name, runMap(step, stepRun), scope.signal)
-    case "pipeline":
-      return runProgram(name, runNested(step, stepRun), scope.signal)
-    case "human":
-    case "agent":
-      // Both are sub-charts of the machine, never invoked as one actor.
-      return Promise.reject(new ConfigurationError({ step: name, retryable: false, message: `${step.kind} step "${name}" is not invoked` }))
-    case "parallel":
-      return Promise.reject(new ConfigurationError({ step: name, retryable: false, message: `parallel step "${name}" runs as branches of a parallel state, not as one actor` }))
-  }
 }

@@ -6,7 +6,8 @@ import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import { journaledName, visitKey } from "../contract/keys.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
-import { resolveStepPolicy, type ResolvedPolicy } from "../definition/policy.ts"
+import type { ResolvedPolicy } from "../definition/policy.ts"
+import { policyOfStep } from "../definition/steps/step.ts"
 import { agentImplementations } from "./agent/agent-actors.ts"
 import { throughExecutor } from "./executor.ts"
 import { detachedServices, noteParallelStart, servicesOf, type RunServices } from "./services.ts"
@@ -23,8 +24,7 @@ export const stepPolicies = (graph: PipelineGraph): ReadonlyMap<string, Resolved
   const policies = new Map<string, ResolvedPolicy>()
   for (const [name, step] of graph.steps) {
     if (step.kind === "human") continue
-    // An agent's model turns take an llm step's defaults.
-    policies.set(name, resolveStepPolicy(`step "${name}"`, step.kind === "agent" ? "llm" : step.kind, graph.policy, step.policy))
+    policies.set(name, policyOfStep(`step "${name}"`, step, graph.policy))
   }
   return policies
 }

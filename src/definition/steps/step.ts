@@ -1,7 +1,7 @@
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
 import type { Message, Model } from "../../contract/model.ts"
-import type { StepPolicy } from "../policy.ts"
+import { noRetry, resolveStepPolicy, type ResolvedPolicy, type StepPolicy } from "../policy.ts"
 import type { DurationInput } from "../../contract/duration.ts"
 import type { Tool } from "./tool.ts"
 import type { RetrieveStep } from "./retrieve.ts"
@@ -29,36 +29,41 @@ export interface StepContext<TInput, TSteps> {
   readonly thread: Thread
 }
 
-/**
- * The step kinds of the core and the builder that makes each: the builder checks `.step()`
- * against this table, and the run layer's table of runners (run/step-kinds.ts) is keyed by it,
- * so a new kind that is missing there is a type error.
- *
- * @example
- * const builderOf = (kind: StepKind) => `${stepBuilders[kind]}()`
- */
-export const stepBuilders = {
-  fn: "fn",
-  llm: "llm",
-  tool: "callTool",
-  human: "human",
-  retrieve: "retrieve",
-  agent: "agent",
-  parallel: "parallel",
-  map: "map",
-  pipeline: "subpipeline",
-} as const
+// Model calls and retrievers (embeddings APIs, search services) rate-limit: they retry by default.
+const modelRetry = { attempts: 3, initialDelay: "500ms", factor: 2, maxDelay: "30s" } as const
 
 /**
- * Every step kind, in the order of {@link stepBuilders}.
+ * The step kinds of the core, each with the builder that makes it and the policy its steps start
+ * from (the pipeline's and the step's own win field by field; without one a step is tried once).
+ * The builder checks `.step()` against this table, and the run layer's table of runners
+ * (run/step-kinds.ts) is keyed by it, so a new kind missing there is a type error.
+ *
+ * @example
+ * const builderOf = (kind: StepKind) => `${stepKindDefinitions[kind].builder}()`
+ */
+export const stepKindDefinitions = {
+  fn: { builder: "fn", defaultPolicy: { retry: noRetry } },
+  llm: { builder: "llm", defaultPolicy: { retry: modelRetry, attemptTimeout: "120s" } },
+  tool: { builder: "callTool", defaultPolicy: { retry: noRetry } },
+  human: { builder: "human" },
+  retrieve: { builder: "retrieve", defaultPolicy: { retry: modelRetry, attemptTimeout: "60s" } },
+  // An agent's model turns take the llm defaults.
+  agent: { builder: "agent", defaultPolicy: { retry: modelRetry, attemptTimeout: "120s" } },
+  parallel: { builder: "parallel" },
+  map: { builder: "map" },
+  pipeline: { builder: "subpipeline" },
+} as const satisfies Record<string, { readonly builder: string; readonly defaultPolicy?: StepPolicy }>
+
+/**
+ * Every step kind, in the order of {@link stepKindDefinitions}.
  *
  * @example
  * const isKind = (value: string): value is StepKind => (stepKinds as readonly string[]).includes(value)
  */
-export const stepKinds = Object.keys(stepBuilders) as ReadonlyArray<keyof typeof stepBuilders>
+export const stepKinds = Object.keys(stepKindDefinitions) as ReadonlyArray<keyof typeof stepKindDefinitions>
 
 /** One of {@link stepKinds}. */
-export type StepKind = keyof typeof stepBuilders
+export type StepKind = keyof typeof stepKindDefinitions
 
 interface StepBase<TOutput> {
   /** Phantom: carries the step's output type. Never set at run time. */
@@ -132,3 +137,15 @@ export type AnyStep = Step<any, any>
 
 /** The output type of a step definition. */
 export type OutputOf<TStep> = TStep extends { readonly "~output"?: infer TOutput } ? TOutput : never
+
+/**
+ * The resolved policy of a step: its kind's default, then the given policies (pipeline, enclosing
+ * step), then the step's own. Throws a `RangeError` naming `where` for an impossible value.
+ *
+ * @example
+ * const policy = policyOfStep('step "answer"', step, pipelinePolicy)
+ */
+export const policyOfStep = (where: string, step: AnyStep, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy => {
+  const kind: { readonly builder: string; readonly defaultPolicy?: StepPolicy } = stepKindDefinitions[step.kind]
+  return resolveStepPolicy(where, kind.defaultPolicy, ...policies, step.policy)
+}

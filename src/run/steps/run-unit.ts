@@ -1,8 +1,8 @@
 import { initialContext, type RunContext } from "../../compile/run-context.ts"
 import { visitKey } from "../../contract/keys.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
-import { resolveStepPolicy, type ResolvedPolicy, type StepPolicy } from "../../definition/policy.ts"
-import type { AnyStep } from "../../definition/steps/step.ts"
+import type { ResolvedPolicy, StepPolicy } from "../../definition/policy.ts"
+import { policyOfStep, type AnyStep } from "../../definition/steps/step.ts"
 import type { ExecuteStep, RunServices } from "../services.ts"
 
 const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: undefined, timeout: undefined, stop: [], stopped: undefined }
@@ -12,7 +12,7 @@ const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: un
  * then the enclosing step's, then its own, field by field.
  */
 export const unitPolicy = (path: string, unit: AnyStep, ...policies: ReadonlyArray<StepPolicy | undefined>): ResolvedPolicy =>
-  resolveStepPolicy(`step "${path}"`, unit.kind, ...policies, unit.policy)
+  policyOfStep(`step "${path}"`, unit, ...policies)
 
 /**
  * Runs a step inside another (a parallel branch, a map item) as its own journaled step named by
