@@ -1,3 +1,4 @@
+import { emptyUsage } from "../contract/usage.ts"
 import { journaledName } from "../contract/keys.ts"
 import { serializeStepError, thrownIn, type RunError, type StepError } from "../contract/errors.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
@@ -24,7 +25,7 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
   const started = Date.now()
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }
-  const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
+  const usage = { ...emptyUsage }
   const journal = new StepJournal(services.record, name)
   const { record } = journal
   await record({ type: "step.started", ...base, at: started })

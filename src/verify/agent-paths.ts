@@ -1,3 +1,4 @@
+import { emptyUsage } from "../contract/usage.ts"
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
 // approves. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
@@ -5,7 +6,6 @@ import { fixtureOutput, type Fixtures } from "./fixtures.ts"
 import type { AnyEventObject } from "xstate"
 import type { AgentChartState, ChartState } from "./chart.ts"
 
-const noUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
 
 interface AgentTally {
   readonly turns: number
@@ -28,7 +28,7 @@ export const agentEvents = (
     failures ? [{ type: `xstate.error.actor.${step}.${phase}`, error: { _tag: "StepCodeError", step, retryable: false, message: `simulated failure of "${step}"` } }] : []
   if (agent.phase === "thinking") {
     const turn = tally.turns + 1
-    const base = { turn, text: "", usage: noUsage, elapsedMs: 0, runUsage: noUsage, runElapsedMs: 0 }
+    const base = { turn, text: "", usage: emptyUsage, elapsedMs: 0, runUsage: emptyUsage, runElapsedMs: 0 }
     const answers = state.routes.map((next) => ({ type: `xstate.done.actor.${step}.thinking`, output: { ...base, calls: [], answer: { output: fixtureOutput(fixtures, step), next } } }))
     // Past maxVisits turns, only answers: the loop ends however the stop rules are written.
     if (turn > maxVisits) return answers

@@ -16,7 +16,7 @@ import { resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../../defin
 import type { UsageTotals } from "../../contract/events.ts"
 import { addUsage, emptyUsage } from "../../contract/usage.ts"
 import type { AgentStep } from "../../definition/steps/agent.ts"
-import { callModel, jsonSchemaOf, parseOutput, repairPrompt, withFallback } from "../steps/run-llm.ts"
+import { callModel, jsonSchemaOf, parseOutput, promptMessages, repairPrompt, withFallback } from "../steps/run-llm.ts"
 import { noThread } from "../../contract/thread.ts"
 import type { AnyStep, StepContext } from "../../definition/steps/step.ts"
 import type { RunServices, StepRun, UsageTally } from "../services.ts"
@@ -67,14 +67,7 @@ const approvalOf = (step: AgentStep<unknown, unknown>, toolCall: ToolCall): Pend
   }
 }
 
-const openingMessages = (step: AgentStep<unknown, unknown>, context: StepContext<unknown, Record<string, unknown>>): Message[] => {
-  const prompt = step.prompt(context)
-  const messages: Message[] = typeof prompt === "string" ? [{ role: "user", content: prompt }] : [...prompt]
-  const system = typeof step.system === "function" ? step.system(context) : step.system
-  return system === undefined ? messages : [{ role: "system", content: system }, ...messages]
-}
-
-const freshTally = (): UsageTally => ({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 })
+const freshTally = (): UsageTally => ({ ...emptyUsage })
 
 /** One model turn of an agent step: the model's answer, or the tool calls it asks for. */
 export const runAgentTurn = async (
@@ -108,7 +101,7 @@ export const runAgentTurn = async (
   if (turn === 1) {
     await services.record({ type: "step.started", ...base, at: Date.now() })
     try {
-      opening = openingMessages(step, stepContext)
+      opening = promptMessages(step, stepContext)
     } catch (error) {
       return fail(serializeStepError(name, thrownIn(name, "prompt", error)), emptyUsage)
     }

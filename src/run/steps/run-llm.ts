@@ -85,7 +85,7 @@ const attemptModel = <TValue>(candidate: string | Model, stepRun: StepRun, attem
 }
 
 const requestOf = (step: LlmStep<unknown, unknown>, name: string, context: StepContext<unknown, Record<string, unknown>>): ModelRequest => {
-  const messages = buildMessages(step, context)
+  const messages = promptMessages(step, context, threadMessagesFor(step, context))
   const wantsObject = step.output !== undefined && !(step.output instanceof z.ZodString)
   return {
     messages,
@@ -216,9 +216,20 @@ const resolveModel = (model: string | Model, models: Models, step: string): Mode
   })
 }
 
-const buildMessages = (step: LlmStep<unknown, unknown>, context: StepContext<unknown, Record<string, unknown>>): Message[] => {
+/**
+ * The messages of a prompted step (an llm step, an agent's first turn): the system prompt, then
+ * `history` (a thread's earlier messages), then the prompt as a user message or as messages.
+ *
+ * @example
+ * promptMessages({ prompt: ({ input }) => `Classify: ${input.ticket}`, system: "Be brief" }, context)
+ */
+export const promptMessages = (
+  step: { readonly prompt: LlmStep<unknown, unknown>["prompt"]; readonly system?: LlmStep<unknown, unknown>["system"] },
+  context: StepContext<unknown, Record<string, unknown>>,
+  history: readonly Message[] = [],
+): Message[] => {
   const prompt = step.prompt(context)
-  const messages: Message[] = [...threadMessagesFor(step, context), ...(typeof prompt === "string" ? [{ role: "user" as const, content: prompt }] : prompt)]
+  const messages: Message[] = [...history, ...(typeof prompt === "string" ? [{ role: "user" as const, content: prompt }] : prompt)]
   const system = typeof step.system === "function" ? step.system(context) : step.system
   return system === undefined ? messages : [{ role: "system", content: system }, ...messages]
 }
