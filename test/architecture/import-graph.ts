@@ -91,3 +91,40 @@ export const cyclesOf = (edges: ReadonlyArray<{ readonly from: string; readonly 
   for (const node of [...new Set(edges.flatMap(({ from, to }) => [from, to]))]) if (!index.has(node)) visit(node)
   return components
 }
+
+/** Which layers each layer may import, besides itself. Files at the root of src/ may import anything. */
+export const allowedImports: Readonly<Record<string, readonly string[]>> = {
+  contract: [],
+  definition: ["contract"],
+  compile: ["contract", "definition"],
+  run: ["contract", "definition", "compile"],
+  engines: ["contract", "definition", "compile", "run"],
+  providers: ["contract"],
+  stores: ["contract"],
+  retrieval: ["contract"],
+  observe: ["contract", "definition", "compile"],
+  verify: ["contract", "definition", "compile", "run", "observe", "stores"],
+  testing: ["contract", "verify", "stores"],
+  cli: ["contract", "definition", "compile", "run", "engines", "providers", "stores", "retrieval", "observe", "verify", "testing", "pipeline.ts", "index.ts"],
+}
+
+const layerOf = (file: string): string => file.split("/")[0] as string
+
+/** Every edge that breaks the table: an unknown folder, or an import into a layer not allowed. */
+export const violationsOf = (edges: readonly ImportEdge[]): string[] =>
+  edges.flatMap((edge) => {
+    const from = layerOf(edge.from)
+    const to = layerOf(edge.to)
+    if (!edge.from.includes("/") || from === to) return []
+    const allowed = allowedImports[from]
+    if (allowed === undefined) return [`${edge.from}: folder "${from}" has no row in the table of allowed imports`]
+    return allowed.includes(to) ? [] : [`${edge.from}:${edge.line} imports ${edge.to} (${from} may import ${allowed.join(", ") || "nothing"})`]
+  })
+
+/** Cycles that are not allowed: any over value edges, and type-only ones that span two folders. */
+export const forbiddenCyclesOf = (edges: readonly ImportEdge[]): string[] => [
+  ...cyclesOf(edges.filter((edge) => !edge.typeOnly)).map((files) => `value-import cycle: ${files.join(" → ")}`),
+  ...cyclesOf(edges)
+    .filter((files) => new Set(files.map((file) => file.split("/").slice(0, -1).join("/"))).size > 1)
+    .map((files) => `type-import cycle across folders: ${files.join(" → ")}`),
+]
