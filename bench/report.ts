@@ -33,15 +33,13 @@ export const toMarkdown = (report: Report): string => {
   const lines = [
     "| workload | measurement | value | unit | target (at most) | met |",
     "| --- | --- | ---: | --- | ---: | --- |",
-    ...report.rows.map((entry) =>
-      `| ${entry.workload} | ${entry.name} | ${entry.value} | ${entry.unit} | ${entry.target ?? ""} | ${verdict(entry.met)} |`),
+    ...report.rows.map((entry) => `| ${entry.workload} | ${entry.name} | ${entry.value} | ${entry.unit} | ${entry.target ?? ""} | ${verdict(entry.met)} |`),
   ]
   return `${lines.join("\n")}\n\nNode ${report.node}, ${report.cpu} (${report.cpuCount} CPUs, load ${report.loadAverage}), ${report.date}\n`
 }
 
 /** Only the rows with a target: the summary the README's "Performance" section shows. */
-export const toTargetsMarkdown = (report: Report): string =>
-  toMarkdown({ ...report, rows: report.rows.filter((entry) => entry.target !== null) })
+export const toTargetsMarkdown = (report: Report): string => toMarkdown({ ...report, rows: report.rows.filter((entry) => entry.target !== null) })
 
 const sectionStart = "<!-- bench:targets:start -->"
 const sectionEnd = "<!-- bench:targets:end -->"

@@ -1,7 +1,7 @@
 // `npm run bench`: runs every workload, prints a table, writes bench/results/latest.{json,md}.
 // `npm run bench -- <text>` runs only the workloads whose name contains <text> (and writes nothing).
 import { readFile, writeFile } from "node:fs/promises"
-import { createReport, toMarkdown, toTargetsMarkdown, withTargetsTable, type Report } from "./report.ts"
+import { createReport, type Report, toMarkdown, toTargetsMarkdown, withTargetsTable } from "./report.ts"
 import { workloads } from "./workloads/index.ts"
 
 const filter = process.argv[2]

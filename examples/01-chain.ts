@@ -12,12 +12,18 @@ const Outline = z.object({ title: z.string(), points: z.array(z.string()).min(1)
 /** Outline a post, write it from the outline, then count its words. */
 export const writePost = pipeline({ id: "write-post", input: z.object({ topic: z.string() }) })
   .step("outline", llm({ model: "fast", prompt: ({ input }) => `Outline a short post about ${input.topic}.`, output: Outline }))
-  .step("write", llm({
-    model: "fast",
-    system: "You write short, plain posts.",
-    prompt: ({ steps }) => `Write "${steps.outline?.title}" covering: ${steps.outline?.points.join("; ")}`,
-  }))
-  .step("count", fn(({ steps }) => ({ post: steps.write ?? "", words: (steps.write ?? "").split(/\s+/).filter(Boolean).length })))
+  .step(
+    "write",
+    llm({
+      model: "fast",
+      system: "You write short, plain posts.",
+      prompt: ({ steps }) => `Write "${steps.outline?.title}" covering: ${steps.outline?.points.join("; ")}`,
+    }),
+  )
+  .step(
+    "count",
+    fn(({ steps }) => ({ post: steps.write ?? "", words: (steps.write ?? "").split(/\s+/).filter(Boolean).length })),
+  )
   .edges({ outline: "write", write: "count", count: "done" })
 
 /** Options of every example's `main`: where lines go (tests pass `() => {}`). */

@@ -4,7 +4,7 @@
  * Run: `npx node examples/02-routing.ts`
  */
 import { z } from "zod"
-import { fn, llm, pipeline, route, type RunEvent } from "../src/index.ts"
+import { fn, llm, pipeline, type RunEvent, route } from "../src/index.ts"
 import { scriptedModel } from "../src/testing/index.ts"
 
 const Kind = z.object({ kind: z.enum(["refund", "bug", "other"]), confidence: z.number() })
@@ -12,12 +12,17 @@ const Kind = z.object({ kind: z.enum(["refund", "bug", "other"]), confidence: z.
 /** Classify a ticket; refunds go to code, confident answers to the model, the rest to a person's queue. */
 export const router = pipeline({ id: "ticket-router", input: z.object({ ticket: z.string() }) })
   .step("classify", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: Kind }))
-  .step("refund", fn(({ input }) => `refund opened for "${input.ticket}"`))
+  .step(
+    "refund",
+    fn(({ input }) => `refund opened for "${input.ticket}"`),
+  )
   .step("answer", llm({ model: "fast", prompt: ({ input, steps }) => `Answer this ${steps.classify?.kind} ticket: ${input.ticket}` }))
-  .step("escalate", fn(() => "queued for a person"))
+  .step(
+    "escalate",
+    fn(() => "queued for a person"),
+  )
   .edges({
-    classify: route(["escalate", "refund", "answer"], ({ output }) =>
-      output.confidence < 0.6 ? "escalate" : output.kind === "refund" ? "refund" : "answer"),
+    classify: route(["escalate", "refund", "answer"], ({ output }) => (output.confidence < 0.6 ? "escalate" : output.kind === "refund" ? "refund" : "answer")),
     refund: "done",
     answer: "done",
     escalate: "done",

@@ -5,22 +5,28 @@
  * Run: `npx node examples/03-loop-with-stop-rule.ts`
  */
 import { z } from "zod"
-import { fn, llm, maxVisits, pipeline, route, type RunEvent } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { fn, llm, maxVisits, pipeline, type RunEvent, route } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 const Critique = z.object({ score: z.number().min(0).max(10), note: z.string() })
 
 /** Draft and critique in a loop; publish at score 8 or after the third draft, whichever comes first. */
 export const writer = pipeline({ id: "draft-critique", input: z.object({ topic: z.string() }) })
-  .step("draft", llm({
-    model: "fast",
-    prompt: ({ input, steps, visit }) => {
-      const critique = steps.critique as z.infer<typeof Critique> | undefined
-      return `Draft #${visit} of a tagline about ${input.topic}.${critique === undefined ? "" : ` Last note: ${critique.note}`}`
-    },
-  }))
+  .step(
+    "draft",
+    llm({
+      model: "fast",
+      prompt: ({ input, steps, visit }) => {
+        const critique = steps.critique as z.infer<typeof Critique> | undefined
+        return `Draft #${visit} of a tagline about ${input.topic}.${critique === undefined ? "" : ` Last note: ${critique.note}`}`
+      },
+    }),
+  )
   .step("critique", llm({ model: "fast", prompt: ({ steps }) => `Score 0-10 and one note: ${steps.draft}`, output: Critique }))
-  .step("publish", fn(({ steps, input }) => ({ topic: input.topic, tagline: steps.draft ?? "", score: steps.critique?.score ?? 0 })))
+  .step(
+    "publish",
+    fn(({ steps, input }) => ({ topic: input.topic, tagline: steps.draft ?? "", score: steps.critique?.score ?? 0 })),
+  )
   .edges({
     draft: { next: "critique", stop: maxVisits(3), stopped: "publish" },
     critique: route(["draft", "publish"], ({ output }) => (output.score >= 8 ? "publish" : "draft")),
@@ -29,11 +35,19 @@ export const writer = pipeline({ id: "draft-critique", input: z.object({ topic: 
 
 /** Two scripts: the critic is satisfied on the second draft, or never. */
 export const scripts: Readonly<Record<"convinced" | "neverSatisfied", readonly ScriptedReply[]>> = {
-  convinced: ["Owls: quiet.", { object: { score: 5, note: "say why it matters" } }, "Owls: silent hunters of the night.", { object: { score: 9, note: "ship it" } }],
+  convinced: [
+    "Owls: quiet.",
+    { object: { score: 5, note: "say why it matters" } },
+    "Owls: silent hunters of the night.",
+    { object: { score: 9, note: "ship it" } },
+  ],
   neverSatisfied: [
-    "Tea.", { object: { score: 2, note: "too short" } },
-    "Tea is a drink.", { object: { score: 4, note: "too plain" } },
-    "Tea: a warm pause.", { object: { score: 6, note: "almost" } },
+    "Tea.",
+    { object: { score: 2, note: "too short" } },
+    "Tea is a drink.",
+    { object: { score: 4, note: "too plain" } },
+    "Tea: a warm pause.",
+    { object: { score: 6, note: "almost" } },
   ],
 }
 
@@ -53,14 +67,17 @@ export const main = async ({ log = console.log }: ExampleOptions = {}) => {
     // With OPENAI_API_KEY set, the real provider will plug in here as `fast`; offline, a script answers.
     const fast = scriptedModel(script)
     const events: RunEvent[] = []
-    const result = await writer.run({ topic }, {
-      models: { fast },
-      onEvent: (event) => {
-        events.push(event)
-        if (event.type === "step.finished") log(`  ${event.step} #${event.visit}: ${JSON.stringify(event.output)}`)
-        if (event.type === "run.finished" && event.stoppedBy !== undefined) log(`  stop rule ${event.stoppedBy.rule} fired before ${event.stoppedBy.step}`)
+    const result = await writer.run(
+      { topic },
+      {
+        models: { fast },
+        onEvent: (event) => {
+          events.push(event)
+          if (event.type === "step.finished") log(`  ${event.step} #${event.visit}: ${JSON.stringify(event.output)}`)
+          if (event.type === "run.finished" && event.stoppedBy !== undefined) log(`  stop rule ${event.stoppedBy.rule} fired before ${event.stoppedBy.step}`)
+        },
       },
-    })
+    )
     log(`  → ${result.status}${result.status === "done" ? `: ${JSON.stringify(result.output)}` : ""}`)
     return { result, events, calls: fast.calls.length }
   }

@@ -8,20 +8,32 @@
  * Run: `npx node examples/04-human-handoff.ts`
  */
 import { z } from "zod"
-import { fn, human, llm, memoryJournal, pipeline, route, type RunEvent } from "../src/index.ts"
+import { fn, human, llm, memoryJournal, pipeline, type RunEvent, route } from "../src/index.ts"
 import { scriptedModel } from "../src/testing/index.ts"
 
 /** Draft a reply, let a person approve it, then send it, drop it, or escalate when nobody answers. */
 export const approval = pipeline({ id: "reply-approval", input: z.object({ ticket: z.string() }) })
   .step("draft", llm({ model: "fast", prompt: ({ input }) => `Draft a reply to: ${input.ticket}` }))
-  .step("review", human({
-    decision: z.object({ approve: z.boolean(), note: z.string().optional() }),
-    timeout: "2h",
-    prompt: ({ steps }) => `Send this reply?\n${steps.draft}`,
-  }))
-  .step("send", fn(({ steps }) => ({ sent: steps.draft ?? "" })))
-  .step("discard", fn(({ steps }) => ({ discarded: true, why: steps.review?.note ?? "rejected" })))
-  .step("escalate", fn(() => ({ escalated: "no decision within 2h" })))
+  .step(
+    "review",
+    human({
+      decision: z.object({ approve: z.boolean(), note: z.string().optional() }),
+      timeout: "2h",
+      prompt: ({ steps }) => `Send this reply?\n${steps.draft}`,
+    }),
+  )
+  .step(
+    "send",
+    fn(({ steps }) => ({ sent: steps.draft ?? "" })),
+  )
+  .step(
+    "discard",
+    fn(({ steps }) => ({ discarded: true, why: steps.review?.note ?? "rejected" })),
+  )
+  .step(
+    "escalate",
+    fn(() => ({ escalated: "no decision within 2h" })),
+  )
   .edges({
     draft: "review",
     review: { next: route(["send", "discard"], ({ output }) => (output.approve ? "send" : "discard")), timeout: "escalate" },

@@ -15,17 +15,23 @@ const noJitter = { initialDelay: "100ms", factor: 2, jitter: false } as const
 /** Summarize, translate and title an article, each step with its own failure policy. */
 export const resilient = pipeline({ id: "resilient-summary", input: z.object({ article: z.string() }) })
   .step("summarize", llm({ model: "fast", prompt: ({ input }) => `Summarize: ${input.article}`, policy: { retry: { attempts: 3, ...noJitter } } }))
-  .step("translate", llm({
-    model: "slow",
-    prompt: ({ steps }) => `Translate to French: ${steps.summarize}`,
-    policy: { retry: { attempts: 2, ...noJitter }, attemptTimeout: "500ms" },
-  }))
-  .step("headline", llm({
-    model: "primary",
-    fallback: ["backup"],
-    prompt: ({ steps }) => `A headline for: ${steps.summarize}`,
-    policy: { retry: { attempts: 2, ...noJitter } },
-  }))
+  .step(
+    "translate",
+    llm({
+      model: "slow",
+      prompt: ({ steps }) => `Translate to French: ${steps.summarize}`,
+      policy: { retry: { attempts: 2, ...noJitter }, attemptTimeout: "500ms" },
+    }),
+  )
+  .step(
+    "headline",
+    llm({
+      model: "primary",
+      fallback: ["backup"],
+      prompt: ({ steps }) => `A headline for: ${steps.summarize}`,
+      policy: { retry: { attempts: 2, ...noJitter } },
+    }),
+  )
   .edges({ summarize: "translate", translate: "headline", headline: "done" })
 
 /** Milliseconds the scripted provider asks us to wait after its rate limit. */
@@ -36,7 +42,13 @@ export const flakyModels = () => ({
   // With OPENAI_API_KEY set, the real providers will plug in here under the same aliases.
   fast: scriptedModel([{ fail: "rate-limited", status: 429, retryAfterMs }, "Owls hunt silently at night."], { name: "fast" }),
   slow: scriptedModel([{ hang: true }, "Les hiboux chassent en silence la nuit."], { name: "slow" }),
-  primary: scriptedModel([{ fail: "server", status: 503 }, { fail: "server", status: 503 }], { name: "primary" }),
+  primary: scriptedModel(
+    [
+      { fail: "server", status: 503 },
+      { fail: "server", status: 503 },
+    ],
+    { name: "primary" },
+  ),
   backup: scriptedModel(["Silent hunters"], { name: "backup" }),
 })
 
@@ -67,14 +79,17 @@ const describeEvent = (event: RunEvent): string | undefined => {
 export const main = async ({ log = console.log }: ExampleOptions = {}) => {
   const models = flakyModels()
   const events: RunEvent[] = []
-  const result = await resilient.run({ article: "Owls have soft feathers that let them hunt silently." }, {
-    models,
-    onEvent: (event) => {
-      events.push(event)
-      const line = describeEvent(event)
-      if (line !== undefined) log(line)
+  const result = await resilient.run(
+    { article: "Owls have soft feathers that let them hunt silently." },
+    {
+      models,
+      onEvent: (event) => {
+        events.push(event)
+        const line = describeEvent(event)
+        if (line !== undefined) log(line)
+      },
     },
-  })
+  )
   log(`→ ${result.status}${result.status === "done" ? `: ${JSON.stringify(result.output)}` : ""} in ${result.durationMs}ms`)
   return { result, events, models }
 }

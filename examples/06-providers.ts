@@ -15,7 +15,7 @@
  * Run: `npx node examples/06-providers.ts`, e.g. `OPENAI_API_KEY=sk-... npx node examples/06-providers.ts`
  */
 import { z } from "zod"
-import { anthropic, llm, openai, openaiCompatible, pipeline, type Models, type RunEvent, type RunOptions } from "../src/index.ts"
+import { anthropic, llm, type Models, openai, openaiCompatible, pipeline, type RunEvent, type RunOptions } from "../src/index.ts"
 import { scriptedModel } from "../src/testing/index.ts"
 
 const Classification = z.object({
@@ -26,22 +26,28 @@ const Classification = z.object({
 
 /** Classify a support ticket into a typed object, then stream a short answer to the customer. */
 export const support = pipeline({ id: "provider-support", input: z.object({ ticket: z.string() }) })
-  .step("classify", llm({
-    model: "fast",
-    system: "You triage customer support tickets.",
-    prompt: ({ input }) => `Classify this ticket and summarise it in one sentence:\n${input.ticket}`,
-    output: Classification,
-    repair: 1,
-  }))
-  .step("answer", llm({
-    model: "smart",
-    system: "You are a friendly support agent. Answer in at most three sentences.",
-    prompt: ({ input, steps }) => `Ticket (${steps.classify?.kind}, ${steps.classify?.urgency} urgency): ${input.ticket}`,
-    stream: true,
-    maxOutputTokens: 300,
-    // A stream that does not start, or stalls, fails the attempt as a retryable timeout.
-    policy: { firstTokenTimeout: "20s", idleTimeout: "10s" },
-  }))
+  .step(
+    "classify",
+    llm({
+      model: "fast",
+      system: "You triage customer support tickets.",
+      prompt: ({ input }) => `Classify this ticket and summarise it in one sentence:\n${input.ticket}`,
+      output: Classification,
+      repair: 1,
+    }),
+  )
+  .step(
+    "answer",
+    llm({
+      model: "smart",
+      system: "You are a friendly support agent. Answer in at most three sentences.",
+      prompt: ({ input, steps }) => `Ticket (${steps.classify?.kind}, ${steps.classify?.urgency} urgency): ${input.ticket}`,
+      stream: true,
+      maxOutputTokens: 300,
+      // A stream that does not start, or stalls, fails the attempt as a retryable timeout.
+      policy: { firstTokenTimeout: "20s", idleTimeout: "10s" },
+    }),
+  )
   .edges({ classify: "answer", answer: "done" })
 
 /** Which provider the environment selected, and the models and prices to run with. */
@@ -83,8 +89,19 @@ export const chooseModels = (environment: NodeJS.ProcessEnv = process.env): Prov
   return {
     provider: "scripted",
     models: {
-      fast: scriptedModel([{ object: { kind: "refund", urgency: "high", summary: "Charged twice for one order." }, usage: { inputTokens: 52, outputTokens: 18 } }], { name: "fast" }),
-      smart: scriptedModel([{ text: "Sorry about the double charge! I have refunded the duplicate payment; it will reach your card within 5 business days.", usage: { inputTokens: 61, outputTokens: 27 } }], { name: "smart" }),
+      fast: scriptedModel(
+        [{ object: { kind: "refund", urgency: "high", summary: "Charged twice for one order." }, usage: { inputTokens: 52, outputTokens: 18 } }],
+        { name: "fast" },
+      ),
+      smart: scriptedModel(
+        [
+          {
+            text: "Sorry about the double charge! I have refunded the duplicate payment; it will reach your card within 5 business days.",
+            usage: { inputTokens: 61, outputTokens: 27 },
+          },
+        ],
+        { name: "smart" },
+      ),
     },
     // Made-up prices (USD per million tokens), so the offline run shows how cost is counted.
     prices: { "scripted:fast": { input: 0.4, output: 1.6 }, "scripted:smart": { input: 2, output: 8 } },
@@ -110,26 +127,36 @@ export const main = async ({ log = console.log, write = (text) => void process.s
   log(`provider: ${provider} (fast = ${models["fast"]?.model}, smart = ${models["smart"]?.model})`)
   const events: RunEvent[] = []
   let streamed = ""
-  const result = await support.run({ ticket: "I was charged twice for order A-1042. Please refund one of the payments." }, {
-    models,
-    ...(prices === undefined ? {} : { prices }),
-    onEvent: (event) => {
-      events.push(event)
-      if (event.type === "model.delta") {
-        if (streamed === "") write("answer: ")
-        streamed += event.text
-        write(event.text)
-      }
-      if (event.type === "step.finished" && event.step === "answer" && streamed !== "") write("\n")
-      if (event.type === "model.repair") log(`  ${event.step}: answer did not match the schema, asking again (${event.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")})`)
-      if (event.type === "step.retried") log(`  ${event.step}: attempt ${event.attempt} failed (${event.error._tag === "ModelError" ? event.error.reason : event.error._tag}), retrying in ${event.delayMs}ms`)
-      if (event.type === "step.finished" && event.step === "classify") log(`classify → ${JSON.stringify(event.output)}`)
+  const result = await support.run(
+    { ticket: "I was charged twice for order A-1042. Please refund one of the payments." },
+    {
+      models,
+      ...(prices === undefined ? {} : { prices }),
+      onEvent: (event) => {
+        events.push(event)
+        if (event.type === "model.delta") {
+          if (streamed === "") write("answer: ")
+          streamed += event.text
+          write(event.text)
+        }
+        if (event.type === "step.finished" && event.step === "answer" && streamed !== "") write("\n")
+        if (event.type === "model.repair")
+          log(`  ${event.step}: answer did not match the schema, asking again (${event.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")})`)
+        if (event.type === "step.retried")
+          log(
+            `  ${event.step}: attempt ${event.attempt} failed (${event.error._tag === "ModelError" ? event.error.reason : event.error._tag}), retrying in ${event.delayMs}ms`,
+          )
+        if (event.type === "step.finished" && event.step === "classify") log(`classify → ${JSON.stringify(event.output)}`)
+      },
     },
-  })
+  )
   if (result.status === "done") log(`→ done in ${result.durationMs}ms`)
   else log(`→ ${result.status}${result.status === "failed" ? `: ${result.error.message}` : ""}`)
   const { usage } = result
-  const cost = usage.unpricedCalls === usage.calls ? "no price known" : `$${usage.costUsd.toFixed(6)}${usage.unpricedCalls > 0 ? ` (+${usage.unpricedCalls} unpriced calls)` : ""}`
+  const cost =
+    usage.unpricedCalls === usage.calls
+      ? "no price known"
+      : `$${usage.costUsd.toFixed(6)}${usage.unpricedCalls > 0 ? ` (+${usage.unpricedCalls} unpriced calls)` : ""}`
   log(`usage: ${usage.calls} calls, ${usage.inputTokens} input tokens (${usage.cachedInputTokens} cached), ${usage.outputTokens} output tokens, cost ${cost}`)
   return { provider, result, streamed, events, models }
 }

@@ -10,7 +10,7 @@
  * Run: `npx node examples/07-agent-with-tools.ts`
  */
 import { z } from "zod"
-import { agent, budget, fn, maxSteps, memoryJournal, pipeline, tool, type RunEvent } from "../src/index.ts"
+import { agent, budget, fn, maxSteps, memoryJournal, pipeline, type RunEvent, tool } from "../src/index.ts"
 import { scriptedModel } from "../src/testing/index.ts"
 
 const orders: Readonly<Record<string, { readonly total: number; readonly delivered: boolean }>> = {
@@ -44,16 +44,25 @@ export const Resolution = z.object({ refunded: z.array(z.string()), message: z.s
 
 /** A support pipeline: the agent resolves the ticket; a person takes over when it is stopped. */
 export const refunds = pipeline({ id: "agent-refunds", input: z.object({ ticket: z.string() }) })
-  .step("refund", agent({
-    model: "smart",
-    system: "You resolve refund tickets. Look orders up before refunding. Answer with JSON { refunded, message }.",
-    prompt: ({ input }) => input.ticket,
-    tools: { lookupOrder, issueRefund },
-    output: Resolution,
-    stop: [maxSteps(4), budget({ usd: 0.05 })],
-  }))
-  .step("reply", fn(({ steps }) => `Dear customer, ${steps.refund?.message}`))
-  .step("handOff", fn(() => "A colleague will get back to you today."))
+  .step(
+    "refund",
+    agent({
+      model: "smart",
+      system: "You resolve refund tickets. Look orders up before refunding. Answer with JSON { refunded, message }.",
+      prompt: ({ input }) => input.ticket,
+      tools: { lookupOrder, issueRefund },
+      output: Resolution,
+      stop: [maxSteps(4), budget({ usd: 0.05 })],
+    }),
+  )
+  .step(
+    "reply",
+    fn(({ steps }) => `Dear customer, ${steps.refund?.message}`),
+  )
+  .step(
+    "handOff",
+    fn(() => "A colleague will get back to you today."),
+  )
   .edges({ refund: { next: "reply", stopped: "handOff" }, reply: "done", handOff: "done" })
 
 /** Options of every example's `main`: where lines go (tests pass `() => {}`). */
@@ -64,11 +73,24 @@ export interface ExampleOptions {
 // With OPENAI_API_KEY set, a real provider plugs in as `smart`; offline, a script plays the model.
 const helpfulModel = () =>
   scriptedModel([
-    { toolCalls: [{ name: "lookupOrder", arguments: { orderId: "A-1" } }, { name: "lookupOrder", arguments: { orderId: "A-2" } }], usage: { inputTokens: 180, outputTokens: 40 } },
-    { toolCalls: [{ name: "issueRefund", arguments: { orderId: "A-1", amount: 40 } }, { name: "issueRefund", arguments: { orderId: "A-2", amount: 25 } }], usage: { inputTokens: 320, outputTokens: 50 } },
+    {
+      toolCalls: [
+        { name: "lookupOrder", arguments: { orderId: "A-1" } },
+        { name: "lookupOrder", arguments: { orderId: "A-2" } },
+      ],
+      usage: { inputTokens: 180, outputTokens: 40 },
+    },
+    {
+      toolCalls: [
+        { name: "issueRefund", arguments: { orderId: "A-1", amount: 40 } },
+        { name: "issueRefund", arguments: { orderId: "A-2", amount: 25 } },
+      ],
+      usage: { inputTokens: 320, outputTokens: 50 },
+    },
     { object: { refunded: ["A-1", "A-2"], message: "we refunded orders A-1 (40) and A-2 (25)." }, usage: { inputTokens: 450, outputTokens: 30 } },
   ])
-const stubbornModel = () => scriptedModel([{ toolCalls: [{ name: "lookupOrder", arguments: { orderId: "A-1" } }], usage: { inputTokens: 200, outputTokens: 20 } }], { repeat: true })
+const stubbornModel = () =>
+  scriptedModel([{ toolCalls: [{ name: "lookupOrder", arguments: { orderId: "A-1" } }], usage: { inputTokens: 200, outputTokens: 20 } }], { repeat: true })
 
 /**
  * Runs both tickets offline and prints the sub-chart states, tool calls and outcomes.

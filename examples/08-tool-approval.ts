@@ -11,7 +11,7 @@
  */
 import { z } from "zod"
 import { agent, maxSteps, memoryJournal, pipeline, tool } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** Every refund that went through, for the example's output. */
 export const ledger: Array<{ orderId: string; amount: number }> = []
@@ -27,12 +27,15 @@ export const issueRefund = tool({
 
 /** One agent step whose refunds may need a person's approval. */
 export const approvals = pipeline({ id: "refund-approvals", input: z.object({ orderId: z.string(), amount: z.number() }) })
-  .step("refund", agent({
-    model: "smart",
-    prompt: ({ input }) => `Refund ${input.amount} for order ${input.orderId}.`,
-    tools: { issueRefund },
-    stop: [maxSteps(3)],
-  }))
+  .step(
+    "refund",
+    agent({
+      model: "smart",
+      prompt: ({ input }) => `Refund ${input.amount} for order ${input.orderId}.`,
+      tools: { issueRefund },
+      stop: [maxSteps(3)],
+    }),
+  )
   .edges({ refund: "done" })
 
 /** Options of every example's `main`: where lines go (tests pass `() => {}`). */

@@ -6,24 +6,30 @@
  * Run: `npx node examples/10-route-by-difficulty.ts`
  */
 import { z } from "zod"
-import { llm, pipeline, route, type RunEvent } from "../src/index.ts"
+import { llm, pipeline, type RunEvent, route } from "../src/index.ts"
 import { scriptedModel } from "../src/testing/index.ts"
 
 const Difficulty = z.object({ difficulty: z.enum(["easy", "hard"]), why: z.string() })
 
 /** Classify on the cheap model, then answer on the model the label calls for. */
 export const answerer = pipeline({ id: "route-by-difficulty", input: z.object({ question: z.string() }) })
-  .step("classify", llm({
-    model: "cheap",
-    prompt: ({ input }) => `Is this question easy (a fact, one step) or hard (reasoning, several steps, or a judgement)?\n\n${input.question}`,
-    output: Difficulty,
-  }))
+  .step(
+    "classify",
+    llm({
+      model: "cheap",
+      prompt: ({ input }) => `Is this question easy (a fact, one step) or hard (reasoning, several steps, or a judgement)?\n\n${input.question}`,
+      output: Difficulty,
+    }),
+  )
   .step("quick", llm({ model: "cheap", maxOutputTokens: 200, prompt: ({ input }) => `Answer in one sentence: ${input.question}` }))
-  .step("thorough", llm({
-    model: "strong",
-    system: "Think step by step, state your assumptions, then give a short recommendation.",
-    prompt: ({ input, steps }) => `${input.question}\n\n(Flagged as hard: ${steps.classify?.why})`,
-  }))
+  .step(
+    "thorough",
+    llm({
+      model: "strong",
+      system: "Think step by step, state your assumptions, then give a short recommendation.",
+      prompt: ({ input, steps }) => `${input.question}\n\n(Flagged as hard: ${steps.classify?.why})`,
+    }),
+  )
   .edges({
     classify: route(["quick", "thorough"], ({ output }) => (output.difficulty === "hard" ? "thorough" : "quick")),
     quick: "done",

@@ -24,14 +24,26 @@ const issueRefund = tool({
 
 /** Check a refund request, wait (durably) for a person to approve it, then refund. */
 export const refund = pipeline({ id: "durable-refund", input: z.object({ orderId: z.string(), amount: z.number() }) })
-  .step("check", fn(({ input }) => ({ orderId: input.orderId, amount: input.amount, risky: input.amount > 100 })))
-  .step("approve", human({
-    decision: z.object({ approve: z.boolean(), approver: z.string() }),
-    timeout: "3d",
-    prompt: ({ steps }) => `Refund ${steps.check?.amount} on order ${steps.check?.orderId}?`,
-  }))
-  .step("refund", callTool(issueRefund, ({ steps }) => ({ orderId: steps.check?.orderId ?? "", amount: steps.check?.amount ?? 0 })))
-  .step("decline", fn(({ steps }) => ({ declinedBy: steps.approve?.approver ?? "nobody" })))
+  .step(
+    "check",
+    fn(({ input }) => ({ orderId: input.orderId, amount: input.amount, risky: input.amount > 100 })),
+  )
+  .step(
+    "approve",
+    human({
+      decision: z.object({ approve: z.boolean(), approver: z.string() }),
+      timeout: "3d",
+      prompt: ({ steps }) => `Refund ${steps.check?.amount} on order ${steps.check?.orderId}?`,
+    }),
+  )
+  .step(
+    "refund",
+    callTool(issueRefund, ({ steps }) => ({ orderId: steps.check?.orderId ?? "", amount: steps.check?.amount ?? 0 })),
+  )
+  .step(
+    "decline",
+    fn(({ steps }) => ({ declinedBy: steps.approve?.approver ?? "nobody" })),
+  )
   .edges({
     check: "approve",
     approve: { next: route(["refund", "decline"], ({ output }) => (output.approve ? "refund" : "decline")), timeout: "decline" },

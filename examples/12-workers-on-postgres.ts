@@ -10,7 +10,7 @@
  * SWITCHBOARD_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. It works in a fresh
  * schema that it drops at the end.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -39,7 +39,11 @@ export const makeOrders = (warehouse: string) => {
     idempotent: true,
     run: async ({ orderId }, { idempotencyKey, runId }) => {
       const shipments = join(warehouse, "shipments.log")
-      const known = existsSync(shipments) && readFileSync(shipments, "utf8").split("\n").some((line) => line.startsWith(`${idempotencyKey} `))
+      const known =
+        existsSync(shipments) &&
+        readFileSync(shipments, "utf8")
+          .split("\n")
+          .some((line) => line.startsWith(`${idempotencyKey} `))
       if (!known) appendFileSync(shipments, `${idempotencyKey} ${process.pid}\n`)
       appendFileSync(join(warehouse, "calls.log"), `${idempotencyKey} ${process.pid}\n`)
       say(`shipping ${runId}`)
@@ -49,13 +53,22 @@ export const makeOrders = (warehouse: string) => {
     },
   })
   return pipeline({ id: "orders", input: z.object({ orderId: z.string() }) })
-    .step("pack", fn(async ({ input, runId }) => {
-      say(`started ${runId}`)
-      await sleep(20)
-      return { orderId: input.orderId, boxes: 1 }
-    }))
-    .step("ship", callTool(ship, ({ steps }) => ({ orderId: steps.pack?.orderId ?? "" })))
-    .step("notify", fn(({ steps }) => `order ${steps.pack?.orderId} is on its way (${steps.ship?.trackingId})`))
+    .step(
+      "pack",
+      fn(async ({ input, runId }) => {
+        say(`started ${runId}`)
+        await sleep(20)
+        return { orderId: input.orderId, boxes: 1 }
+      }),
+    )
+    .step(
+      "ship",
+      callTool(ship, ({ steps }) => ({ orderId: steps.pack?.orderId ?? "" })),
+    )
+    .step(
+      "notify",
+      fn(({ steps }) => `order ${steps.pack?.orderId} is on its way (${steps.ship?.trackingId})`),
+    )
     .edges({ pack: "ship", ship: "notify", notify: "done" })
 }
 
@@ -113,7 +126,12 @@ interface WorkerProcess {
   readonly exited: Promise<number | null>
 }
 
-const startWorker = (schema: string, warehouse: string, connectionString: string, onLine: (worker: WorkerProcess, line: string) => void): Promise<WorkerProcess> =>
+const startWorker = (
+  schema: string,
+  warehouse: string,
+  connectionString: string,
+  onLine: (worker: WorkerProcess, line: string) => void,
+): Promise<WorkerProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [import.meta.filename, "worker", schema, warehouse], {
       env: { ...process.env, SWITCHBOARD_DATABASE_URL: connectionString },
@@ -139,7 +157,13 @@ const countBy = (lines: readonly string[]) => {
   }
   return counts
 }
-const linesOf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter((line) => line !== "") : [])
+const linesOf = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .filter((line) => line !== "")
+    : []
 
 /**
  * Submits `runs` orders, starts two workers, kills one midway and lets the other finish.
@@ -151,7 +175,11 @@ export const main = async ({
   log = console.log,
   runs = 12,
   connectionString = process.env.SWITCHBOARD_DATABASE_URL ?? localServer,
-}: { readonly log?: (line: string) => void; readonly runs?: number; readonly connectionString?: string } = {}): Promise<Summary> => {
+}: {
+  readonly log?: (line: string) => void
+  readonly runs?: number
+  readonly connectionString?: string
+} = {}): Promise<Summary> => {
   const schema = `example_12_${Math.random().toString(36).slice(2, 10)}`
   const warehouse = mkdtempSync(join(tmpdir(), "switchboard-example-12-"))
   const journal = postgresJournal({ connectionString, schema })
@@ -214,7 +242,8 @@ export const main = async ({
       shipCalls: linesOf(join(warehouse, "calls.log")).length,
       survivorExitCode,
     }
-    for (const started of workers) log(`worker ${started.pid}${started === killedWorker ? " (killed)" : ""} finished ${finishedBy[started.pid]?.length ?? 0} runs`)
+    for (const started of workers)
+      log(`worker ${started.pid}${started === killedWorker ? " (killed)" : ""} finished ${finishedBy[started.pid]?.length ?? 0} runs`)
     log(`the survivor took over ${takenOver.length} run(s) of the killed worker: ${takenOver.join(", ")}`)
     const repeats = summary.shipCalls - Object.keys(summary.shipments).length
     log(`${Object.keys(summary.shipments).length} orders shipped once each; ${repeats} repeated call(s) after the kill shipped nothing new`)

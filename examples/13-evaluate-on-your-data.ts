@@ -19,9 +19,24 @@
  */
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { anthropic, evaluate, exact, expectPath, loadDataset, openai, regex, toHtmlReport, toMarkdownReport, type EvalReport, type EvalRow, type Models, type ModelRequest, type PriceTable } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
 import supportTriage from "../machines/support-triage.machine.ts"
+import {
+  anthropic,
+  type EvalReport,
+  type EvalRow,
+  evaluate,
+  exact,
+  expectPath,
+  loadDataset,
+  type ModelRequest,
+  type Models,
+  openai,
+  type PriceTable,
+  regex,
+  toHtmlReport,
+  toMarkdownReport,
+} from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** The shipped dataset. */
 export const dataPath = fileURLToPath(new URL("data/support-tickets.jsonl", import.meta.url))
@@ -69,10 +84,14 @@ export const labelledModel = (rows: readonly EvalRow[]) => {
  * @example
  * const { provider, models } = chooseModels(process.env, rows)
  */
-export const chooseModels = (environment: NodeJS.ProcessEnv, rows: readonly EvalRow[]): { readonly provider: string; readonly models: Models; readonly prices?: PriceTable } => {
+export const chooseModels = (
+  environment: NodeJS.ProcessEnv,
+  rows: readonly EvalRow[],
+): { readonly provider: string; readonly models: Models; readonly prices?: PriceTable } => {
   const setting = (name: string) => (environment[name]?.trim() === "" ? undefined : environment[name]?.trim())
   if (setting("OPENAI_API_KEY") !== undefined) return { provider: "openai", models: { fast: openai({ model: setting("OPENAI_MODEL") ?? "gpt-4.1-mini" }) } }
-  if (setting("ANTHROPIC_API_KEY") !== undefined) return { provider: "anthropic", models: { fast: anthropic({ model: setting("ANTHROPIC_MODEL") ?? "claude-3-5-haiku-latest" }) } }
+  if (setting("ANTHROPIC_API_KEY") !== undefined)
+    return { provider: "anthropic", models: { fast: anthropic({ model: setting("ANTHROPIC_MODEL") ?? "claude-3-5-haiku-latest" }) } }
   // Made-up prices (USD per million tokens), so the offline report shows how cost adds up.
   return { provider: "scripted", models: { fast: labelledModel(rows) }, prices: { "scripted:labelled": { input: 0.4, output: 1.6 } } }
 }
@@ -98,7 +117,11 @@ export interface EvaluateExampleOptions {
  * @example
  * const { report } = await main({ log: () => {} })
  */
-export const main = async ({ log = console.log, environment = process.env, write = process.argv.includes("--write") }: EvaluateExampleOptions = {}): Promise<{ readonly provider: string; readonly report: EvalReport }> => {
+export const main = async ({
+  log = console.log,
+  environment = process.env,
+  write = process.argv.includes("--write"),
+}: EvaluateExampleOptions = {}): Promise<{ readonly provider: string; readonly report: EvalReport }> => {
   const rows = await loadDataset(dataPath)
   const { provider, models, prices } = chooseModels(environment, rows)
   log(`evaluating ${supportTriage.id} on ${rows.length} tickets with ${provider} models`)

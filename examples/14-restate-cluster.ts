@@ -9,16 +9,21 @@
  * Run: `npx node examples/14-restate-cluster.ts`. It runs offline: everything listens on
  * 127.0.0.1 (the server's start-up check for a newer release on GitHub just fails).
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { z } from "zod"
-import { callTool, fn, pipeline, sqliteJournal, tool, type RunResult } from "../src/index.ts"
 import { freePort, restateClient, restateEndpoint, startRestateServer } from "../src/engines/restate/index.ts"
+import { callTool, fn, pipeline, type RunResult, sqliteJournal, tool } from "../src/index.ts"
 
-const linesOfFile = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [])
+const linesOfFile = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+    : []
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const say = (line: string) => process.stdout.write(`${line}\n`)
 
@@ -43,12 +48,21 @@ export const makeOrders = (warehouse: string) => {
     },
   })
   return pipeline({ id: "orders", input: z.object({ orderId: z.string() }) })
-    .step("pack", fn(({ input, runId }) => {
-      appendFileSync(join(warehouse, "packed.log"), `${runId}\n`)
-      return { orderId: input.orderId, boxes: 1 }
-    }))
-    .step("ship", callTool(ship, ({ steps }) => ({ orderId: steps.pack?.orderId ?? "" })))
-    .step("notify", fn(({ steps }) => `order ${steps.pack?.orderId} is on its way (${steps.ship?.trackingId})`))
+    .step(
+      "pack",
+      fn(({ input, runId }) => {
+        appendFileSync(join(warehouse, "packed.log"), `${runId}\n`)
+        return { orderId: input.orderId, boxes: 1 }
+      }),
+    )
+    .step(
+      "ship",
+      callTool(ship, ({ steps }) => ({ orderId: steps.pack?.orderId ?? "" })),
+    )
+    .step(
+      "notify",
+      fn(({ steps }) => `order ${steps.pack?.orderId} is on its way (${steps.ship?.trackingId})`),
+    )
     .edges({ pack: "ship", ship: "notify", notify: "done" })
 }
 

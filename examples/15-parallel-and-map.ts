@@ -8,8 +8,8 @@
  * Run: `npx node examples/15-parallel-and-map.ts`
  */
 import { z } from "zod"
-import { fn, llm, map, parallel, pipeline, type Model, type ModelRequest, type RunEvent } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { fn, llm, type Model, type ModelRequest, map, parallel, pipeline, type RunEvent } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 const Document = z.object({ title: z.string(), text: z.string() })
 const Audience = z.object({ audience: z.enum(["engineers", "executives", "customers"]), tone: z.string() })
@@ -25,24 +25,34 @@ const summarise = llm({
 
 /** Brief → three extractors in parallel → one summary per document (3 at a time) → combined digest. */
 export const digest = pipeline({ id: "document-digest", input: z.object({ brief: z.string(), documents: z.array(Document) }) })
-  .step("brief", parallel({
-    branches: {
-      audience: llm({ model: "fast", prompt: ({ input }) => `Who is this for? ${input.brief}`, output: Audience }),
-      topic: llm({ model: "fast", prompt: ({ input }) => `Topic in three words: ${input.brief}` }),
-      words: fn(({ input }) => (input.brief.includes("short") ? 20 : 60)),
-    },
-    join: ({ audience, topic, words }) => ({ audience: audience.audience, tone: audience.tone, topic, words }),
-  }))
-  .step("summaries", map({
-    over: ({ input, steps }) =>
-      input.documents.map((document) => ({ ...document, audience: steps.brief?.audience ?? "engineers", words: steps.brief?.words ?? 60 })),
-    each: summarise,
-    concurrency: 3,
-  }))
-  .step("combine", llm({
-    model: "fast",
-    prompt: ({ steps }) => `Combine into one ${steps.brief?.tone} digest on ${steps.brief?.topic}:\n${steps.summaries?.map((summary, index) => `${index + 1}. ${summary}`).join("\n")}`,
-  }))
+  .step(
+    "brief",
+    parallel({
+      branches: {
+        audience: llm({ model: "fast", prompt: ({ input }) => `Who is this for? ${input.brief}`, output: Audience }),
+        topic: llm({ model: "fast", prompt: ({ input }) => `Topic in three words: ${input.brief}` }),
+        words: fn(({ input }) => (input.brief.includes("short") ? 20 : 60)),
+      },
+      join: ({ audience, topic, words }) => ({ audience: audience.audience, tone: audience.tone, topic, words }),
+    }),
+  )
+  .step(
+    "summaries",
+    map({
+      over: ({ input, steps }) =>
+        input.documents.map((document) => ({ ...document, audience: steps.brief?.audience ?? "engineers", words: steps.brief?.words ?? 60 })),
+      each: summarise,
+      concurrency: 3,
+    }),
+  )
+  .step(
+    "combine",
+    llm({
+      model: "fast",
+      prompt: ({ steps }) =>
+        `Combine into one ${steps.brief?.tone} digest on ${steps.brief?.topic}:\n${steps.summaries?.map((summary, index) => `${index + 1}. ${summary}`).join("\n")}`,
+    }),
+  )
   .edges({ brief: "summaries", summaries: "combine", combine: "done" })
 
 /** The documents this example digests. */
@@ -99,7 +109,10 @@ export const main = async ({ log = console.log }: ExampleOptions = {}) => {
   const fast = scriptedModel([reply], { repeat: true })
   const { model, tally } = counting(fast)
   const events: RunEvent[] = []
-  const result = await digest.run({ brief: "A short update for the leadership team", documents: [...documents] }, { models: { fast: model }, onEvent: (event) => events.push(event) })
+  const result = await digest.run(
+    { brief: "A short update for the leadership team", documents: [...documents] },
+    { models: { fast: model }, onEvent: (event) => events.push(event) },
+  )
   const finishedOrder = events.flatMap((event) => (event.type === "step.finished" && event.step.startsWith("summaries[") ? [event.step] : []))
   log(`brief: ${JSON.stringify(result.steps.brief)}`)
   log(`summaries finished in this order: ${finishedOrder.join(", ")}`)

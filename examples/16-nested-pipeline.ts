@@ -8,29 +8,41 @@
  * Run: `npx node examples/16-nested-pipeline.ts`
  */
 import { z } from "zod"
-import { fn, llm, map, memoryJournal, pipeline, subpipeline, type ModelRequest } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { fn, llm, type ModelRequest, map, memoryJournal, pipeline, subpipeline } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 const Label = z.object({ kind: z.enum(["bug", "refund", "question"]), urgent: z.boolean() })
 
 /** The reusable child: label one message, then turn the label into a queue name. */
 export const classifyTicket = pipeline({ id: "classify-ticket", input: z.object({ text: z.string() }) })
   .step("label", llm({ model: "fast", prompt: ({ input }) => `Label this message: ${input.text}`, output: Label }))
-  .step("queue", fn(({ steps }) => `${steps.label?.urgent === true ? "urgent-" : ""}${steps.label?.kind}`))
+  .step(
+    "queue",
+    fn(({ steps }) => `${steps.label?.urgent === true ? "urgent-" : ""}${steps.label?.kind}`),
+  )
   .edges({ label: "queue", queue: "done" })
 
 /** The parent: the first message through the child, every follow-up through it too (2 at a time), then a plan. */
 export const inbox = pipeline({ id: "inbox", input: z.object({ subject: z.string(), first: z.string(), followUps: z.array(z.string()) }) })
   .step("first", subpipeline(classifyTicket, { input: ({ input }) => ({ text: `${input.subject}: ${input.first}` }) }))
   .step("followUps", map({ over: ({ input }) => input.followUps.map((text) => ({ text })), each: classifyTicket, concurrency: 2 }))
-  .step("plan", fn(({ steps }) => ({ queue: steps.first, followUps: steps.followUps })))
-  .step("triageByHand", fn(({ input }) => ({ queue: "manual", reason: `could not classify "${input.subject}"` })))
+  .step(
+    "plan",
+    fn(({ steps }) => ({ queue: steps.first, followUps: steps.followUps })),
+  )
+  .step(
+    "triageByHand",
+    fn(({ input }) => ({ queue: "manual", reason: `could not classify "${input.subject}"` })),
+  )
   .edges({ first: { next: "followUps", error: "triageByHand" }, followUps: "plan", plan: "done", triageByHand: "done" })
 
 // The scripted labeller answers from the message; a message saying "garbled" gets an unusable
 // answer every time, the repair request included (it reads the whole conversation).
 const reply = (request: ModelRequest): ScriptedReply => {
-  const text = request.messages.map((message) => String(message.content)).join("\n").toLowerCase()
+  const text = request.messages
+    .map((message) => String(message.content))
+    .join("\n")
+    .toLowerCase()
   if (text.includes("garbled")) return { text: "¯\\_(ツ)_/¯" }
   const kind = text.includes("refund") ? "refund" : text.includes("crash") ? "bug" : "question"
   return { object: { kind, urgent: text.includes("asap") } }

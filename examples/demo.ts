@@ -7,8 +7,8 @@
  * Run: `npm start` (or `npx node examples/demo.ts`). Set NO_COLOR to turn colours off.
  */
 import { mkdirSync } from "node:fs"
-import { sqliteJournal, type Journal, type RunEvent, type RunResult } from "../src/index.ts"
 import supportTriage, { samples, scriptedModels } from "../machines/support-triage.machine.ts"
+import { type Journal, type RunEvent, type RunResult, sqliteJournal } from "../src/index.ts"
 
 /** Where the demo journals its runs. */
 export const journalPath = ".switchboard/runs.db"
@@ -82,7 +82,9 @@ export const main = async ({ log = console.log, color = process.stdout.isTTY ===
         case "model.fallback":
           return log(style.yellow(`  ⇢ ${event.step}: ${event.from} failed, trying ${event.to}`))
         case "step.finished":
-          return log(`  ${style.green("✓")} ${event.step.padEnd(12)} ${style.dim(`${String(event.durationMs).padStart(4)}ms`)}  ${clip(JSON.stringify(event.output), 70)} ${style.cyan(`→ ${event.next}`)}`)
+          return log(
+            `  ${style.green("✓")} ${event.step.padEnd(12)} ${style.dim(`${String(event.durationMs).padStart(4)}ms`)}  ${clip(JSON.stringify(event.output), 70)} ${style.cyan(`→ ${event.next}`)}`,
+          )
         case "step.failed":
           return log(style.red(`  ✗ ${event.step}: ${event.error.message}`))
         case "route.taken":
@@ -101,7 +103,11 @@ export const main = async ({ log = console.log, color = process.stdout.isTTY ===
     if (result.status === "awaiting-human") {
       const decision = sample.decisions?.review
       if (decision === undefined) {
-        log(style.magenta(`  ⏸ SIMULATED REVIEWER (demo only) does not answer: run ${result.runId.slice(0, 8)} stays paused in the journal; after the 4h deadline it goes to escalate`))
+        log(
+          style.magenta(
+            `  ⏸ SIMULATED REVIEWER (demo only) does not answer: run ${result.runId.slice(0, 8)} stays paused in the journal; after the 4h deadline it goes to escalate`,
+          ),
+        )
       } else {
         log(style.magenta(`  👤 SIMULATED REVIEWER (demo only) decides ${JSON.stringify(decision)}`))
         result = await supportTriage.decide(result.runId, "review", decision, { models, journal, onEvent })
@@ -125,7 +131,11 @@ export const main = async ({ log = console.log, color = process.stdout.isTTY ===
   ])
   const header = ["#", "ticket", "status", "path", "retries", "time", "outcome"]
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)))
-  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd()
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd()
   log(style.bold(line(header)))
   log(line(widths.map((width) => "-".repeat(width))))
   for (const row of rows) log(line(row))

@@ -11,8 +11,8 @@
  * ```
  */
 import { z } from "zod"
-import { fn, human, llm, maxVisits, pipeline, route, type ModelRequest, type Models } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { fn, human, llm, type ModelRequest, type Models, maxVisits, pipeline, route } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** The fields extracted from an invoice. */
 export const Invoice = z.object({
@@ -37,45 +37,70 @@ const cents = (amount: number) => Math.round(amount * 100)
 
 /** The invoice-extraction pipeline. */
 export const invoiceExtraction = pipeline({ id: "invoice-extraction", input: InvoiceInput, description: "Extract invoice fields and check the totals" })
-  .step("extract", llm({
-    model: "fast",
-    system: "Extract the invoice fields as JSON. Copy numbers exactly.",
-    prompt: ({ input, steps }) => {
-      const correction = steps.correct as z.infer<typeof Correction> | undefined
-      const hint = correction?.action === "reextract" ? `\nReviewer hint: ${correction.hint}` : ""
-      return `Invoice ${input.documentId}:\n${input.text}${hint}`
-    },
-    output: Invoice,
-    description: "Reads the invoice into typed fields",
-  }))
-  .step("validate", fn(({ steps }) => {
-    const invoice = steps.extract as z.infer<typeof Invoice>
-    const computed = invoice.lines.reduce((sum, line) => sum + cents(line.quantity * line.unitPrice), 0)
-    return { agrees: computed === cents(invoice.total), computedTotal: computed / 100, statedTotal: invoice.total }
-  }, { description: "Checks that the lines add up to the total" }))
-  .step("correct", human({
-    decision: Correction,
-    timeout: "48h",
-    prompt: ({ input, steps }) =>
-      `Invoice ${input.documentId}: lines add up to ${steps.validate?.computedTotal}, the invoice says ${steps.validate?.statedTotal}. Re-extract with a hint, override the total, or reject.`,
-    description: "A clerk fixes an invoice whose totals disagree",
-  }))
-  .step("record", fn(({ steps }) => {
-    const invoice = steps.extract as z.infer<typeof Invoice>
-    const correction = steps.correct
-    return { ...invoice, total: correction?.action === "override" ? correction.total : invoice.total, corrected: correction !== undefined }
-  }, { description: "Records the accepted invoice" }))
-  .step("reject", fn(({ input, steps }) => ({
-    documentId: input.documentId,
-    rejected: true as const,
-    reason: steps.correct?.action === "reject" ? steps.correct.reason : "no usable extraction",
-  }), { description: "Sends the invoice back" }))
+  .step(
+    "extract",
+    llm({
+      model: "fast",
+      system: "Extract the invoice fields as JSON. Copy numbers exactly.",
+      prompt: ({ input, steps }) => {
+        const correction = steps.correct as z.infer<typeof Correction> | undefined
+        const hint = correction?.action === "reextract" ? `\nReviewer hint: ${correction.hint}` : ""
+        return `Invoice ${input.documentId}:\n${input.text}${hint}`
+      },
+      output: Invoice,
+      description: "Reads the invoice into typed fields",
+    }),
+  )
+  .step(
+    "validate",
+    fn(
+      ({ steps }) => {
+        const invoice = steps.extract as z.infer<typeof Invoice>
+        const computed = invoice.lines.reduce((sum, line) => sum + cents(line.quantity * line.unitPrice), 0)
+        return { agrees: computed === cents(invoice.total), computedTotal: computed / 100, statedTotal: invoice.total }
+      },
+      { description: "Checks that the lines add up to the total" },
+    ),
+  )
+  .step(
+    "correct",
+    human({
+      decision: Correction,
+      timeout: "48h",
+      prompt: ({ input, steps }) =>
+        `Invoice ${input.documentId}: lines add up to ${steps.validate?.computedTotal}, the invoice says ${steps.validate?.statedTotal}. Re-extract with a hint, override the total, or reject.`,
+      description: "A clerk fixes an invoice whose totals disagree",
+    }),
+  )
+  .step(
+    "record",
+    fn(
+      ({ steps }) => {
+        const invoice = steps.extract as z.infer<typeof Invoice>
+        const correction = steps.correct
+        return { ...invoice, total: correction?.action === "override" ? correction.total : invoice.total, corrected: correction !== undefined }
+      },
+      { description: "Records the accepted invoice" },
+    ),
+  )
+  .step(
+    "reject",
+    fn(
+      ({ input, steps }) => ({
+        documentId: input.documentId,
+        rejected: true as const,
+        reason: steps.correct?.action === "reject" ? steps.correct.reason : "no usable extraction",
+      }),
+      { description: "Sends the invoice back" },
+    ),
+  )
   .edges({
     extract: { next: "validate", stop: maxVisits(3), stopped: "reject" },
     validate: route(["record", "correct"], ({ output }) => (output.agrees ? "record" : "correct")),
     correct: {
       next: route(["extract", "record", "reject"], ({ output }) =>
-        output.action === "reextract" ? "extract" : output.action === "override" ? "record" : "reject"),
+        output.action === "reextract" ? "extract" : output.action === "override" ? "record" : "reject",
+      ),
       timeout: "reject",
     },
     record: "done",
@@ -114,14 +139,28 @@ export const samples: readonly Sample[] = [
   {
     name: "unreadable, stop rule",
     input: { documentId: "INV-4", text: "(blurred scan) … Total ??? 0" },
-    decisions: { correct: [{ action: "reextract", hint: "try again" }, { action: "reextract", hint: "look harder" }, { action: "reextract", hint: "once more" }] },
-    expected: { status: "done", step: "reject", path: ["extract", "validate", "correct", "extract", "validate", "correct", "extract", "validate", "correct", "reject"] },
+    decisions: {
+      correct: [
+        { action: "reextract", hint: "try again" },
+        { action: "reextract", hint: "look harder" },
+        { action: "reextract", hint: "once more" },
+      ],
+    },
+    expected: {
+      status: "done",
+      step: "reject",
+      path: ["extract", "validate", "correct", "extract", "validate", "correct", "extract", "validate", "correct", "reject"],
+    },
   },
 ]
 
 /** Decisions that reach every route out of `correct`, for graph checks. */
 export const sampleDecisions = {
-  correct: [{ action: "reextract", hint: "check quantities" }, { action: "override", total: 1 }, { action: "reject", reason: "duplicate" }],
+  correct: [
+    { action: "reextract", hint: "check quantities" },
+    { action: "override", total: 1 },
+    { action: "reject", reason: "duplicate" },
+  ],
 } as const
 
 type Extracted = z.infer<typeof Invoice>
@@ -130,7 +169,13 @@ const line = (description: string, quantity: number, unitPrice: number) => ({ de
 // What the scripted extractor reads from each sample (matched by document id; the hint fixes INV-2).
 const extractions: Readonly<Record<string, (hinted: boolean) => Extracted>> = {
   "INV-1": () => ({ vendor: "ACME Tools", invoiceNumber: "2024-001", currency: "EUR", lines: [line("hammer", 2, 12.5), line("saw", 1, 30)], total: 55 }),
-  "INV-2": (hinted) => ({ vendor: "Globex", invoiceNumber: "77", currency: "USD", lines: [line("cable", hinted ? 3 : 8, 4), line("router", 1, 89)], total: 101 }),
+  "INV-2": (hinted) => ({
+    vendor: "Globex",
+    invoiceNumber: "77",
+    currency: "USD",
+    lines: [line("cable", hinted ? 3 : 8, 4), line("router", 1, 89)],
+    total: 101,
+  }),
   "INV-3": () => ({ vendor: "Initech", invoiceNumber: "9", currency: "USD", lines: [line("paper", 10, 5)], total: 55 }),
   "INV-4": () => ({ vendor: "unknown", invoiceNumber: "?", currency: "XXX", lines: [line("?", 1, 1)], total: 0 }),
 }

@@ -13,8 +13,8 @@
  * it had not finished.
  */
 import { z } from "zod"
-import { fn, llm, map, pipeline, route, type ItemResult, type ModelRequest, type Models } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { fn, type ItemResult, llm, type ModelRequest, type Models, map, pipeline, route } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** One source to read. */
 export const Source = z.object({ url: z.string(), text: z.string() })
@@ -33,30 +33,46 @@ const usable = (results: ReadonlyArray<ItemResult<Notes>> | undefined) =>
 
 /** The research-digest pipeline. */
 export const researchDigest = pipeline({ id: "research-digest", input: DigestInput, description: "Read every source, answer from the relevant ones" })
-  .step("read", map({
-    over: ({ input }) => input.sources.map((source) => ({ question: input.question, ...source })),
-    each: llm({
-      model: "fast",
-      system: "Say whether the source answers the question, and list its facts that do.",
-      prompt: ({ input }: { input: Reading }) => `Question: ${input.question}\nSource ${input.url}:\n${input.text}`,
-      output: SourceNotes,
-      policy: { retry: { attempts: 2, initialDelay: "1s" } },
+  .step(
+    "read",
+    map({
+      over: ({ input }) => input.sources.map((source) => ({ question: input.question, ...source })),
+      each: llm({
+        model: "fast",
+        system: "Say whether the source answers the question, and list its facts that do.",
+        prompt: ({ input }: { input: Reading }) => `Question: ${input.question}\nSource ${input.url}:\n${input.text}`,
+        output: SourceNotes,
+        policy: { retry: { attempts: 2, initialDelay: "1s" } },
+      }),
+      concurrency: 4,
+      maxItems: 50,
+      onItemError: "collect",
+      description: "Reads each source (4 at a time); unreadable ones are collected",
     }),
-    concurrency: 4,
-    maxItems: 50,
-    onItemError: "collect",
-    description: "Reads each source (4 at a time); unreadable ones are collected",
-  }))
-  .step("write", llm({
-    model: "fast",
-    prompt: ({ input, steps }) => `Answer "${input.question}" from these facts only:\n${usable(steps.read).flatMap((notes) => notes.facts).map((fact) => `- ${fact}`).join("\n")}`,
-    description: "Writes the answer from the relevant sources",
-  }))
-  .step("insufficient", fn(({ input, steps }) => ({
-    answer: null,
-    reason: `none of the ${input.sources.length} sources answers "${input.question}"`,
-    unreadable: (steps.read ?? []).filter((result) => !result.ok).length,
-  }), { description: "Says that the sources do not answer the question" }))
+  )
+  .step(
+    "write",
+    llm({
+      model: "fast",
+      prompt: ({ input, steps }) =>
+        `Answer "${input.question}" from these facts only:\n${usable(steps.read)
+          .flatMap((notes) => notes.facts)
+          .map((fact) => `- ${fact}`)
+          .join("\n")}`,
+      description: "Writes the answer from the relevant sources",
+    }),
+  )
+  .step(
+    "insufficient",
+    fn(
+      ({ input, steps }) => ({
+        answer: null,
+        reason: `none of the ${input.sources.length} sources answers "${input.question}"`,
+        unreadable: (steps.read ?? []).filter((result) => !result.ok).length,
+      }),
+      { description: "Says that the sources do not answer the question" },
+    ),
+  )
   .edges({
     read: route(["write", "insufficient"], ({ output }) => (usable(output).length > 0 ? "write" : "insufficient")),
     write: "done",

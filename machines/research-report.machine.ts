@@ -11,8 +11,8 @@
  * ```
  */
 import { z } from "zod"
-import { agent, fn, hasToolCall, llm, maxSteps, pipeline, route, tool, type ModelRequest, type Models } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { agent, fn, hasToolCall, llm, type ModelRequest, type Models, maxSteps, pipeline, route, tool } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** The question to research. */
 export const ResearchInput = z.object({ question: z.string().min(10), maxSources: z.number().int().min(1).max(5).optional() })
@@ -34,7 +34,10 @@ export const searchLibrary = tool({
   description: "Search the document library; returns matching document ids and titles",
   input: z.object({ query: z.string().min(1) }),
   run: ({ query }) => {
-    const words = query.toLowerCase().split(/\W+/).filter((word) => word.length > 3)
+    const words = query
+      .toLowerCase()
+      .split(/\W+/)
+      .filter((word) => word.length > 3)
     return Object.entries(library)
       .filter(([, document]) => words.some((word) => `${document.title} ${document.text}`.toLowerCase().includes(word)))
       .map(([id, document]) => ({ id, title: document.title }))
@@ -55,34 +58,61 @@ export const readDocument = tool({
 })
 
 /** Signals that the research is over without findings worth writing up. */
-export const finish = tool({ name: "finish", description: "Stop researching: nothing more can be found", input: z.object({ reason: z.string() }), run: ({ reason }) => reason })
+export const finish = tool({
+  name: "finish",
+  description: "Stop researching: nothing more can be found",
+  input: z.object({ reason: z.string() }),
+  run: ({ reason }) => reason,
+})
 
 /** The research-report pipeline. */
-export const researchReport = pipeline({ id: "research-report", input: ResearchInput, description: "Research a question with tools, check the citations, write a report" })
-  .step("scope", fn(({ input }) => ({ question: input.question.trim(), maxSources: input.maxSources ?? 3 }), { description: "Normalises the question and the source limit" }))
-  .step("research", agent({
-    model: "smart",
-    system: "You research questions using the library tools. Cite document ids. When done, answer with JSON { findings: [{ claim, sources }] }.",
-    prompt: ({ steps }) => `Question: ${steps.scope?.question}\nUse at most ${steps.scope?.maxSources} sources.`,
-    tools: { searchLibrary, readDocument, finish },
-    output: Findings,
-    stop: [maxSteps(6), hasToolCall("finish")],
-    toolConcurrency: 3,
-    history: { maxTokens: 6_000 },
-    description: "An agent searches and reads the library until it can state cited findings",
-  }))
-  .step("write", llm({
-    model: "fast",
-    system: "Write a short report from the findings. Keep every citation as [doc-id].",
-    prompt: ({ steps }) => `Question: ${steps.scope?.question}\nFindings:\n${(steps.research?.findings ?? []).map((finding) => `- ${finding.claim} [${finding.sources.join(", ")}]`).join("\n")}`,
-    description: "Writes the report",
-  }))
-  .step("insufficient", fn(({ steps }) => ({ report: null, reason: `could not answer "${steps.scope?.question}" from the library` }), { description: "Says the library could not answer" }))
+export const researchReport = pipeline({
+  id: "research-report",
+  input: ResearchInput,
+  description: "Research a question with tools, check the citations, write a report",
+})
+  .step(
+    "scope",
+    fn(({ input }) => ({ question: input.question.trim(), maxSources: input.maxSources ?? 3 }), {
+      description: "Normalises the question and the source limit",
+    }),
+  )
+  .step(
+    "research",
+    agent({
+      model: "smart",
+      system: "You research questions using the library tools. Cite document ids. When done, answer with JSON { findings: [{ claim, sources }] }.",
+      prompt: ({ steps }) => `Question: ${steps.scope?.question}\nUse at most ${steps.scope?.maxSources} sources.`,
+      tools: { searchLibrary, readDocument, finish },
+      output: Findings,
+      stop: [maxSteps(6), hasToolCall("finish")],
+      toolConcurrency: 3,
+      history: { maxTokens: 6_000 },
+      description: "An agent searches and reads the library until it can state cited findings",
+    }),
+  )
+  .step(
+    "write",
+    llm({
+      model: "fast",
+      system: "Write a short report from the findings. Keep every citation as [doc-id].",
+      prompt: ({ steps }) =>
+        `Question: ${steps.scope?.question}\nFindings:\n${(steps.research?.findings ?? []).map((finding) => `- ${finding.claim} [${finding.sources.join(", ")}]`).join("\n")}`,
+      description: "Writes the report",
+    }),
+  )
+  .step(
+    "insufficient",
+    fn(({ steps }) => ({ report: null, reason: `could not answer "${steps.scope?.question}" from the library` }), {
+      description: "Says the library could not answer",
+    }),
+  )
   .edges({
     scope: "research",
     research: {
       next: route(["write", "insufficient"], ({ output }) =>
-        output.findings.length > 0 && output.findings.every((finding) => finding.sources.some((source) => source in library)) ? "write" : "insufficient"),
+        output.findings.length > 0 && output.findings.every((finding) => finding.sources.some((source) => source in library)) ? "write" : "insufficient",
+      ),
       stopped: "insufficient",
       error: "insufficient",
     },
@@ -120,7 +150,8 @@ export const samples: readonly Sample[] = [
 
 const lastToolResults = (request: ModelRequest) => {
   const results: string[] = []
-  for (let index = request.messages.length - 1; index >= 0 && request.messages[index]?.role === "tool"; index--) results.unshift(request.messages[index]?.content ?? "")
+  for (let index = request.messages.length - 1; index >= 0 && request.messages[index]?.role === "tool"; index--)
+    results.unshift(request.messages[index]?.content ?? "")
   return results
 }
 
@@ -128,16 +159,26 @@ const lastToolResults = (request: ModelRequest) => {
 const researcher = (request: ModelRequest): ScriptedReply => {
   const task = request.messages.find((message) => message.role === "user")?.content ?? ""
   const turns = request.messages.filter((message) => message.role === "assistant").length
-  if (turns === 0) return { toolCalls: [{ name: "searchLibrary", arguments: { query: task.split("\n")[0]?.replace("Question: ", "") ?? "" } }], usage: { inputTokens: 120, outputTokens: 20 } }
+  if (turns === 0)
+    return {
+      toolCalls: [{ name: "searchLibrary", arguments: { query: task.split("\n")[0]?.replace("Question: ", "") ?? "" } }],
+      usage: { inputTokens: 120, outputTokens: 20 },
+    }
   if (turns === 1) {
     const found = JSON.parse(lastToolResults(request)[0] ?? "[]") as Array<{ id: string }>
-    if (found.length === 0) return { toolCalls: [{ name: "finish", arguments: { reason: "nothing in the library" } }], usage: { inputTokens: 160, outputTokens: 15 } }
+    if (found.length === 0)
+      return { toolCalls: [{ name: "finish", arguments: { reason: "nothing in the library" } }], usage: { inputTokens: 160, outputTokens: 15 } }
     return { toolCalls: found.map(({ id }) => ({ name: "readDocument", arguments: { id } })), usage: { inputTokens: 180, outputTokens: 30 } }
   }
   const read = lastToolResults(request).map((content) => JSON.parse(content) as { title: string; text: string })
   const uncited = task.includes("uncited")
-  const ids = Object.entries(library).filter(([, document]) => read.some((item) => item.title === document.title)).map(([id]) => id)
-  return { object: { findings: read.map((item, index) => ({ claim: item.text, sources: uncited ? [] : [ids[index] ?? ""] })) }, usage: { inputTokens: 400, outputTokens: 80 } }
+  const ids = Object.entries(library)
+    .filter(([, document]) => read.some((item) => item.title === document.title))
+    .map(([id]) => id)
+  return {
+    object: { findings: read.map((item, index) => ({ claim: item.text, sources: uncited ? [] : [ids[index] ?? ""] })) },
+    usage: { inputTokens: 400, outputTokens: 80 },
+  }
 }
 
 /**

@@ -14,8 +14,8 @@
  * Run it offline: `npm start` (examples/demo.ts runs every sample ticket below).
  */
 import { z } from "zod"
-import { callTool, fn, human, llm, pipeline, route, tool, type Models, type ModelRequest } from "../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../src/testing/index.ts"
+import { callTool, fn, human, llm, type ModelRequest, type Models, pipeline, route, tool } from "../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../src/testing/index.ts"
 
 /** What a ticket is about, as the classifier and the reviewer say it. */
 export const TicketKind = z.enum(["refund", "bug", "question", "other"])
@@ -40,7 +40,12 @@ export const TicketInput = z.object({
 /** Classifications below this go to a person. */
 export const reviewBelow = 0.7
 
-const Order = z.object({ orderId: z.string(), status: z.enum(["processing", "shipped", "delivered"]), amount: z.number(), daysSinceDelivery: z.number().nullable() })
+const Order = z.object({
+  orderId: z.string(),
+  status: z.enum(["processing", "shipped", "delivered"]),
+  amount: z.number(),
+  daysSinceDelivery: z.number().nullable(),
+})
 
 // A stand-in for the order system: the demo runs offline, so orders live here.
 const orders: Readonly<Record<string, z.infer<typeof Order>>> = {
@@ -73,37 +78,62 @@ export const issueRefund = tool({
 
 /** The support-triage pipeline. */
 export const supportTriage = pipeline({ id: "support-triage", input: TicketInput, description: "Classify, review, refund and answer support tickets" })
-  .step("classify", llm({
-    model: "fast",
-    system: "You classify customer support tickets. Answer with JSON only.",
-    prompt: ({ input }) => `Ticket from ${input.customer}:\n${input.ticket}`,
-    output: Classification,
-    description: "Classifies the ticket",
-  }))
-  .step("review", human({
-    decision: ReviewDecision,
-    timeout: "4h",
-    prompt: ({ input, steps }) => `The classifier is unsure (${steps.classify?.kind}, ${steps.classify?.confidence}). What is this ticket about?\n${input.ticket}`,
-    description: "A support agent confirms the kind of an unclear ticket",
-  }))
-  .step("lookupOrder", callTool(lookupOrder, ({ input }) => ({ orderId: input.orderId ?? "" }), { description: "Looks up the order" }))
-  .step("refund", callTool(issueRefund, ({ steps }) => ({ orderId: steps.lookupOrder?.orderId ?? "", amount: steps.lookupOrder?.amount ?? 0 }), { description: "Refunds the order" }))
-  .step("answer", llm({
-    model: "fast",
-    system: "You are a friendly support agent. Answer in two sentences.",
-    prompt: ({ input, steps }) => [
-      `Ticket: ${input.ticket}`,
-      `Kind: ${steps.review?.kind ?? steps.classify?.kind}`,
-      steps.refund === undefined ? "" : `Refund issued: ${steps.refund.refundId} (${steps.refund.amount})`,
-      steps.lookupOrder !== undefined && !steps.lookupOrder.refundable ? `Order ${steps.lookupOrder.orderId} is past the 30-day refund window.` : "",
-      steps.review?.note === undefined ? "" : `Reviewer note: ${steps.review.note}`,
-    ].filter((line) => line !== "").join("\n"),
-    description: "Writes the reply to the customer",
-  }))
-  .step("escalate", fn(({ input }) => ({ queue: "tier-2", customer: input.customer, reason: "no review within 4h" }), { description: "Hands the ticket to tier 2" }))
+  .step(
+    "classify",
+    llm({
+      model: "fast",
+      system: "You classify customer support tickets. Answer with JSON only.",
+      prompt: ({ input }) => `Ticket from ${input.customer}:\n${input.ticket}`,
+      output: Classification,
+      description: "Classifies the ticket",
+    }),
+  )
+  .step(
+    "review",
+    human({
+      decision: ReviewDecision,
+      timeout: "4h",
+      prompt: ({ input, steps }) =>
+        `The classifier is unsure (${steps.classify?.kind}, ${steps.classify?.confidence}). What is this ticket about?\n${input.ticket}`,
+      description: "A support agent confirms the kind of an unclear ticket",
+    }),
+  )
+  .step(
+    "lookupOrder",
+    callTool(lookupOrder, ({ input }) => ({ orderId: input.orderId ?? "" }), { description: "Looks up the order" }),
+  )
+  .step(
+    "refund",
+    callTool(issueRefund, ({ steps }) => ({ orderId: steps.lookupOrder?.orderId ?? "", amount: steps.lookupOrder?.amount ?? 0 }), {
+      description: "Refunds the order",
+    }),
+  )
+  .step(
+    "answer",
+    llm({
+      model: "fast",
+      system: "You are a friendly support agent. Answer in two sentences.",
+      prompt: ({ input, steps }) =>
+        [
+          `Ticket: ${input.ticket}`,
+          `Kind: ${steps.review?.kind ?? steps.classify?.kind}`,
+          steps.refund === undefined ? "" : `Refund issued: ${steps.refund.refundId} (${steps.refund.amount})`,
+          steps.lookupOrder !== undefined && !steps.lookupOrder.refundable ? `Order ${steps.lookupOrder.orderId} is past the 30-day refund window.` : "",
+          steps.review?.note === undefined ? "" : `Reviewer note: ${steps.review.note}`,
+        ]
+          .filter((line) => line !== "")
+          .join("\n"),
+      description: "Writes the reply to the customer",
+    }),
+  )
+  .step(
+    "escalate",
+    fn(({ input }) => ({ queue: "tier-2", customer: input.customer, reason: "no review within 4h" }), { description: "Hands the ticket to tier 2" }),
+  )
   .edges({
     classify: route(["review", "lookupOrder", "answer"], ({ output, input }) =>
-      output.confidence < reviewBelow ? "review" : output.kind === "refund" && input.orderId !== undefined ? "lookupOrder" : "answer"),
+      output.confidence < reviewBelow ? "review" : output.kind === "refund" && input.orderId !== undefined ? "lookupOrder" : "answer",
+    ),
     review: {
       next: route(["lookupOrder", "answer"], ({ output, input }) => (output.kind === "refund" && input.orderId !== undefined ? "lookupOrder" : "answer")),
       timeout: "escalate",
@@ -186,5 +216,8 @@ const reply = (request: ModelRequest): ScriptedReply => {
  * const result = await supportTriage.run(samples[0].input, { models: scriptedModels() })
  */
 export const scriptedModels = (options: { readonly rateLimitFirstCall?: boolean } = {}): Models & { readonly fast: ReturnType<typeof scriptedModel> } => ({
-  fast: scriptedModel(options.rateLimitFirstCall === true ? [{ fail: "rate-limited", retryAfterMs: 300 }, reply] : [reply], { name: "scripted-fast", repeat: true }),
+  fast: scriptedModel(options.rateLimitFirstCall === true ? [{ fail: "rate-limited", retryAfterMs: 300 }, reply] : [reply], {
+    name: "scripted-fast",
+    repeat: true,
+  }),
 })

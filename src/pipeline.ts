@@ -7,7 +7,7 @@ import { PipelineDefinitionError } from "./contract/errors.ts"
 import type { Budget } from "./definition/agent-stop-rules.ts"
 import type { EdgesOf } from "./definition/edges.ts"
 import type { StepPolicy } from "./definition/policy.ts"
-import { stepKindDefinitions, stepKinds, type AnyStep, type Step, type StepContext } from "./definition/steps/step.ts"
+import { type AnyStep, type Step, type StepContext, stepKindDefinitions, stepKinds } from "./definition/steps/step.ts"
 import { checkStepName, validateGraph } from "./definition/validate.ts"
 import { createRunner, type Pipeline } from "./run/create-runner.ts"
 import { implementations } from "./run/implementations.ts"
@@ -63,7 +63,9 @@ export interface PipelineOptions<TInput> {
  */
 export const pipeline = <TInput>(options: PipelineOptions<TInput>): PipelineBuilder<TInput, {}> => {
   if (!/^[A-Za-z][\w.-]*$/.test(options.id)) {
-    throw new PipelineDefinitionError(String(options.id), [{ steps: [], message: `pipeline id "${options.id}" must start with a letter and use letters, digits, "_", "-" or "."` }])
+    throw new PipelineDefinitionError(String(options.id), [
+      { steps: [], message: `pipeline id "${options.id}" must start with a letter and use letters, digits, "_", "-" or "."` },
+    ])
   }
   return builder(options, new Map())
 }
@@ -92,6 +94,8 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
   },
 })
 
-
 // "fn(), llm(), … or subpipeline()": the message names every builder, from the one table of kinds.
-const stepBuilderList = Object.values(stepKindDefinitions).map(({ builder }) => `${builder}()`).join(", ").replace(/, ([^,]*)$/, " or $1")
+const stepBuilderList = Object.values(stepKindDefinitions)
+  .map(({ builder }) => `${builder}()`)
+  .join(", ")
+  .replace(/, ([^,]*)$/, " or $1")

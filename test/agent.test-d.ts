@@ -1,6 +1,23 @@
 import { describe, expectTypeOf, it } from "vitest"
 import { z } from "zod"
-import { agent, and, budget, fn, hasToolCall, maxSteps, maxToolCalls, maxVisits, not, or, pipeline, tool, when, type AgentStopContext, type ApprovalDecision, type ToolCallContext } from "../src/index.ts"
+import {
+  type AgentStopContext,
+  type ApprovalDecision,
+  agent,
+  and,
+  budget,
+  fn,
+  hasToolCall,
+  maxSteps,
+  maxToolCalls,
+  maxVisits,
+  not,
+  or,
+  pipeline,
+  type ToolCallContext,
+  tool,
+  when,
+} from "../src/index.ts"
 
 const refund = tool({
   name: "refund",
@@ -18,13 +35,19 @@ const refund = tool({
 describe("agent types", () => {
   it("types the agent's output from its schema, text without one, and later steps read it", () => {
     pipeline({ id: "t", input: z.object({ ticket: z.string() }) })
-      .step("work", agent({ model: "smart", prompt: ({ input }) => input.ticket, tools: { refund }, output: z.object({ ok: z.boolean() }), stop: [maxSteps(3)] }))
+      .step(
+        "work",
+        agent({ model: "smart", prompt: ({ input }) => input.ticket, tools: { refund }, output: z.object({ ok: z.boolean() }), stop: [maxSteps(3)] }),
+      )
       .step("text", agent({ model: "smart", prompt: ({ steps }) => String(steps.work?.ok), tools: {}, stop: [maxSteps(1)] }))
-      .step("after", fn(({ steps }) => {
-        expectTypeOf(steps.work).toEqualTypeOf<{ ok: boolean } | undefined>()
-        expectTypeOf(steps.text).toEqualTypeOf<string | undefined>()
-        return null
-      }))
+      .step(
+        "after",
+        fn(({ steps }) => {
+          expectTypeOf(steps.work).toEqualTypeOf<{ ok: boolean } | undefined>()
+          expectTypeOf(steps.text).toEqualTypeOf<string | undefined>()
+          return null
+        }),
+      )
       .edges({ work: { next: "text", stopped: "after" }, text: "after", after: "done" })
   })
 
@@ -44,7 +67,9 @@ describe("agent types", () => {
     handle.send("work", { action: "edit", arguments: { orderId: "A", amount: 1 } })
     // @ts-expect-error a rejection needs its reason
     handle.send("work", { action: "reject" })
-    expectTypeOf<ApprovalDecision>().toEqualTypeOf<{ readonly action: "approve" } | { readonly action: "reject"; readonly reason: string } | { readonly action: "edit"; readonly arguments: unknown }>()
+    expectTypeOf<ApprovalDecision>().toEqualTypeOf<
+      { readonly action: "approve" } | { readonly action: "reject"; readonly reason: string } | { readonly action: "edit"; readonly arguments: unknown }
+    >()
     void maxVisits
   })
 })

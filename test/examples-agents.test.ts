@@ -10,7 +10,13 @@ describe("agent examples", () => {
     const { resolved, states, events, stopped, journal } = await agentWithTools(silent)
     expect(resolved).toMatchObject({ status: "done", output: "Dear customer, we refunded orders A-1 (40) and A-2 (25)." })
     expect(states).toEqual([
-      '{"refund":"thinking"}', '{"refund":"callingTools"}', '{"refund":"thinking"}', '{"refund":"callingTools"}', '{"refund":"thinking"}', '"reply"', '"done"',
+      '{"refund":"thinking"}',
+      '{"refund":"callingTools"}',
+      '{"refund":"thinking"}',
+      '{"refund":"callingTools"}',
+      '{"refund":"thinking"}',
+      '"reply"',
+      '"done"',
     ])
     expect(events.filter((event) => event.type === "tool.called")).toHaveLength(4)
     expect(resolved.usage).toMatchObject({ inputTokens: 950, outputTokens: 120 })
@@ -24,6 +30,9 @@ describe("agent examples", () => {
     expect(paused).toMatchObject({ status: "awaiting-human", step: "refund" })
     expect(edited).toMatchObject({ status: "done", output: 'Done: {"refunded":120}' })
     expect(rejected).toMatchObject({ status: "done", output: "No refund: A person reviewing this call rejected it: needs a manager over 500" })
-    expect(ledger).toEqual([{ orderId: "B-7", amount: 180 }, { orderId: "B-8", amount: 120 }])
+    expect(ledger).toEqual([
+      { orderId: "B-7", amount: 180 },
+      { orderId: "B-8", amount: 120 },
+    ])
   })
 })

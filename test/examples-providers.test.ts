@@ -3,7 +3,7 @@
 // over HTTP. Provider keys are removed for every test, so nothing here can reach a real provider.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { main } from "../examples/06-providers.ts"
-import { sse, startFakeServer, type FakeServer } from "./providers/fake-server.ts"
+import { type FakeServer, sse, startFakeServer } from "./providers/fake-server.ts"
 
 const providerVariables = [
   "OPENAI_API_KEY",
@@ -117,8 +117,14 @@ describe("example 06: providers chosen by environment", () => {
       const [classify, repair, stream] = server.requests.map((request) => request.body as Record<string, unknown>)
       expect(classify).toMatchObject({
         model: "qwen3:4b",
-        messages: [{ role: "system", content: "You triage customer support tickets." }, { role: "user", content: expect.stringContaining("A-1042") }],
-        response_format: { type: "json_schema", json_schema: { name: "classify", schema: expect.objectContaining({ required: ["kind", "urgency", "summary"] }) } },
+        messages: [
+          { role: "system", content: "You triage customer support tickets." },
+          { role: "user", content: expect.stringContaining("A-1042") },
+        ],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "classify", schema: expect.objectContaining({ required: ["kind", "urgency", "summary"] }) },
+        },
       })
       expect(classify).not.toHaveProperty("stream")
       expect((repair?.["messages"] as unknown[]).slice(2)).toEqual([
@@ -130,7 +136,10 @@ describe("example 06: providers chosen by environment", () => {
         stream: true,
         stream_options: { include_usage: true },
         max_tokens: 300,
-        messages: [{ role: "system", content: expect.stringContaining("support agent") }, { role: "user", content: expect.stringContaining("(refund, high urgency)") }],
+        messages: [
+          { role: "system", content: expect.stringContaining("support agent") },
+          { role: "user", content: expect.stringContaining("(refund, high urgency)") },
+        ],
       })
       expect(stream).not.toHaveProperty("response_format")
     })

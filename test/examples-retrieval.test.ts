@@ -1,8 +1,8 @@
 // Examples 09 and 10 run silenced and must do what their comments promise.
 import { describe, expect, it } from "vitest"
-import { coverage, paths } from "../src/index.ts"
 import { handbook, helpDesk, main as rag } from "../examples/09-rag-with-relevance-check.ts"
 import { answerer, main as routeByDifficulty } from "../examples/10-route-by-difficulty.ts"
+import { coverage, paths } from "../src/index.ts"
 
 const silent = { log: () => {} }
 

@@ -16,8 +16,12 @@ describe("import switchboard", () => {
       process.stdout.write(JSON.stringify(loaded))`
     const { stdout } = await run(process.execPath, ["--input-type=module", "--eval", probe])
     const loaded = JSON.parse(stdout) as string[]
-    const heavy = loaded.filter((url) =>
-      /\/node_modules\/(openai|@anthropic-ai|pg|@opentelemetry|@xstate\/graph|@statelyai|zod)\//.test(url) || url.endsWith("/effect/dist/Effect.js") || url === "node:sqlite")
+    const heavy = loaded.filter(
+      (url) =>
+        /\/node_modules\/(openai|@anthropic-ai|pg|@opentelemetry|@xstate\/graph|@statelyai|zod)\//.test(url) ||
+        url.endsWith("/effect/dist/Effect.js") ||
+        url === "node:sqlite",
+    )
     expect(heavy).toEqual([])
     // the probe would have seen them: xstate itself is loaded
     expect(loaded.some((url) => url.includes("/node_modules/xstate/"))).toBe(true)

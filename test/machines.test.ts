@@ -4,9 +4,9 @@ import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { getAdjacencyMap, getShortestPaths } from "@xstate/graph"
-import type { AnyEventObject } from "xstate"
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
-import { memoryJournal, type Models, type Pipeline, type PipelineMachine, type RunEvent, type RunResult } from "../src/index.ts"
+import type { AnyEventObject } from "xstate"
+import { type Models, memoryJournal, type Pipeline, type PipelineMachine, type RunEvent, type RunResult } from "../src/index.ts"
 
 interface Sample {
   readonly name: string
@@ -23,7 +23,9 @@ interface MachineModule {
 }
 
 const directory = fileURLToPath(new URL("../machines/", import.meta.url))
-const files = readdirSync(directory).filter((file) => file.endsWith(".machine.ts")).sort()
+const files = readdirSync(directory)
+  .filter((file) => file.endsWith(".machine.ts"))
+  .sort()
 const modules = await Promise.all(files.map(async (file) => [file, (await import(pathToFileURL(join(directory, file)).href)) as MachineModule] as const))
 
 const finals = new Set(["done", "failed", "stopped"])
@@ -52,10 +54,15 @@ const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, r
     const onDone = state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]
     if (onDone !== undefined) {
       // A guarded transition names the target its route chose; the unguarded `unknownRoute` fallback is not a declared target.
-      const targets = new Set(onDone.flatMap((transition) =>
-        transition.guard !== undefined ? [transition.guard.params.to]
-        : transition.actions?.some((action) => action.type === "unknownRoute") ? []
-        : [transition.target as string]))
+      const targets = new Set(
+        onDone.flatMap((transition) =>
+          transition.guard !== undefined
+            ? [transition.guard.params.to]
+            : transition.actions?.some((action) => action.type === "unknownRoute")
+              ? []
+              : [transition.target as string],
+        ),
+      )
       for (const next of targets) events.push({ type: `xstate.done.actor.${name}`, output: { output: null, next } })
       events.push({ type: `xstate.error.actor.${name}`, error: { _tag: "StepCodeError", step: name, retryable: false, message: "boom" } })
     }
@@ -72,7 +79,10 @@ const eventsOf = (machine: PipelineMachine, decisions: Readonly<Record<string, r
 const agentEventsOf = (name: string, state: StateConfig): AnyEventObject[] => {
   const { tools, approvalTools, maxToolErrors } = state.meta?.agent as NonNullable<NonNullable<StateConfig["meta"]>["agent"]>
   const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }
-  const turn = (extra: object) => ({ type: `xstate.done.actor.${name}.thinking`, output: { turn: 1, text: "", calls: [], usage, elapsedMs: 0, runUsage: usage, runElapsedMs: 0, ...extra } })
+  const turn = (extra: object) => ({
+    type: `xstate.done.actor.${name}.thinking`,
+    output: { turn: 1, text: "", calls: [], usage, elapsedMs: 0, runUsage: usage, runElapsedMs: 0, ...extra },
+  })
   const targets = new Set((state.onDone ?? []).flatMap((transition) => (transition.guard?.params.to === undefined ? [] : [transition.guard.params.to])))
   const result = (isError: boolean) => ({ callId: "c", name: tools[0] ?? "tool", content: isError ? "error" : "ok", isError, ran: true })
   return [
@@ -90,7 +100,10 @@ const humanSteps = (machine: PipelineMachine) =>
 
 /** Value and visit counts (and agents' turns): enough to tell loop iterations apart, bounded by the stop rules. */
 const serializeState = (snapshot: unknown) => {
-  const { value, context } = snapshot as { value: unknown; context: { visits: Record<string, number>; agents?: Record<string, { turns: number; lastToolCalls: string[] }> } }
+  const { value, context } = snapshot as {
+    value: unknown
+    context: { visits: Record<string, number>; agents?: Record<string, { turns: number; lastToolCalls: string[] }> }
+  }
   const agents = Object.values(context.agents ?? {}).map((agent) => [agent.turns, agent.lastToolCalls])
   // An agent's sub-state (`{ step: "thinking" }`) tells loop turns apart; a parallel step's regions count as the step.
   const state = typeof value === "object" && value !== null && typeof Object.values(value)[0] === "string" ? value : stepOf(value)
@@ -98,7 +111,6 @@ const serializeState = (snapshot: unknown) => {
 }
 // Inside a parallel or agent step the machine's value is an object under the step's name.
 const stepOf = (value: unknown): string => (typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? ""))
-
 
 const adjacencyOf = (machine: PipelineMachine, events: readonly AnyEventObject[], input: unknown) =>
   getAdjacencyMap(machine, { input: { input }, events: events as never, serializeState, limit: 10_000 })
@@ -142,8 +154,14 @@ describe.each(modules)("machines/%s", (file, module) => {
     const adjacency = adjacencyOf(machine, eventsOf(machine, decisions), input)
     const reached = new Set(edgesOf(adjacency).map((node) => node.value))
     const targeted = Object.values(statesOf(machine)).flatMap((state) =>
-      [...(state.invoke?.onDone ?? []), ...(state.invoke?.onError ?? []), ...(state.onDone ?? []), ...Object.values(state.on ?? {}).flat(), ...Object.values(state.after ?? {}).flat()]
-        .map((transition) => transition.target))
+      [
+        ...(state.invoke?.onDone ?? []),
+        ...(state.invoke?.onError ?? []),
+        ...(state.onDone ?? []),
+        ...Object.values(state.on ?? {}).flat(),
+        ...Object.values(state.after ?? {}).flat(),
+      ].map((transition) => transition.target),
+    )
     const expected = [...p.stepNames, "done", "failed", ...(targeted.includes("stopped") ? ["stopped"] : [])]
     expect([...reached].sort()).toEqual([...new Set(expected)].sort())
   })

@@ -17,8 +17,7 @@ const manifest = JSON.parse(await readFile(join(repository, "package.json"), "ut
 }
 // npm and the installed bin run on the Node that runs this test (24), not whatever `node` is first on PATH.
 const environment = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}` }
-const exec = (command: string, args: readonly string[], cwd: string) =>
-  run(command, args, { cwd, env: environment, maxBuffer: 32 * 1024 * 1024 })
+const exec = (command: string, args: readonly string[], cwd: string) => run(command, args, { cwd, env: environment, maxBuffer: 32 * 1024 * 1024 })
 
 const temporary: string[] = []
 let project = ""
@@ -46,12 +45,19 @@ beforeAll(async () => {
   if (tarball === undefined) throw new Error(`npm pack printed no tarball: ${packed.stdout}`)
   packedFiles = tarball.files.map((file) => file.path)
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
-  await exec("npm", [
-    "install", "--prefer-offline", "--no-audit", "--no-fund",
-    join(packDirectory, tarball.filename),
-    `zod@${manifest.dependencies["zod"]}`,
-    `@types/node@${manifest.devDependencies["@types/node"]}`,
-  ], project)
+  await exec(
+    "npm",
+    [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      join(packDirectory, tarball.filename),
+      `zod@${manifest.dependencies["zod"]}`,
+      `@types/node@${manifest.devDependencies["@types/node"]}`,
+    ],
+    project,
+  )
 }, 180_000)
 
 afterAll(async () => {
@@ -67,7 +73,17 @@ const node = async (script: string, source: string) => {
 describe("the published package", () => {
   it("builds one bundle per public entry, lazy chunks beside them, and declarations for every entry", async () => {
     const files = await filesUnder(join(staging, "dist"))
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "testing/index.js", "testing/index.d.ts", "restate/index.js", "engines/restate/index.d.ts", "cli/main.js"]))
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "index.js",
+        "index.d.ts",
+        "testing/index.js",
+        "testing/index.d.ts",
+        "restate/index.js",
+        "engines/restate/index.d.ts",
+        "cli/main.js",
+      ]),
+    )
     const javascript = files.filter((file) => file.endsWith(".js"))
     // The entries and their shared or lazily imported chunks; no per-source-file JavaScript.
     expect(javascript.filter((file) => !file.startsWith("chunks/")).sort()).toEqual(["cli/main.js", "index.js", "restate/index.js", "testing/index.js"])
@@ -100,7 +116,9 @@ describe("the published package", () => {
   })
 
   it("runs a two-step pipeline from plain Node with the scripted model", async () => {
-    const output = await node("two-steps.mjs", `
+    const output = await node(
+      "two-steps.mjs",
+      `
       import { z } from "zod"
       import { pipeline, fn, llm } from "switchboard"
       import { scriptedModel } from "switchboard/testing"
@@ -116,7 +134,8 @@ describe("the published package", () => {
       const fast = scriptedModel([{ object: { summary: "short", words: 1 } }])
       const result = await summarize.run({ text: "a few words here" }, { models: { fast } })
       console.log(JSON.stringify({ result, prompts: fast.calls.map((call) => call.request.messages.at(-1).content) }))
-    `)
+    `,
+    )
     expect(output).toMatchObject({
       result: { status: "done", step: "summary", output: { summary: "short", words: 1 }, steps: { words: 4 } },
       prompts: ["Summarize in 4 words: a few words here"],
@@ -124,7 +143,9 @@ describe("the published package", () => {
   })
 
   it("exposes only the public entries: internals and dist paths are blocked", async () => {
-    const output = await node("blocked.mjs", `
+    const output = await node(
+      "blocked.mjs",
+      `
       const attempt = async (specifier) => {
         try {
           await import(specifier)
@@ -139,7 +160,8 @@ describe("the published package", () => {
         source: await attempt("switchboard/src/index.ts"),
         manifest: (await import("switchboard/package.json", { with: { type: "json" } })).default.name,
       }))
-    `)
+    `,
+    )
     expect(output).toEqual({
       internal: "ERR_PACKAGE_PATH_NOT_EXPORTED",
       dist: "ERR_PACKAGE_PATH_NOT_EXPORTED",
@@ -151,14 +173,17 @@ describe("the published package", () => {
   it("loads no provider SDK on import, and depends on none", async () => {
     const sdks = ["openai", "@anthropic-ai/sdk"]
     for (const sdk of sdks) expect(Object.keys(manifest.dependencies)).not.toContain(sdk)
-    const loaded = (await node("loaded.mjs", `
+    const loaded = (await node(
+      "loaded.mjs",
+      `
       import { registerHooks } from "node:module"
       const urls = []
       registerHooks({ load: (url, context, nextLoad) => (urls.push(url), nextLoad(url, context)) })
       await import("switchboard")
       await import("switchboard/testing")
       console.log(JSON.stringify(urls))
-    `)) as string[]
+    `,
+    )) as string[]
     expect(loaded.some((url) => url.includes("/node_modules/switchboard/dist/index.js"))).toBe(true)
     expect(loaded.filter((url) => /\/node_modules\/(openai|@anthropic-ai)\//.test(url))).toEqual([])
   })
@@ -167,11 +192,25 @@ describe("the published package", () => {
     const consumer = join(project, "typed")
     await mkdir(consumer)
     // skipLibCheck off, so our .d.ts files are checked too; "dom" because effect's crypto types name CryptoKey.
-    await writeFile(join(consumer, "tsconfig.json"), JSON.stringify({
-      compilerOptions: { target: "es2024", lib: ["es2024", "dom"], module: "nodenext", moduleResolution: "nodenext", types: ["node"], strict: true, noEmit: true, skipLibCheck: false },
-      include: ["*.ts"],
-    }))
-    await writeFile(join(consumer, "consumer.ts"), `
+    await writeFile(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "es2024",
+          lib: ["es2024", "dom"],
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          types: ["node"],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        include: ["*.ts"],
+      }),
+    )
+    await writeFile(
+      join(consumer, "consumer.ts"),
+      `
       import { z } from "zod"
       import { pipeline, fn, llm, type RunResult } from "switchboard"
       import { scriptedModel } from "switchboard/testing"
@@ -191,7 +230,8 @@ describe("the published package", () => {
       }
       // @ts-expect-error the input schema wants a string
       void shout.run({ text: 1 })
-    `)
+    `,
+    )
     const tsc = join(repository, "node_modules/.bin/tsc")
     const diagnostics = await exec(tsc, ["-p", consumer], project).then(
       ({ stdout, stderr }) => `${stdout}${stderr}`,

@@ -1,20 +1,32 @@
 import { describe, expectTypeOf, it } from "vitest"
 import { z } from "zod"
-import { fn, lexicalRetriever, pipeline, retrieve, route, type Passage, type RetrievalResult } from "../src/index.ts"
+import { fn, lexicalRetriever, type Passage, pipeline, type RetrievalResult, retrieve, route } from "../src/index.ts"
 
 const retriever = lexicalRetriever({ documents: [{ id: "a", text: "Refunds take five days." }] })
 const base = () =>
   pipeline({ id: "rag-types", input: z.object({ question: z.string() }) })
-    .step("search", retrieve({ retriever, query: ({ input }) => {
-      expectTypeOf(input).toEqualTypeOf<{ question: string }>()
-      return input.question
-    } }))
-    .step("answer", fn(({ steps }) => {
-      expectTypeOf(steps.search).toEqualTypeOf<RetrievalResult | undefined>()
-      expectTypeOf(steps.search?.passages).toEqualTypeOf<readonly Passage[] | undefined>()
-      return steps.search?.passages[0]?.text ?? ""
-    }))
-    .step("dontKnow", fn(() => "no idea"))
+    .step(
+      "search",
+      retrieve({
+        retriever,
+        query: ({ input }) => {
+          expectTypeOf(input).toEqualTypeOf<{ question: string }>()
+          return input.question
+        },
+      }),
+    )
+    .step(
+      "answer",
+      fn(({ steps }) => {
+        expectTypeOf(steps.search).toEqualTypeOf<RetrievalResult | undefined>()
+        expectTypeOf(steps.search?.passages).toEqualTypeOf<readonly Passage[] | undefined>()
+        return steps.search?.passages[0]?.text ?? ""
+      }),
+    )
+    .step(
+      "dontKnow",
+      fn(() => "no idea"),
+    )
 
 describe("retrieve step types", () => {
   it("types the output as { query, passages, dropped } for later steps and routes", () => {

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest"
 import { z } from "zod"
-import { callTool, fn, human, llm, maxVisits, pipeline, route, tool, type RunResult } from "../src/index.ts"
+import { callTool, fn, human, llm, maxVisits, pipeline, type RunResult, route, tool } from "../src/index.ts"
 
 const Kind = z.object({ kind: z.enum(["refund", "bug"]), confidence: z.number() })
 const Review = z.object({ approve: z.boolean(), note: z.string().optional() })
@@ -9,23 +9,32 @@ const lookupOrder = tool({ name: "lookupOrder", input: z.object({ orderId: z.str
 const base = () =>
   pipeline({ id: "types", input: z.object({ ticket: z.string(), orderId: z.string() }) })
     .step("classify", llm({ model: "fast", prompt: ({ input }) => input.ticket, output: Kind }))
-    .step("order", callTool(lookupOrder, ({ input }) => ({ orderId: input.orderId })))
+    .step(
+      "order",
+      callTool(lookupOrder, ({ input }) => ({ orderId: input.orderId })),
+    )
     .step("review", human({ decision: Review }))
     .step("answer", llm({ model: "fast", prompt: ({ steps }) => `${steps.classify?.kind} ${steps.order?.paid}` }))
 
 describe("pipeline types", () => {
   it("types earlier steps' outputs in later steps", () => {
     pipeline({ id: "t", input: z.object({ n: z.number() }) })
-      .step("a", fn(({ input }) => {
-        expectTypeOf(input).toEqualTypeOf<{ n: number }>()
-        return { doubled: input.n * 2 }
-      }))
-      .step("b", fn(({ steps }) => {
-        expectTypeOf(steps.a).toEqualTypeOf<{ doubled: number } | undefined>()
-        // a step declared later reads as unknown, never as a wrong type
-        expectTypeOf(steps["c"]).toBeUnknown()
-        return "b"
-      }))
+      .step(
+        "a",
+        fn(({ input }) => {
+          expectTypeOf(input).toEqualTypeOf<{ n: number }>()
+          return { doubled: input.n * 2 }
+        }),
+      )
+      .step(
+        "b",
+        fn(({ steps }) => {
+          expectTypeOf(steps.a).toEqualTypeOf<{ doubled: number } | undefined>()
+          // a step declared later reads as unknown, never as a wrong type
+          expectTypeOf(steps["c"]).toBeUnknown()
+          return "b"
+        }),
+      )
   })
 
   it("types a route function's argument by the step's output", () => {
@@ -74,9 +83,15 @@ describe("pipeline types", () => {
 
   it("does not compile a duplicate step name", () => {
     pipeline({ id: "dup", input: z.object({}) })
-      .step("a", fn(() => 1))
-      // @ts-expect-error "a" is already a step
-      .step("a", fn(() => 2))
+      .step(
+        "a",
+        fn(() => 1),
+      )
+      .step(
+        // @ts-expect-error "a" is already a step
+        "a",
+        fn(() => 2),
+      )
   })
 
   it("types human decisions on send and decide", () => {

@@ -1,10 +1,12 @@
 // Runs only the fn chain through switchboard, for `node --cpu-prof`:
 // npx node --cpu-prof --cpu-prof-dir=/tmp/switchboard-profile bench/tools/profile-chain.ts [runs]
-import { fn, type AnyStep } from "../../src/index.ts"
+import { type AnyStep, fn } from "../../src/index.ts"
 import { buildChain } from "../workloads/chain.ts"
 
 const runs = Number(process.argv[2] ?? "3000")
-const chain = buildChain((index) => fn(({ steps }: { steps: Readonly<Record<string, unknown>> }) => (index === 0 ? 1 : (steps[`step${index - 1}`] as number) + 1)) as AnyStep)
+const chain = buildChain(
+  (index) => fn(({ steps }: { steps: Readonly<Record<string, unknown>> }) => (index === 0 ? 1 : (steps[`step${index - 1}`] as number) + 1)) as AnyStep,
+)
 const started = performance.now()
 for (let run = 0; run < runs; run++) {
   const result = await chain.run({ seed: 1 })

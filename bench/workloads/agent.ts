@@ -2,9 +2,9 @@
 // model, through switchboard's sub-chart, against a hand-written loop doing the same model calls
 // and tool calls. Reported per model turn (11 turns per run).
 import { z } from "zod"
-import { agent, maxSteps, pipeline, tool, type Message } from "../../src/index.ts"
-import { scriptedModel, type ScriptedReply } from "../../src/testing/index.ts"
-import { compare, row, type Row, type Workload } from "../measure.ts"
+import { agent, type Message, maxSteps, pipeline, tool } from "../../src/index.ts"
+import { type ScriptedReply, scriptedModel } from "../../src/testing/index.ts"
+import { compare, type Row, row, type Workload } from "../measure.ts"
 
 /** Tool rounds before the model answers. */
 export const toolRounds = 10

@@ -2,9 +2,9 @@
 // a hand-written async loop that runs the same 20 functions (DESIGN.md: at most 15 µs per step).
 import { assign, createActor, fromPromise, setup, toPromise } from "xstate"
 import { z } from "zod"
-import { fn, llm, pipeline, type AnyStep, type Pipeline } from "../../src/index.ts"
+import { type AnyStep, fn, llm, type Pipeline, pipeline } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
-import { compare, row, type Row, type Workload } from "../measure.ts"
+import { compare, type Row, row, type Workload } from "../measure.ts"
 
 /** Steps in the chain. */
 export const chainLength = 20
@@ -22,8 +22,10 @@ const previousOf = (index: number, input: ChainInput, outputs: Readonly<Record<s
 
 /** Builds a chain with the public builder; a loop loses the per-step typing, which a benchmark does not need. */
 export const buildChain = (makeStep: (index: number) => AnyStep): Pipeline<ChainInput, Record<string, unknown>> => {
-  let builder: { step: (name: string, step: AnyStep) => typeof builder; edges: (edges: Record<string, string>) => unknown } =
-    pipeline({ id: "bench-chain", input: Input }) as never
+  let builder: { step: (name: string, step: AnyStep) => typeof builder; edges: (edges: Record<string, string>) => unknown } = pipeline({
+    id: "bench-chain",
+    input: Input,
+  }) as never
   const edges: Record<string, string> = {}
   for (let index = 0; index < chainLength; index++) {
     builder = builder.step(nameOf(index), makeStep(index))
@@ -32,17 +34,22 @@ export const buildChain = (makeStep: (index: number) => AnyStep): Pipeline<Chain
   return builder.edges(edges) as Pipeline<ChainInput, Record<string, unknown>>
 }
 
-const fnChain = buildChain((index) =>
-  fn(({ input, steps: outputs }: { input: ChainInput; steps: Readonly<Record<string, unknown>> }) =>
-    (steps[index] as (previous: number) => number)(previousOf(index, input, outputs))) as AnyStep)
+const fnChain = buildChain(
+  (index) =>
+    fn(({ input, steps: outputs }: { input: ChainInput; steps: Readonly<Record<string, unknown>> }) =>
+      (steps[index] as (previous: number) => number)(previousOf(index, input, outputs)),
+    ) as AnyStep,
+)
 
 const promptOf = (index: number, previous: unknown) => `step ${index}: ${String(previous)}`
-const llmChain = buildChain((index) =>
-  llm({
-    model: "fast",
-    prompt: ({ input, steps: outputs }: { input: ChainInput; steps: Readonly<Record<string, unknown>> }) =>
-      promptOf(index, index === 0 ? input.seed : outputs[nameOf(index - 1)]),
-  }) as AnyStep)
+const llmChain = buildChain(
+  (index) =>
+    llm({
+      model: "fast",
+      prompt: ({ input, steps: outputs }: { input: ChainInput; steps: Readonly<Record<string, unknown>> }) =>
+        promptOf(index, index === 0 ? input.seed : outputs[nameOf(index - 1)]),
+    }) as AnyStep,
+)
 
 // A zero-latency model; a fresh one per run so its call log does not grow across the benchmark.
 const zeroLatencyModel = () => scriptedModel(["7"], { repeat: true })
@@ -58,18 +65,26 @@ const expectedFinal = steps.reduce((value, step) => step(value), 1)
 // invoking a promise actor, its done event assigning the output and moving on.
 const bareMachine = setup({
   types: { context: {} as { value: number }, input: {} as { seed: number }, output: {} as number },
-  actors: { step: fromPromise<number, { index: number; value: number }>(async ({ input }) => (steps[input.index] as (previous: number) => number)(input.value)) },
+  actors: {
+    step: fromPromise<number, { index: number; value: number }>(async ({ input }) => (steps[input.index] as (previous: number) => number)(input.value)),
+  },
 }).createMachine({
   context: ({ input }) => ({ value: input.seed }),
   initial: nameOf(0),
   states: Object.fromEntries([
-    ...steps.map((_, index) => [nameOf(index), {
-      invoke: {
-        src: "step",
-        input: ({ context }: { context: { value: number } }) => ({ index, value: context.value }),
-        onDone: { target: index === chainLength - 1 ? "done" : nameOf(index + 1), actions: assign({ value: ({ event }: { event: { output: number } }) => event.output }) },
+    ...steps.map((_, index) => [
+      nameOf(index),
+      {
+        invoke: {
+          src: "step",
+          input: ({ context }: { context: { value: number } }) => ({ index, value: context.value }),
+          onDone: {
+            target: index === chainLength - 1 ? "done" : nameOf(index + 1),
+            actions: assign({ value: ({ event }: { event: { output: number } }) => event.output }),
+          },
+        },
       },
-    }]),
+    ]),
     ["done", { type: "final" }],
   ]) as never,
   output: ({ context }) => context.value,

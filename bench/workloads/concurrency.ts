@@ -9,7 +9,7 @@ import { promisify } from "node:util"
 import { createActor, fromPromise, setup, toPromise } from "xstate"
 import { z } from "zod"
 import { fn, llm, pipeline } from "../../src/index.ts"
-import { median, row, timerModel, wait, type Row, type Workload } from "../measure.ts"
+import { median, type Row, row, timerModel, type Workload, wait } from "../measure.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
 const runs = quick ? 1_000 : 10_000
@@ -51,20 +51,27 @@ const fnPipeline = pipeline({ id: "bench-concurrency-fn", input: Input })
 const bareMachine = setup({
   types: { context: {} as { previous: string }, input: {} as { ticket: string }, output: {} as string },
   actors: {
-    call: fromPromise<string, { previous: string }>(async ({ input, signal }) =>
-      (await model.generate({ messages: [{ role: "user", content: `After ${input.previous}` }] }, { signal })).text),
+    call: fromPromise<string, { previous: string }>(
+      async ({ input, signal }) => (await model.generate({ messages: [{ role: "user", content: `After ${input.previous}` }] }, { signal })).text,
+    ),
   },
 }).createMachine({
   context: ({ input }) => ({ previous: input.ticket }),
   initial: "step0",
   states: Object.fromEntries([
-    ...Array.from({ length: stepCount }, (_, index) => [`step${index}`, {
-      invoke: {
-        src: "call",
-        input: ({ context }: { context: { previous: string } }) => ({ previous: context.previous }),
-        onDone: { target: index === stepCount - 1 ? "done" : `step${index + 1}`, actions: ({ context, event }: { context: { previous: string }; event: { output: string } }) => void (context.previous = event.output) },
+    ...Array.from({ length: stepCount }, (_, index) => [
+      `step${index}`,
+      {
+        invoke: {
+          src: "call",
+          input: ({ context }: { context: { previous: string } }) => ({ previous: context.previous }),
+          onDone: {
+            target: index === stepCount - 1 ? "done" : `step${index + 1}`,
+            actions: ({ context, event }: { context: { previous: string }; event: { output: string } }) => void (context.previous = event.output),
+          },
+        },
       },
-    }]),
+    ]),
     ["done", { type: "final" }],
   ]) as never,
   output: ({ context }) => context.previous,

@@ -6,11 +6,11 @@ import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { sqliteJournal, type JournalEntry } from "../../src/index.ts"
+import { type JournalEntry, sqliteJournal } from "../../src/index.ts"
 import { checkInvariants, kill, killAll, sleep, startWorker } from "../../test/durability/crash-support.ts"
 import { crashy } from "../../test/durability/crash-worker.ts"
 import { locatePostgres } from "../../test/store/postgres.ts"
-import { row, type Row, type Workload } from "../measure.ts"
+import { type Row, row, type Workload } from "../measure.ts"
 import { eachConcurrently, temporaryPostgres, unmeasuredRow } from "./durability.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
@@ -78,9 +78,13 @@ const onPostgres = async (logs: string, url: string): Promise<Outcome> => {
   const { journal, schema, dispose } = temporaryPostgres(url)
   try {
     const runIds: string[] = []
-    await eachConcurrently(Array.from({ length: runCount }, (_, index) => index), 10, async (amount) => {
-      runIds.push(await crashy.submit({ amount }, { journal }))
-    })
+    await eachConcurrently(
+      Array.from({ length: runCount }, (_, index) => index),
+      10,
+      async (amount) => {
+        runIds.push(await crashy.submit({ amount }, { journal }))
+      },
+    )
     // The crash tests' step scale for Postgres, whose journal round trips are slower.
     const env = { ...process.env, SWITCHBOARD_DATABASE_URL: url, CRASH_STEP_SCALE: "4" }
     const start = () => startWorker(`postgres:${schema}`, logs, env)
@@ -113,10 +117,14 @@ const countProblems = ({ journals, logs, killed }: Outcome) => {
   const { problems, reruns } = checkInvariants(journals, logs, killed)
   const runsWith = (pattern: RegExp) => new Set(problems.filter((problem) => pattern.test(problem)).map((problem) => problem.split(":")[0]))
   const lost = runsWith(/: ends with /)
-  const corrupt = new Set([...runsWith(/: seq not contiguous$|: a step visit finished twice$/), ...[...runsWith(/: finished steps /)].filter((runId) => !lost.has(runId))])
+  const corrupt = new Set([
+    ...runsWith(/: seq not contiguous$|: a step visit finished twice$/),
+    ...[...runsWith(/: finished steps /)].filter((runId) => !lost.has(runId)),
+  ])
   const rerunFinished = problems.filter((problem) => / ran again although | a step visit finished twice$/.test(problem)).length
   const effects = readFileSync(join(logs, "effects.log"), "utf8").trim().split("\n")
-  const known = /: ends with |: seq not contiguous$|: a step visit finished twice$|: finished steps | ran again although |an idempotent effect happened twice| effects for /
+  const known =
+    /: ends with |: seq not contiguous$|: a step visit finished twice$|: finished steps | ran again although |an idempotent effect happened twice| effects for /
   // Anything else (or an effect missing from a finished run) counts as corruption, and is shown.
   const other = problems.filter((problem) => !known.test(problem))
   const missingEffects = lost.size === 0 && effects.length < journals.size ? journals.size - new Set(effects).size : 0

@@ -6,9 +6,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { z } from "zod"
-import { fn, human, memoryJournal, pipeline, postgresJournal, sqliteJournal, type AnyStep, type Journal, type Pipeline } from "../../src/index.ts"
+import { type AnyStep, fn, human, type Journal, memoryJournal, type Pipeline, pipeline, postgresJournal, sqliteJournal } from "../../src/index.ts"
 import { dropSchemas, freshSchema, locatePostgres, type TestServer } from "../../test/store/postgres.ts"
-import { compare, defaultRepetitions, median, row, type Repetitions, type Row, type Workload } from "../measure.ts"
+import { compare, defaultRepetitions, median, type Repetitions, type Row, row, type Workload } from "../measure.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
 /** Steps in the chain whose per-step cost is compared across journals (as in the chain workload). */
@@ -29,12 +29,19 @@ type ChainSteps = Readonly<Record<string, { index: number; value: number } | und
 
 /** A chain of `length` fn steps, each deriving a small object from the previous step's output. */
 const chainOf = (length: number): Pipeline<ChainInput, Record<string, unknown>> => {
-  let builder: { step: (name: string, step: AnyStep) => typeof builder; edges: (edges: Record<string, string>) => unknown } =
-    pipeline({ id: `bench-durable-chain-${length}`, input: Input }) as never
+  let builder: { step: (name: string, step: AnyStep) => typeof builder; edges: (edges: Record<string, string>) => unknown } = pipeline({
+    id: `bench-durable-chain-${length}`,
+    input: Input,
+  }) as never
   const edges: Record<string, string> = {}
   for (let index = 0; index < length; index++) {
-    builder = builder.step(`step${index}`, fn(({ input, steps }: { input: ChainInput; steps: ChainSteps }) =>
-      ({ index, value: (index === 0 ? input.seed : (steps[`step${index - 1}`]?.value ?? 0)) * 3 + index })) as AnyStep)
+    builder = builder.step(
+      `step${index}`,
+      fn(({ input, steps }: { input: ChainInput; steps: ChainSteps }) => ({
+        index,
+        value: (index === 0 ? input.seed : (steps[`step${index - 1}`]?.value ?? 0)) * 3 + index,
+      })) as AnyStep,
+    )
     edges[`step${index}`] = index === length - 1 ? "done" : `step${index + 1}`
   }
   return builder.edges(edges) as Pipeline<ChainInput, Record<string, unknown>>
@@ -42,9 +49,15 @@ const chainOf = (length: number): Pipeline<ChainInput, Record<string, unknown>> 
 
 /** A run paused on a human step between two fn steps. */
 const approval = pipeline({ id: "bench-durable-approval", input: Input })
-  .step("prepare", fn(({ input }) => input.seed * 2))
+  .step(
+    "prepare",
+    fn(({ input }) => input.seed * 2),
+  )
   .step("review", human({ decision: z.object({ approve: z.boolean() }) }))
-  .step("finish", fn(({ steps }) => (steps.prepare ?? 0) + 1))
+  .step(
+    "finish",
+    fn(({ steps }) => (steps.prepare ?? 0) + 1),
+  )
   .edges({ prepare: "review", review: "finish", finish: "done" })
 
 const expect = <TResult extends { status: string }>(result: TResult, status: string, what: string): TResult => {
@@ -55,17 +68,24 @@ const expect = <TResult extends { status: string }>(result: TResult, status: str
 /** Calls `work` on every item, at most `concurrency` at a time. */
 export const eachConcurrently = async <TItem>(items: readonly TItem[], concurrency: number, work: (item: TItem) => Promise<void>): Promise<void> => {
   let next = 0
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as TItem)
-  }))
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as TItem)
+    }),
+  )
 }
 
 /**
  * A row that could not be measured (Postgres unavailable): `value` is null in the JSON and the
  * note says why. `Row.value` is a number, so the null is asserted here, in one place.
  */
-export const unmeasuredRow = (name: string, unit: string, note: string, target: number | null = null): Row =>
-  ({ name: `${name} (not measured: ${note.split("\n")[0]?.slice(0, 120)})`, value: null as unknown as number, unit, target, met: null })
+export const unmeasuredRow = (name: string, unit: string, note: string, target: number | null = null): Row => ({
+  name: `${name} (not measured: ${note.split("\n")[0]?.slice(0, 120)})`,
+  value: null as unknown as number,
+  unit,
+  target,
+  met: null,
+})
 
 /** A SQLite journal in a temporary folder, removed by `dispose`. */
 const temporarySqlite = () => {
@@ -117,7 +137,11 @@ const stepCost = async (server: TestServer): Promise<Row[]> => {
     row(`${label}, Postgres journal`, perStep(remote.postgres), "µs/step"),
     row(`${label}, Postgres journal: added cost`, perStep(remote.postgres - remote.memory), "µs/step"),
     row(`${label}, Postgres / memory`, remote.postgres / remote.memory, "x"),
-    row("Postgres server, for context: one committed INSERT (a WAL flush; a step costs two: route.taken with step.started, then step.finished)", floor.commitMs * 1000, "µs"),
+    row(
+      "Postgres server, for context: one committed INSERT (a WAL flush; a step costs two: route.taken with step.started, then step.finished)",
+      floor.commitMs * 1000,
+      "µs",
+    ),
     row("Postgres server, for context: open and close a connection (what a claim cost when each claim had its own)", floor.connectMs * 1000, "µs"),
   ]
 }
@@ -209,7 +233,11 @@ const resumeTime = async (server: TestServer): Promise<Row[]> => {
     sqlite.dispose()
   }
   if (!server.available) {
-    return [...rows, unmeasuredRow(`Postgres: decide ${waitingRuns} waiting runs, total`, "ms", server.reason), unmeasuredRow(`Postgres: decide ${waitingRuns} waiting runs, per run`, "ms/run", server.reason)]
+    return [
+      ...rows,
+      unmeasuredRow(`Postgres: decide ${waitingRuns} waiting runs, total`, "ms", server.reason),
+      unmeasuredRow(`Postgres: decide ${waitingRuns} waiting runs, per run`, "ms/run", server.reason),
+    ]
   }
   const postgres = temporaryPostgres(server.url)
   try {

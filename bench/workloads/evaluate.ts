@@ -3,7 +3,7 @@
 import { z } from "zod"
 import { evaluate, exact, llm, pipeline } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
-import { row, type Row, type Workload } from "../measure.ts"
+import { type Row, row, type Workload } from "../measure.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
 const rows = quick ? 100 : 1_000
@@ -20,7 +20,12 @@ export const evaluateWorkload: Workload = {
   name: "evaluation throughput",
   run: async (): Promise<readonly Row[]> => {
     const model = scriptedModel(
-      [(request) => ({ delayMs: latencyMs, ...(request.output === undefined ? { text: "because" } : { object: { label: request.messages.at(-1)?.content.endsWith("1") ? "b" : "a" } }) })],
+      [
+        (request) => ({
+          delayMs: latencyMs,
+          ...(request.output === undefined ? { text: "because" } : { object: { label: request.messages.at(-1)?.content.endsWith("1") ? "b" : "a" } }),
+        }),
+      ],
       { repeat: true },
     )
     const data = Array.from({ length: rows }, (_, index) => ({ input: { text: `row ${index % 2}` }, expected: index % 2 === 1 ? "b" : "a" }))

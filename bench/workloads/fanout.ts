@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { z } from "zod"
 import { llm, map, pipeline } from "../../src/index.ts"
-import { median, row, timerModel, wait, type Row, type Workload } from "../measure.ts"
+import { median, type Row, row, timerModel, type Workload, wait } from "../measure.ts"
 
 const items = 1_000
 const latencyMs = 20

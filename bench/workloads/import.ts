@@ -5,7 +5,7 @@ import { execFile } from "node:child_process"
 import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { median, row, type Row, type Workload } from "../measure.ts"
+import { median, type Row, row, type Workload } from "../measure.ts"
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -17,9 +17,13 @@ const samples = process.env["BENCH_QUICK"] === "1" ? 3 : 9
 // Prints the import time, then every module URL the import resolved.
 const probe = (specifier: string, withHooks: boolean, preload: string | undefined) => `
   ${preload === undefined ? "" : `await import(${JSON.stringify(preload)})`}
-  ${withHooks ? `import { registerHooks } from "node:module"
+  ${
+    withHooks
+      ? `import { registerHooks } from "node:module"
   const loaded = []
-  registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); loaded.push(result.url); return result } })` : "const loaded = []"}
+  registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); loaded.push(result.url); return result } })`
+      : "const loaded = []"
+  }
   const started = performance.now()
   await import(${JSON.stringify(specifier)})
   process.stdout.write(JSON.stringify({ ms: performance.now() - started, loaded }))
@@ -38,7 +42,11 @@ export const importWorkload: Workload = {
     // Users import the published JavaScript, not the TypeScript sources: measure that.
     await rm(buildDirectory, { recursive: true, force: true })
     // The same bundling step as `npm run build` (rolldown.config.mjs), into this directory.
-    await run(process.execPath, [fileURLToPath(new URL("../../node_modules/rolldown/bin/cli.mjs", import.meta.url)), "-c", "rolldown.config.mjs", "--dir", buildDirectory], { cwd: root })
+    await run(
+      process.execPath,
+      [fileURLToPath(new URL("../../node_modules/rolldown/bin/cli.mjs", import.meta.url)), "-c", "rolldown.config.mjs", "--dir", buildDirectory],
+      { cwd: root },
+    )
     const entryTimes: number[] = []
     const zodTimes: number[] = []
     const afterZodTimes: number[] = []

@@ -1,5 +1,6 @@
 // Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
 import type { Workload } from "../measure.ts"
+import { agentWorkload } from "./agent.ts"
 import { chainWorkload } from "./chain.ts"
 import { concurrencyWorkload } from "./concurrency.ts"
 import { crashWorkload } from "./crash.ts"
@@ -8,9 +9,20 @@ import { evaluateWorkload } from "./evaluate.ts"
 import { fanoutWorkload } from "./fanout.ts"
 import { importWorkload } from "./import.ts"
 import { providerWorkload } from "./provider.ts"
-import { typecheckWorkload } from "./typecheck.ts"
-import { agentWorkload } from "./agent.ts"
 import { restateWorkload } from "./restate.ts"
+import { typecheckWorkload } from "./typecheck.ts"
 
 /** The workloads of a full benchmark run. */
-export const workloads: readonly Workload[] = [chainWorkload, importWorkload, providerWorkload, durabilityWorkload, crashWorkload, evaluateWorkload, concurrencyWorkload, typecheckWorkload, fanoutWorkload, agentWorkload, restateWorkload]
+export const workloads: readonly Workload[] = [
+  chainWorkload,
+  importWorkload,
+  providerWorkload,
+  durabilityWorkload,
+  crashWorkload,
+  evaluateWorkload,
+  concurrencyWorkload,
+  typecheckWorkload,
+  fanoutWorkload,
+  agentWorkload,
+  restateWorkload,
+]

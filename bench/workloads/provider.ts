@@ -5,17 +5,22 @@
 // request mapping, the key and client lookup, the linked abort signal, error wrapping, response mapping.
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
-import { anthropic, openai, type Model, type ModelRequest, type ModelResponse } from "../../src/index.ts"
-import { startFakeServer, type FakeServer, type Reply } from "../../test/providers/fake-server.ts"
+import { anthropic, type Model, type ModelRequest, type ModelResponse, openai } from "../../src/index.ts"
+import { type FakeServer, type Reply, startFakeServer } from "../../test/providers/fake-server.ts"
 import { fixturesOf } from "../../test/providers/fixtures.ts"
-import { compare, defaultRepetitions, row, type Repetitions, type Row, type Workload } from "../measure.ts"
+import { compare, defaultRepetitions, type Repetitions, type Row, row, type Workload } from "../measure.ts"
 
 const openaiFixtures = fixturesOf("openai")
 const anthropicFixtures = fixturesOf("anthropic")
 const apiKey = "sk-bench-not-a-real-key"
 const system = "You are a support agent. Answer in one sentence."
 const question = "My card was charged twice for order A-1042. What happens now?"
-const request: ModelRequest = { messages: [{ role: "system", content: system }, { role: "user", content: question }] }
+const request: ModelRequest = {
+  messages: [
+    { role: "system", content: system },
+    { role: "user", content: question },
+  ],
+}
 const expectedText = "Your refund is on its way."
 
 /**
@@ -48,7 +53,13 @@ const casesFor = (server: FakeServer): readonly Case[] => {
     return response.text
   }
   const chat = openai({ model: "gpt-4.1-mini", apiKey, baseURL, api: "chat" })
-  const chatBody = { model: "gpt-4.1-mini", messages: [{ role: "system" as const, content: system }, { role: "user" as const, content: question }] }
+  const chatBody = {
+    model: "gpt-4.1-mini",
+    messages: [
+      { role: "system" as const, content: system },
+      { role: "user" as const, content: question },
+    ],
+  }
   return [
     {
       name: "openai chat",
@@ -61,7 +72,10 @@ const casesFor = (server: FakeServer): readonly Case[] => {
       reply: { kind: "json", body: openaiFixtures.jsonFixture("responses-text.json") },
       switchboard: generate(openai({ model: "gpt-4.1-mini", apiKey, baseURL, api: "responses" })),
       sdk: async () => {
-        const input = [{ role: "system" as const, content: system }, { role: "user" as const, content: question }]
+        const input = [
+          { role: "system" as const, content: system },
+          { role: "user" as const, content: question },
+        ]
         return (await openaiClient.responses.create({ model: "gpt-4.1-mini", input }, { signal: new AbortController().signal })).output_text
       },
     },

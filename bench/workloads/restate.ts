@@ -7,12 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { z } from "zod"
-import { fn, pipeline, sqliteJournal, type JournalEntry } from "../../src/index.ts"
-import { restateClient, restateEndpoint, restateServerBinary, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
-import { loopbackProxy, type LoopbackProxy } from "../../test/restate/proxy.ts"
+import { type RestateServer, restateClient, restateEndpoint, restateServerBinary, startRestateServer } from "../../src/engines/restate/index.ts"
+import { fn, type JournalEntry, pipeline, sqliteJournal } from "../../src/index.ts"
+import { type LoopbackProxy, loopbackProxy } from "../../test/restate/proxy.ts"
 import { chargePipeline, linesOf, rerunsOfFinished } from "../../test/restate/service-pipelines.ts"
-import { killServices, sleep, startService, type ServiceProcess } from "../../test/restate/support.ts"
-import { median, row, type Row, type Workload } from "../measure.ts"
+import { killServices, type ServiceProcess, sleep, startService } from "../../test/restate/support.ts"
+import { median, type Row, row, type Workload } from "../measure.ts"
 import { eachConcurrently, unmeasuredRow } from "./durability.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"
@@ -24,10 +24,7 @@ const steps = ["reserve", "price", "charge", "receipt", "notify"]
 
 /** Two service processes writing one SQLite projection in `directory`, behind one proxy URL. */
 const fleet = async (server: RestateServer, directory: string) => {
-  const services: ServiceProcess[] = [
-    await startService(directory, { stepMs, chargeMs: stepMs }),
-    await startService(directory, { stepMs, chargeMs: stepMs }),
-  ]
+  const services: ServiceProcess[] = [await startService(directory, { stepMs, chargeMs: stepMs }), await startService(directory, { stepMs, chargeMs: stepMs })]
   const proxy: LoopbackProxy = await loopbackProxy(() => services.map((service) => service.port))
   await server.register(proxy.url)
   return { services, proxy }
@@ -94,7 +91,11 @@ const restateAlone = async (server: RestateServer): Promise<Row[]> => {
     return "ok"
   }
   const bare = pipeline({ id: "bench-bare", input: z.object({ index: z.number() }) })
-    .step("one", fn(wait)).step("two", fn(wait)).step("three", fn(wait)).step("four", fn(wait)).step("five", fn(wait))
+    .step("one", fn(wait))
+    .step("two", fn(wait))
+    .step("three", fn(wait))
+    .step("four", fn(wait))
+    .step("five", fn(wait))
     .edges({ one: "two", two: "three", three: "four", four: "five", five: "done" })
   const endpoint = restateEndpoint({ pipelines: [bare], logger: () => {} })
   const listening = await endpoint.listen(0)
@@ -116,7 +117,11 @@ const restateAlone = async (server: RestateServer): Promise<Row[]> => {
     const runs = Math.min(500, throughputRuns)
     const runIds: string[] = []
     const started = performance.now()
-    await eachConcurrently(Array.from({ length: runs }, (_, index) => index), 50, async (index) => void runIds.push(await client.start(bare, { index })))
+    await eachConcurrently(
+      Array.from({ length: runs }, (_, index) => index),
+      50,
+      async (index) => void runIds.push(await client.start(bare, { index })),
+    )
     await eachConcurrently(runIds, 200, async (runId) => void (await client.result(bare, runId)))
     const wallMs = performance.now() - started
     return [
@@ -134,13 +139,18 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
   const pipeline = chargePipeline(directory, stepMs, stepMs)
   const store = sqliteJournal({ path: join(directory, "runs.db") })
   const startsFile = join(directory, "starts.log")
-  const starts = () => linesOf(startsFile).map((line) => {
-    const [runId = "", step = "", visit = "", pid = "", at = ""] = line.split(" ")
-    return { runId, step, visit: Number(visit), pid: Number(pid), at: Number(at) }
-  })
+  const starts = () =>
+    linesOf(startsFile).map((line) => {
+      const [runId = "", step = "", visit = "", pid = "", at = ""] = line.split(" ")
+      return { runId, step, visit: Number(visit), pid: Number(pid), at: Number(at) }
+    })
   try {
     const runIds: string[] = []
-    await eachConcurrently(Array.from({ length: crashRuns }, (_, index) => index), 50, async (amount) => void runIds.push(await client.start(pipeline, { amount })))
+    await eachConcurrently(
+      Array.from({ length: crashRuns }, (_, index) => index),
+      50,
+      async (amount) => void runIds.push(await client.start(pipeline, { amount })),
+    )
     const killsDone: Array<{ pid: number; at: number; finished: Set<string>; resumed: number[] }> = []
     for (let round = 0; round < kills; round++) {
       // After more step starts, not after a fixed time, so the kill lands mid-run on any machine.
@@ -193,7 +203,11 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
       row(`crash round: finished steps run again`, rerunFinished, "steps", 0),
       row(`crash round: charge effects twice / missing`, duplicatedEffects + missingEffects, "effects", 0),
       row(`crash round: runs whose projection is wrong (gaps, duplicates)`, projectionProblems, "runs", 0),
-      row(`takeover after kill -9: first run of the dead process moving again, p50 of the ${firstTakeovers.length} kills that hit runs in flight`, percentile(firstTakeovers, 0.5) / 1000, "s"),
+      row(
+        `takeover after kill -9: first run of the dead process moving again, p50 of the ${firstTakeovers.length} kills that hit runs in flight`,
+        percentile(firstTakeovers, 0.5) / 1000,
+        "s",
+      ),
       row(`takeover after kill -9: first run moving again, max`, Math.max(...firstTakeovers) / 1000, "s"),
       row(`takeover after kill -9: each run of the dead process moving again, p50 (${takeovers.length} runs)`, percentile(takeovers, 0.5) / 1000, "s"),
       row(`takeover after kill -9: each run moving again, max`, Math.max(...takeovers) / 1000, "s"),
@@ -209,7 +223,8 @@ const crashRound = async (server: RestateServer, directory: string): Promise<Row
 export const restateWorkload: Workload = {
   name: "restate",
   run: async () => {
-    if (restateServerBinary() === undefined) return [unmeasuredRow("pipelines on Restate", "runs/s", `no restate-server binary for ${process.platform}-${process.arch}`)]
+    if (restateServerBinary() === undefined)
+      return [unmeasuredRow("pipelines on Restate", "runs/s", `no restate-server binary for ${process.platform}-${process.arch}`)]
     const server = await startRestateServer({ nodes: 3 })
     const directories = [mkdtempSync(join(tmpdir(), "switchboard-bench-restate-")), mkdtempSync(join(tmpdir(), "switchboard-bench-restate-crash-"))]
     try {

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process"
 import { mkdir, rm, writeFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { median, row, type Row, type Workload } from "../measure.ts"
+import { median, type Row, row, type Workload } from "../measure.ts"
 
 const stepCount = 50
 const routeEvery = 5

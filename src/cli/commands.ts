@@ -1,9 +1,9 @@
 import type { InspectionEvent } from "xstate"
 import type { RunEvent } from "../contract/events.ts"
+import { jsonlLog } from "../observe/jsonl-log.ts"
 import type { RunResult } from "../run/result.ts"
 import { ResumeError } from "../run/resume.ts"
-import { jsonlLog } from "../observe/jsonl-log.ts"
-import { mask, openJournal, parseJournal, type OpenedJournal } from "./journal-option.ts"
+import { mask, type OpenedJournal, openJournal, parseJournal } from "./journal-option.ts"
 import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatEvent, formatResult, redact } from "./progress.ts"
 
@@ -45,8 +45,7 @@ export const runCommand = async (file: string, options: CommandOptions & { reado
     throw new UsageError(`--input does not match the input of pipeline "${loaded.pipeline.id}":\n${issues.join("\n")}`)
   }
   return withJournal(options.journal, async ({ journal, durable }) => {
-    const result = await interruptible((signal) =>
-      loaded.pipeline.run(checked.data, { models: loaded.models, journal, signal, ...progress(options, output) }))
+    const result = await interruptible((signal) => loaded.pipeline.run(checked.data, { models: loaded.models, journal, signal, ...progress(options, output) }))
     return report(result, options, output, decideHint(file, result, durable))
   })
 }
@@ -66,7 +65,9 @@ export const decideCommand = async (
   return withJournal(options.journal, async ({ journal, durable }) => {
     let result: RunResult<Record<string, unknown>>
     try {
-      result = await interruptible((signal) => loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, ...progress(options, output) }))
+      result = await interruptible((signal) =>
+        loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, ...progress(options, output) }),
+      )
     } catch (error) {
       // DecisionError (not waiting there, a decision that fails the schema) or ResumeError (unknown or finished run).
       throw new UsageError(error instanceof Error ? error.message : String(error))
@@ -101,7 +102,8 @@ export const resumeCommand = async (
           signal,
           ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
           ...progress(options, output),
-        }))
+        }),
+      )
     } catch (error) {
       // Unknown, finished, foreign, changed (its message lists the changes), corrupt or claimed elsewhere.
       if (error instanceof ResumeError) throw new UsageError(error.message)
@@ -168,13 +170,15 @@ const progress = (
 ): { onEvent?: (event: RunEvent) => void; inspect?: (event: InspectionEvent) => void; observers?: ReadonlyArray<(event: RunEvent) => void> } => ({
   ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   ...(options.log === undefined ? {} : { observers: [stepLog(options.log)] }),
-  ...(options.json === true ? {} : {
-    onEvent: (event: RunEvent) => {
-      if (output.event !== undefined) return output.event(event)
-      const line = formatEvent(event)
-      if (line !== undefined) output.out(line)
-    },
-  }),
+  ...(options.json === true
+    ? {}
+    : {
+        onEvent: (event: RunEvent) => {
+          if (output.event !== undefined) return output.event(event)
+          const line = formatEvent(event)
+          if (line !== undefined) output.out(line)
+        },
+      }),
 })
 
 // The step log writes each line as it comes; closing at exit releases the file.

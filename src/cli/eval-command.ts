@@ -2,8 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { compareToBaseline, type Regression } from "../verify/evaluate/baseline.ts"
-import { DatasetError, loadDataset, type EvalRow } from "../verify/evaluate/dataset.ts"
-import { evaluate, type EvalReport } from "../verify/evaluate/evaluate.ts"
+import { DatasetError, type EvalRow, loadDataset } from "../verify/evaluate/dataset.ts"
+import { type EvalReport, evaluate } from "../verify/evaluate/evaluate.ts"
 import { toHtmlReport, toMarkdownReport } from "../verify/evaluate/report.ts"
 import { exact, expectPath, type Scorer } from "../verify/evaluate/scorers.ts"
 import type { Output } from "./commands.ts"
@@ -53,7 +53,9 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
     throw error
   }
   const scorers = (await scorersFrom(options.scorers ?? file, options.scorers !== undefined)) ?? defaultScorers(rows)
-  output.out(`▶ eval ${loaded.pipeline.id} on ${rows.length} rows from ${options.data} (concurrency ${concurrency}; scorers: ${Object.keys(scorers).join(", ") || "none"})`)
+  output.out(
+    `▶ eval ${loaded.pipeline.id} on ${rows.length} rows from ${options.data} (concurrency ${concurrency}; scorers: ${Object.keys(scorers).join(", ") || "none"})`,
+  )
   let shown = 0
   const started = Date.now()
   let report: EvalReport
@@ -95,7 +97,9 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
     return 0
   }
   for (const regression of regressions) {
-    output.error(`regression: ${regression.scorer} ${regression.baseline} → ${regression.current ?? "not scored"}${regression.delta === null ? "" : ` (${regression.delta})`}, threshold ${threshold}`)
+    output.error(
+      `regression: ${regression.scorer} ${regression.baseline} → ${regression.current ?? "not scored"}${regression.delta === null ? "" : ` (${regression.delta})`}, threshold ${threshold}`,
+    )
   }
   return 1
 }
@@ -109,7 +113,8 @@ const summaryOf = (report: EvalReport, regressions: readonly Regression[]): stri
 const numberFlag = (flag: string, value: string | undefined, fallback: number, min: number, max: number): number => {
   if (value === undefined) return fallback
   const number = Number(value)
-  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${value}"`)
+  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max)
+    throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${value}"`)
   return number
 }
 

@@ -1,8 +1,8 @@
 // `--inspect`: streams a run's live machine to the Stately inspector through a local websocket
 // server. `@statelyai/inspect` is an optional peer dependency, loaded only when asked for.
 import { connect, createServer } from "node:net"
-import type { InspectionEvent } from "xstate"
 import type { Command } from "commander"
+import type { InspectionEvent } from "xstate"
 import type { Output } from "./commands.ts"
 import { UsageError } from "./load-pipeline.ts"
 
@@ -67,7 +67,9 @@ export const withInspector = async (
   const port = flags.inspect === true ? undefined : parsePort(flags.inspect)
   const lingerMs = flags.inspectLinger === undefined ? 0 : parseSeconds(flags.inspectLinger)
   const inspector = await startInspector(port === undefined ? {} : { port })
-  output.error(`inspector: watch this run at ${inspector.url} (a page embedding the Stately inspector from stately.ai: open it in a browser with internet access)`)
+  output.error(
+    `inspector: watch this run at ${inspector.url} (a page embedding the Stately inspector from stately.ai: open it in a browser with internet access)`,
+  )
   try {
     return await use({ inspect: inspector.inspect })
   } finally {
@@ -108,7 +110,9 @@ const loadInspect = async (): Promise<InspectModules> => {
   try {
     return await Promise.all([import("@statelyai/inspect"), import("@statelyai/inspect/server")])
   } catch (error) {
-    throw new UsageError(`--inspect needs the package @statelyai/inspect (npm install --save-dev @statelyai/inspect): ${error instanceof Error ? error.message : String(error)}`)
+    throw new UsageError(
+      `--inspect needs the package @statelyai/inspect (npm install --save-dev @statelyai/inspect): ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
 }
 

@@ -1,9 +1,8 @@
-import { type RunSummary } from "../contract/journal.ts"
-import { memoryJournal } from "../stores/memory-journal.ts"
-import { type Journal } from "../contract/journal.ts"
 import { messageOf } from "../contract/errors.ts"
+import type { Journal, RunSummary } from "../contract/journal.ts"
+import { memoryJournal } from "../stores/memory-journal.ts"
 // pg itself is loaded only when a Postgres journal first connects.
-import { postgresJournal, type PostgresRunSummary } from "../stores/postgres-journal.ts"
+import { type PostgresRunSummary, postgresJournal } from "../stores/postgres-journal.ts"
 import { sqliteJournal } from "../stores/sqlite-journal.ts"
 import { UsageError } from "./load-pipeline.ts"
 
@@ -38,7 +37,9 @@ export const parseJournal = (value = "memory"): JournalSpec => {
     const url = hash === -1 ? rest : rest.slice(0, hash)
     const schema = hash === -1 ? undefined : rest.slice(hash + 1)
     if (url !== "" && !/^postgres(ql)?:\/\//.test(url)) {
-      throw new UsageError(`--journal postgres:URL needs a postgres:// URL after "postgres:", got "${mask(value)}" (e.g. postgres:postgres://user@host:5432/db)`)
+      throw new UsageError(
+        `--journal postgres:URL needs a postgres:// URL after "postgres:", got "${mask(value)}" (e.g. postgres:postgres://user@host:5432/db)`,
+      )
     }
     if (schema === "") throw new UsageError(`--journal ${mask(value)}: the schema after "#" is empty`)
     return { kind: "postgres", connectionString: url === "" ? undefined : url, schema }
@@ -115,4 +116,3 @@ export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
  * mask("postgres:postgres://app:s3cret@db/app") // "postgres:postgres://app:***@db/app"
  */
 export const mask = (value: string): string => value.replace(/(:\/\/[^:/@\s]*):[^@\s]*@/, "$1:***@")
-

@@ -63,12 +63,16 @@ export const loadPipeline = async (file: string, exportName?: string): Promise<L
  * @example
  * const { pipelines, models } = await loadPipelines("pipelines/orders.ts")
  */
-export const loadPipelines = async (file: string): Promise<Omit<LoadedPipeline, "pipeline" | "exportName"> & { readonly pipelines: readonly Pipeline<unknown, Record<string, unknown>>[] }> => {
+export const loadPipelines = async (
+  file: string,
+): Promise<Omit<LoadedPipeline, "pipeline" | "exportName"> & { readonly pipelines: readonly Pipeline<unknown, Record<string, unknown>>[] }> => {
   const module = await importFile(file)
   const pipelines = [...new Set(Object.values(module).filter(looksLikePipeline))]
   if (pipelines.length === 0) {
     const names = Object.keys(module)
-    throw new UsageError(`${file} exports no pipeline (${names.length === 0 ? "it has no exports" : `its exports: ${names.join(", ")}`}); export one built with pipeline(...).edges(...)`)
+    throw new UsageError(
+      `${file} exports no pipeline (${names.length === 0 ? "it has no exports" : `its exports: ${names.join(", ")}`}); export one built with pipeline(...).edges(...)`,
+    )
   }
   const ids = pipelines.map((pipeline) => pipeline.id)
   const repeated = ids.filter((id, index) => ids.indexOf(id) !== index)
@@ -85,7 +89,9 @@ const importFile = async (file: string): Promise<Record<string, unknown>> => {
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === "ERR_UNKNOWN_FILE_EXTENSION") {
-      throw new UsageError(`cannot import ${file}: Node ${process.versions.node} does not run TypeScript files; use Node >= 22.18 (or run switchboard through tsx)`)
+      throw new UsageError(
+        `cannot import ${file}: Node ${process.versions.node} does not run TypeScript files; use Node >= 22.18 (or run switchboard through tsx)`,
+      )
     }
     throw new UsageError(`cannot import ${file}: ${error instanceof Error ? error.message : String(error)}`)
   }

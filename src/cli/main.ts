@@ -2,12 +2,12 @@
 // The `switchboard` command: wires commander to the run, decide, resume, runs, worker, viz and eval commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
-import { decideCommand, exitCodes, resumeCommand, runCommand, runsCommand, type Output } from "./commands.ts"
+import { decideCommand, exitCodes, type Output, resumeCommand, runCommand, runsCommand } from "./commands.ts"
+import { type EvalCommandOptions, evalCommand } from "./eval-command.ts"
+import { addInspectOptions, type InspectFlags, withInspector } from "./inspect.ts"
 import { UsageError } from "./load-pipeline.ts"
 import { terminalOutput } from "./progress.ts"
-import { addInspectOptions, withInspector, type InspectFlags } from "./inspect.ts"
-import { showCommand, type ShowOptions } from "./show-command.ts"
-import { evalCommand, type EvalCommandOptions } from "./eval-command.ts"
+import { type ShowOptions, showCommand } from "./show-command.ts"
 import { checkCommand, pathsCommand } from "./verify-commands.ts"
 import { vizCommand } from "./viz-command.ts"
 import { workerCommand } from "./worker-command.ts"
@@ -57,18 +57,28 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", conventions)
 
-  addInspectOptions(program
-    .command("run")
-    .description("run a pipeline file and print one line per event, then the result")
-    .argument("<file>", "pipeline file (.ts or .js)")
-    .option("--input <json>", "run input: inline JSON or @file.json (default: {})")
-    .option("--json", "print only the result, as JSON")
-    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
-    .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
-    .option("--pipeline <export>", "which export of the file to run")
-    .option("--engine <engine>", "where the run executes: local (default) or restate:INGRESS_URL (a `switchboard serve --restate` endpoint registered there)")
-    .addHelpText("after", conventions))
-    .action(async (file: string, { inspect, inspectLinger, engine, ...options }: { input?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string } & InspectFlags) => {
+  addInspectOptions(
+    program
+      .command("run")
+      .description("run a pipeline file and print one line per event, then the result")
+      .argument("<file>", "pipeline file (.ts or .js)")
+      .option("--input <json>", "run input: inline JSON or @file.json (default: {})")
+      .option("--json", "print only the result, as JSON")
+      .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
+      .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
+      .option("--pipeline <export>", "which export of the file to run")
+      .option("--engine <engine>", "where the run executes: local (default) or restate:INGRESS_URL (a `switchboard serve --restate` endpoint registered there)")
+      .addHelpText("after", conventions),
+  ).action(
+    async (
+      file: string,
+      {
+        inspect,
+        inspectLinger,
+        engine,
+        ...options
+      }: { input?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string } & InspectFlags,
+    ) => {
       if (engine !== undefined && engine !== "local") {
         if (!engine.startsWith("restate:")) throw new UsageError(`--engine must be local or restate:INGRESS_URL, got "${engine}"`)
         const { runOnRestateCommand } = await import("./restate-command.ts")
@@ -76,7 +86,8 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
         return
       }
       result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => runCommand(file, { ...options, ...inspecting }, output))
-    })
+    },
+  )
 
   program
     .command("decide")
@@ -90,36 +101,61 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
     .option("--engine <engine>", "a run executing on Restate: restate:INGRESS_URL (the decision is delivered there; the run continues there)")
-    .action(async (file: string, runId: string, step: string, { engine, ...options }: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string }) => {
-      if (engine !== undefined && engine !== "local") {
-        const { decideOnRestateCommand } = await import("./restate-command.ts")
-        result.code = await decideOnRestateCommand(file, engine, runId, step, options, output)
-        return
-      }
-      result.code = await decideCommand(file, runId, step, options, output)
-    })
+    .action(
+      async (
+        file: string,
+        runId: string,
+        step: string,
+        { engine, ...options }: { decision?: string; json?: boolean; journal?: string; pipeline?: string; log?: string; engine?: string },
+      ) => {
+        if (engine !== undefined && engine !== "local") {
+          const { decideOnRestateCommand } = await import("./restate-command.ts")
+          result.code = await decideOnRestateCommand(file, engine, runId, step, options, output)
+          return
+        }
+        result.code = await decideCommand(file, runId, step, options, output)
+      },
+    )
 
-  addInspectOptions(program
-    .command("resume")
-    .description("continue a run from its journal (after a crash): finished steps are not run again, the step in flight runs again with the same idempotency key")
-    .argument("<file>", "the pipeline file the run came from")
-    .argument("<runId>", "the run to continue")
-    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
-    .option("--json", "print only the result, as JSON")
-    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
-    .option("--pipeline <export>", "which export of the file to run")
-    .option("--allow-structure-change", "resume even though the pipeline's graph changed since the run started")
-    .addHelpText("after", `
+  addInspectOptions(
+    program
+      .command("resume")
+      .description(
+        "continue a run from its journal (after a crash): finished steps are not run again, the step in flight runs again with the same idempotency key",
+      )
+      .argument("<file>", "the pipeline file the run came from")
+      .argument("<runId>", "the run to continue")
+      .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+      .option("--json", "print only the result, as JSON")
+      .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
+      .option("--pipeline <export>", "which export of the file to run")
+      .option("--allow-structure-change", "resume even though the pipeline's graph changed since the run started")
+      .addHelpText(
+        "after",
+        `
 A run that cannot be resumed (unknown, already finished, of another pipeline,
 changed graph, corrupt journal, executing in another process) exits 2 with the
-reason; for a changed graph, each change is listed.`))
-    .action(async (file: string, runId: string, { inspect, inspectLinger, ...options }: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean; log?: string } & InspectFlags) => {
+reason; for a changed graph, each change is listed.`,
+      ),
+  ).action(
+    async (
+      file: string,
+      runId: string,
+      {
+        inspect,
+        inspectLinger,
+        ...options
+      }: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean; log?: string } & InspectFlags,
+    ) => {
       result.code = await withInspector({ inspect, inspectLinger }, output, (inspecting) => resumeCommand(file, runId, { ...options, ...inspecting }, output))
-    })
+    },
+  )
 
   program
     .command("show")
-    .description("print a run's step-by-step timeline from its journal: durations, attempts and retries, routes, tokens and cost, model and tool calls, repairs, human waits, how it ended")
+    .description(
+      "print a run's step-by-step timeline from its journal: durations, attempts and retries, routes, tokens and cost, model and tool calls, repairs, human waits, how it ended",
+    )
     .argument("<runId>", "the run")
     .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--json", "print the run's trace and its raw journal entries as JSON")
@@ -145,20 +181,25 @@ reason; for a changed graph, each change is listed.`))
     .option("--concurrency <n>", "runs executed at once", "10")
     .option("--poll <ms>", "how often to look for runnable runs (Postgres also wakes on NOTIFY)", "1000")
     .option("--json", "print each finished run's result as one line of JSON")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Takes new runs (submitted with pipeline.submit), decided runs and runs left
 behind by a process that died, and prints one line per run it finishes or
 pauses. On Postgres any number of workers share a database: each run is
 executed by one process at a time. On SQLite run one worker per database.
 The first SIGINT/SIGTERM stops taking runs and waits for those in flight, then
-exits 0; a second one exits at once (the runs resume from their journal later).`)
+exits 0; a second one exits at once (the runs resume from their journal later).`,
+    )
     .action(async (file: string, options: { journal?: string; concurrency?: string; poll?: string; json?: boolean }) => {
       result.code = await workerCommand(file, options, output)
     })
 
   program
     .command("serve")
-    .description("serve every pipeline a file exports to a durable engine; with --restate, as Restate workflows (register the endpoint with the Restate admin API)")
+    .description(
+      "serve every pipeline a file exports to a durable engine; with --restate, as Restate workflows (register the endpoint with the Restate admin API)",
+    )
     .argument("<file>", "pipeline file (.ts or .js)")
     .requiredOption("--restate", "serve as a Restate service endpoint (HTTP/2)")
     .option("--port <port>", "port to listen on", "9080")

@@ -1,8 +1,8 @@
 import type { RunError } from "../contract/errors.ts"
-import { redactSecrets } from "../contract/redaction.ts"
-import type { Output } from "./commands.ts"
 import type { RunEvent } from "../contract/events.ts"
+import { redactSecrets } from "../contract/redaction.ts"
 import type { RunResult } from "../run/result.ts"
+import type { Output } from "./commands.ts"
 
 /**
  * Masks what looks like a credential in a message (the project's one masker).
@@ -83,7 +83,7 @@ export const formatEvent = (event: RunEvent): string | undefined => {
 export const formatResult = (result: RunResult<Record<string, unknown>>, continueHint?: string): string => {
   switch (result.status) {
     case "done": {
-      const output = typeof result.output === "string" ? result.output : JSON.stringify(result.output, null, 2) ?? "(no output)"
+      const output = typeof result.output === "string" ? result.output : (JSON.stringify(result.output, null, 2) ?? "(no output)")
       return `done: output of ${String(result.step)}\n${output}`
     }
     case "failed":
@@ -139,7 +139,17 @@ export interface LiveState {
 }
 
 /** A live state before any event. */
-export const initialLiveState: LiveState = { step: undefined, visit: 0, attempt: 0, steps: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, since: undefined }
+export const initialLiveState: LiveState = {
+  step: undefined,
+  visit: 0,
+  attempt: 0,
+  steps: 0,
+  retries: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  since: undefined,
+}
 
 /**
  * The live state after one event (pure).

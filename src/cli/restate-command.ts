@@ -1,9 +1,10 @@
 // `switchboard serve --restate` and `switchboard run --engine restate:URL`. Loaded only when one of
 // them runs, so no other command loads the Restate SDK.
-import { DecisionError } from "../run/result.ts"
-import { restateClient, RestateClientError } from "../engines/restate/client.ts"
+
+import { RestateClientError, restateClient } from "../engines/restate/client.ts"
 import { restateEndpoint } from "../engines/restate/endpoint.ts"
-import { exitCodes, withJournal, type Output } from "./commands.ts"
+import { DecisionError } from "../run/result.ts"
+import { exitCodes, type Output, withJournal } from "./commands.ts"
 import { mask, parseJournal } from "./journal-option.ts"
 import { loadPipeline, loadPipelines, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatResult, redact } from "./progress.ts"

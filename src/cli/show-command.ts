@@ -1,11 +1,11 @@
 // `switchboard show <runId>`: a run's step-by-step timeline, read from its journal.
 import type { ErrorEvidence, RunError } from "../contract/errors.ts"
-import type { Message } from "../contract/model.ts"
 import type { JournalEntry } from "../contract/journal.ts"
-import { traceOf, type RunTrace, type StepVisit } from "../observe/diagram/run-trace.ts"
-import { exitCodes, requireDurable, withJournal, type Output } from "./commands.ts"
-import { UsageError } from "./load-pipeline.ts"
+import type { Message } from "../contract/model.ts"
+import { type RunTrace, type StepVisit, traceOf } from "../observe/diagram/run-trace.ts"
+import { exitCodes, type Output, requireDurable, withJournal } from "./commands.ts"
 import { mask } from "./journal-option.ts"
+import { UsageError } from "./load-pipeline.ts"
 import { formatDuration, redact } from "./progress.ts"
 
 /** Options of `switchboard show`. */
@@ -74,7 +74,10 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
 const header = (trace: RunTrace, started: JournalEntry | undefined): string => {
   const pipeline = started?.type === "run.started" ? started.pipeline : "(unknown pipeline)"
   const when = started === undefined ? [] : [`started ${new Date(started.at).toISOString()}`]
-  const steps = trace.visits.reduce((sum, visit) => ({ tokensIn: sum.tokensIn + visit.inputTokens, tokensOut: sum.tokensOut + visit.outputTokens, cost: sum.cost + visit.costUsd }), { tokensIn: 0, tokensOut: 0, cost: 0 })
+  const steps = trace.visits.reduce(
+    (sum, visit) => ({ tokensIn: sum.tokensIn + visit.inputTokens, tokensOut: sum.tokensOut + visit.outputTokens, cost: sum.cost + visit.costUsd }),
+    { tokensIn: 0, tokensOut: 0, cost: 0 },
+  )
   const duration = trace.durationMs === undefined ? "" : ` in ${formatDuration(trace.durationMs)}`
   const usage = steps.tokensIn + steps.tokensOut > 0 ? [tokens(steps.tokensIn, steps.tokensOut), cost(steps.cost)] : []
   return [`run ${trace.runId ?? "?"}`, pipeline, `${trace.status ?? "running"}${duration}`, ...usage, ...when].join(" · ")
@@ -124,7 +127,10 @@ const detailLines = (entry: JournalEntry, startedAt: number, full: boolean): str
       return [`${indent}⇢ fell back from ${entry.from} to ${entry.to}: ${describe(entry.error)}`]
     case "human.waiting": {
       const deadline = entry.deadline === undefined ? "" : ` until ${new Date(entry.deadline).toISOString()}`
-      return [`${indent}⏸ waits for a human decision${deadline}`, ...(full && entry.prompt !== undefined ? [`${indent}  prompt: ${excerpt(entry.prompt)}`] : [])]
+      return [
+        `${indent}⏸ waits for a human decision${deadline}`,
+        ...(full && entry.prompt !== undefined ? [`${indent}  prompt: ${excerpt(entry.prompt)}`] : []),
+      ]
     }
     case "human.decided":
       return [`${indent}✓ decided at ${offset(entry.at - startedAt).trim()}${full ? `: ${excerpt(entry.decision)}` : ""}`]
@@ -163,7 +169,10 @@ const threadSummary = (entries: readonly JournalEntry[]): string | undefined => 
   const saved = entries.find((entry) => entry.type === "thread.saved")
   const facts = Object.keys(loaded.facts).length
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`
-  const savedPart = saved?.type === "thread.saved" ? `; saved ${plural(saved.messages, "message")}${saved.facts.length === 0 ? "" : `, facts ${saved.facts.join(", ")}`}` : "; not saved"
+  const savedPart =
+    saved?.type === "thread.saved"
+      ? `; saved ${plural(saved.messages, "message")}${saved.facts.length === 0 ? "" : `, facts ${saved.facts.join(", ")}`}`
+      : "; not saved"
   return `  thread ${loaded.threadId}: loaded ${plural(loaded.messages.length, "message")}, ${plural(facts, "fact")}${savedPart}`
 }
 

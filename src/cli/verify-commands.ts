@@ -10,7 +10,9 @@ export const checkCommand = async (file: string, options: { readonly json?: bool
   const findings = check(pipeline)
   if (options.json === true) output.out(JSON.stringify(findings, null, 2))
   else if (findings.length === 0) output.out(`✓ ${pipeline.id}: no findings`)
-  else for (const finding of findings) output.out(`${finding.severity === "error" ? "✗" : "!"} ${finding.code} (${finding.steps.join(", ")}): ${finding.message}\n  fix: ${finding.fix}`)
+  else
+    for (const finding of findings)
+      output.out(`${finding.severity === "error" ? "✗" : "!"} ${finding.code} (${finding.steps.join(", ")}): ${finding.message}\n  fix: ${finding.fix}`)
   return findings.some((finding) => finding.severity === "error") ? 1 : 0
 }
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs"
+import type { JournalEntry } from "../contract/journal.ts"
 import { toHtml } from "../observe/diagram/html.ts"
 import { toMermaid } from "../observe/diagram/mermaid.ts"
-import type { JournalEntry } from "../contract/journal.ts"
 import { openJournal } from "./journal-option.ts"
 import { loadPipeline, UsageError } from "./load-pipeline.ts"
 

@@ -1,5 +1,5 @@
 import { worker } from "../engines/worker.ts"
-import { exitCodes, requireDurable, withJournal, type Output } from "./commands.ts"
+import { exitCodes, type Output, requireDurable, withJournal } from "./commands.ts"
 import { mask } from "./journal-option.ts"
 import { loadPipelines, UsageError } from "./load-pipeline.ts"
 import { formatOutcome, redact } from "./progress.ts"
@@ -43,7 +43,8 @@ export const workerCommand = async (file: string, options: WorkerCommandOptions,
         const shown = result.status === "failed" ? { ...result, error: { ...result.error, message: redact(result.error.message) } } : result
         output.out(options.json === true ? JSON.stringify(shown) : formatOutcome(result))
       },
-      onError: (runId, error) => output.error(`switchboard worker: ${runId === "" ? "" : `run ${runId}: `}${redact(error instanceof Error ? error.message : String(error))}`),
+      onError: (runId, error) =>
+        output.error(`switchboard worker: ${runId === "" ? "" : `run ${runId}: `}${redact(error instanceof Error ? error.message : String(error))}`),
     })
     const ids = loaded.pipelines.map((pipeline) => pipeline.id).join(", ")
     output.error(`switchboard worker: executing runs of ${ids} from ${mask(durable ?? "")} (concurrency ${concurrency}); stop with Ctrl-C`)

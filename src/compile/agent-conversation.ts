@@ -2,11 +2,11 @@
 // functions that move it along: the sub-chart's guards and actions share them, so what a guard
 // tests is exactly what the action then stores.
 import type { RunError } from "../contract/errors.ts"
-import type { Message } from "../contract/model.ts"
 import type { UsageTotals } from "../contract/events.ts"
+import type { Message } from "../contract/model.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
-import type { ApprovalDecision } from "../definition/steps/approval.ts"
 import type { AgentStopContext, Budget } from "../definition/agent-stop-rules.ts"
+import type { ApprovalDecision } from "../definition/steps/approval.ts"
 
 /**
  * A tool call the model asked for, with where its approval stands.
@@ -73,7 +73,13 @@ export interface TurnOutput {
 
 /** What the tool-batch actor resolves with: one result per pending call, in order. */
 export interface ToolsOutput {
-  readonly results: ReadonlyArray<{ readonly callId: string; readonly name: string; readonly content: string; readonly isError: boolean; readonly ran: boolean }>
+  readonly results: ReadonlyArray<{
+    readonly callId: string
+    readonly name: string
+    readonly content: string
+    readonly isError: boolean
+    readonly ran: boolean
+  }>
   readonly elapsedMs: number
 }
 
@@ -124,7 +130,15 @@ export const afterTools = (conversation: AgentConversation, output: ToolsOutput)
     ...conversation,
     messages: [
       ...conversation.messages,
-      ...output.results.map((result): Message => ({ role: "tool", toolCallId: result.callId, name: result.name, content: result.content, ...(result.isError ? { isError: true } : {}) })),
+      ...output.results.map(
+        (result): Message => ({
+          role: "tool",
+          toolCallId: result.callId,
+          name: result.name,
+          content: result.content,
+          ...(result.isError ? { isError: true } : {}),
+        }),
+      ),
     ],
     toolCalls: conversation.toolCalls + ran.length,
     toolErrors,

@@ -4,23 +4,23 @@
 //   thinking | callingTools ──(stop rule / run budget)──▶ stopped;  failures ──▶ failed
 // The sub-chart's final states end the step; the step state's onDone then takes its edge.
 import { assign } from "xstate"
-import { serializeStepError, type RunError } from "../contract/errors.ts"
+import { type RunError, serializeStepError } from "../contract/errors.ts"
 import { addUsage } from "../contract/usage.ts"
 import { budgetReached, describeBudget } from "../definition/agent-stop-rules.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
 import type { StepPolicy } from "../definition/policy.ts"
-import type { AnyStep } from "../definition/steps/step.ts"
 import type { AgentStep } from "../definition/steps/agent.ts"
 import { parseApproval } from "../definition/steps/approval.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import {
+  type AgentConversation,
+  type AgentOutcome,
   afterDecision,
   afterTools,
   afterTurn,
   awaitingApproval,
   beginConversation,
   stopContextOf,
-  type AgentConversation,
-  type AgentOutcome,
   type ToolsOutput,
   type TurnOutput,
 } from "./agent-conversation.ts"
@@ -49,16 +49,32 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
     ...step.stop.map((rule, index) => ({
       target: "stopped",
       guard: { type: "agentStops", params: { step: name, point, index, rule: rule.name } },
-      actions: [{ type: action, params }, { type: "agentEnd", params: { step: name, rule: rule.name } }],
+      actions: [
+        { type: action, params },
+        { type: "agentEnd", params: { step: name, rule: rule.name } },
+      ],
     })),
-    { target: "stopped", guard: { type: "agentRunBudget", params: { step: name, point } }, actions: [{ type: action, params }, { type: "agentEnd", params: { step: name, rule: "runBudget" } }] },
+    {
+      target: "stopped",
+      guard: { type: "agentRunBudget", params: { step: name, point } },
+      actions: [
+        { type: action, params },
+        { type: "agentEnd", params: { step: name, rule: "runBudget" } },
+      ],
+    },
   ]
   const failed = { target: "failed", actions: [{ type: "agentError", params }] }
-  const approvalTools = Object.entries(step.tools).filter(([, definition]) => definition.approval !== undefined && definition.approval !== false).map(([key]) => key)
+  const approvalTools = Object.entries(step.tools)
+    .filter(([, definition]) => definition.approval !== undefined && definition.approval !== false)
+    .map(([key]) => key)
   // Only a step with a tool that asks a person has the state where the run waits for one.
-  const approval = approvalTools.length === 0 ? [] : [{ target: "awaitingApproval", guard: { type: "agentNeedsApproval" }, actions: [{ type: "agentTurn", params }] }]
+  const approval =
+    approvalTools.length === 0 ? [] : [{ target: "awaitingApproval", guard: { type: "agentNeedsApproval" }, actions: [{ type: "agentTurn", params }] }]
   return {
-    entry: [{ type: "enter", params }, { type: "agentBegin", params }],
+    entry: [
+      { type: "enter", params },
+      { type: "agentBegin", params },
+    ],
     initial: "thinking",
     // What the verification tools need to drive the sub-chart, as JSON.
     meta: { agent: { tools: Object.keys(step.tools), approvalTools, maxToolErrors: step.maxToolErrors } },
@@ -79,24 +95,35 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
           onError: [failed],
         },
       },
-      ...(approvalTools.length === 0 ? {} : { awaitingApproval: {
-        entry: [{ type: "agentWait", params }],
-        exit: [{ type: "leave" }],
-        on: {
-          [`${name}.decide`]: [
-            { target: "awaitingApproval", reenter: true, guard: { type: "agentMoreApprovals", params }, actions: [{ type: "agentDecide", params }] },
-            { target: "callingTools", guard: { type: "agentValidDecision" }, actions: [{ type: "agentDecide", params }] },
-          ],
-        },
-        description: "Waits for a person to approve, reject or edit a tool call",
-      } }),
+      ...(approvalTools.length === 0
+        ? {}
+        : {
+            awaitingApproval: {
+              entry: [{ type: "agentWait", params }],
+              exit: [{ type: "leave" }],
+              on: {
+                [`${name}.decide`]: [
+                  { target: "awaitingApproval", reenter: true, guard: { type: "agentMoreApprovals", params }, actions: [{ type: "agentDecide", params }] },
+                  { target: "callingTools", guard: { type: "agentValidDecision" }, actions: [{ type: "agentDecide", params }] },
+                ],
+              },
+              description: "Waits for a person to approve, reject or edit a tool call",
+            },
+          }),
       callingTools: {
         invoke: {
           id: `${name}.callingTools`,
           src: agentToolsActor,
           input: params,
           onDone: [
-            { target: "failed", guard: { type: "agentTooManyToolErrors", params }, actions: [{ type: "agentTools", params }, { type: "agentToolErrors", params }] },
+            {
+              target: "failed",
+              guard: { type: "agentTooManyToolErrors", params },
+              actions: [
+                { type: "agentTools", params },
+                { type: "agentToolErrors", params },
+              ],
+            },
             ...stopTransitions("tools", "agentTools"),
             { target: "thinking", actions: [{ type: "agentTools", params }] },
           ],
@@ -109,8 +136,22 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
       failed: { type: "final" },
     },
     onDone: [
-      { target: edge.stopped ?? "stopped", guard: { type: "agentEnded", params: { step: name, outcome: "stopped" } }, actions: [{ type: "journal.agentStopped", params }, { type: "agentStopped", params }] },
-      { target: edge.error ?? "failed", guard: { type: "agentEnded", params: { step: name, outcome: "failed" } }, actions: [{ type: "journal.agentFailed", params }, { type: "agentFailed", params: { step: name, routed: edge.error !== undefined } }] },
+      {
+        target: edge.stopped ?? "stopped",
+        guard: { type: "agentEnded", params: { step: name, outcome: "stopped" } },
+        actions: [
+          { type: "journal.agentStopped", params },
+          { type: "agentStopped", params },
+        ],
+      },
+      {
+        target: edge.error ?? "failed",
+        guard: { type: "agentEnded", params: { step: name, outcome: "failed" } },
+        actions: [
+          { type: "journal.agentFailed", params },
+          { type: "agentFailed", params: { step: name, routed: edge.error !== undefined } },
+        ],
+      },
       ...routes,
       { target: "failed", actions: [{ type: "unknownRoute", params }] },
     ],
@@ -118,14 +159,16 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
 }
 
 /** The conversation of an agent step's latest visit. */
-export const conversationOf = (context: RunContext, step: string): AgentConversation => (context.agents?.[step] as AgentConversation)
+export const conversationOf = (context: RunContext, step: string): AgentConversation => context.agents?.[step] as AgentConversation
 /** The answer and chosen route of an agent step whose sub-chart just finished with one. */
 export const agentAnswer = (context: RunContext, step: string): { readonly output: unknown; readonly next: string } | undefined => {
   const outcome = context.agents?.[step]?.outcome
   return outcome?.kind === "answer" ? outcome : undefined
 }
 /** The context update that stores an agent step's conversation. */
-export const withConversation = (context: RunContext, step: string, conversation: AgentConversation) => ({ agents: { ...context.agents, [step]: conversation } })
+export const withConversation = (context: RunContext, step: string, conversation: AgentConversation) => ({
+  agents: { ...context.agents, [step]: conversation },
+})
 
 type Args = { context: RunContext; event: { type: string; output?: unknown; error?: unknown; decision?: unknown }; system?: unknown }
 
@@ -168,7 +211,9 @@ export const agentImplementations = (graph: AgentGraph) => {
     },
     agentRunBudget: (args: Args, params: { step: string; point: "turn" | "tools" }) => {
       const conversation = after(args, params.point, params.step)
-      return conversation.runBudget !== null && budgetReached(conversation.runBudget, addUsage(conversation.runUsage, conversation.usage), conversation.runElapsedMs)
+      return (
+        conversation.runBudget !== null && budgetReached(conversation.runBudget, addUsage(conversation.runUsage, conversation.usage), conversation.runElapsedMs)
+      )
     },
     agentTooManyToolErrors: (args: Args, params: { step: string }) => toolsRan(args, params.step).toolErrors >= (agents.get(params.step)?.maxToolErrors ?? 3),
     agentValidDecision: ({ event }: Args) => parseApproval(event.decision).success,
@@ -176,13 +221,15 @@ export const agentImplementations = (graph: AgentGraph) => {
       const parsed = parseApproval(event.decision)
       return parsed.success && awaitingApproval(afterDecision(conversationOf(context, params.step), parsed.data)) !== undefined
     },
-    agentEnded: ({ context }: Args, params: { step: string; outcome: AgentOutcome["kind"] }) => conversationOf(context, params.step)?.outcome?.kind === params.outcome,
+    agentEnded: ({ context }: Args, params: { step: string; outcome: AgentOutcome["kind"] }) =>
+      conversationOf(context, params.step)?.outcome?.kind === params.outcome,
   }
 
   const actions = {
     // Without a run there is no run-level budget; the run layer provides one that reads it.
     agentBegin: assign(({ context }: Args, params: { step: string }) =>
-      withConversation(context, params.step, beginConversation(context.visits[params.step] ?? 1, null))),
+      withConversation(context, params.step, beginConversation(context.visits[params.step] ?? 1, null)),
+    ),
     agentTurn: assign((args: Args, params: { step: string }) => {
       const conversation = turned(args, params.step)
       const answer = (args.event.output as TurnOutput).answer
@@ -211,7 +258,7 @@ export const agentImplementations = (graph: AgentGraph) => {
       const rule = params.rule === "runBudget" && conversation.runBudget !== null ? `run budget(${describeBudget(conversation.runBudget)})` : params.rule
       return withConversation(context, params.step, { ...conversation, outcome: { kind: "stopped", rule } })
     }),
-    agentWait: assign(({ context }: Args, params: { step: string }) => ({ status: "awaiting-human" as const, waiting: { step: params.step, deadline: null } })),
+    agentWait: assign((_: Args, params: { step: string }) => ({ status: "awaiting-human" as const, waiting: { step: params.step, deadline: null } })),
     agentDecide: assign(({ context, event }: Args, params: { step: string }) => {
       const parsed = parseApproval(event.decision)
       if (!parsed.success) return {}

@@ -2,9 +2,9 @@
 // action and delay; this file builds only the pure ones (guards, context assigns, delays). What
 // runs a step or journals is supplied by the run layer through `machine.provide()`
 // (run/implementations.ts), so a compiled machine can be tested without the runtime.
-import { assign, fromPromise, setup, type ActorLogic, type AnyEventObject } from "xstate"
-import { serializeStepError, thrownIn, type RunError } from "../contract/errors.ts"
+import { type ActorLogic, type AnyEventObject, assign, fromPromise, setup } from "xstate"
 import { toMillis } from "../contract/duration.ts"
+import { type RunError, serializeStepError, thrownIn } from "../contract/errors.ts"
 import type { RunStatus } from "../contract/events.ts"
 import { visitKey } from "../contract/keys.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
@@ -29,7 +29,12 @@ type StepLogic = ActorLogic<any, any, any, any, any>
  * compiled without a runtime can be read, drawn and walked, but not run.
  */
 export const unprovidedStep: StepLogic = fromPromise(async ({ input }: { input: { step: string } }) => {
-  throw { _tag: "ConfigurationError", step: input.step, retryable: false, message: `step "${input.step}" has no runtime: run the machine built by pipeline(), not compileMachine()` } satisfies RunError
+  throw {
+    _tag: "ConfigurationError",
+    step: input.step,
+    retryable: false,
+    message: `step "${input.step}" has no runtime: run the machine built by pipeline(), not compileMachine()`,
+  } satisfies RunError
 })
 
 /** Names of the actions that journal: no-ops here, provided by the run layer (run/implementations.ts). */
@@ -106,7 +111,10 @@ export const compileMachine = (graph: Graph) => {
     const main: Transition = { target: to, actions: record, ...(to === from ? { reenter: true } : {}), ...(guarded ? { guard: { type: "goes", params } } : {}) }
     if (stopRulesOf(to).length === 0) return [main]
     const stoppedTarget = edgeOf(to).stopped ?? "stopped"
-    return [{ target: stoppedTarget, guard: { type: "stops", params }, actions: [...record, { type: "stop", params }] }, { ...main, guard: { type: "goes", params } }]
+    return [
+      { target: stoppedTarget, guard: { type: "stops", params }, actions: [...record, { type: "stop", params }] },
+      { ...main, guard: { type: "goes", params } },
+    ]
   }
 
   const states: Record<string, unknown> = {}
@@ -116,14 +124,35 @@ export const compileMachine = (graph: Graph) => {
     const routes = edge.targets.flatMap((to) => into(name, to, record, edge.targets.length > 1 || step.kind === "human"))
     const entry = [{ type: "enter", params: { step: name } }]
     if (step.kind === "agent") {
-      states[name] = agentState(name, step, edge, edge.targets.flatMap((to) => into(name, to, record, true)))
+      states[name] = agentState(
+        name,
+        step,
+        edge,
+        edge.targets.flatMap((to) => into(name, to, record, true)),
+      )
       continue
     }
     if (step.kind === "human") {
       const onTimeout =
         edge.timeout === undefined
-          ? [{ target: "failed", actions: [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }] }]
-          : into(name, edge.timeout, [{ type: "humanTimeout", params: { step: name } }, { type: "journal.humanExpired", params: { step: name } }], false)
+          ? [
+              {
+                target: "failed",
+                actions: [
+                  { type: "humanTimeout", params: { step: name } },
+                  { type: "journal.humanExpired", params: { step: name } },
+                ],
+              },
+            ]
+          : into(
+              name,
+              edge.timeout,
+              [
+                { type: "humanTimeout", params: { step: name } },
+                { type: "journal.humanExpired", params: { step: name } },
+              ],
+              false,
+            )
       // Marked by `unknownRoute` like an invoked step's fallback: no declared transition of the chart.
       const failedTarget = edge.error ?? "failed"
       const routeFailed = {
@@ -146,7 +175,8 @@ export const compileMachine = (graph: Graph) => {
     }
     const failure = [{ type: "fail", params: { step: name } }]
     if (step.kind === "parallel") {
-      const onError = edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false)
+      const onError =
+        edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false)
       const unknownRoute = { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }
       states[name] = parallelState(name, step, { entry, routes: [...routes, unknownRoute], onError, description: step.description })
       continue
@@ -158,7 +188,8 @@ export const compileMachine = (graph: Graph) => {
         src: name,
         input: { step: name },
         onDone: [...routes, { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }],
-        onError: edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
+        onError:
+          edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
       },
       ...(step.description === undefined ? {} : { description: step.description }),
     }
@@ -219,8 +250,8 @@ export const compileMachine = (graph: Graph) => {
         const output = event.type.startsWith("xstate.done.state.")
           ? agentAnswer(context, params.step)?.output
           : event.type.endsWith(".decide")
-          ? decisionOf(params.step, event).parsed.data
-          : (event as unknown as { output: StepDone }).output.output
+            ? decisionOf(params.step, event).parsed.data
+            : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
       }),
       noteError: assign(({ context, event }, params: { step: string }) => ({
@@ -241,7 +272,12 @@ export const compileMachine = (graph: Graph) => {
           return params.continues === true ? { errors } : { error: failure, errors }
         }
         const target = String((event as unknown as { output?: StepDone }).output?.next)
-        const error: RunError = { _tag: "RouteError", step: params.step, target, message: `step "${params.step}" chose "${target}", which its edge does not declare` }
+        const error: RunError = {
+          _tag: "RouteError",
+          step: params.step,
+          target,
+          message: `step "${params.step}" chose "${target}", which its edge does not declare`,
+        }
         return { error }
       }),
       stop: assign(({ context, event }, params: { from: string; to: string }) => ({
@@ -284,7 +320,6 @@ const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
   const result = step.decision.safeParse((event as { decision?: unknown }).decision)
   return result.success ? { success: true as const, data: result.data as unknown } : { success: false as const, data: undefined }
 }
-
 
 /** The machine type of every compiled pipeline. */
 export type PipelineMachine = ReturnType<typeof compileMachine>

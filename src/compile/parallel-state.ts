@@ -1,5 +1,5 @@
-import type { RunContext, StepDone } from "./run-context.ts"
 import type { ParallelStep } from "../definition/steps/fanout-step.ts"
+import type { RunContext, StepDone } from "./run-context.ts"
 
 /** The pieces of a step state the compiler already built: entry actions, routes, error routes. */
 export interface StateParts {
@@ -59,4 +59,3 @@ export const branchOutput = (context: RunContext, event: unknown, params: { read
 export const withoutBranches = (context: RunContext, step: string) => ({
   branches: Object.fromEntries(Object.entries(context.branches ?? {}).filter(([key]) => !key.startsWith(`${step}.`))),
 })
-

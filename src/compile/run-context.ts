@@ -86,4 +86,3 @@ export const initialContext = (runId: string, input: unknown, deadlines: Readonl
   waiting: null,
   deadlines,
 })
-

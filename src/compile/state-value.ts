@@ -4,8 +4,7 @@ import type { AgentConversation, PendingCall } from "./agent-conversation.ts"
 import type { RunContext } from "./run-context.ts"
 
 /** The pipeline step a machine state value is in: a parallel step's value is an object under its name. */
-export const topState = (value: unknown): string =>
-  typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? "")
+export const topState = (value: unknown): string => (typeof value === "string" ? value : (Object.keys((value ?? {}) as object)[0] ?? ""))
 
 /** The top-level state of a snapshot value: the step (an agent's sub-state is inside it). */
 export const stepOfValue = (value: unknown): string =>
@@ -22,7 +21,10 @@ export const stateNameOf = (value: unknown): string => {
  * The tool call an agent waits on a person for, when the run is in `<step>.awaitingApproval`;
  * `key` numbers the pause within the visit (`step#visit#n`) so a resume replays each decision once.
  */
-export const pendingApproval = (value: unknown, context: RunContext): { readonly step: string; readonly key: string; readonly call: PendingCall } | undefined => {
+export const pendingApproval = (
+  value: unknown,
+  context: RunContext,
+): { readonly step: string; readonly key: string; readonly call: PendingCall } | undefined => {
   const name = stateNameOf(value)
   if (!name.endsWith(".awaitingApproval")) return undefined
   const step = stepOfValue(value)
@@ -31,4 +33,3 @@ export const pendingApproval = (value: unknown, context: RunContext): { readonly
   if (conversation === undefined || call === undefined) return undefined
   return { step, key: `${visitKey(step, conversation.visit)}#${conversation.approvals}`, call }
 }
-

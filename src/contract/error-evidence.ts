@@ -168,7 +168,13 @@ const jsonOf = (value: unknown, depth: number, budget: Budget, seen: Set<object>
     if (object instanceof Error) return cut(redactSecrets(`${object.name}: ${object.message}`), limits.stringCharacters)
     if (Array.isArray(object)) return listOf(object, depth, budget, seen)
     if (ArrayBuffer.isView(object)) return `[${object.constructor.name} of ${object.byteLength} bytes]`
-    if (object instanceof Map) return objectOf([...object].map(([key, field]): Pair => [String(key), field]), depth, budget, seen)
+    if (object instanceof Map)
+      return objectOf(
+        [...object].map(([key, field]): Pair => [String(key), field]),
+        depth,
+        budget,
+        seen,
+      )
     if (object instanceof Set) return listOf([...object], depth, budget, seen)
     if (typeof Headers !== "undefined" && object instanceof Headers) return objectOf([...object], depth, budget, seen)
     const toJSON = (object as { toJSON?: unknown }).toJSON
@@ -203,7 +209,8 @@ export const read = (object: object, key: string): unknown => {
   }
 }
 
-export const cut = (text: string, length: number): string => (text.length > length ? `${text.slice(0, length)}… (${text.length - length} more characters)` : text)
+export const cut = (text: string, length: number): string =>
+  text.length > length ? `${text.slice(0, length)}… (${text.length - length} more characters)` : text
 
 /**
  * Best-effort human message of anything thrown; never throws.
@@ -228,5 +235,4 @@ export const messageOf = (error: unknown): string => {
 }
 
 /** A copy of `value` without its undefined fields. */
-export const stripUndefined = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T
+export const stripUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T

@@ -1,8 +1,8 @@
 import * as Data from "effect/Data"
-import { evidenceOf, linkOf, messageOf, newBudget, read, stripUndefined, type ErrorEvidence } from "./error-evidence.ts"
+import { type ErrorEvidence, evidenceOf, linkOf, messageOf, newBudget, read, stripUndefined } from "./error-evidence.ts"
 
-export { messageOf } from "./error-evidence.ts"
 export type { ErrorCause, ErrorEvidence } from "./error-evidence.ts"
+export { messageOf } from "./error-evidence.ts"
 
 /**
  * Why a model call failed. Closed set: `switch` on it exhaustively.
@@ -23,14 +23,7 @@ export type ModelErrorReason =
   | "invalid-output"
   | "unknown"
 
-const retryableReasons: ReadonlySet<ModelErrorReason> = new Set([
-  "rate-limited",
-  "timeout",
-  "server",
-  "overloaded",
-  "network",
-  "invalid-output",
-])
+const retryableReasons: ReadonlySet<ModelErrorReason> = new Set(["rate-limited", "timeout", "server", "overloaded", "network", "invalid-output"])
 
 /**
  * Whether a model error of this reason is worth another attempt by default.
@@ -315,8 +308,6 @@ const runErrorTags = new Set([
 ])
 
 const isRunError = (value: unknown): value is RunError => typeof value === "object" && value !== null && runErrorTags.has(String(read(value, "_tag") ?? ""))
-
-
 
 /**
  * Thrown when a pipeline is built with a mistake in its graph (unknown edge target, a step

@@ -34,17 +34,14 @@ const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
  * @example
  * redactSecrets("Incorrect API key provided: sk-abc123456789") // "Incorrect API key provided: sk-***"
  */
-export const redactSecrets = (text: string): string =>
-  secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
+export const redactSecrets = (text: string): string => secretPatterns.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text)
 
 /** Deep-copies a value with marked keys replaced and secrets in strings masked. */
 export const redactValue = (value: unknown, keys: ReadonlySet<string>): unknown => {
   if (typeof value === "string") return redactSecrets(value)
   if (Array.isArray(value)) return value.map((item) => redactValue(item, keys))
   if (value === null || typeof value !== "object") return value
-  return Object.fromEntries(
-    Object.entries(value).map(([key, field]) => [key, keys.has(key.toLowerCase()) ? marker : redactValue(field, keys)]),
-  )
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, keys.has(key.toLowerCase()) ? marker : redactValue(field, keys)]))
 }
 
 /** A redactor of run events; `full` also covers step outputs, decisions and input (for logs and spans). */
@@ -71,6 +68,7 @@ export const redactor = (redaction: Redaction | undefined) => {
     /** For the run result: its error, redacted as the journal redacts it (stack, cause and fields included). */
     error: (error: RunError): RunError => redactValue(error, keys) as RunError,
     /** For observers (logs, spans, progress): everything. */
-    full: (event: RunEvent): RunEvent => (event.type === "model.delta" ? { ...event, text: redactSecrets(event.text) } : (redactValue(event, keys) as RunEvent)),
+    full: (event: RunEvent): RunEvent =>
+      event.type === "model.delta" ? { ...event, text: redactSecrets(event.text) } : (redactValue(event, keys) as RunEvent),
   }
 }

@@ -1,5 +1,5 @@
-import type { JournalEntry } from "./journal.ts"
 import type { UsageTotals } from "./events.ts"
+import type { JournalEntry } from "./journal.ts"
 
 /** No calls yet. */
 export const emptyUsage: UsageTotals = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, calls: 0, unpricedCalls: 0 }

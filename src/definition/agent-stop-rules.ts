@@ -1,5 +1,5 @@
-import type { Message } from "../contract/model.ts"
 import type { UsageTotals } from "../contract/events.ts"
+import type { Message } from "../contract/model.ts"
 import type { StopRule } from "./stop-rules.ts"
 
 /**
@@ -50,6 +50,7 @@ const positiveInteger = (rule: string, n: number) => {
  * @example
  * agent({ model: "smart", prompt, tools: { lookupOrder }, stop: [maxSteps(6)] })
  */
+// biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const maxSteps = (n: number): StopRule<AgentStopContext<any, any>> => {
   positiveInteger("maxSteps", n)
   return { name: `maxSteps(${n})`, fires: ({ turns }) => turns >= n }
@@ -61,6 +62,7 @@ export const maxSteps = (n: number): StopRule<AgentStopContext<any, any>> => {
  * @example
  * agent({ model: "smart", prompt, tools: { search }, stop: [maxSteps(10), maxToolCalls(20)] })
  */
+// biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const maxToolCalls = (n: number): StopRule<AgentStopContext<any, any>> => {
   positiveInteger("maxToolCalls", n)
   return { name: `maxToolCalls(${n})`, fires: ({ toolCalls, pendingToolCalls }) => toolCalls + pendingToolCalls.length > n }
@@ -86,11 +88,13 @@ export const budgetReached = (limit: Budget, usage: UsageTotals, elapsedMs: numb
  * @example
  * agent({ model: "smart", prompt, tools: { search }, stop: [maxSteps(8), budget({ usd: 0.05, ms: 60_000 })] })
  */
+// biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const budget = (limit: Budget): StopRule<AgentStopContext<any, any>> => {
   const description = describeBudget(limit)
   if (description === "") throw new RangeError("budget({ tokens?, usd?, ms? }): give at least one limit")
   for (const [key, value] of Object.entries(limit)) {
-    if (value !== undefined && (typeof value !== "number" || !(value > 0))) throw new RangeError(`budget({ ${key} }): expected a number > 0, got ${String(value)}`)
+    if (value !== undefined && (typeof value !== "number" || !(value > 0)))
+      throw new RangeError(`budget({ ${key} }): expected a number > 0, got ${String(value)}`)
   }
   return { name: `budget(${description})`, fires: ({ usage, elapsedMs }) => budgetReached(limit, usage, elapsedMs) }
 }
@@ -102,6 +106,7 @@ export const budget = (limit: Budget): StopRule<AgentStopContext<any, any>> => {
  * @example
  * agent({ model: "smart", prompt, tools: { search, handOff }, stop: [maxSteps(8), hasToolCall("handOff")] })
  */
+// biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const hasToolCall = (name: string): StopRule<AgentStopContext<any, any>> => ({
   name: `hasToolCall(${name})`,
   fires: ({ lastToolCalls }) => lastToolCalls.includes(name),

@@ -72,10 +72,7 @@ export interface EdgeOptions<TInput, TSteps, TOutput> {
  * @example
  * const edge: Edge<{ ticket: string }, { answer: string }, string> = "done"
  */
-export type Edge<TInput, TSteps, TOutput> =
-  | Target<TSteps>
-  | Route<RouteContext<TInput, TSteps, TOutput>, Target<TSteps>>
-  | EdgeOptions<TInput, TSteps, TOutput>
+export type Edge<TInput, TSteps, TOutput> = Target<TSteps> | Route<RouteContext<TInput, TSteps, TOutput>, Target<TSteps>> | EdgeOptions<TInput, TSteps, TOutput>
 
 /** Every step's edge, keyed by step name. */
 export type EdgesOf<TInput, TSteps> = { readonly [TStep in keyof TSteps]: Edge<TInput, TSteps, TSteps[TStep]> }
@@ -98,7 +95,14 @@ export const normalizeEdge = (edge: unknown): NormalizedEdge | undefined => {
   if (typeof edge !== "object" || edge === null) return undefined
   if ((edge as { kind?: unknown }).kind === "route") {
     const routeEdge = edge as Route<never, string>
-    return { targets: [...routeEdge.targets], select: routeEdge.select as NormalizedEdge["select"], error: undefined, timeout: undefined, stop: [], stopped: undefined }
+    return {
+      targets: [...routeEdge.targets],
+      select: routeEdge.select as NormalizedEdge["select"],
+      error: undefined,
+      timeout: undefined,
+      stop: [],
+      stopped: undefined,
+    }
   }
   if (!("next" in edge)) return undefined
   const options = edge as EdgeOptions<unknown, Record<string, unknown>, unknown>
@@ -119,6 +123,8 @@ const withEmpty = (edge: NormalizedEdge, empty: string): NormalizedEdge => {
     select: (context) =>
       (context.output as { readonly passages?: readonly unknown[] } | undefined)?.passages?.length === 0
         ? empty
-        : select === undefined ? (targets[0] as string) : select(context),
+        : select === undefined
+          ? (targets[0] as string)
+          : select(context),
   }
 }

@@ -18,6 +18,7 @@ export interface StopContext<TInput = unknown, TSteps = Record<string, unknown>>
  * @example
  * const rule: StopRule = maxVisits(3)
  */
+// biome-ignore lint/suspicious/noExplicitAny: by default a rule fits a loop of any input and step outputs
 export interface StopRule<TContext = StopContext<any, any>> {
   /** Shown in the chart and in `stoppedBy`, e.g. `maxVisits(3)`. */
   readonly name: string
@@ -41,6 +42,7 @@ export const maxVisits = (n: number): StopRule => {
  * @example
  * const goodEnough = when("goodEnough", ({ steps }) => (steps.critique as { score: number } | undefined)?.score === 10)
  */
+// biome-ignore lint/suspicious/noExplicitAny: by default a predicate fits a loop of any input and step outputs
 export const when = <TContext = StopContext<any, any>>(name: string, predicate: (context: TContext) => boolean): StopRule<TContext> => {
   if (name.trim() === "") throw new TypeError("when(name, predicate): name must not be empty; it names the rule in charts and results")
   return { name, fires: predicate }

@@ -39,4 +39,5 @@ const stableJson = (value: unknown): string =>
   JSON.stringify(value, (_, field: unknown) =>
     field !== null && typeof field === "object" && !Array.isArray(field)
       ? Object.fromEntries(Object.entries(field).sort(([left], [right]) => left.localeCompare(right)))
-      : field)
+      : field,
+  )

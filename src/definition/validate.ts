@@ -1,5 +1,5 @@
+import { type NormalizedEdge, normalizeEdge } from "./edges.ts"
 import type { AnyStep } from "./steps/step.ts"
-import { normalizeEdge, type NormalizedEdge } from "./edges.ts"
 
 /** One thing wrong with a pipeline's graph, naming the steps involved. */
 export interface GraphProblem {
@@ -78,7 +78,7 @@ export const validateGraph = (
   const reached = new Set<string>([first])
   const queue = [first]
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-    for (const next of successors(name)) if (!reached.has(next)) (reached.add(next), queue.push(next))
+    for (const next of successors(name)) if (!reached.has(next)) reached.add(next), queue.push(next)
   }
   const unreachable = [...steps.keys()].filter((name) => !reached.has(name))
   if (unreachable.length > 0) {

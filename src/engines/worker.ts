@@ -1,11 +1,11 @@
-import type { Models } from "../contract/model.ts"
 import type { RunStatus } from "../contract/events.ts"
 import type { Journal } from "../contract/journal.ts"
-import { executingHere } from "../run/execution.ts"
-import { ResumeError } from "../run/resume.ts"
-import type { RunResult } from "../run/result.ts"
-import type { Pipeline } from "../run/create-runner.ts"
+import type { Models } from "../contract/model.ts"
 import type { ThreadStore } from "../contract/thread.ts"
+import type { Pipeline } from "../run/create-runner.ts"
+import { executingHere } from "../run/execution.ts"
+import type { RunResult } from "../run/result.ts"
+import { ResumeError } from "../run/resume.ts"
 
 /** A run as a durable journal lists it. */
 interface ListedRun {
@@ -93,7 +93,11 @@ export const worker = (options: WorkerOptions): Worker => {
     active.add(run.runId)
     const done: Promise<void> = (async () => {
       if (pipeline === undefined) throw new ResumeError("other-pipeline", run.runId, `this worker has no pipeline "${run.pipeline}"`)
-      const result = await pipeline.resume(run.runId, { journal: options.journal, ...(options.models === undefined ? {} : { models: options.models }), ...(options.threads === undefined ? {} : { threads: options.threads }) })
+      const result = await pipeline.resume(run.runId, {
+        journal: options.journal,
+        ...(options.models === undefined ? {} : { models: options.models }),
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      })
       options.onResult?.(result)
     })()
       .catch((error: unknown) => {
@@ -141,10 +145,13 @@ export const worker = (options: WorkerOptions): Worker => {
 
   void options.journal
     .listen?.(() => wake())
-    .then((stop) => {
-      if (stopped) void stop()
-      else unlisten = stop
-    }, (error: unknown) => options.onError?.("", error))
+    .then(
+      (stop) => {
+        if (stopped) void stop()
+        else unlisten = stop
+      },
+      (error: unknown) => options.onError?.("", error),
+    )
   wake()
 
   return {

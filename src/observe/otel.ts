@@ -56,7 +56,11 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
       state.pipeline === undefined ? "run" : `run ${state.pipeline}`,
       {
         startTime: at,
-        attributes: { "switchboard.run.id": runId, ...(state.pipeline === undefined ? {} : { "switchboard.pipeline": state.pipeline }), ...(state.previous === undefined ? {} : { "switchboard.run.continued": true }) },
+        attributes: {
+          "switchboard.run.id": runId,
+          ...(state.pipeline === undefined ? {} : { "switchboard.pipeline": state.pipeline }),
+          ...(state.previous === undefined ? {} : { "switchboard.run.continued": true }),
+        },
         ...(state.previous === undefined ? {} : { links: [{ context: state.previous }] }),
       },
       api.context.active(),
@@ -88,7 +92,11 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
     const openStep = (step: string, visit: number, at: number): OpenTelemetry.Span => {
       const existing = state.steps.get(stepKey(step, visit))
       if (existing !== undefined) return existing
-      const span = tracer.startSpan(`step ${step}`, { startTime: at, attributes: { "switchboard.step.name": step, "switchboard.step.visit": visit } }, under(enclosing(step) ?? run))
+      const span = tracer.startSpan(
+        `step ${step}`,
+        { startTime: at, attributes: { "switchboard.step.name": step, "switchboard.step.visit": visit } },
+        under(enclosing(step) ?? run),
+      )
       state.steps.set(stepKey(step, visit), span)
       return span
     }
@@ -110,15 +118,28 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
       case "step.retried":
         openStep(event.step, event.visit, event.at).addEvent(
           "switchboard.step.retry",
-          { "switchboard.attempt": event.attempt, "switchboard.retry.delay_ms": event.delayMs, "error.type": errorType(event.error), "switchboard.error.message": event.error.message },
+          {
+            "switchboard.attempt": event.attempt,
+            "switchboard.retry.delay_ms": event.delayMs,
+            "error.type": errorType(event.error),
+            "switchboard.error.message": event.error.message,
+          },
           event.at,
         )
         return
       case "model.repair":
-        openStep(event.step, event.visit, event.at).addEvent("switchboard.model.repair", { "switchboard.repair": event.repair, "switchboard.repair.issues": event.issues.map((issue) => `${issue.path}: ${issue.message}`) }, event.at)
+        openStep(event.step, event.visit, event.at).addEvent(
+          "switchboard.model.repair",
+          { "switchboard.repair": event.repair, "switchboard.repair.issues": event.issues.map((issue) => `${issue.path}: ${issue.message}`) },
+          event.at,
+        )
         return
       case "model.fallback":
-        openStep(event.step, event.visit, event.at).addEvent("switchboard.model.fallback", { "switchboard.fallback.from": event.from, "switchboard.fallback.to": event.to, "error.type": errorType(event.error) }, event.at)
+        openStep(event.step, event.visit, event.at).addEvent(
+          "switchboard.model.fallback",
+          { "switchboard.fallback.from": event.from, "switchboard.fallback.to": event.to, "error.type": errorType(event.error) },
+          event.at,
+        )
         return
       case "model.called": {
         const startTime = event.at - event.durationMs
@@ -182,7 +203,11 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
         const span = openStep(event.step, event.visit, event.at - event.durationMs)
         span.setAttribute("switchboard.step.attempts", event.attempts)
         if (event.usage !== undefined) {
-          span.setAttributes({ "gen_ai.usage.input_tokens": event.usage.inputTokens, "gen_ai.usage.output_tokens": event.usage.outputTokens, "switchboard.cost_usd": event.usage.costUsd })
+          span.setAttributes({
+            "gen_ai.usage.input_tokens": event.usage.inputTokens,
+            "gen_ai.usage.output_tokens": event.usage.outputTokens,
+            "switchboard.cost_usd": event.usage.costUsd,
+          })
         }
         if (event.type === "step.finished") span.setAttribute("switchboard.step.next", event.next)
         else fail(span, event.error)
@@ -195,7 +220,11 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
         return
       case "human.waiting": {
         const step = openStep(event.step, event.visit, event.at)
-        step.addEvent("switchboard.human.waiting", event.deadline === undefined ? {} : { "switchboard.human.deadline": new Date(event.deadline).toISOString() }, event.at)
+        step.addEvent(
+          "switchboard.human.waiting",
+          event.deadline === undefined ? {} : { "switchboard.human.deadline": new Date(event.deadline).toISOString() },
+          event.at,
+        )
         // A human may take days: the segment ends here, and whatever follows opens a linked one.
         run.setAttribute("switchboard.run.status", "awaiting-human")
         endSteps(event.at)
@@ -206,11 +235,16 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
       }
       case "human.decided":
       case "human.expired":
-        openStep(event.step, event.visit, event.at).addEvent(event.type === "human.decided" ? "switchboard.human.decided" : "switchboard.human.expired", {}, event.at)
+        openStep(event.step, event.visit, event.at).addEvent(
+          event.type === "human.decided" ? "switchboard.human.decided" : "switchboard.human.expired",
+          {},
+          event.at,
+        )
         return
       case "run.finished":
         run.setAttributes({ "switchboard.run.status": event.status, "switchboard.run.duration_ms": event.durationMs })
-        if (event.stoppedBy !== undefined) run.setAttributes({ "switchboard.run.stopped_by.step": event.stoppedBy.step, "switchboard.run.stopped_by.rule": event.stoppedBy.rule })
+        if (event.stoppedBy !== undefined)
+          run.setAttributes({ "switchboard.run.stopped_by.step": event.stoppedBy.step, "switchboard.run.stopped_by.rule": event.stoppedBy.rule })
         if (event.error !== undefined) fail(run, event.error)
         endSteps(event.at)
         run.end(event.at)

@@ -1,4 +1,4 @@
-import { ModelError, isRetryableReason, type ModelErrorReason } from "../contract/errors.ts"
+import { isRetryableReason, ModelError, type ModelErrorReason } from "../contract/errors.ts"
 import { redactSecrets } from "../contract/redaction.ts"
 
 /**
@@ -72,7 +72,11 @@ export const modelError = (
  */
 export async function* withStreamTimeouts<T>(
   stream: AsyncIterable<T>,
-  options: { readonly firstTokenTimeoutMs?: number | undefined; readonly idleTimeoutMs?: number | undefined; readonly onTimeout: (kind: "first-token" | "idle", ms: number) => Error },
+  options: {
+    readonly firstTokenTimeoutMs?: number | undefined
+    readonly idleTimeoutMs?: number | undefined
+    readonly onTimeout: (kind: "first-token" | "idle", ms: number) => Error
+  },
 ): AsyncGenerator<T> {
   const iterator = stream[Symbol.asyncIterator]()
   let first = true

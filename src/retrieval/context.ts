@@ -70,7 +70,9 @@ export const assembleContext = (passages: readonly Passage[], options: AssembleO
   const { maxTokens } = options
   if (!Number.isFinite(maxTokens) || maxTokens < 0) throw new RangeError(`assembleContext: maxTokens must be a number >= 0, got ${maxTokens}`)
   const count = options.countTokens ?? estimateTokens
-  const header = options.header ?? ((citation: Citation) => `[${citation.number}] ${citation.source ?? citation.id}${citation.title === undefined ? "" : ` — ${citation.title}`}`)
+  const header =
+    options.header ??
+    ((citation: Citation) => `[${citation.number}] ${citation.source ?? citation.id}${citation.title === undefined ? "" : ` — ${citation.title}`}`)
   const separator = options.separator ?? "\n\n"
   const citations: Citation[] = []
   const omitted: string[] = []

@@ -1,4 +1,13 @@
-import { checkDocuments, checkK, type DocumentsSource, type Embedder, passageOf, type RetrievalDocument, type Retriever, throwIfAborted } from "../contract/retriever.ts"
+import {
+  checkDocuments,
+  checkK,
+  type DocumentsSource,
+  type Embedder,
+  passageOf,
+  type RetrievalDocument,
+  type Retriever,
+  throwIfAborted,
+} from "../contract/retriever.ts"
 
 /**
  * Options of {@link embeddingRetriever}.
@@ -34,7 +43,16 @@ export const embeddingRetriever = (options: EmbeddingRetrieverOptions): Retrieve
     const vectors: number[][] = []
     for (let start = 0; start < documents.length; start += batchSize) {
       const batch = documents.slice(start, start + batchSize)
-      vectors.push(...checkVectors(await options.embedder.embed(batch.map((document) => document.text), { signal }), batch.length, "documents"))
+      vectors.push(
+        ...checkVectors(
+          await options.embedder.embed(
+            batch.map((document) => document.text),
+            { signal },
+          ),
+          batch.length,
+          "documents",
+        ),
+      )
     }
     return documents.map((document, position) => {
       const vector = vectors[position] as number[]
@@ -74,7 +92,9 @@ const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =
 
 const checkVectors = (vectors: unknown, expected: number, what: string): number[][] => {
   if (!Array.isArray(vectors) || vectors.length !== expected) {
-    throw new TypeError(`embeddingRetriever: the embedder returned ${Array.isArray(vectors) ? vectors.length : typeof vectors} vectors for ${expected} texts (${what})`)
+    throw new TypeError(
+      `embeddingRetriever: the embedder returned ${Array.isArray(vectors) ? vectors.length : typeof vectors} vectors for ${expected} texts (${what})`,
+    )
   }
   return vectors as number[][]
 }
@@ -83,7 +103,8 @@ const normOf = (vector: readonly number[]): number => Math.sqrt(vector.reduce((s
 
 /** Cosine similarity; 0 when either vector is all zeros (nothing in common is known). */
 const cosine = (left: readonly number[], leftNorm: number, right: readonly number[], rightNorm: number): number => {
-  if (left.length !== right.length) throw new TypeError(`embeddingRetriever: vectors of different lengths (${left.length} and ${right.length}); was the embedding model changed?`)
+  if (left.length !== right.length)
+    throw new TypeError(`embeddingRetriever: vectors of different lengths (${left.length} and ${right.length}); was the embedding model changed?`)
   if (leftNorm === 0 || rightNorm === 0) return 0
   let dot = 0
   for (let position = 0; position < left.length; position++) dot += (left[position] as number) * (right[position] as number)

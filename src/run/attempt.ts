@@ -2,7 +2,7 @@
 // an agent's model turn and tool call; branches and map items are steps run by execute-step.ts).
 // Plain promises, timers and AbortControllers: no fiber, so a step without retries or timeouts
 // costs no more than calling its code. Effect runs only where user code returns an Effect.
-import { StepTimeoutError, type RunError, type StepError } from "../contract/errors.ts"
+import { type RunError, type StepError, StepTimeoutError } from "../contract/errors.ts"
 import type { ResolvedPolicy } from "../definition/policy.ts"
 
 /** Told before each retry sleeps: which attempt failed, why, and how long we wait. */

@@ -1,13 +1,13 @@
-import { emptyUsage } from "../contract/usage.ts"
+import { type RunError, type StepError, serializeStepError, thrownIn } from "../contract/errors.ts"
 import { journaledName } from "../contract/keys.ts"
-import { serializeStepError, thrownIn, type RunError, type StepError } from "../contract/errors.ts"
+import { noThread } from "../contract/thread.ts"
+import { emptyUsage } from "../contract/usage.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
-import { cancelledError, type AttemptScope } from "./attempt.ts"
+import type { AnyStep, StepContext } from "../definition/steps/step.ts"
+import { type AttemptScope, cancelledError } from "./attempt.ts"
+import type { ExecuteStep, StepRun } from "./services.ts"
 import { StepJournal } from "./step-journal.ts"
 import { runStepKind } from "./step-kinds.ts"
-import type { AnyStep, StepContext } from "../definition/steps/step.ts"
-import type { ExecuteStep, StepRun } from "./services.ts"
-import { noThread } from "../contract/thread.ts"
 import { threadExchangeOf } from "./thread-session.ts"
 
 /**
@@ -29,7 +29,14 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
   const journal = new StepJournal(services.record, name)
   const { record } = journal
   await record({ type: "step.started", ...base, at: started })
-  const stepContext: StepContext<unknown, Record<string, unknown>> = { input: context.input, steps: context.steps, visit, runId: services.runId, signal, thread: services.thread?.() ?? noThread }
+  const stepContext: StepContext<unknown, Record<string, unknown>> = {
+    input: context.input,
+    steps: context.steps,
+    visit,
+    runId: services.runId,
+    signal,
+    thread: services.thread?.() ?? noThread,
+  }
   const onRetry = (failedAttempt: number, error: StepError, delayMs: number) => {
     tally.attempts += 1
     return record({ type: "step.retried", ...base, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
@@ -37,7 +44,14 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
   const chooseNext = (output: unknown) =>
     edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
   const routeError = (error: unknown) => thrownIn(name, "route", error)
-  const scope: AttemptScope = { step: name, policy, signal, deadline: policy.timeoutMs === undefined ? undefined : started + policy.timeoutMs, onRetry, journal }
+  const scope: AttemptScope = {
+    step: name,
+    policy,
+    signal,
+    deadline: policy.timeoutMs === undefined ? undefined : started + policy.timeoutMs,
+    onRetry,
+    journal,
+  }
   const stepRun: StepRun = { name, context: stepContext, policy, services, scope, record, usage, base, tally, pipelinePolicy: graph.policy, executeStep }
   const usageField = () => (usage.calls === 0 ? {} : { usage: { ...usage } })
   const fail = async (error: RunError): Promise<never> => {
@@ -61,10 +75,25 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
     return fail(serializeStepError(name, routeError(error)))
   }
   if (!edge.targets.includes(next)) {
-    return fail({ _tag: "RouteError", step: name, target: String(next), message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}` })
+    return fail({
+      _tag: "RouteError",
+      step: name,
+      target: String(next),
+      message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}`,
+    })
   }
   const thread = threadExchangeOf(step, stepContext, output)
-  await record({ type: "step.finished", ...base, output, next, attempts: tally.attempts, durationMs: Date.now() - started, ...usageField(), ...(thread === undefined ? {} : { thread }), at: Date.now() })
+  await record({
+    type: "step.finished",
+    ...base,
+    output,
+    next,
+    attempts: tally.attempts,
+    durationMs: Date.now() - started,
+    ...usageField(),
+    ...(thread === undefined ? {} : { thread }),
+    at: Date.now(),
+  })
   // Not journaled as finished, so not finished: the machine must not move on.
   if (journal.refusal !== undefined) throw journal.refusal
   return { output, next }

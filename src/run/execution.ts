@@ -1,24 +1,23 @@
-import { discardingJournal } from "./discarding-journal.ts"
-import { attachServices } from "./services.ts"
-import { topState, pendingApproval, stateNameOf } from "../compile/state-value.ts"
-import type { MachineOutput } from "../compile/run-context.ts"
-import { type PipelineGraph } from "../definition/graph.ts"
-import { visitKey } from "../contract/keys.ts"
 import { createActor, type SnapshotFrom } from "xstate"
-import { serializeStepError, type RunError } from "../contract/errors.ts"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
-import type { RunEvent } from "../contract/events.ts"
-import { defaultPrices } from "./prices.ts"
-import { addUsage, emptyUsage } from "../contract/usage.ts"
-import type { UsageTotals } from "../contract/events.ts"
+import type { MachineOutput } from "../compile/run-context.ts"
+import { pendingApproval, stateNameOf, topState } from "../compile/state-value.ts"
+import { type RunError, serializeStepError } from "../contract/errors.ts"
+import type { RunEvent, UsageTotals } from "../contract/events.ts"
+import type { JournalEntry, RunClaim } from "../contract/journal.ts"
+import { visitKey } from "../contract/keys.ts"
 import { redactor } from "../contract/redaction.ts"
-import { type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { noThread } from "../contract/thread.ts"
+import { addUsage, emptyUsage } from "../contract/usage.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
+import type { RunHandle, RunOptions } from "./create-runner.ts"
+import { approvalPrompt, checkApproval } from "./decisions.ts"
+import { discardingJournal } from "./discarding-journal.ts"
+import { defaultPrices } from "./prices.ts"
 import { eventKey, type Replay } from "./replay.ts"
 import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import { attachServices } from "./services.ts"
 import { threadSession } from "./thread-session.ts"
-import { noThread } from "../contract/thread.ts"
-import { approvalPrompt, checkApproval } from "./decisions.ts"
-import type { RunHandle, RunOptions } from "./create-runner.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
 export const executingHere = new Set<string>()
@@ -261,20 +260,44 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     if (definition?.kind === "human" && definition.prompt !== undefined) {
       try {
         const context = snapshot.context
-        prompt = definition.prompt({ input: context.input, steps: context.steps, visit: context.visits[step] ?? 1, runId, signal: AbortSignal.abort(), thread: thread?.current() ?? noThread })
+        prompt = definition.prompt({
+          input: context.input,
+          steps: context.steps,
+          visit: context.visits[step] ?? 1,
+          runId,
+          signal: AbortSignal.abort(),
+          thread: thread?.current() ?? noThread,
+        })
       } catch (error) {
         prompt = `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
       }
     }
     const deadline = snapshot.context.waiting?.deadline ?? null
     const visit = snapshot.context.visits[step] ?? 1
-    await record({ type: "human.waiting", runId, step, visit, ...(prompt === undefined ? {} : { prompt }), ...(deadline === null ? {} : { deadline }), at: Date.now() })
+    await record({
+      type: "human.waiting",
+      runId,
+      step,
+      visit,
+      ...(prompt === undefined ? {} : { prompt }),
+      ...(deadline === null ? {} : { deadline }),
+      at: Date.now(),
+    })
     await saveSnapshot()
     if (keepWaiting) return
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
     actor.stop()
     stream?.close()
-    resolveSettled({ status: "awaiting-human", runId, step, ...(prompt === undefined ? {} : { prompt }), deadline, steps: snapshot.context.steps, durationMs: Date.now() - startedAt, usage } as unknown as RunResult<never>)
+    resolveSettled({
+      status: "awaiting-human",
+      runId,
+      step,
+      ...(prompt === undefined ? {} : { prompt }),
+      deadline,
+      steps: snapshot.context.steps,
+      durationMs: Date.now() - startedAt,
+      usage,
+    } as unknown as RunResult<never>)
   }
   // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.
   const arriveAtHuman = (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
@@ -300,8 +323,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
         replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
       }
       actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
-    }
-    else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call)).catch(endedBadly)
+    } else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call)).catch(endedBadly)
   }
   actor.subscribe({
     next: (snapshot) => {
@@ -334,7 +356,12 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
   // it: the run still settles, failed, instead of leaving a rejection that nobody handles.
   const endedBadly = (error: unknown) => {
     const runError = redaction.error(serializeStepError(previous, error))
-    const failed = toRunResult(runId, { status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null }, Date.now() - startedAt, usage)
+    const failed = toRunResult(
+      runId,
+      { status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null },
+      Date.now() - startedAt,
+      usage,
+    )
     stream?.close()
     resolveSettled(failed as RunResult<never>)
     resolveFinal(failed as RunResult<never>)
@@ -375,7 +402,6 @@ export const closedStream = () => {
   return stream
 }
 
-
 /** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
 export const checkDecision = (graph: PipelineGraph, current: string, status: string, step: string, decision: unknown): unknown => {
   const definition = graph.steps.get(step)
@@ -385,7 +411,11 @@ export const checkDecision = (graph: PipelineGraph, current: string, status: str
   if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
   const parsed = definition.decision.safeParse(decision)
   if (!parsed.success) {
-    throw new DecisionError("invalid-decision", `decision for "${step}" is invalid`, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })))
+    throw new DecisionError(
+      "invalid-decision",
+      `decision for "${step}" is invalid`,
+      parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })),
+    )
   }
   return parsed.data
 }

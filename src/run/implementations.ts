@@ -1,7 +1,7 @@
 // What the run layer lends a compiled machine through `machine.provide()`: the actor that runs
 // each invoked step, the agents' actors, and the actions that journal. The compiler only names
 // them (compile/compile-machine.ts).
-import { fromPromise, type AnyActorRef } from "xstate"
+import { type AnyActorRef, fromPromise } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import { journaledName, visitKey } from "../contract/keys.ts"
@@ -10,7 +10,7 @@ import type { ResolvedPolicy } from "../definition/policy.ts"
 import { policyOfStep } from "../definition/steps/step.ts"
 import { agentImplementations } from "./agent/agent-actors.ts"
 import { throughExecutor } from "./executor.ts"
-import { detachedServices, noteParallelStart, servicesOf, type RunServices } from "./services.ts"
+import { detachedServices, noteParallelStart, type RunServices, servicesOf } from "./services.ts"
 
 // Effect is loaded with the first step that runs, not with `import "switchboard"`: it is most of
 // the import cost, and building or drawing a pipeline never needs it.
@@ -54,7 +54,8 @@ export const stepLogic = (graph: PipelineGraph, policies: ReadonlyMap<string, Re
     }
     const { executeStep } = await (stepRuntime ??= import("./execute-step.ts"))
     return throughExecutor(services, visitKey(input.step, visit), (bound) =>
-      executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal))
+      executeStep(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal),
+    )
   })
 
 /** What `machine.provide()` takes for a pipeline machine. */

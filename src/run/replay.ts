@@ -1,9 +1,9 @@
 import type { StepDone } from "../compile/run-context.ts"
-import { visitKey } from "../contract/keys.ts"
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
-import { threadReplayOf, type ThreadReplay } from "./thread-session.ts"
+import { visitKey } from "../contract/keys.ts"
+import { type ThreadReplay, threadReplayOf } from "./thread-session.ts"
 
 /**
  * What a journal says already happened in a run, keyed by `step#visit`: a resumed run takes
@@ -27,7 +27,6 @@ export interface Replay {
   /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
   readonly approvals?: ReadonlyMap<string, unknown>
 }
-
 
 /**
  * What makes two events "the same" for replay: a replay produces the same events in the same
@@ -100,7 +99,10 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
       case "tool.called":
         // A call cut short by a dying run did not really fail: run it again.
         if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
-          toolResults.set(`${visitKey(entry.step, entry.visit)}#${entry.turn ?? 0}#${entry.callId}`, entry.error === undefined ? { result: entry.result } : { error: entry.error })
+          toolResults.set(
+            `${visitKey(entry.step, entry.visit)}#${entry.turn ?? 0}#${entry.callId}`,
+            entry.error === undefined ? { result: entry.result } : { error: entry.error },
+          )
         }
         break
       case "human.expired":

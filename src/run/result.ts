@@ -1,5 +1,5 @@
-import type { MachineOutput } from "../compile/run-context.ts"
 import type { z } from "zod"
+import type { MachineOutput } from "../compile/run-context.ts"
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 
@@ -57,9 +57,10 @@ export const toRunResult = (runId: string, output: MachineOutput, durationMs: nu
 }
 
 /** Validates run input, naming every wrong field. */
-export const validateInput = <TInput>(schema: z.ZodType<TInput>, input: unknown):
-  | { readonly success: true; readonly data: TInput }
-  | { readonly success: false; readonly error: RunError } => {
+export const validateInput = <TInput>(
+  schema: z.ZodType<TInput>,
+  input: unknown,
+): { readonly success: true; readonly data: TInput } | { readonly success: false; readonly error: RunError } => {
   const parsed = schema.safeParse(input)
   if (parsed.success) return { success: true, data: parsed.data }
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))

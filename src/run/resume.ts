@@ -1,14 +1,14 @@
-import { structureChanges, structureOf } from "../definition/structure.ts"
-import type { PipelineGraph } from "../definition/graph.ts"
-import { visitKey } from "../contract/keys.ts"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunEvent } from "../contract/events.ts"
-import { execute } from "./execution.ts"
 import type { Journal, JournalEntry, RunClaim } from "../contract/journal.ts"
+import { visitKey } from "../contract/keys.ts"
+import { usageOfJournal } from "../contract/usage.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
+import { structureChanges, structureOf } from "../definition/structure.ts"
+import type { RunOptions } from "./create-runner.ts"
+import { execute } from "./execution.ts"
 import { buildReplay } from "./replay.ts"
 import { DecisionError, type RunResult } from "./result.ts"
-import type { RunOptions } from "./create-runner.ts"
-import { usageOfJournal } from "../contract/usage.ts"
 
 /**
  * A run cannot be resumed: unknown, already finished, of another pipeline, built from a graph
@@ -98,18 +98,29 @@ const check = (target: Target, runId: string, entries: readonly JournalEntry[], 
   if (started.structure !== undefined && options.allowStructureChange !== true) {
     const changes = structureChanges(started.structure, structureOf(target.graph))
     if (changes.length > 0) {
-      throw new ResumeError("structure-changed", runId, "the pipeline changed since the run started (pass allowStructureChange: true to resume anyway)", changes)
+      throw new ResumeError(
+        "structure-changed",
+        runId,
+        "the pipeline changed since the run started (pass allowStructureChange: true to resume anyway)",
+        changes,
+      )
     }
   }
   return entries
 }
 
 /** The human step (and visit) a run is waiting on according to its journal, with its deadline. */
-export const waitingOf = (entries: readonly JournalEntry[]): { readonly step: string; readonly visit: number; readonly deadline: number | undefined } | undefined => {
+export const waitingOf = (
+  entries: readonly JournalEntry[],
+): { readonly step: string; readonly visit: number; readonly deadline: number | undefined } | undefined => {
   let waiting: { step: string; visit: number; deadline: number | undefined } | undefined
   for (const entry of entries) {
     if (entry.type === "human.waiting") waiting = { step: entry.step, visit: entry.visit, deadline: entry.deadline }
-    else if ((entry.type === "human.decided" || entry.type === "human.expired") && waiting !== undefined && visitKey(entry.step, entry.visit) === visitKey(waiting.step, waiting.visit)) {
+    else if (
+      (entry.type === "human.decided" || entry.type === "human.expired") &&
+      waiting !== undefined &&
+      visitKey(entry.step, entry.visit) === visitKey(waiting.step, waiting.visit)
+    ) {
       waiting = undefined
     } else if (entry.type === "step.started") waiting = undefined
   }
@@ -137,7 +148,9 @@ export const decideRun = (
     const base = { runId, step, visit: waiting.visit, at: Date.now() }
     // The deadline passed while the run was paused: the timeout route wins, as it would have live.
     const event: RunEvent =
-      waiting.deadline !== undefined && waiting.deadline <= Date.now() ? { type: "human.expired", ...base } : { type: "human.decided", ...base, decision: parsed }
+      waiting.deadline !== undefined && waiting.deadline <= Date.now()
+        ? { type: "human.expired", ...base }
+        : { type: "human.decided", ...base, decision: parsed }
     const entry = { ...event, seq: entries.length } as JournalEntry
     await options.journal.append(entry)
     return [entry]

@@ -1,16 +1,16 @@
 import type { InspectionEvent } from "xstate"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
-import type { PipelineGraph } from "../definition/graph.ts"
-import type { Models } from "../contract/model.ts"
-import { defaultPrices, type PriceTable } from "./prices.ts"
-import type { ResolvedPolicy, StepPolicy } from "../definition/policy.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
-import type { Budget } from "../definition/agent-stop-rules.ts"
-import type { Replay } from "./replay.ts"
-import type { StepContext } from "../definition/steps/step.ts"
+import type { Models } from "../contract/model.ts"
 import type { Thread } from "../contract/thread.ts"
-import type { StepExecutor } from "./executor.ts"
+import type { Budget } from "../definition/agent-stop-rules.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
+import type { ResolvedPolicy, StepPolicy } from "../definition/policy.ts"
+import type { StepContext } from "../definition/steps/step.ts"
 import type { AttemptScope } from "./attempt.ts"
+import type { StepExecutor } from "./executor.ts"
+import { defaultPrices, type PriceTable } from "./prices.ts"
+import type { Replay } from "./replay.ts"
 
 /**
  * What a run lends its steps: models by alias, and where events go.
@@ -43,8 +43,6 @@ export interface RunServices {
   /** Where each step visit runs when an engine (e.g. Restate) journals it; default: here, directly. */
   readonly executor?: StepExecutor
 }
-
-
 
 export type Base = { readonly runId: string; readonly step: string; readonly visit: number }
 export type UsageTally = { inputTokens: number; outputTokens: number; cachedInputTokens: number; costUsd: number; calls: number; unpricedCalls: number }

@@ -1,5 +1,5 @@
 import * as Cause from "effect/Cause"
-import { serializeStepError, type RunError } from "../contract/errors.ts"
+import { type RunError, serializeStepError } from "../contract/errors.ts"
 
 /**
  * The RunError of a step program that failed: its typed error, a `CancelledError` when it was

@@ -52,4 +52,3 @@ export const stepRunners: { readonly [TKind in StepKind]: StepRunner<StepOfKind<
  * const output = await runStepKind(graph.steps.get("classify"), stepRun)
  */
 export const runStepKind = (step: AnyStep, stepRun: StepRun): Promise<unknown> => (stepRunners[step.kind] as StepRunner<AnyStep>)(step, stepRun)
-

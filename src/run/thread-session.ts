@@ -1,10 +1,10 @@
 import type { RunError } from "../contract/errors.ts"
-import type { Message } from "../contract/model.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
-import type { AnyStep, LlmStep, StepContext } from "../definition/steps/step.ts"
-import { isFactsStep } from "../definition/steps/remember-facts.ts"
+import type { Message } from "../contract/model.ts"
 import { checkThreadId, noThread, type Thread, type ThreadStore } from "../contract/thread.ts"
+import { isFactsStep } from "../definition/steps/remember-facts.ts"
+import type { AnyStep, LlmStep, StepContext } from "../definition/steps/step.ts"
 
 /**
  * What a journal says about a run's thread: the thread as it was loaded (a resumed run sees the
@@ -64,7 +64,8 @@ export const threadSession = (
     load: async (record) => {
       if (replay?.loaded !== undefined) return undefined
       if (invalid !== undefined) return failure(invalid)
-      if (options.threads === undefined) return failure(`run options: threadId "${threadId}" needs a thread store (threads: memoryThreadStore() or sqliteThreadStore(path))`)
+      if (options.threads === undefined)
+        return failure(`run options: threadId "${threadId}" needs a thread store (threads: memoryThreadStore() or sqliteThreadStore(path))`)
       try {
         const loaded = await options.threads.load(threadId)
         thread = { id: threadId, messages: [...loaded.messages], facts: { ...loaded.facts } }
@@ -79,13 +80,16 @@ export const threadSession = (
     },
     save: async (steps, record) => {
       if (replay?.saved === true) return undefined
-      if (options.threads === undefined) return failure(`thread "${threadId}" cannot be saved: pass the thread store as threads in the options of resume/decide`)
+      if (options.threads === undefined)
+        return failure(`thread "${threadId}" cannot be saved: pass the thread store as threads in the options of resume/decide`)
       const facts: Record<string, unknown> = {}
       for (const [name, step] of graphSteps) {
         if (!isFactsStep(step) || !Object.hasOwn(steps, name)) continue
         const output = steps[name]
         if (typeof output !== "object" || output === null || Array.isArray(output)) {
-          return failure(`step "${name}" (rememberFacts) returned ${Array.isArray(output) ? "an array" : output === null ? "null" : typeof output}, expected an object of facts`)
+          return failure(
+            `step "${name}" (rememberFacts) returned ${Array.isArray(output) ? "an array" : output === null ? "null" : typeof output}, expected an object of facts`,
+          )
         }
         // An undefined fact leaves the thread's value as it is.
         for (const [key, value] of Object.entries(output)) if (value !== undefined) facts[key] = value

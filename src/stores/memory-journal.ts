@@ -1,4 +1,4 @@
-import { JournalConflictError, type Journal, type JournalEntry } from "../contract/journal.ts"
+import { type Journal, JournalConflictError, type JournalEntry } from "../contract/journal.ts"
 
 /**
  * A journal kept in this process's memory: for tests, examples and short-lived runs.

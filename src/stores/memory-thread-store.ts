@@ -16,7 +16,9 @@ export const memoryThreadStore = (): ThreadStore => {
       checkThreadId(threadId, "memoryThreadStore.load")
       const thread = threads.get(threadId)
       // Copies: a caller changing what it got must not change the store.
-      return thread === undefined ? { id: threadId, messages: [], facts: {} } : structuredClone({ id: threadId, messages: thread.messages, facts: thread.facts })
+      return thread === undefined
+        ? { id: threadId, messages: [], facts: {} }
+        : structuredClone({ id: threadId, messages: thread.messages, facts: thread.facts })
     },
     append: async (threadId, update) => {
       checkThreadId(threadId, "memoryThreadStore.append")

@@ -87,7 +87,12 @@ export const claimSession = (connect: () => Client) => {
  * LISTENs on `channel` through connections from `connect`, calling `onRunnable` with each payload.
  * A dropped connection is replaced a second later until stopped; the first one must succeed.
  */
-export const listenForRuns = async (connect: () => Client, channel: string, onRunnable: (runId: string) => void, forget: () => void): Promise<() => Promise<void>> => {
+export const listenForRuns = async (
+  connect: () => Client,
+  channel: string,
+  onRunnable: (runId: string) => void,
+  forget: () => void,
+): Promise<() => Promise<void>> => {
   let stopped = false
   let current: Client | undefined
   let retry: ReturnType<typeof setTimeout> | undefined

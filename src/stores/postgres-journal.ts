@@ -1,10 +1,10 @@
-import type { RunSummary } from "../contract/journal.ts"
 import { hostname } from "node:os"
 import type { ClientConfig, Pool } from "pg"
-import type { RunStatus } from "../contract/events.ts"
 import { messageOf } from "../contract/errors.ts"
-import { JournalConflictError, type Journal, type JournalEntry, type RunClaim } from "../contract/journal.ts"
-import { claimSession, listenForRuns, type Claim } from "./postgres-connections.ts"
+import type { RunStatus } from "../contract/events.ts"
+import type { RunSummary } from "../contract/journal.ts"
+import { type Journal, JournalConflictError, type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { type Claim, claimSession, listenForRuns } from "./postgres-connections.ts"
 import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
 
 /**
@@ -198,13 +198,16 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     append: (entry) => appendMany([entry]),
     appendMany,
     read: async (runId) =>
-      (await query(sql.read, [runId])).rows.map((row: { seq: number; type: string; at: string; data: object }) => ({
-        type: row.type,
-        runId,
-        ...row.data,
-        at: Number(row.at),
-        seq: row.seq,
-      }) as JournalEntry),
+      (await query(sql.read, [runId])).rows.map(
+        (row: { seq: number; type: string; at: string; data: object }) =>
+          ({
+            type: row.type,
+            runId,
+            ...row.data,
+            at: Number(row.at),
+            seq: row.seq,
+          }) as JournalEntry,
+      ),
     async saveSnapshot(runId, snapshot) {
       await query(sql.saveSnapshot, [runId, Date.now(), JSON.stringify(snapshot) ?? null])
     },
@@ -223,7 +226,8 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
       try {
         sessions ??= claimSession(() => new pg.Client({ ...connection, application_name: "switchboard claim" }))
         claim = await sessions.hold(
-          async (client) => (await client.query(sql.claim, [schema, runId, owner, keepAlive.idleSeconds, keepAlive.intervalSeconds, keepAlive.count])).rows[0]?.locked === true,
+          async (client) =>
+            (await client.query(sql.claim, [schema, runId, owner, keepAlive.idleSeconds, keepAlive.intervalSeconds, keepAlive.count])).rows[0]?.locked === true,
           (client) => client.query(sql.release, [schema, runId, owner]),
           forget,
         )
@@ -244,7 +248,12 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     },
     async listen(onRunnable) {
       const { pg } = await open()
-      const stop = await listenForRuns(() => new pg.Client({ ...connection, application_name: "switchboard listen" }), channel, onRunnable, () => listeners.delete(stop))
+      const stop = await listenForRuns(
+        () => new pg.Client({ ...connection, application_name: "switchboard listen" }),
+        channel,
+        onRunnable,
+        () => listeners.delete(stop),
+      )
       if (closed) await stop()
       else listeners.add(stop)
       return stop
@@ -293,7 +302,9 @@ const prepare = async (connection: ClientConfig, max: number | undefined, sql: R
     }
   } catch (error) {
     await pool.end().catch(() => {})
-    throw new Error(`postgresJournal: cannot prepare schema "${schema}" on ${describeTarget(connection.connectionString)}: ${messageOf(error)}`, { cause: error })
+    throw new Error(`postgresJournal: cannot prepare schema "${schema}" on ${describeTarget(connection.connectionString)}: ${messageOf(error)}`, {
+      cause: error,
+    })
   }
   return { pg, pool }
 }
@@ -310,7 +321,6 @@ const describeTarget = (connectionString: string | undefined): string => {
 
 const codeOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined
-
 
 const serialize = (entry: JournalEntry, data: object): string => {
   try {

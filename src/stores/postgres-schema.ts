@@ -7,7 +7,8 @@ const identifier = /^[a-z_][a-z0-9_]{0,57}$/
 /** Checks a schema name; returns it double-quoted for SQL. */
 export const quoteSchema = (schema: string): string => {
   // 58 characters leave room for the "_runs" of the notification channel (identifiers have 63).
-  if (!identifier.test(schema)) throw new Error(`postgresJournal: schema must be a lower-case SQL identifier of at most 58 characters ([a-z_][a-z0-9_]*), got ${JSON.stringify(schema)}`)
+  if (!identifier.test(schema))
+    throw new Error(`postgresJournal: schema must be a lower-case SQL identifier of at most 58 characters ([a-z_][a-z0-9_]*), got ${JSON.stringify(schema)}`)
   return `"${schema}"`
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import type { RunStatus } from "../contract/events.ts"
-import { JournalConflictError, type Journal, type JournalEntry, type RunSummary } from "../contract/journal.ts"
+import { type Journal, JournalConflictError, type JournalEntry, type RunSummary } from "../contract/journal.ts"
 
 /**
  * Options of a SQLite journal.
@@ -124,13 +124,16 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
       throw new Error(`journal for run ${runId}: expected seq ${expected}, got ${seq}`)
     },
     read: async (runId) =>
-      statements.read.all({ runId }).map((row) => ({
-        type: row.type,
-        runId,
-        ...(JSON.parse(String(row.data)) as object),
-        at: Number(row.at),
-        seq: Number(row.seq),
-      }) as JournalEntry),
+      statements.read.all({ runId }).map(
+        (row) =>
+          ({
+            type: row.type,
+            runId,
+            ...(JSON.parse(String(row.data)) as object),
+            at: Number(row.at),
+            seq: Number(row.seq),
+          }) as JournalEntry,
+      ),
     saveSnapshot(runId, snapshot) {
       statements.saveSnapshot.run({ runId, snapshot: JSON.stringify(snapshot) ?? null, now: Date.now() })
     },

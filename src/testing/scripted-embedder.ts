@@ -48,7 +48,9 @@ export const scriptedEmbedder = (
 }
 
 // Words every English text shares would make unrelated texts look alike.
-const stopWords = new Set("the and for are was were you your how what when where which who why does did can could with this that from have has not but all any our out its".split(" "))
+const stopWords = new Set(
+  "the and for are was were you your how what when where which who why does did can could with this that from have has not but all any our out its".split(" "),
+)
 
 // FNV-1a: stable across runs and platforms, so a test's ranking never changes.
 const hash = (text: string): number => {

@@ -1,4 +1,4 @@
-import { ModelError, isRetryableReason, type ModelErrorReason } from "../contract/errors.ts"
+import { isRetryableReason, ModelError, type ModelErrorReason } from "../contract/errors.ts"
 import type { GenerateOptions, Model, ModelRequest, ModelResponse, ToolCall, Usage } from "../contract/model.ts"
 
 /**
@@ -81,7 +81,8 @@ export const scriptedModel = (
       calls.push(record)
       const call = calls.length
       const scripted = next < script.length ? script[next++] : options.repeat === true ? script.at(-1) : undefined
-      if (scripted === undefined) throw failure("invalid-request", `scripted model "${model}": no reply scripted for call ${call} (script has ${script.length})`)
+      if (scripted === undefined)
+        throw failure("invalid-request", `scripted model "${model}": no reply scripted for call ${call} (script has ${script.length})`)
       const reply = await resolveReply(scripted, request, call)
       const delayMs = typeof reply === "object" && "delayMs" in reply ? (reply.delayMs ?? 0) : 0
       const hang = typeof reply === "object" && "hang" in reply
@@ -103,7 +104,11 @@ export const scriptedModel = (
       if ("hang" in reply) throw failure("unknown", "unreachable: hang ended without abort")
       const usage = reply.usage ?? options.usage
       if ("toolCalls" in reply) {
-        const toolCalls: ToolCall[] = reply.toolCalls.map((toolCall, index) => ({ id: toolCall.id ?? `call_${call}_${index}`, name: toolCall.name, arguments: toolCall.arguments }))
+        const toolCalls: ToolCall[] = reply.toolCalls.map((toolCall, index) => ({
+          id: toolCall.id ?? `call_${call}_${index}`,
+          name: toolCall.name,
+          arguments: toolCall.arguments,
+        }))
         return { text: reply.text ?? "", toolCalls, finishReason: "tool-calls", ...(usage === undefined ? {} : { usage }) }
       }
       const text = "text" in reply ? reply.text : JSON.stringify(reply.object)
@@ -126,10 +131,13 @@ const wait = (ms: number | undefined, signal: AbortSignal, record: ScriptedCall)
       reject(signal.reason)
       return
     }
-    const timer = ms === undefined ? undefined : setTimeout(() => {
-      signal.removeEventListener("abort", onAbort)
-      resolve()
-    }, ms)
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(() => {
+            signal.removeEventListener("abort", onAbort)
+            resolve()
+          }, ms)
     const onAbort = () => {
       clearTimeout(timer)
       record.aborted = true

@@ -1,11 +1,10 @@
+import type { AnyEventObject } from "xstate"
 import { emptyUsage } from "../contract/usage.ts"
+import type { AgentChartState, ChartState } from "./chart.ts"
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
 // approves. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
-import { fixtureOutput, type Fixtures } from "./fixtures.ts"
-import type { AnyEventObject } from "xstate"
-import type { AgentChartState, ChartState } from "./chart.ts"
-
+import { type Fixtures, fixtureOutput } from "./fixtures.ts"
 
 interface AgentTally {
   readonly turns: number
@@ -25,11 +24,16 @@ export const agentEvents = (
   if ((context.visits[step] ?? 0) > maxVisits) return []
   const tally = (context.agents?.[step] ?? { turns: 0, pending: [] }) as AgentTally
   const failure = (phase: string) =>
-    failures ? [{ type: `xstate.error.actor.${step}.${phase}`, error: { _tag: "StepCodeError", step, retryable: false, message: `simulated failure of "${step}"` } }] : []
+    failures
+      ? [{ type: `xstate.error.actor.${step}.${phase}`, error: { _tag: "StepCodeError", step, retryable: false, message: `simulated failure of "${step}"` } }]
+      : []
   if (agent.phase === "thinking") {
     const turn = tally.turns + 1
     const base = { turn, text: "", usage: emptyUsage, elapsedMs: 0, runUsage: emptyUsage, runElapsedMs: 0 }
-    const answers = state.routes.map((next) => ({ type: `xstate.done.actor.${step}.thinking`, output: { ...base, calls: [], answer: { output: fixtureOutput(fixtures, step), next } } }))
+    const answers = state.routes.map((next) => ({
+      type: `xstate.done.actor.${step}.thinking`,
+      output: { ...base, calls: [], answer: { output: fixtureOutput(fixtures, step), next } },
+    }))
     // Past maxVisits turns, only answers: the loop ends however the stop rules are written.
     if (turn > maxVisits) return answers
     // Every tool on the first turn, the first tool after: each tool's rules are reached, the paths stay few.
@@ -40,8 +44,15 @@ export const agentEvents = (
     return [...answers, ...calls, ...failure("thinking")]
   }
   if (agent.phase === "callingTools") {
-    const results = (isError: boolean) => tally.pending.map((call) => ({ callId: call.id, name: call.name, content: isError ? "error: simulated" : "ok", isError, ran: true }))
-    const erring = Array.from({ length: agent.maxToolErrors }, (_, index) => ({ callId: `path-error-${index}`, name: tally.pending[0]?.name ?? "tool", content: "error: simulated", isError: true, ran: true }))
+    const results = (isError: boolean) =>
+      tally.pending.map((call) => ({ callId: call.id, name: call.name, content: isError ? "error: simulated" : "ok", isError, ran: true }))
+    const erring = Array.from({ length: agent.maxToolErrors }, (_, index) => ({
+      callId: `path-error-${index}`,
+      name: tally.pending[0]?.name ?? "tool",
+      content: "error: simulated",
+      isError: true,
+      ran: true,
+    }))
     return [
       { type: `xstate.done.actor.${step}.callingTools`, output: { results: results(false), elapsedMs: 0 } },
       { type: `xstate.done.actor.${step}.callingTools`, output: { results: erring, elapsedMs: 0 } },

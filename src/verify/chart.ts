@@ -1,7 +1,8 @@
 // Reads a compiled pipeline machine back into steps and labelled transitions. Everything here
 // comes from `machine.config`, which is plain JSON: the checks see exactly what runs.
-import { topState, stateNameOf } from "../compile/state-value.ts"
+
 import type { AnyStateMachine } from "xstate"
+import { stateNameOf, topState } from "../compile/state-value.ts"
 
 /** How a transition is triggered: a step finished, failed, got a decision, or ran out of time. */
 export type TransitionLabel = "done" | "error" | "decide" | "timeout"
@@ -79,7 +80,9 @@ const labelled = (from: string, label: TransitionLabel, configs: readonly Transi
     // The unguarded fallback after every route catches an undeclared target (a RouteError): no declared transition.
     if (config.actions?.some((action) => action.type === "unknownRoute") === true || config.target === undefined) return []
     const stoppedAt = config.guard?.type === "stops" ? config.guard.params.to : undefined
-    return [{ from, label, target: config.target, ...(stoppedAt === undefined ? {} : { stoppedAt }), key: transitionKey(from, label, config.target, stoppedAt) }]
+    return [
+      { from, label, target: config.target, ...(stoppedAt === undefined ? {} : { stoppedAt }), key: transitionKey(from, label, config.target, stoppedAt) },
+    ]
   })
 
 /**
@@ -94,7 +97,11 @@ export const readChart = (machine: AnyStateMachine): Chart => {
   const states = new Map<string, ChartState>()
   const stopRuled = new Set<string>()
   // A transition into an agent step enters its sub-chart's first state.
-  const agents = new Set(Object.entries(config.states).filter(([, state]) => state.meta?.agent !== undefined).map(([name]) => name))
+  const agents = new Set(
+    Object.entries(config.states)
+      .filter(([, state]) => state.meta?.agent !== undefined)
+      .map(([name]) => name),
+  )
   const entering = (transition: ChartTransition): ChartTransition => {
     if (!agents.has(transition.target)) return transition
     const target = `${transition.target}.thinking`
@@ -122,7 +129,13 @@ export const readChart = (machine: AnyStateMachine): Chart => {
         ? [...labelled(name, "done", onDone), ...labelled(name, "error", onError)]
         : [...labelled(name, "decide", decide), ...labelled(name, "timeout", Object.values(state.after ?? {})[0] ?? [])]
     for (const transition of transitions) if (transition.stoppedAt !== undefined) stopRuled.add(transition.stoppedAt)
-    states.set(name, { name, kind: decide === undefined ? "invoked" : "human", routes, deadline: state.after !== undefined, transitions: transitions.map(entering) })
+    states.set(name, {
+      name,
+      kind: decide === undefined ? "invoked" : "human",
+      routes,
+      deadline: state.after !== undefined,
+      transitions: transitions.map(entering),
+    })
   }
   return { initial: agents.has(config.initial) ? `${config.initial}.thinking` : config.initial, states, stopRuled }
 }
@@ -132,7 +145,8 @@ export const readChart = (machine: AnyStateMachine): Chart => {
 const agentStates = (name: string, state: StateConfig): ChartState[] => {
   const meta = state.meta?.agent as NonNullable<NonNullable<StateConfig["meta"]>["agent"]>
   const onDone = state.onDone ?? []
-  const ended = (outcome: string) => onDone.filter((config) => config.guard?.type === "agentEnded" && (config.guard.params as unknown as { outcome: string }).outcome === outcome)
+  const ended = (outcome: string) =>
+    onDone.filter((config) => config.guard?.type === "agentEnded" && (config.guard.params as unknown as { outcome: string }).outcome === outcome)
   const routes = onDone.filter((config) => config.guard?.type === "goes" || config.guard?.type === "stops")
   const stopped = ended("stopped").map((config) => ({ ...config, guard: { type: "stops", params: { from: name, to: name } } }))
   const through = (from: string, label: TransitionLabel, configs: readonly TransitionConfig[]): ChartTransition[] =>

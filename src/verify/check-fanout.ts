@@ -11,7 +11,7 @@ const canFinish = (machine: AnyStateMachine): boolean => {
   const queue = [chart.initial]
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
     for (const transition of chart.states.get(name)?.transitions ?? []) {
-      for (const next of [transition.target, transition.stoppedAt]) if (next !== undefined && !reached.has(next)) (reached.add(next), queue.push(next))
+      for (const next of [transition.target, transition.stoppedAt]) if (next !== undefined && !reached.has(next)) reached.add(next), queue.push(next)
     }
   }
   return reached.has("done")

@@ -1,6 +1,6 @@
 import type { AnyStateMachine } from "xstate"
 import type { AnyStep } from "../definition/steps/step.ts"
-import { finalStates, readChart, type Chart } from "./chart.ts"
+import { type Chart, finalStates, readChart } from "./chart.ts"
 import { fanoutFindings } from "./check-fanout.ts"
 
 /** What a finding is about. Errors make a pipeline unsound; warnings are runs that can hang or end badly. */
@@ -54,14 +54,22 @@ export const check = (pipeline: { readonly machine: AnyStateMachine; readonly de
   return [...findings.filter((finding) => finding.severity === "error"), ...findings.filter((finding) => finding.severity === "warning")]
 }
 
-const successorsIn = (chart: Chart) => (name: string): string[] =>
-  [...new Set((chart.states.get(name)?.transitions ?? []).flatMap((transition) => [transition.target, ...(transition.stoppedAt === undefined ? [] : [transition.stoppedAt])]))]
+const successorsIn =
+  (chart: Chart) =>
+  (name: string): string[] => [
+    ...new Set(
+      (chart.states.get(name)?.transitions ?? []).flatMap((transition) => [
+        transition.target,
+        ...(transition.stoppedAt === undefined ? [] : [transition.stoppedAt]),
+      ]),
+    ),
+  ]
 
 const reachableFrom = (start: string, successors: (name: string) => readonly string[]): Set<string> => {
   const reached = new Set([start])
   const queue = [start]
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-    for (const next of successors(name)) if (!reached.has(next)) (reached.add(next), queue.push(next))
+    for (const next of successors(name)) if (!reached.has(next)) reached.add(next), queue.push(next)
   }
   return reached
 }
@@ -123,22 +131,26 @@ const humanDeadlines = (chart: Chart): Finding[] =>
     // An agent's approval pause is a tool's choice, not a human step: no deadline to set there.
     if (state.kind !== "human" || state.agent !== undefined) return []
     if (!state.deadline) {
-      return [{
-        severity: "warning",
-        code: "human-without-timeout",
-        steps: [state.name],
-        message: `human step "${state.name}" has no timeout: a run can wait for it forever`,
-        fix: `set human({ ..., timeout: "24h" }) and edges.${state.name}.timeout to the step that takes over`,
-      }]
+      return [
+        {
+          severity: "warning",
+          code: "human-without-timeout",
+          steps: [state.name],
+          message: `human step "${state.name}" has no timeout: a run can wait for it forever`,
+          fix: `set human({ ..., timeout: "24h" }) and edges.${state.name}.timeout to the step that takes over`,
+        },
+      ]
     }
     if (state.transitions.some((transition) => transition.label === "timeout" && transition.target === "failed" && transition.stoppedAt === undefined)) {
-      return [{
-        severity: "warning",
-        code: "human-timeout-fails",
-        steps: [state.name],
-        message: `human step "${state.name}" fails the run when its deadline passes`,
-        fix: `set edges.${state.name}.timeout to a step that handles a missing decision (escalate, a default)`,
-      }]
+      return [
+        {
+          severity: "warning",
+          code: "human-timeout-fails",
+          steps: [state.name],
+          message: `human step "${state.name}" fails the run when its deadline passes`,
+          fix: `set edges.${state.name}.timeout to a step that handles a missing decision (escalate, a default)`,
+        },
+      ]
     }
     return []
   })

@@ -1,10 +1,9 @@
-import { fixtureOutput, type Fixtures } from "./fixtures.ts"
 import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
-import { chartStateOf, finalStates, readChart, transitionKey, transitionsOf, type Chart, type TransitionLabel } from "./chart.ts"
-import { isSchema, sampleValues } from "./sample.ts"
 import { agentEvents } from "./agent-paths.ts"
-
+import { type Chart, chartStateOf, finalStates, readChart, type TransitionLabel, transitionKey, transitionsOf } from "./chart.ts"
+import { type Fixtures, fixtureOutput } from "./fixtures.ts"
+import { isSchema, sampleValues } from "./sample.ts"
 
 /** A pipeline as the path tools read it: its machine, and its input schema to generate an input. */
 export interface VerifiablePipeline {
@@ -65,7 +64,19 @@ interface Snapshot {
     readonly visits: Readonly<Record<string, number>>
     readonly steps: Readonly<Record<string, unknown>>
     readonly stoppedBy: { readonly step: string } | null
-    readonly agents?: Readonly<Record<string, { readonly turns: number; readonly toolCalls: number; readonly toolErrors: number; readonly pending: readonly unknown[]; readonly approvals: number; readonly lastToolCalls: readonly string[] }>>
+    readonly agents?: Readonly<
+      Record<
+        string,
+        {
+          readonly turns: number
+          readonly toolCalls: number
+          readonly toolErrors: number
+          readonly pending: readonly unknown[]
+          readonly approvals: number
+          readonly lastToolCalls: readonly string[]
+        }
+      >
+    >
   }
 }
 interface Edge {
@@ -75,11 +86,16 @@ interface Edge {
 }
 
 const labelOf = (event: AnyEventObject): TransitionLabel =>
-  event.type.startsWith("xstate.done.actor.") ? "done" : event.type.startsWith("xstate.error.actor.") ? "error" : event.type.endsWith(".decide") ? "decide" : "timeout"
+  event.type.startsWith("xstate.done.actor.")
+    ? "done"
+    : event.type.startsWith("xstate.error.actor.")
+      ? "error"
+      : event.type.endsWith(".decide")
+        ? "decide"
+        : "timeout"
 
 const candidatesOf = (fixture: unknown): unknown[] =>
   fixture === undefined ? [] : isSchema(fixture) ? sampleValues(fixture) : Array.isArray(fixture) ? fixture : [fixture]
-
 
 /** The input paths run with: the given one, else the first sample of the input schema. */
 export const pathInput = (pipeline: VerifiablePipeline, options: { readonly input?: unknown }): unknown => {
@@ -106,7 +122,9 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
       const failing = (options.failures ?? true) || state.transitions.some((transition) => transition.label === "error" && transition.target !== "failed")
       return [
         ...state.routes.map((next) => ({ type: `xstate.done.actor.${from}`, output: { output, next } })),
-        ...(failing ? [{ type: `xstate.error.actor.${from}`, error: { _tag: "StepCodeError", step: from, retryable: false, message: `simulated failure of "${from}"` } }] : []),
+        ...(failing
+          ? [{ type: `xstate.error.actor.${from}`, error: { _tag: "StepCodeError", step: from, retryable: false, message: `simulated failure of "${from}"` } }]
+          : []),
       ]
     }
     const fixture = fixtures[from] ?? pipeline.definitions?.get(from)?.decision
@@ -123,7 +141,15 @@ const eventsFor = (pipeline: VerifiablePipeline, chart: Chart, options: PathOpti
 
 // Agents add their tally: each turn of a sub-chart loop is a new state, bounded by the stop rules (or maxVisits).
 const serialize = (snapshot: Snapshot) => {
-  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [step, agent.turns, agent.toolCalls, agent.toolErrors, agent.pending.map((call) => (call as { name: string }).name), agent.approvals, agent.lastToolCalls])
+  const agents = Object.entries(snapshot.context.agents ?? {}).map(([step, agent]) => [
+    step,
+    agent.turns,
+    agent.toolCalls,
+    agent.toolErrors,
+    agent.pending.map((call) => (call as { name: string }).name),
+    agent.approvals,
+    agent.lastToolCalls,
+  ])
   return JSON.stringify([snapshot.value, snapshot.context.visits, snapshot.context.steps, ...(agents.length === 0 ? [] : [agents])])
 }
 
@@ -141,7 +167,9 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
       limit: 100_000,
     })
   } catch (error) {
-    throw new RangeError(`paths(): the pipeline has too many states to explore (${error instanceof Error ? error.message : String(error)}); lower options.maxVisits`)
+    throw new RangeError(
+      `paths(): the pipeline has too many states to explore (${error instanceof Error ? error.message : String(error)}); lower options.maxVisits`,
+    )
   }
   const nodes = new Map<string, { readonly value: string; readonly edges: Edge[] }>()
   for (const [key, node] of Object.entries(adjacency as Record<string, { readonly state: unknown; readonly transitions: unknown }>)) {
@@ -153,7 +181,13 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
       if (to === key) return []
       const stopped = after.context.stoppedBy !== before.context.stoppedBy ? after.context.stoppedBy?.step : undefined
       const transition = transitionKey(chartStateOf(chart, before.value), labelOf(event as AnyEventObject), chartStateOf(chart, after.value), stopped)
-      return [{ from: key, to, move: { step: chartStateOf(chart, before.value), event: event as AnyEventObject, target: chartStateOf(chart, after.value), transition } }]
+      return [
+        {
+          from: key,
+          to,
+          move: { step: chartStateOf(chart, before.value), event: event as AnyEventObject, target: chartStateOf(chart, after.value), transition },
+        },
+      ]
     })
     nodes.set(key, { value: chartStateOf(chart, before.value), edges })
   }
@@ -218,7 +252,7 @@ const coveringPaths = (nodes: Nodes, initial: string): PathStep[][] => {
   for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
     for (const edge of nodes.get(key)?.edges ?? []) {
       order.push(edge)
-      if (!reached.has(edge.to)) (reached.add(edge.to), into.set(edge.to, edge), queue.push(edge.to))
+      if (!reached.has(edge.to)) reached.add(edge.to), into.set(edge.to, edge), queue.push(edge.to)
     }
   }
   const toEnd = new Map<string, Edge | null>()
@@ -229,7 +263,7 @@ const coveringPaths = (nodes: Nodes, initial: string): PathStep[][] => {
     const ends = [...nodes].filter(([, node]) => node.value === final).map(([key]) => key)
     for (const key of ends) toEnd.set(key, null)
     for (let key = ends.shift(); key !== undefined; key = ends.shift()) {
-      for (const edge of backwards.get(key) ?? []) if (!toEnd.has(edge.from)) (toEnd.set(edge.from, edge), ends.push(edge.from))
+      for (const edge of backwards.get(key) ?? []) if (!toEnd.has(edge.from)) toEnd.set(edge.from, edge), ends.push(edge.from)
     }
   }
   const prefix = (key: string): PathStep[] => {

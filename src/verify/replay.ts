@@ -1,12 +1,12 @@
 import { ModelError, type ModelErrorReason, type RunError } from "../contract/errors.ts"
-import type { Message, Model, ModelRequest, ModelResponse, Models } from "../contract/model.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
-import type { RunResult } from "../run/result.ts"
+import type { Message, Model, ModelRequest, ModelResponse, Models } from "../contract/model.ts"
 import type { Pipeline } from "../run/create-runner.ts"
+import type { RunResult } from "../run/result.ts"
 import type { EvalRow } from "./evaluate/dataset.ts"
 import { driveRun, type HumanReply } from "./evaluate/drive-run.ts"
-import { pathOf, visitsOf, type JournaledVisit } from "./evaluate/run-journal.ts"
+import { type JournaledVisit, pathOf, visitsOf } from "./evaluate/run-journal.ts"
 import { stableJson } from "./evaluate/stable-json.ts"
 
 type RecordedCall = Extract<JournalEntry, { type: "model.called" }>
@@ -50,8 +50,13 @@ export const replayModel = (entries: readonly JournalEntry[]): ReplayModel => {
   const recorded = ordered.filter((entry): entry is RecordedCall => entry.type === "model.called")
   const key = (messages: readonly Message[]) => stableJson(messages)
   // A failure that a later call of the same visit answered was retried: the replay skips it.
-  const calls = recorded.filter((call, index) =>
-    call.error === undefined || !recorded.slice(index + 1).some((later) => later.step === call.step && later.visit === call.visit && later.error === undefined && key(later.messages) === key(call.messages)))
+  const calls = recorded.filter(
+    (call, index) =>
+      call.error === undefined ||
+      !recorded
+        .slice(index + 1)
+        .some((later) => later.step === call.step && later.visit === call.visit && later.error === undefined && key(later.messages) === key(call.messages)),
+  )
   const used = new Set<number>()
   const mismatches: RequestMismatch[] = []
   let current: { step: string; visit: number } | undefined
@@ -78,7 +83,8 @@ export const replayModel = (entries: readonly JournalEntry[]): ReplayModel => {
       const open = calls.flatMap((call, index) => (used.has(index) ? [] : [{ call, index }]))
       const here = current === undefined ? open : open.filter(({ call }) => call.step === current?.step && call.visit === current.visit)
       const wanted = key(request.messages)
-      const same = here.find(({ call }) => key(call.messages) === wanted) ?? (current === undefined ? undefined : open.find(({ call }) => key(call.messages) === wanted))
+      const same =
+        here.find(({ call }) => key(call.messages) === wanted) ?? (current === undefined ? undefined : open.find(({ call }) => key(call.messages) === wanted))
       if (same !== undefined) {
         used.add(same.index)
         return answer(same.call)
@@ -86,7 +92,13 @@ export const replayModel = (entries: readonly JournalEntry[]): ReplayModel => {
       const next = current === undefined ? undefined : here[0]
       if (next === undefined) {
         const where = current === undefined ? "" : ` in step "${current.step}" (visit ${current.visit})`
-        throw new ModelError({ provider: "replay", model: "recorded", reason: "invalid-request", retryable: false, message: `replay: no recorded model call matches this request${where}` })
+        throw new ModelError({
+          provider: "replay",
+          model: "recorded",
+          reason: "invalid-request",
+          retryable: false,
+          message: `replay: no recorded model call matches this request${where}`,
+        })
       }
       used.add(next.index)
       mismatches.push({ step: next.call.step, visit: next.call.visit, expected: next.call.messages, actual: request.messages })
@@ -113,10 +125,13 @@ const replayedError = (error: RunError | undefined): ModelError =>
  */
 export const replayModels = (entries: readonly JournalEntry[] | ReplayModel, overrides: Models = {}): Models => {
   const model = "generate" in entries ? entries : replayModel(entries)
-  return new Proxy({ ...overrides }, {
-    get: (target, alias) => (typeof alias === "string" && Object.hasOwn(target, alias) ? target[alias] : typeof alias === "string" ? model : undefined),
-    has: () => true,
-  })
+  return new Proxy(
+    { ...overrides },
+    {
+      get: (target, alias) => (typeof alias === "string" && Object.hasOwn(target, alias) ? target[alias] : typeof alias === "string" ? model : undefined),
+      has: () => true,
+    },
+  )
 }
 
 /**
@@ -169,7 +184,11 @@ export interface ReplayOptions {
  * const report = await replay(triage, await journal.read(runId))
  * if (!report.identical) console.log(report.divergence?.message)
  */
-export const replay = async <TInput, TSteps>(pipeline: Pipeline<TInput, TSteps>, entries: readonly JournalEntry[], options: ReplayOptions = {}): Promise<ReplayReport> => {
+export const replay = async <TInput, TSteps>(
+  pipeline: Pipeline<TInput, TSteps>,
+  entries: readonly JournalEntry[],
+  options: ReplayOptions = {},
+): Promise<ReplayReport> => {
   const started = entries.find((entry) => entry.type === "run.started")
   if (started?.type !== "run.started") throw new TypeError("replay: the entries hold no run.started event (pass every entry of one run's journal)")
   const model = replayModel(entries)
@@ -190,44 +209,108 @@ export const replay = async <TInput, TSteps>(pipeline: Pipeline<TInput, TSteps>,
   return { identical: divergence === undefined, ...(divergence === undefined ? {} : { divergence }), result, entries: replayed, mismatches: model.mismatches }
 }
 
-const firstDivergence = (expected: readonly JournaledVisit[], actual: readonly JournaledVisit[], mismatches: readonly RequestMismatch[]): Divergence | undefined => {
+const firstDivergence = (
+  expected: readonly JournaledVisit[],
+  actual: readonly JournaledVisit[],
+  mismatches: readonly RequestMismatch[],
+): Divergence | undefined => {
   for (let index = 0; index < Math.max(expected.length, actual.length); index++) {
     const before = expected[index]
     const now = actual[index]
     if (before === undefined && now !== undefined) {
-      return { step: now.step, visit: now.visit, kind: "extra-step", expected: undefined, actual: outcomeOf(now), message: `the replay ran step "${now.step}" (visit ${now.visit}), which the recording did not reach` }
+      return {
+        step: now.step,
+        visit: now.visit,
+        kind: "extra-step",
+        expected: undefined,
+        actual: outcomeOf(now),
+        message: `the replay ran step "${now.step}" (visit ${now.visit}), which the recording did not reach`,
+      }
     }
     if (now === undefined && before !== undefined) {
-      return { step: before.step, visit: before.visit, kind: "missing-step", expected: outcomeOf(before), actual: undefined, message: `the recording ran step "${before.step}" (visit ${before.visit}); the replay ended before it` }
+      return {
+        step: before.step,
+        visit: before.visit,
+        kind: "missing-step",
+        expected: outcomeOf(before),
+        actual: undefined,
+        message: `the recording ran step "${before.step}" (visit ${before.visit}); the replay ended before it`,
+      }
     }
     if (before === undefined || now === undefined) return undefined
     if (before.step !== now.step) {
       const added = !expected.some((visit) => visit.step === now.step)
       return added
-        ? { step: now.step, visit: now.visit, kind: "extra-step", expected: before.step, actual: now.step, message: `the replay ran step "${now.step}" where the recording ran "${before.step}"` }
-        : { step: before.step, visit: before.visit, kind: "missing-step", expected: before.step, actual: now.step, message: `the recording ran step "${before.step}" here; the replay ran "${now.step}"` }
+        ? {
+            step: now.step,
+            visit: now.visit,
+            kind: "extra-step",
+            expected: before.step,
+            actual: now.step,
+            message: `the replay ran step "${now.step}" where the recording ran "${before.step}"`,
+          }
+        : {
+            step: before.step,
+            visit: before.visit,
+            kind: "missing-step",
+            expected: before.step,
+            actual: now.step,
+            message: `the recording ran step "${before.step}" here; the replay ran "${now.step}"`,
+          }
     }
     const mismatch = mismatches.find((candidate) => candidate.step === now.step && candidate.visit === now.visit)
     if (mismatch !== undefined) {
-      return { step: now.step, visit: now.visit, kind: "request", expected: mismatch.expected, actual: mismatch.actual, message: `step "${now.step}" (visit ${now.visit}) sent its model other messages than recorded: ${firstDifference(mismatch)}` }
+      return {
+        step: now.step,
+        visit: now.visit,
+        kind: "request",
+        expected: mismatch.expected,
+        actual: mismatch.actual,
+        message: `step "${now.step}" (visit ${now.visit}) sent its model other messages than recorded: ${firstDifference(mismatch)}`,
+      }
     }
     if (before.outcome !== now.outcome || stableJson(before.output) !== stableJson(now.output) || before.error?.message !== now.error?.message) {
-      return { step: now.step, visit: now.visit, kind: "output", expected: outcomeOf(before), actual: outcomeOf(now), message: `step "${now.step}" (visit ${now.visit}) ${describeOutcome(before)} in the recording, ${describeOutcome(now)} in the replay` }
+      return {
+        step: now.step,
+        visit: now.visit,
+        kind: "output",
+        expected: outcomeOf(before),
+        actual: outcomeOf(now),
+        message: `step "${now.step}" (visit ${now.visit}) ${describeOutcome(before)} in the recording, ${describeOutcome(now)} in the replay`,
+      }
     }
     if (before.next !== now.next) {
-      return { step: now.step, visit: now.visit, kind: "route", expected: before.next, actual: now.next, message: `step "${now.step}" (visit ${now.visit}) went to "${before.next ?? "(nowhere)"}" in the recording, to "${now.next ?? "(nowhere)"}" in the replay` }
+      return {
+        step: now.step,
+        visit: now.visit,
+        kind: "route",
+        expected: before.next,
+        actual: now.next,
+        message: `step "${now.step}" (visit ${now.visit}) went to "${before.next ?? "(nowhere)"}" in the recording, to "${now.next ?? "(nowhere)"}" in the replay`,
+      }
     }
   }
   return undefined
 }
 
-const outcomeOf = (visit: JournaledVisit) => ({ outcome: visit.outcome, ...(visit.output === undefined ? {} : { output: visit.output }), ...(visit.error === undefined ? {} : { error: visit.error.message }) })
+const outcomeOf = (visit: JournaledVisit) => ({
+  outcome: visit.outcome,
+  ...(visit.output === undefined ? {} : { output: visit.output }),
+  ...(visit.error === undefined ? {} : { error: visit.error.message }),
+})
 
 const describeOutcome = (visit: JournaledVisit): string =>
-  visit.outcome === "failed" ? `failed (${visit.error?.message ?? "unknown error"})` : visit.outcome === "finished" || visit.outcome === "decided" ? `gave ${clip(stableJson(visit.output))}` : `was ${visit.outcome}`
+  visit.outcome === "failed"
+    ? `failed (${visit.error?.message ?? "unknown error"})`
+    : visit.outcome === "finished" || visit.outcome === "decided"
+      ? `gave ${clip(stableJson(visit.output))}`
+      : `was ${visit.outcome}`
 
 const firstDifference = ({ expected, actual }: RequestMismatch): string => {
-  const index = Array.from({ length: Math.max(expected.length, actual.length) }, (_, position) => position).find((position) => stableJson(expected[position]) !== stableJson(actual[position])) ?? 0
+  const index =
+    Array.from({ length: Math.max(expected.length, actual.length) }, (_, position) => position).find(
+      (position) => stableJson(expected[position]) !== stableJson(actual[position]),
+    ) ?? 0
   const role = expected[index]?.role ?? actual[index]?.role ?? "message"
   return `${role} message ${index + 1} was ${clip(JSON.stringify(contentOf(expected[index])))}, is ${clip(JSON.stringify(contentOf(actual[index])))}`
 }

@@ -1,7 +1,7 @@
-import { createActor, fromPromise, type AnyEventObject, type AnyStateMachine, type InspectionEvent } from "xstate"
-import { chartStateOf, readChart, transitionKey, type Chart, type TransitionLabel } from "./chart.ts"
+import { type AnyEventObject, type AnyStateMachine, createActor, fromPromise, type InspectionEvent } from "xstate"
 import { agentToolsActor, agentTurnActor } from "../compile/agent-state.ts"
-import { coverage, paths, type PathOptions, type PathStep, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
+import { type Chart, chartStateOf, readChart, type TransitionLabel, transitionKey } from "./chart.ts"
+import { coverage, type PathOptions, type PathStep, type PipelinePath, paths, type VerifiablePipeline } from "./paths.ts"
 
 /**
  * How one path ran: the final state it reached (or the state it got stuck in), whether that is the
@@ -21,12 +21,16 @@ export interface PathRun {
 }
 
 const labelOf = (type: string, state: string): TransitionLabel | undefined =>
-  type === `xstate.done.actor.${state}` ? "done"
-  : type === `xstate.error.actor.${state}` ? "error"
-  // An agent's approval state takes its step's decide event.
-  : type === `${state}.decide` || type === `${state.split(".")[0]}.decide` ? "decide"
-  : type === `${state}.expire` || type.startsWith(`xstate.after.${state}.timeout.`) ? "timeout"
-  : undefined
+  type === `xstate.done.actor.${state}`
+    ? "done"
+    : type === `xstate.error.actor.${state}`
+      ? "error"
+      : // An agent's approval state takes its step's decide event.
+        type === `${state}.decide` || type === `${state.split(".")[0]}.decide`
+        ? "decide"
+        : type === `${state}.expire` || type.startsWith(`xstate.after.${state}.timeout.`)
+          ? "timeout"
+          : undefined
 
 interface Snapshot {
   /** The chart's name of the state (see `chartStateOf`). */
@@ -65,7 +69,9 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
       if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
       return (move.event as AnyEventObject & { output: unknown }).output
     })
-  const invoked = [...chart.states.values()].filter((state) => state.kind === "invoked" && state.agent === undefined).map((state) => [state.name, scripted(state.name)] as const)
+  const invoked = [...chart.states.values()]
+    .filter((state) => state.kind === "invoked" && state.agent === undefined)
+    .map((state) => [state.name, scripted(state.name)] as const)
   // Agent sub-charts share two actors; the invoke id (`<step>.thinking`) says which move is theirs.
   const byInvokeId = fromPromise(async ({ self }) => scriptedMove(self.id))
   const scriptedMove = async (step: string) => {
@@ -75,7 +81,13 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     if (move.event.type.startsWith("xstate.error.")) throw (move.event as AnyEventObject & { error: unknown }).error
     return (move.event as AnyEventObject & { output: unknown }).output
   }
-  const agentActors = chart.states.size > 0 && [...chart.states.values()].some((state) => state.agent !== undefined) ? [[agentTurnActor, byInvokeId], [agentToolsActor, byInvokeId]] as const : []
+  const agentActors =
+    chart.states.size > 0 && [...chart.states.values()].some((state) => state.agent !== undefined)
+      ? ([
+          [agentTurnActor, byInvokeId],
+          [agentToolsActor, byInvokeId],
+        ] as const)
+      : []
   let previous: Snapshot | undefined
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
@@ -125,7 +137,6 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     onSnapshot(viewOf(chart, actor.getSnapshot()))
   })
 }
-
 
 /**
  * Finds the paths of a pipeline and runs each one on its machine (see {@link simulatePath}), then

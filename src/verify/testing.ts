@@ -1,5 +1,5 @@
-import { paths, type PathOptions, type PipelinePath, type VerifiablePipeline } from "./paths.ts"
-import { simulatePath, type PathRun } from "./simulate.ts"
+import { type PathOptions, type PipelinePath, paths, type VerifiablePipeline } from "./paths.ts"
+import { type PathRun, simulatePath } from "./simulate.ts"
 
 /**
  * One generated path test: its name (the path, e.g. `classify → review → answer → done`), the path,

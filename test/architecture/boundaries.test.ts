@@ -3,7 +3,7 @@
 // inside one folder (a parallel step contains steps), never across two.
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { forbiddenCyclesOf, importEdges, violationsOf, type ImportEdge } from "./import-graph.ts"
+import { forbiddenCyclesOf, type ImportEdge, importEdges, violationsOf } from "./import-graph.ts"
 
 const source = fileURLToPath(new URL("../../src/", import.meta.url))
 

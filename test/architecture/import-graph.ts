@@ -31,7 +31,10 @@ const lineOf = (text: string, index: number) => text.slice(0, index).split("\n")
 const namesAreAllTypes = (clause: string): boolean => {
   const braces = /^\{([\s\S]*)\}$/.exec(clause.trim())
   if (braces === null) return false
-  const names = (braces[1] as string).split(",").map((name) => name.trim()).filter((name) => name !== "")
+  const names = (braces[1] as string)
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "")
   return names.length > 0 && names.every((name) => name.startsWith("type "))
 }
 
@@ -40,7 +43,9 @@ export const importEdges = (root: string): ImportEdge[] => {
   const edges: ImportEdge[] = []
   for (const file of filesUnder(root)) {
     // Comments may quote import lines (TSDoc examples): drop them before matching.
-    const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, (comment) => comment.replace(/[^\n]/g, " ")).replace(/(^|[^:"'`])\/\/.*$/gm, "$1")
+    const text = readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, (comment) => comment.replace(/[^\n]/g, " "))
+      .replace(/(^|[^:"'`])\/\/.*$/gm, "$1")
     const from = relative(root, file)
     const add = (specifier: string, typeOnly: boolean, dynamic: boolean, index: number) => {
       if (!specifier.startsWith(".")) return

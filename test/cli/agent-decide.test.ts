@@ -18,7 +18,17 @@ describe("switchboard decide on an agent's tool approval", () => {
     expect(invalid.code).toBe(2)
     expect(invalid.stderr).toMatch(/expected "approve", "reject" or "edit"/)
 
-    const decided = await cli("decide", file, waiting.runId, "refund", "--decision", '{"action":"edit","arguments":{"orderId":"A-1","amount":20}}', "--journal", `sqlite:${database}`, "--json")
+    const decided = await cli(
+      "decide",
+      file,
+      waiting.runId,
+      "refund",
+      "--decision",
+      '{"action":"edit","arguments":{"orderId":"A-1","amount":20}}',
+      "--journal",
+      `sqlite:${database}`,
+      "--json",
+    )
     expect(decided.stderr).toBe("")
     expect(decided.code).toBe(0)
     expect(JSON.parse(decided.stdout)).toMatchObject({ status: "done", output: 'result: {"refunded":"A-1:20"}' })

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import type { InspectionEvent } from "xstate"
 import { startInspector } from "../../src/cli/inspect.ts"
 import { greeting, scriptedModels } from "./fixtures/greeting.pipeline.ts"
-import { startCli, type Running } from "./run-cli.ts"
+import { type Running, startCli } from "./run-cli.ts"
 
 const steps = ["normalize", "compose", "shout"]
 const running = new Set<Running>()
@@ -52,13 +52,18 @@ const listening = (port: number) =>
     socket.once("error", () => resolve(false))
   })
 
-const finished = (received: readonly Received[]) => received.some((event) => event.type === "@xstate.snapshot" && event.snapshot?.value === "done" && event.snapshot.status === "done")
+const finished = (received: readonly Received[]) =>
+  received.some((event) => event.type === "@xstate.snapshot" && event.snapshot?.value === "done" && event.snapshot.status === "done")
 
 describe("inspection events", () => {
   it("reports every step's actor, the events the machine receives and its snapshots", async () => {
     const events: InspectionEvent[] = []
     const handle = greeting.start({ name: "Ada", review: true }, { models: scriptedModels(), inspect: (event) => events.push(event) })
-    await until(() => events.some((event) => event.type === "@xstate.snapshot" && event.snapshot.status === "active" && (event.snapshot as { value?: unknown }).value === "review"))
+    await until(() =>
+      events.some(
+        (event) => event.type === "@xstate.snapshot" && event.snapshot.status === "active" && (event.snapshot as { value?: unknown }).value === "review",
+      ),
+    )
     handle.send("review", { approve: true })
     expect(await handle.result).toMatchObject({ status: "done" })
 
@@ -84,14 +89,25 @@ describe("inspection events", () => {
 
     const types = new Set(page.received.map((event) => event.type))
     expect([...types].sort()).toEqual(["@xstate.actor", "@xstate.event", "@xstate.snapshot"])
-    for (const step of steps) expect(page.received).toContainEqual(expect.objectContaining({ type: "@xstate.snapshot", snapshot: expect.objectContaining({ value: step }) }))
+    for (const step of steps)
+      expect(page.received).toContainEqual(expect.objectContaining({ type: "@xstate.snapshot", snapshot: expect.objectContaining({ value: step }) }))
     expect(await listening(inspector.port)).toBe(false)
   })
 })
 
 describe("switchboard run --inspect", () => {
   it("prints where to watch, serves the run's events to a page, and exits when the run (and the linger) ends", async () => {
-    const cli = startCli(["run", "test/cli/fixtures/greeting.pipeline.ts", "--pipeline", "greeting", "--input", '{"name":"Ada"}', "--inspect", "--inspect-linger", "1.5"])
+    const cli = startCli([
+      "run",
+      "test/cli/fixtures/greeting.pipeline.ts",
+      "--pipeline",
+      "greeting",
+      "--input",
+      '{"name":"Ada"}',
+      "--inspect",
+      "--inspect-linger",
+      "1.5",
+    ])
     running.add(cli)
     await until(() => /inspector: watch this run at http:\/\/localhost:\d+/.test(cli.stderr()), 10_000)
     const port = Number(/localhost:(\d+)/.exec(cli.stderr())?.[1])
@@ -106,7 +122,9 @@ describe("switchboard run --inspect", () => {
     expect(stdout).toContain("done: output of shout")
     expect(stderr).toContain("open it in a browser with internet access")
     expect(page.received).toContainEqual(expect.objectContaining({ type: "@xstate.actor" }))
-    expect(page.received).toContainEqual(expect.objectContaining({ type: "@xstate.event", event: expect.objectContaining({ type: "xstate.done.actor.compose" }) }))
+    expect(page.received).toContainEqual(
+      expect.objectContaining({ type: "@xstate.event", event: expect.objectContaining({ type: "xstate.done.actor.compose" }) }),
+    )
     expect(await listening(port)).toBe(false)
   })
 

@@ -6,7 +6,11 @@ describe("--journal values", () => {
     expect(parseJournal()).toEqual({ kind: "memory" })
     expect(parseJournal("sqlite:.switchboard/runs.db")).toEqual({ kind: "sqlite", path: ".switchboard/runs.db" })
     expect(parseJournal("postgres:postgres://app@db:5432/app")).toEqual({ kind: "postgres", connectionString: "postgres://app@db:5432/app", schema: undefined })
-    expect(parseJournal("postgres:postgresql://app@db/app#billing")).toEqual({ kind: "postgres", connectionString: "postgresql://app@db/app", schema: "billing" })
+    expect(parseJournal("postgres:postgresql://app@db/app#billing")).toEqual({
+      kind: "postgres",
+      connectionString: "postgresql://app@db/app",
+      schema: "billing",
+    })
     // No URL: postgresJournal falls back to SWITCHBOARD_DATABASE_URL.
     expect(parseJournal("postgres:")).toEqual({ kind: "postgres", connectionString: undefined, schema: undefined })
     expect(parseJournal("postgres:#billing")).toEqual({ kind: "postgres", connectionString: undefined, schema: "billing" })

@@ -108,7 +108,19 @@ describe("switchboard run", () => {
     expect(runId).toBeDefined()
     expect(paused.stdout).toContain(`switchboard decide ${greeting} ${runId} review --decision '<json>' --journal sqlite:${database}`)
 
-    const decided = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`, "--json")
+    const decided = await cli(
+      "decide",
+      greeting,
+      String(runId),
+      "review",
+      "--pipeline",
+      "greeting",
+      "--decision",
+      '{"approve":true}',
+      "--journal",
+      `sqlite:${database}`,
+      "--json",
+    )
     expect(decided.stderr).toBe("")
     expect(decided.code).toBe(0)
     expect(JSON.parse(decided.stdout)).toMatchObject({ status: "done", runId, output: { greeting: "HELLO, ADA!" } })
@@ -117,7 +129,18 @@ describe("switchboard run", () => {
     expect(listed.code).toBe(0)
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, pipeline: "greeting", status: "done" })])
 
-    const again = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", `sqlite:${database}`)
+    const again = await cli(
+      "decide",
+      greeting,
+      String(runId),
+      "review",
+      "--pipeline",
+      "greeting",
+      "--decision",
+      '{"approve":true}',
+      "--journal",
+      `sqlite:${database}`,
+    )
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/cannot resume run .*: it has already finished/)
   })
@@ -168,9 +191,20 @@ describe("switchboard run usage errors (exit 2, nothing run)", () => {
 
   it("says when a postgres journal cannot be reached, before running anything, without its password", async () => {
     // Port 1 on 127.0.0.1 refuses connections at once.
-    const { code, stdout, stderr } = await cli("run", greeting, "--pipeline", "greeting", "--input", '{"name":"Ada"}', "--journal", "postgres:postgres://app:s3cret@127.0.0.1:1/app#billing")
+    const { code, stdout, stderr } = await cli(
+      "run",
+      greeting,
+      "--pipeline",
+      "greeting",
+      "--input",
+      '{"name":"Ada"}',
+      "--journal",
+      "postgres:postgres://app:s3cret@127.0.0.1:1/app#billing",
+    )
     expect(code).toBe(2)
-    expect(stderr).toMatch(/^switchboard: --journal postgres:postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app#billing: cannot open the database: postgresJournal: cannot prepare schema "billing" on 127\.0\.0\.1:1\/app: /)
+    expect(stderr).toMatch(
+      /^switchboard: --journal postgres:postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app#billing: cannot open the database: postgresJournal: cannot prepare schema "billing" on 127\.0\.0\.1:1\/app: /,
+    )
     expect(stderr).not.toContain("s3cret")
     expect(stdout).toBe("")
   })

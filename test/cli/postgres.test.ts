@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { postgresJournal } from "../../src/index.ts"
 import { dropSchemas, freshSchema, locatePostgres } from "../store/postgres.ts"
 import { orders } from "./fixtures/orders.pipeline.ts"
-import { cli, removeTemporaryFolders, startCli, temporaryFolder, type Running } from "./run-cli.ts"
+import { cli, type Running, removeTemporaryFolders, startCli, temporaryFolder } from "./run-cli.ts"
 
 const server = await locatePostgres()
 const schemas: string[] = []
@@ -34,7 +34,19 @@ describe.skipIf(!server.available)(`switchboard on a postgres journal${server.av
     const runId = /awaiting a human decision on review \(run ([0-9a-f-]{36})\)/.exec(paused.stdout)?.[1]
     expect(paused.stdout).toContain(`switchboard decide ${greeting} ${runId} review --decision '<json>' --journal ${journal}`)
 
-    const decided = await cli("decide", greeting, String(runId), "review", "--pipeline", "greeting", "--decision", '{"approve":true}', "--journal", journal, "--json")
+    const decided = await cli(
+      "decide",
+      greeting,
+      String(runId),
+      "review",
+      "--pipeline",
+      "greeting",
+      "--decision",
+      '{"approve":true}',
+      "--journal",
+      journal,
+      "--json",
+    )
     expect(decided.stderr).toBe("")
     expect(decided.code).toBe(0)
     expect(JSON.parse(decided.stdout)).toMatchObject({ status: "done", runId, output: { greeting: "HELLO, ADA!" } })

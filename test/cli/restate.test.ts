@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, restateClient, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
+import { freePort, type RestateServer, restateClient, startRestateServer } from "../../src/engines/restate/index.ts"
 import { skipReason } from "../restate/support.ts"
-import { cli, startCli, type Running } from "./run-cli.ts"
+import { cli, type Running, startCli } from "./run-cli.ts"
 
 const reason = skipReason()
 const fixture = "test/cli/fixtures/echo.pipeline.ts"
@@ -70,12 +70,34 @@ describe.skipIf(reason !== undefined)(`switchboard serve --restate and run --eng
     const client = restateClient({ ingress: server.ingressUrl })
     await expect.poll(() => client.waiting("greeting", runId as string), { timeout: 20_000 }).toEqual({ step: "review", visit: 1 })
 
-    const invalid = await cli("decide", greetingFixture, runId as string, "review", "--pipeline", "greeting", "--engine", engine, "--decision", '{"approve":"yes"}')
+    const invalid = await cli(
+      "decide",
+      greetingFixture,
+      runId as string,
+      "review",
+      "--pipeline",
+      "greeting",
+      "--engine",
+      engine,
+      "--decision",
+      '{"approve":"yes"}',
+    )
     expect(invalid.code).toBe(2)
     expect(invalid.stderr).toContain("approve")
     expect(await client.waiting("greeting", runId as string)).toEqual({ step: "review", visit: 1 })
 
-    const valid = await cli("decide", greetingFixture, runId as string, "review", "--pipeline", "greeting", "--engine", engine, "--decision", '{"approve":true}')
+    const valid = await cli(
+      "decide",
+      greetingFixture,
+      runId as string,
+      "review",
+      "--pipeline",
+      "greeting",
+      "--engine",
+      engine,
+      "--decision",
+      '{"approve":true}',
+    )
     expect(valid.code).toBe(0)
     expect(valid.stdout).toContain("accepted")
     const finished = await running.finished

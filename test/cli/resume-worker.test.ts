@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { memoryJournal, sqliteJournal, type JournalEntry } from "../../src/index.ts"
+import { type JournalEntry, memoryJournal, sqliteJournal } from "../../src/index.ts"
 import { orders } from "./fixtures/orders.pipeline.ts"
-import { cli, removeTemporaryFolders, startCli, temporaryFolder, type Running } from "./run-cli.ts"
+import { cli, type Running, removeTemporaryFolders, startCli, temporaryFolder } from "./run-cli.ts"
 
 const fixture = "test/cli/fixtures/orders.pipeline.ts"
 const running = new Set<Running>()
@@ -15,7 +15,13 @@ afterEach(() => {
 })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const linesOf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter((line) => line !== "") : [])
+const linesOf = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .filter((line) => line !== "")
+    : []
 
 /**
  * A SQLite journal holding a finished run's first entries, up to and including the start of its
@@ -60,7 +66,11 @@ describe("switchboard resume", () => {
     const entries = await journal.read("crashed-1")
     expect(journal.runs()).toEqual([expect.objectContaining({ runId: "crashed-1", status: "done" })])
     journal.close()
-    expect(entries.filter((entry) => entry.type === "step.started").map((entry) => entry.type === "step.started" && entry.step)).toEqual(["prepare", "charge", "confirm"])
+    expect(entries.filter((entry) => entry.type === "step.started").map((entry) => entry.type === "step.started" && entry.step)).toEqual([
+      "prepare",
+      "charge",
+      "confirm",
+    ])
   })
 
   it("prints only the result with --json", async () => {

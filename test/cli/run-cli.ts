@@ -1,5 +1,5 @@
 // The real CLI in a child process (Node runs the TypeScript source directly), for the CLI tests.
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

@@ -1,10 +1,10 @@
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { z } from "zod"
-import { callTool, fn, human, llm, maxVisits, pipeline, route, sqliteJournal, tool, type Journal } from "../../src/index.ts"
-import { scriptedModel } from "../../src/testing/index.ts"
 import { formatTimeline, fullLimit } from "../../src/cli/show-command.ts"
 import type { JournalEntry } from "../../src/contract/journal.ts"
+import { callTool, fn, human, type Journal, llm, maxVisits, pipeline, route, sqliteJournal, tool } from "../../src/index.ts"
+import { scriptedModel } from "../../src/testing/index.ts"
 import { cli, removeTemporaryFolders, temporaryFolder } from "./run-cli.ts"
 
 const quick = { retry: { attempts: 3, initialDelay: "1ms", factor: 1, jitter: false } } as const
@@ -17,18 +17,27 @@ const lookupOrder = tool({
 
 // A retry (rate-limited), an invalid answer repaired, a tool call, a priced model call.
 const support = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
-  .step("lookup", callTool(lookupOrder, () => ({ orderId: "A-17" })))
-  .step("classify", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: z.object({ kind: z.enum(["refund", "bug"]) }), policy: quick }))
+  .step(
+    "lookup",
+    callTool(lookupOrder, () => ({ orderId: "A-17" })),
+  )
+  .step(
+    "classify",
+    llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: z.object({ kind: z.enum(["refund", "bug"]) }), policy: quick }),
+  )
   .step("answer", llm({ model: "fast", system: "You are support.", prompt: ({ steps }) => `Answer a ${steps.classify?.kind} ${"x".repeat(900)}` }))
   .edges({ lookup: "classify", classify: "answer", answer: "done" })
 
 const supportModel = () =>
-  scriptedModel([
-    { fail: "rate-limited", message: "slow down", retryAfterMs: 1 },
-    { object: { kind: "banana" } },
-    { object: { kind: "refund" } },
-    { text: "We will refund you.", usage: { inputTokens: 1000, outputTokens: 500 } },
-  ], { name: "gpt-test" })
+  scriptedModel(
+    [
+      { fail: "rate-limited", message: "slow down", retryAfterMs: 1 },
+      { object: { kind: "banana" } },
+      { object: { kind: "refund" } },
+      { text: "We will refund you.", usage: { inputTokens: 1000, outputTokens: 500 } },
+    ],
+    { name: "gpt-test" },
+  )
 
 // A model that refuses the key (whose text holds the key): a failure that is not retried.
 const failing = pipeline({ id: "failing", input: z.object({}) })
@@ -86,11 +95,15 @@ beforeAll(async () => {
   const journal = sqliteJournal({ path: database })
   const asJournal: Journal = journal
   const prices = { "scripted:gpt-test": { input: 2, output: 10 } }
-  expect(await support.run({ ticket: "refund please" }, { models: { fast: supportModel() }, journal: asJournal, runId: runIds.support, prices })).toMatchObject({ status: "done" })
+  expect(await support.run({ ticket: "refund please" }, { models: { fast: supportModel() }, journal: asJournal, runId: runIds.support, prices })).toMatchObject(
+    { status: "done" },
+  )
   const refused = scriptedModel([{ fail: "authentication", message: "invalid key sk-live1234567890abcdef" }])
   expect(await failing.run({}, { models: { fast: refused }, journal: asJournal, runId: runIds.failing })).toMatchObject({ status: "failed" })
   expect(await reviewed.run({}, { journal: asJournal, runId: runIds.reviewed })).toMatchObject({ status: "awaiting-human" })
-  expect(await looping.run({}, { models: { fast: scriptedModel(["v1", "v2"]) }, journal: asJournal, runId: runIds.looping })).toMatchObject({ status: "stopped" })
+  expect(await looping.run({}, { models: { fast: scriptedModel(["v1", "v2"]) }, journal: asJournal, runId: runIds.looping })).toMatchObject({
+    status: "stopped",
+  })
   expect(await crashing.run({}, { journal: asJournal, runId: runIds.crashing })).toMatchObject({ status: "failed" })
   expect(await misrouted.run({}, { journal: asJournal, runId: runIds.misrouted })).toMatchObject({ status: "awaiting-human" })
   expect(await misrouted.decide(runIds.misrouted, "review", { approve: true }, { journal: asJournal })).toMatchObject({ status: "failed" })
@@ -125,7 +138,7 @@ describe("switchboard show", () => {
   it("with --full, prints prompts, responses and outputs, each cut to 500 characters", async () => {
     const { code, stdout } = await show(runIds.support, "--full")
     expect(code).toBe(0)
-    expect(stdout).toContain("  input: {\"ticket\":\"refund please\"}")
+    expect(stdout).toContain('  input: {"ticket":"refund please"}')
     expect(stdout).toMatch(/ {13}user: Classify: refund please\n/)
     expect(stdout).toMatch(/ {13}response: We will refund you\.\n/)
     expect(stdout).toMatch(/ {11}output: {"kind":"refund"}\n/)
@@ -176,7 +189,9 @@ describe("switchboard show", () => {
 
   it("shows a human wait, and the stop rule that ended a loop", async () => {
     const waiting = await show(runIds.reviewed, "--full")
-    expect(waiting.stdout).toMatch(/ +\+\d+ms {2}review {2}waiting\n +⏸ waits for a human decision\n +prompt: Approve the refund\?\n■ awaiting a human decision on review\n$/)
+    expect(waiting.stdout).toMatch(
+      / +\+\d+ms {2}review {2}waiting\n +⏸ waits for a human decision\n +prompt: Approve the refund\?\n■ awaiting a human decision on review\n$/,
+    )
     const stopped = await show(runIds.looping)
     expect(stopped.stdout).toMatch(/draft #2 {2}\d+ms {2}→ stopped\n +model scripted\/scripted \d+ms\n■ stopped at draft by maxVisits\(2\) after \d+ms\n$/)
   })
@@ -184,9 +199,16 @@ describe("switchboard show", () => {
   it("prints the trace and the raw entries with --json", async () => {
     const { code, stdout } = await show(runIds.support, "--json")
     expect(code).toBe(0)
-    const parsed = JSON.parse(stdout) as { trace: { status: string; visits: Array<{ step: string; attempts: number }>; visited: string[] }; entries: JournalEntry[] }
+    const parsed = JSON.parse(stdout) as {
+      trace: { status: string; visits: Array<{ step: string; attempts: number }>; visited: string[] }
+      entries: JournalEntry[]
+    }
     expect(parsed.trace.status).toBe("done")
-    expect(parsed.trace.visits.map((visit) => [visit.step, visit.attempts])).toEqual([["lookup", 1], ["classify", 2], ["answer", 1]])
+    expect(parsed.trace.visits.map((visit) => [visit.step, visit.attempts])).toEqual([
+      ["lookup", 1],
+      ["classify", 2],
+      ["answer", 1],
+    ])
     expect(parsed.trace.visited).toContain("done")
     expect(parsed.entries.map((entry) => entry.type)).toEqual(supportEntries.map((entry) => entry.type))
   })
@@ -206,16 +228,70 @@ describe("formatTimeline", () => {
   const entries: JournalEntry[] = [
     { seq: 0, type: "run.started", runId: "r1", pipeline: "triage", input: { ticket: "t" }, at },
     { seq: 1, type: "step.started", runId: "r1", step: "classify", visit: 1, at: at + 5 },
-    { seq: 2, type: "model.called", runId: "r1", step: "classify", visit: 1, provider: "openai", model: "gpt-5-mini", messages: [{ role: "user", content: "Classify t" }], response: { text: "{}", finishReason: "stop" }, usage: { inputTokens: 12, outputTokens: 4 }, durationMs: 840, at: at + 845 },
-    { seq: 3, type: "step.finished", runId: "r1", step: "classify", visit: 1, output: {}, next: "review", attempts: 1, durationMs: 850, usage: { inputTokens: 12, outputTokens: 4, cachedInputTokens: 0, costUsd: 0.0123, calls: 1, unpricedCalls: 0 }, at: at + 855 },
+    {
+      seq: 2,
+      type: "model.called",
+      runId: "r1",
+      step: "classify",
+      visit: 1,
+      provider: "openai",
+      model: "gpt-5-mini",
+      messages: [{ role: "user", content: "Classify t" }],
+      response: { text: "{}", finishReason: "stop" },
+      usage: { inputTokens: 12, outputTokens: 4 },
+      durationMs: 840,
+      at: at + 845,
+    },
+    {
+      seq: 3,
+      type: "step.finished",
+      runId: "r1",
+      step: "classify",
+      visit: 1,
+      output: {},
+      next: "review",
+      attempts: 1,
+      durationMs: 850,
+      usage: { inputTokens: 12, outputTokens: 4, cachedInputTokens: 0, costUsd: 0.0123, calls: 1, unpricedCalls: 0 },
+      at: at + 855,
+    },
     { seq: 4, type: "route.taken", runId: "r1", from: "classify", to: "review", at: at + 855 },
     { seq: 5, type: "human.waiting", runId: "r1", step: "review", visit: 1, deadline: Date.UTC(2030, 0, 1), at: at + 860 },
     { seq: 6, type: "human.expired", runId: "r1", step: "review", visit: 1, at: at + 2_400 },
     { seq: 7, type: "route.taken", runId: "r1", from: "review", to: "answer", at: at + 2_400 },
     { seq: 8, type: "step.started", runId: "r1", step: "answer", visit: 1, at: at + 2_410 },
-    { seq: 9, type: "tool.called", runId: "r1", step: "answer", visit: 1, tool: "send", args: {}, error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" }, durationMs: 30, at: at + 2_440 },
-    { seq: 10, type: "step.failed", runId: "r1", step: "answer", visit: 1, error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" }, attempts: 1, durationMs: 40, at: at + 2_450 },
-    { seq: 11, type: "run.finished", runId: "r1", status: "failed", durationMs: 2_460, error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" }, at: at + 2_460 },
+    {
+      seq: 9,
+      type: "tool.called",
+      runId: "r1",
+      step: "answer",
+      visit: 1,
+      tool: "send",
+      args: {},
+      error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" },
+      durationMs: 30,
+      at: at + 2_440,
+    },
+    {
+      seq: 10,
+      type: "step.failed",
+      runId: "r1",
+      step: "answer",
+      visit: 1,
+      error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" },
+      attempts: 1,
+      durationMs: 40,
+      at: at + 2_450,
+    },
+    {
+      seq: 11,
+      type: "run.finished",
+      runId: "r1",
+      status: "failed",
+      durationMs: 2_460,
+      error: { _tag: "ToolError", step: "answer", tool: "send", reason: "failed", retryable: false, message: "smtp down" },
+      at: at + 2_460,
+    },
   ]
 
   it("lays out a run: offsets, durations, tokens and cost, calls, a wait that expired, the failure", () => {
@@ -237,6 +313,6 @@ describe("formatTimeline", () => {
     const lines = formatTimeline(entries, { full: true })
     expect(lines).toContain("             user: Classify t")
     expect(lines).toContain("             response: {}")
-    expect(lines).toContain("  input: {\"ticket\":\"t\"}")
+    expect(lines).toContain('  input: {"ticket":"t"}')
   })
 })

@@ -6,20 +6,39 @@ import { z } from "zod"
 import { compileMachine, journalingActions } from "../../src/compile/compile-machine.ts"
 import type { PipelineGraph } from "../../src/definition/graph.ts"
 import { validateGraph } from "../../src/definition/validate.ts"
-import { fn, human, maxVisits, route, type AnyStep } from "../../src/index.ts"
+import { type AnyStep, fn, human, maxVisits, route } from "../../src/index.ts"
 
 const steps = new Map<string, AnyStep>([
   ["draft", fn(() => "a draft") as AnyStep],
   ["review", human({ decision: z.object({ ok: z.boolean() }) }) as AnyStep],
 ])
-const { edges, problems } = validateGraph(steps, { draft: { next: "review", stop: maxVisits(3) }, review: route(["done", "draft"], ({ output }: { output: { ok: boolean } }) => (output.ok ? "done" : "draft")) })
+const { edges, problems } = validateGraph(steps, {
+  draft: { next: "review", stop: maxVisits(3) },
+  review: route(["done", "draft"], ({ output }: { output: { ok: boolean } }) => (output.ok ? "done" : "draft")),
+})
 const graph: PipelineGraph = { id: "essay", steps, edges, policy: undefined }
 
 describe("compileMachine without the run layer", () => {
   it("walks its transitions purely: a decision routes by its typed output", () => {
     expect(problems).toEqual([])
     const machine = compileMachine(graph)
-    const atReview = machine.resolveState({ value: "review", context: { ...machine.config.context, runId: "r", input: {}, steps: { draft: "a draft" }, visits: { draft: 1, review: 1 }, errors: {}, last: "draft", status: "awaiting-human", error: null, stoppedBy: null, waiting: { step: "review", deadline: null }, deadlines: {} } as never })
+    const atReview = machine.resolveState({
+      value: "review",
+      context: {
+        ...machine.config.context,
+        runId: "r",
+        input: {},
+        steps: { draft: "a draft" },
+        visits: { draft: 1, review: 1 },
+        errors: {},
+        last: "draft",
+        status: "awaiting-human",
+        error: null,
+        stoppedBy: null,
+        waiting: { step: "review", deadline: null },
+        deadlines: {},
+      } as never,
+    })
     expect(getNextSnapshot(machine, atReview, { type: "review.decide", decision: { ok: true } }).value).toBe("done")
     expect(getNextSnapshot(machine, atReview, { type: "review.decide", decision: { ok: false } }).value).toBe("draft")
     // An invalid decision is ignored: the run keeps waiting.

@@ -2,17 +2,17 @@
 // thrown error's evidence (name, stack, cause chain, fields) as bounded, masked JSON, and never throws.
 import { describe, expect, it } from "vitest"
 import {
+  type ErrorCause,
   ModelError,
+  messageOf,
+  type RunError,
   StepCodeError,
   StepTimeoutError,
-  ToolError,
-  messageOf,
   serializeStepError,
+  ToolError,
   thrownIn,
   toStepError,
   withEvidenceOf,
-  type ErrorCause,
-  type RunError,
 } from "../../src/contract/errors.ts"
 
 const causesOf = (error: RunError): ErrorCause[] => {

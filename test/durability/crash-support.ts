@@ -1,5 +1,5 @@
 // Shared by the kill -9 tests: worker processes, and the invariants that must hold afterwards.
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { JournalEntry } from "../../src/index.ts"
@@ -80,4 +80,3 @@ export const checkInvariants = (journals: ReadonlyMap<string, readonly JournalEn
   if (effects.length !== journals.size) problems.push(`${effects.length} effects for ${journals.size} runs`)
   return { problems, reruns: [...starts.values()].filter((pids) => pids.length > 1).length }
 }
-

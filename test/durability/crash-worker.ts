@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { z } from "zod"
-import { callTool, fn, pipeline, postgresJournal, sqliteJournal, tool, worker, type WorkerJournal } from "../../src/index.ts"
+import { callTool, fn, pipeline, postgresJournal, sqliteJournal, tool, type WorkerJournal, worker } from "../../src/index.ts"
 
 const [journalArgument = "", logDirectory = ""] = process.argv.slice(2)
 const executions = join(logDirectory, "executions.log")
@@ -38,9 +38,18 @@ const step = (name: string, compute: (previous: number) => number) =>
   })
 
 export const crashy = pipeline({ id: "crashy", input: z.object({ amount: z.number() }) })
-  .step("prepare", step("prepare", (amount) => amount * 2))
-  .step("charge", callTool(charge, ({ steps }) => ({ amount: steps.prepare ?? 0 })))
-  .step("confirm", step("confirm", (amount) => amount + 1))
+  .step(
+    "prepare",
+    step("prepare", (amount) => amount * 2),
+  )
+  .step(
+    "charge",
+    callTool(charge, ({ steps }) => ({ amount: steps.prepare ?? 0 })),
+  )
+  .step(
+    "confirm",
+    step("confirm", (amount) => amount + 1),
+  )
   .edges({ prepare: "charge", charge: "confirm", confirm: "done" })
 
 const open = (): WorkerJournal => {
@@ -50,6 +59,12 @@ const open = (): WorkerJournal => {
 }
 
 if (import.meta.filename === process.argv[1]) {
-  worker({ journal: open(), pipelines: [crashy], concurrency: 5, pollMs: 50, onError: (runId, error) => process.stderr.write(`run ${runId}: ${String(error)}\n`) })
+  worker({
+    journal: open(),
+    pipelines: [crashy],
+    concurrency: 5,
+    pollMs: 50,
+    onError: (runId, error) => process.stderr.write(`run ${runId}: ${String(error)}\n`),
+  })
   process.stdout.write("ready\n")
 }

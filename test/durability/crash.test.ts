@@ -45,4 +45,3 @@ describe("kill -9 on SQLite: the restarted process finishes every run", () => {
     expect(reruns).toBeGreaterThan(0)
   }, 120_000)
 })
-

@@ -8,18 +8,24 @@ import { scriptedModel } from "../../src/testing/index.ts"
 const lookup = tool({ name: "lookup", input: z.object({ id: z.string() }), run: ({ id }) => ({ id, stock: id.length }) })
 
 const checkOne = pipeline({ id: "check-one", input: z.object({ id: z.string() }) })
-  .step("ask", agent({ model: "smart", prompt: ({ input }) => `Check ${input.id}`, tools: { lookup }, output: z.object({ stock: z.number() }), stop: [maxSteps(3)] }))
+  .step(
+    "ask",
+    agent({ model: "smart", prompt: ({ input }) => `Check ${input.id}`, tools: { lookup }, output: z.object({ stock: z.number() }), stop: [maxSteps(3)] }),
+  )
   .edges({ ask: "done" })
 
 describe("agents in fan-out", () => {
   it("runs an agent per map item through a nested pipeline, journaled under the item's path", async () => {
-    const model = scriptedModel([
-      (request) => {
-        const last = request.messages.at(-1)
-        if (last?.role === "tool") return { object: { stock: (JSON.parse(last.content) as { stock: number }).stock } }
-        return { toolCalls: [{ name: "lookup", arguments: { id: String(last?.content).replace("Check ", "") } }] }
-      },
-    ], { repeat: true })
+    const model = scriptedModel(
+      [
+        (request) => {
+          const last = request.messages.at(-1)
+          if (last?.role === "tool") return { object: { stock: (JSON.parse(last.content) as { stock: number }).stock } }
+          return { toolCalls: [{ name: "lookup", arguments: { id: String(last?.content).replace("Check ", "") } }] }
+        },
+      ],
+      { repeat: true },
+    )
     const p = pipeline({ id: "check-all", input: z.object({ ids: z.array(z.string()) }) })
       .step("checks", map({ over: ({ input }) => input.ids.map((id) => ({ id })), each: checkOne, concurrency: 2 }))
       .edges({ checks: "done" })

@@ -29,14 +29,23 @@ const charge = tool({
 export const itemCount = 12
 
 export const crashyMap = pipeline({ id: "crashy-map", input: z.object({ base: z.number() }) })
-  .step("charges", map({
-    over: ({ input }) => Array.from({ length: itemCount }, (_, index) => input.base + index),
-    each: callTool(charge, ({ input }: { input: number }) => ({ amount: input })),
-    concurrency: 3,
-  }))
+  .step(
+    "charges",
+    map({
+      over: ({ input }) => Array.from({ length: itemCount }, (_, index) => input.base + index),
+      each: callTool(charge, ({ input }: { input: number }) => ({ amount: input })),
+      concurrency: 3,
+    }),
+  )
   .edges({ charges: "done" })
 
 if (import.meta.filename === process.argv[1]) {
-  worker({ journal: sqliteJournal({ path: journalPath }), pipelines: [crashyMap], concurrency: 2, pollMs: 50, onError: (runId, error) => process.stderr.write(`run ${runId}: ${String(error)}\n`) })
+  worker({
+    journal: sqliteJournal({ path: journalPath }),
+    pipelines: [crashyMap],
+    concurrency: 2,
+    pollMs: 50,
+    onError: (runId, error) => process.stderr.write(`run ${runId}: ${String(error)}\n`),
+  })
   process.stdout.write("ready\n")
 }

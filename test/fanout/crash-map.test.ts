@@ -53,7 +53,8 @@ describe("kill -9 during a map (SQLite)", () => {
       const base = runId === runIds[0] ? 100 : 200
       const output = entries.find((entry) => entry.type === "step.finished" && entry.step === "charges")
       const expected = Array.from({ length: itemCount }, (_, index) => `receipt-${base + index}`)
-      if (output?.type !== "step.finished" || JSON.stringify(output.output) !== JSON.stringify(expected)) problems.push(`${runId}: output ${JSON.stringify(output)}`)
+      if (output?.type !== "step.finished" || JSON.stringify(output.output) !== JSON.stringify(expected))
+        problems.push(`${runId}: output ${JSON.stringify(output)}`)
     }
     journal.close()
     // An item may start again only if the process that first started it was killed.
@@ -62,7 +63,8 @@ describe("kill -9 during a map (SQLite)", () => {
       const [key = "", pid = ""] = line.split(" ")
       starts.set(key, [...(starts.get(key) ?? []), Number(pid)])
     }
-    for (const [key, pids] of starts) for (const pid of pids.slice(0, -1)) if (!killed.has(pid)) problems.push(`${key} ran again although ${pid} was not killed`)
+    for (const [key, pids] of starts)
+      for (const pid of pids.slice(0, -1)) if (!killed.has(pid)) problems.push(`${key} ran again although ${pid} was not killed`)
     const effects = readFileSync(join(folder, "effects.log"), "utf8").trim().split("\n")
     if (new Set(effects).size !== effects.length) problems.push("an idempotent effect happened twice")
     if (effects.length !== runIds.length * itemCount) problems.push(`${effects.length} effects for ${runIds.length * itemCount} items`)

@@ -1,7 +1,7 @@
 // machines/research-digest beyond the generic machine checks: what its map collects.
 import { describe, expect, it } from "vitest"
-import { check, memoryJournal } from "../../src/index.ts"
 import researchDigest, { samples, scriptedModels } from "../../machines/research-digest.machine.ts"
+import { check, memoryJournal } from "../../src/index.ts"
 
 describe("machines/research-digest", () => {
   it("passes check() with its map capped", () => {
@@ -16,7 +16,12 @@ describe("machines/research-digest", () => {
       status: "done",
       step: "write",
       output: "Mostly at night. (1 facts)",
-      steps: { read: [{ ok: true, value: { relevant: true } }, { ok: false, error: { _tag: "ModelError", step: "read[1]", reason: "invalid-request" } }] },
+      steps: {
+        read: [
+          { ok: true, value: { relevant: true } },
+          { ok: false, error: { _tag: "ModelError", step: "read[1]", reason: "invalid-request" } },
+        ],
+      },
     })
     expect((await journal.read("r")).find((entry) => entry.type === "map.listed")).toMatchObject({ step: "read", count: 2 })
   })

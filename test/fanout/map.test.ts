@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { atLeast, fn, llm, map, memoryJournal, pipeline, StepCodeError, type JournalEntry, type RunEvent } from "../../src/index.ts"
+import { atLeast, fn, type JournalEntry, llm, map, memoryJournal, pipeline, type RunEvent, StepCodeError } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Docs = z.object({ docs: z.array(z.string()) })
@@ -28,35 +28,55 @@ describe("map", () => {
   it("returns outputs in input order when items finish in reverse order", async () => {
     useFakeTimers()
     // Item i answers after (5 - i) × 10 ms: the last item finishes first.
-    const model = scriptedModel([(request) => {
-      const text = String(request.messages.at(-1)?.content)
-      const index = Number(text.split(" ").at(-1))
-      return { text: `summary ${index}`, delayMs: (5 - index) * 10 }
-    }], { repeat: true })
+    const model = scriptedModel(
+      [
+        (request) => {
+          const text = String(request.messages.at(-1)?.content)
+          const index = Number(text.split(" ").at(-1))
+          return { text: `summary ${index}`, delayMs: (5 - index) * 10 }
+        },
+      ],
+      { repeat: true },
+    )
     const summarise = pipeline({ id: "summarise", input: Docs })
-      .step("summaries", map({
-        over: ({ input }) => input.docs,
-        each: llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise ${input}` }),
-        concurrency: 5,
-      }))
+      .step(
+        "summaries",
+        map({
+          over: ({ input }) => input.docs,
+          each: llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise ${input}` }),
+          concurrency: 5,
+        }),
+      )
       .edges({ summaries: "done" })
     const journal = memoryJournal()
     const result = await runWithTimers(() => summarise.run({ docs: ["0", "1", "2", "3", "4"] }, { models: { fast: model }, journal, runId: "r" }))
     expect(result).toMatchObject({ status: "done", output: ["summary 0", "summary 1", "summary 2", "summary 3", "summary 4"] })
     // They really did finish in reverse order.
-    expect(itemEvents(await journal.read("r"), "step.finished")).toEqual(["summaries[4]", "summaries[3]", "summaries[2]", "summaries[1]", "summaries[0]", "summaries"])
+    expect(itemEvents(await journal.read("r"), "step.finished")).toEqual([
+      "summaries[4]",
+      "summaries[3]",
+      "summaries[2]",
+      "summaries[1]",
+      "summaries[0]",
+      "summaries",
+    ])
   })
 
   it("fail-fast: the first failure cancels the items in flight (their signals fire) and starts no more", async () => {
     useFakeTimers()
-    const model = scriptedModel([(request) =>
-      String(request.messages.at(-1)?.content).endsWith("doc-0") ? { fail: "invalid-request", delayMs: 10 } : { hang: true }], { repeat: true })
+    const model = scriptedModel(
+      [(request) => (String(request.messages.at(-1)?.content).endsWith("doc-0") ? { fail: "invalid-request", delayMs: 10 } : { hang: true })],
+      { repeat: true },
+    )
     const p = pipeline({ id: "fail-fast", input: Docs })
-      .step("summaries", map({
-        over: ({ input }) => input.docs,
-        each: llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise ${input}` }),
-        concurrency: 3,
-      }))
+      .step(
+        "summaries",
+        map({
+          over: ({ input }) => input.docs,
+          each: llm({ model: "fast", prompt: ({ input }: { input: string }) => `Summarise ${input}` }),
+          concurrency: 3,
+        }),
+      )
       .edges({ summaries: "done" })
     const journal = memoryJournal()
     const result = await runWithTimers(() => p.run({ docs: ["doc-0", "doc-1", "doc-2", "doc-3", "doc-4"] }, { models: { fast: model }, journal, runId: "r" }))
@@ -76,7 +96,10 @@ describe("map", () => {
   it("a cancelled run aborts the items in flight and starts no more", async () => {
     const model = scriptedModel([{ hang: true }], { repeat: true })
     const p = pipeline({ id: "cancel", input: Docs })
-      .step("summaries", map({ over: ({ input }) => input.docs, each: llm({ model: "fast", prompt: ({ input }: { input: string }) => input }), concurrency: 2 }))
+      .step(
+        "summaries",
+        map({ over: ({ input }) => input.docs, each: llm({ model: "fast", prompt: ({ input }: { input: string }) => input }), concurrency: 2 }),
+      )
       .edges({ summaries: "done" })
     const handle = p.start({ docs: ["a", "b", "c", "d"] }, { models: { fast: model } })
     let started = 0
@@ -91,15 +114,18 @@ describe("map", () => {
 
   it("collect: every item runs and the output holds each item's value or error, in input order", async () => {
     const p = pipeline({ id: "collect", input: z.object({ numbers: z.array(z.number()) }) })
-      .step("halves", map({
-        over: ({ input }) => input.numbers,
-        each: fn(({ input }: { input: number }) => {
-          if (input % 2 === 1) throw new Error(`${input} is odd`)
-          return input / 2
+      .step(
+        "halves",
+        map({
+          over: ({ input }) => input.numbers,
+          each: fn(({ input }: { input: number }) => {
+            if (input % 2 === 1) throw new Error(`${input} is odd`)
+            return input / 2
+          }),
+          concurrency: 2,
+          onItemError: "collect",
         }),
-        concurrency: 2,
-        onItemError: "collect",
-      }))
+      )
       .edges({ halves: "done" })
     const result = await p.run({ numbers: [2, 3, 8, 5] })
     expect(result).toMatchObject({
@@ -117,16 +143,19 @@ describe("map", () => {
     const started: number[] = []
     const build = (required: number) =>
       pipeline({ id: "at-least", input: z.object({ numbers: z.array(z.number()) }) })
-        .step("checks", map({
-          over: ({ input }) => input.numbers,
-          each: fn(({ input }: { input: number }) => {
-            started.push(input)
-            if (input < 0) throw new Error("negative")
-            return input
+        .step(
+          "checks",
+          map({
+            over: ({ input }) => input.numbers,
+            each: fn(({ input }: { input: number }) => {
+              started.push(input)
+              if (input < 0) throw new Error("negative")
+              return input
+            }),
+            concurrency: 1,
+            onItemError: atLeast(required),
           }),
-          concurrency: 1,
-          onItemError: atLeast(required),
-        }))
+        )
         .edges({ checks: "done" })
     const enough = await build(2).run({ numbers: [-1, -2, 3, 4] })
     expect(enough).toMatchObject({ status: "done", output: [{ ok: false }, { ok: false }, { ok: true, value: 3 }, { ok: true, value: 4 }] })
@@ -145,17 +174,20 @@ describe("map", () => {
     let inFlight = 0
     let most = 0
     const p = pipeline({ id: "cap", input: z.object({ count: z.number() }) })
-      .step("work", map({
-        over: ({ input }) => Array.from({ length: input.count }, (_, index) => index),
-        each: fn(async ({ input }: { input: number }) => {
-          inFlight += 1
-          most = Math.max(most, inFlight)
-          await new Promise((resolve) => setTimeout(resolve, 10 + (input % 3) * 7))
-          inFlight -= 1
-          return input * 10
+      .step(
+        "work",
+        map({
+          over: ({ input }) => Array.from({ length: input.count }, (_, index) => index),
+          each: fn(async ({ input }: { input: number }) => {
+            inFlight += 1
+            most = Math.max(most, inFlight)
+            await new Promise((resolve) => setTimeout(resolve, 10 + (input % 3) * 7))
+            inFlight -= 1
+            return input * 10
+          }),
+          concurrency: 4,
         }),
-        concurrency: 4,
-      }))
+      )
       .edges({ work: "done" })
     const result = await runWithTimers(() => p.run({ count: 25 }))
     expect(result).toMatchObject({ status: "done", output: Array.from({ length: 25 }, (_, index) => index * 10) })
@@ -165,12 +197,18 @@ describe("map", () => {
   it("takes its list from an async over(), and gives each item only its item", async () => {
     const seen: unknown[] = []
     const p = pipeline({ id: "async-over", input: z.object({ prefix: z.string() }) })
-      .step("names", fn(() => ["ada", "alan"]))
-      .step("greetings", map({
-        over: async ({ input, steps }) => (steps.names ?? []).map((name) => `${input.prefix} ${name}`),
-        each: fn(({ input, steps }: { input: string; steps: Record<string, unknown> }) => (seen.push(steps), input.toUpperCase())),
-        concurrency: 2,
-      }))
+      .step(
+        "names",
+        fn(() => ["ada", "alan"]),
+      )
+      .step(
+        "greetings",
+        map({
+          over: async ({ input, steps }) => (steps.names ?? []).map((name) => `${input.prefix} ${name}`),
+          each: fn(({ input, steps }: { input: string; steps: Record<string, unknown> }) => (seen.push(steps), input.toUpperCase())),
+          concurrency: 2,
+        }),
+      )
       .edges({ names: "greetings", greetings: "done" })
     expect(await p.run({ prefix: "hi" })).toMatchObject({ status: "done", output: ["HI ADA", "HI ALAN"] })
     expect(seen).toEqual([{}, {}])
@@ -180,7 +218,10 @@ describe("map", () => {
     const each = vi.fn((_: { input: string }) => "never")
     const p = pipeline({ id: "empty", input: Docs })
       .step("summaries", map({ over: ({ input }) => input.docs, each: fn(each), concurrency: 2 }))
-      .step("after", fn(({ steps }) => steps.summaries?.length))
+      .step(
+        "after",
+        fn(({ steps }) => steps.summaries?.length),
+      )
       .edges({ summaries: "after", after: "done" })
     const events: RunEvent[] = []
     const result = await p.run({ docs: [] }, { onEvent: (event) => events.push(event) })
@@ -199,7 +240,10 @@ describe("map", () => {
     const notAList = await p.run({ numbers: "1,2" })
     expect(notAList).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "invalid-items" } })
     const notJson = await p.run({ numbers: [1n] })
-    expect(notJson).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "invalid-items", message: expect.stringContaining("the items must be JSON") } })
+    expect(notJson).toMatchObject({
+      status: "failed",
+      error: { _tag: "FanoutError", step: "work", reason: "invalid-items", message: expect.stringContaining("the items must be JSON") },
+    })
     expect(each).not.toHaveBeenCalled()
   })
 
@@ -207,11 +251,18 @@ describe("map", () => {
     useFakeTimers()
     const model = scriptedModel([{ fail: "rate-limited" }, "ok"])
     const p = pipeline({ id: "retry", input: Docs })
-      .step("summaries", map({
-        over: ({ input }) => input.docs,
-        each: llm({ model: "fast", prompt: ({ input }: { input: string }) => input, policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false } } }),
-        concurrency: 1,
-      }))
+      .step(
+        "summaries",
+        map({
+          over: ({ input }) => input.docs,
+          each: llm({
+            model: "fast",
+            prompt: ({ input }: { input: string }) => input,
+            policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false } },
+          }),
+          concurrency: 1,
+        }),
+      )
       .edges({ summaries: "done" })
     const events: RunEvent[] = []
     const result = await runWithTimers(() => p.run({ docs: ["a"] }, { models: { fast: model }, onEvent: (event) => events.push(event) }))
@@ -222,16 +273,23 @@ describe("map", () => {
   it("starts items from the pipeline's default policy", async () => {
     useFakeTimers()
     const attempts = new Map<number, number>()
-    const p = pipeline({ id: "defaults", input: z.object({ numbers: z.array(z.number()) }), policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false } } })
-      .step("flaky", map({
-        over: ({ input }) => input.numbers,
-        each: fn(async ({ input }: { input: number }) => {
-          attempts.set(input, (attempts.get(input) ?? 0) + 1)
-          if (attempts.get(input) === 1) throw new StepCodeError({ step: "flaky", retryable: true, message: "first try fails" })
-          return input
+    const p = pipeline({
+      id: "defaults",
+      input: z.object({ numbers: z.array(z.number()) }),
+      policy: { retry: { attempts: 2, initialDelay: "10ms", jitter: false } },
+    })
+      .step(
+        "flaky",
+        map({
+          over: ({ input }) => input.numbers,
+          each: fn(async ({ input }: { input: number }) => {
+            attempts.set(input, (attempts.get(input) ?? 0) + 1)
+            if (attempts.get(input) === 1) throw new StepCodeError({ step: "flaky", retryable: true, message: "first try fails" })
+            return input
+          }),
+          concurrency: 2,
         }),
-        concurrency: 2,
-      }))
+      )
       .edges({ flaky: "done" })
     const result = await runWithTimers(() => p.run({ numbers: [1, 2] }))
     expect(result).toMatchObject({ status: "done", output: [1, 2] })

@@ -1,19 +1,25 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, human, llm, map, maxVisits, memoryJournal, pipeline, route, subpipeline, type RunEvent } from "../../src/index.ts"
+import { fn, human, llm, map, maxVisits, memoryJournal, pipeline, type RunEvent, route, subpipeline } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Kind = z.object({ kind: z.enum(["bug", "refund"]) })
 const classify = pipeline({ id: "classify", input: z.object({ ticket: z.string() }) })
   .step("label", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: Kind }))
-  .step("tag", fn(({ steps }) => `#${steps.label?.kind}`))
+  .step(
+    "tag",
+    fn(({ steps }) => `#${steps.label?.kind}`),
+  )
   .edges({ label: "tag", tag: "done" })
 
 describe("nested pipelines", () => {
   it("runs the child as one step: its steps appear in the parent's events and journal under the step's path", async () => {
     const parent = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
       .step("triage", subpipeline(classify, { input: ({ input }) => ({ ticket: input.ticket.trim() }) }))
-      .step("answer", fn(({ steps }) => `routed ${steps.triage}`))
+      .step(
+        "answer",
+        fn(({ steps }) => `routed ${steps.triage}`),
+      )
       .edges({ triage: "answer", answer: "done" })
     const model = scriptedModel([{ object: { kind: "bug" } }])
     const journal = memoryJournal()
@@ -21,7 +27,9 @@ describe("nested pipelines", () => {
     const result = await parent.run({ ticket: "  it crashes " }, { models: { fast: model }, journal, runId: "r", onEvent: (event) => events.push(event) })
     expect(result).toMatchObject({ status: "done", output: "routed #bug", steps: { triage: "#bug" } })
     expect(model.calls[0]?.request.messages.at(-1)?.content).toBe("Classify: it crashes")
-    const steps = (await journal.read("r")).flatMap((entry) => (entry.type === "step.started" || entry.type === "step.finished" || entry.type === "model.called" ? [`${entry.type} ${entry.step}`] : []))
+    const steps = (await journal.read("r")).flatMap((entry) =>
+      entry.type === "step.started" || entry.type === "step.finished" || entry.type === "model.called" ? [`${entry.type} ${entry.step}`] : [],
+    )
     expect(steps).toEqual([
       "step.started triage",
       "step.started triage.label",
@@ -63,7 +71,16 @@ describe("nested pipelines", () => {
     const result = await parent.run({ lines: ["a bb", "ccc"] }, { journal, runId: "r" })
     expect(result).toMatchObject({ status: "done", output: [[1, 2], [3]] })
     const finished = (await journal.read("r")).flatMap((entry) => (entry.type === "step.finished" ? [entry.step] : []))
-    expect(finished.sort()).toEqual(["lines", "lines[0]", "lines[0].each", "lines[0].each[0]", "lines[0].each[1]", "lines[1]", "lines[1].each", "lines[1].each[0]"])
+    expect(finished.sort()).toEqual([
+      "lines",
+      "lines[0]",
+      "lines[0].each",
+      "lines[0].each[0]",
+      "lines[0].each[1]",
+      "lines[1]",
+      "lines[1].each",
+      "lines[1].each[0]",
+    ])
   })
 
   it("reports the child's actor to the run's inspection observer", async () => {
@@ -71,13 +88,16 @@ describe("nested pipelines", () => {
       .step("triage", subpipeline(classify, { input: ({ input }) => input }))
       .edges({ triage: "done" })
     const machines = new Set<string>()
-    await parent.run({ ticket: "x" }, {
-      models: { fast: scriptedModel([{ object: { kind: "bug" } }]) },
-      inspect: (event) => {
-        const logic = (event.actorRef as { logic?: { id?: string } }).logic
-        if (event.type === "@xstate.actor" && typeof logic?.id === "string") machines.add(logic.id)
+    await parent.run(
+      { ticket: "x" },
+      {
+        models: { fast: scriptedModel([{ object: { kind: "bug" } }]) },
+        inspect: (event) => {
+          const logic = (event.actorRef as { logic?: { id?: string } }).logic
+          if (event.type === "@xstate.actor" && typeof logic?.id === "string") machines.add(logic.id)
+        },
       },
-    })
+    )
     expect([...machines].sort()).toEqual(["classify", "support"])
   })
 
@@ -95,14 +115,22 @@ describe("nested pipelines", () => {
   it("routes a failing child through the parent's error edge, with the error naming the child step", async () => {
     const parent = pipeline({ id: "support", input: z.object({ ticket: z.string() }) })
       .step("triage", subpipeline(classify, { input: ({ input }) => input }))
-      .step("manual", fn(({ input }) => `manual: ${input.ticket}`))
+      .step(
+        "manual",
+        fn(({ input }) => `manual: ${input.ticket}`),
+      )
       .edges({ triage: { next: "done", error: "manual" }, manual: "done" })
     const model = scriptedModel([{ fail: "authentication" }])
     const journal = memoryJournal()
     const result = await parent.run({ ticket: "x" }, { models: { fast: model }, journal, runId: "r" })
     expect(result).toMatchObject({ status: "done", output: "manual: x" })
-    const failed = (await journal.read("r")).flatMap((entry) => (entry.type === "step.failed" ? [[entry.step, entry.error._tag, "step" in entry.error ? entry.error.step : undefined]] : []))
-    expect(failed).toEqual([["triage.label", "ModelError", "triage.label"], ["triage", "ModelError", "triage.label"]])
+    const failed = (await journal.read("r")).flatMap((entry) =>
+      entry.type === "step.failed" ? [[entry.step, entry.error._tag, "step" in entry.error ? entry.error.step : undefined]] : [],
+    )
+    expect(failed).toEqual([
+      ["triage.label", "ModelError", "triage.label"],
+      ["triage", "ModelError", "triage.label"],
+    ])
   })
 
   it("cancelling the parent run cancels the child's step in flight", async () => {

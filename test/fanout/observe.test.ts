@@ -1,4 +1,4 @@
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace"
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
 import { formatEvent } from "../../src/cli/progress.ts"
@@ -7,12 +7,16 @@ import { fn, map, otelObserver, parallel, pipeline, subpipeline } from "../../sr
 const exporter = new InMemorySpanExporter()
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
 const tracer = provider.getTracer("test")
-const parentOf = (span: ReadableSpan, spans: readonly ReadableSpan[]) => spans.find((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId)?.name
+const parentOf = (span: ReadableSpan, spans: readonly ReadableSpan[]) =>
+  spans.find((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId)?.name
 
 describe("observing fan-out steps", () => {
   it("nests the spans of branches, items and child steps under the span of their step", async () => {
     const child = pipeline({ id: "child", input: z.object({ n: z.number() }) })
-      .step("square", fn(({ input }) => input.n * input.n))
+      .step(
+        "square",
+        fn(({ input }) => input.n * input.n),
+      )
       .edges({ square: "done" })
     const p = pipeline({ id: "spans", input: z.object({ numbers: z.array(z.number()) }) })
       .step("fan", parallel({ branches: { count: fn(({ input }) => input.numbers.length), first: fn(({ input }) => input.numbers[0] ?? 0) } }))

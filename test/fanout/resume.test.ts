@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { z } from "zod"
-import { callTool, fn, llm, map, memoryJournal, parallel, pipeline, sqliteJournal, tool, type Journal, type JournalEntry } from "../../src/index.ts"
+import { callTool, fn, type Journal, type JournalEntry, llm, map, memoryJournal, parallel, pipeline, sqliteJournal, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const folders: string[] = []
@@ -48,12 +48,18 @@ const makeBatch = () => {
   })
   const state = { extra: [] as number[] }
   const batch = pipeline({ id: "batch", input: z.object({ amounts: z.array(z.number()) }) })
-    .step("charges", map({
-      over: ({ input }) => [...input.amounts, ...state.extra],
-      each: callTool(charge, ({ input }: { input: number }) => ({ amount: input })),
-      concurrency: 1,
-    }))
-    .step("total", fn(({ steps }) => steps.charges?.join(",")))
+    .step(
+      "charges",
+      map({
+        over: ({ input }) => [...input.amounts, ...state.extra],
+        each: callTool(charge, ({ input }: { input: number }) => ({ amount: input })),
+        concurrency: 1,
+      }),
+    )
+    .step(
+      "total",
+      fn(({ steps }) => steps.charges?.join(",")),
+    )
     .edges({ charges: "total", total: "done" })
   return { batch, keys, state }
 }
@@ -75,7 +81,13 @@ describe("resume of fan-out steps", () => {
     // The resumed journal reads like one uninterrupted run: nothing was written twice.
     const entries = await crashed.read("b1")
     expect(entries.filter((entry) => entry.type === "map.listed")).toHaveLength(1)
-    expect(entries.filter(isItemFinished).map((entry) => entry.type === "step.finished" && entry.step)).toEqual(["charges[0]", "charges[1]", "charges[2]", "charges[3]", "charges[4]"])
+    expect(entries.filter(isItemFinished).map((entry) => entry.type === "step.finished" && entry.step)).toEqual([
+      "charges[0]",
+      "charges[1]",
+      "charges[2]",
+      "charges[3]",
+      "charges[4]",
+    ])
   })
 
   it("re-runs the item that was in flight with the same idempotency key", async () => {
@@ -83,7 +95,11 @@ describe("resume of fan-out steps", () => {
     const journal = memoryJournal()
     await first.batch.run({ amounts: [1, 2, 3] }, { journal, runId: "b2" })
     // Crash after the second item started but before it finished.
-    const crashed = await crashedCopy(journal, "b2", afterNth(2, (entry) => entry.type === "step.started" && /^charges\[\d+\]$/.test(entry.step)))
+    const crashed = await crashedCopy(
+      journal,
+      "b2",
+      afterNth(2, (entry) => entry.type === "step.started" && /^charges\[\d+\]$/.test(entry.step)),
+    )
     const second = makeBatch()
     expect(await second.batch.resume("b2", { journal: crashed })).toMatchObject({ status: "done" })
     expect(second.keys).toEqual(["b2:charges[1]:1", "b2:charges[2]:1"])
@@ -106,16 +122,23 @@ describe("resume of fan-out steps", () => {
     const calls: string[] = []
     const build = () =>
       pipeline({ id: "fields", input: z.object({ text: z.string() }) })
-        .step("extract", parallel({
-          branches: {
-            words: fn(({ input }) => (calls.push("words"), input.text.split(" ").length)),
-            title: llm({ model: "fast", prompt: ({ input }) => `Title: ${input.text}` }),
-          },
-        }))
+        .step(
+          "extract",
+          parallel({
+            branches: {
+              words: fn(({ input }) => (calls.push("words"), input.text.split(" ").length)),
+              title: llm({ model: "fast", prompt: ({ input }) => `Title: ${input.text}` }),
+            },
+          }),
+        )
         .edges({ extract: "done" })
     const journal = memoryJournal()
     await build().run({ text: "a b c" }, { journal, runId: "f1", models: { fast: scriptedModel(["A title"]) } })
-    const crashed = await crashedCopy(journal, "f1", afterNth(1, (entry) => entry.type === "step.finished" && entry.step === "extract.words"))
+    const crashed = await crashedCopy(
+      journal,
+      "f1",
+      afterNth(1, (entry) => entry.type === "step.finished" && entry.step === "extract.words"),
+    )
     const titles = crashed === undefined ? [] : (await crashed.read("f1")).filter((entry) => entry.type === "step.finished" && entry.step === "extract.title")
     expect(titles).toHaveLength(0)
     calls.length = 0
@@ -131,7 +154,10 @@ describe("resume of fan-out steps", () => {
   it("a nested pipeline resumes after its last finished step", async () => {
     const counts = { prepare: 0 }
     const child = pipeline({ id: "child", input: z.object({ text: z.string() }) })
-      .step("prepare", fn(({ input }) => (counts.prepare++, input.text.toUpperCase())))
+      .step(
+        "prepare",
+        fn(({ input }) => (counts.prepare++, input.text.toUpperCase())),
+      )
       .step("say", llm({ model: "fast", prompt: ({ steps }) => `Say ${steps.prepare}` }))
       .edges({ prepare: "say", say: "done" })
     const build = () =>
@@ -142,7 +168,11 @@ describe("resume of fan-out steps", () => {
     await build().run({ texts: ["a", "b"] }, { journal, runId: "n1", models: { fast: scriptedModel(["said A", "said B"]) } })
     expect(counts.prepare).toBe(2)
     // Crash inside item 1's child run, after its "prepare" step finished.
-    const crashed = await crashedCopy(journal, "n1", afterNth(1, (entry) => entry.type === "step.finished" && entry.step === "all[1].prepare"))
+    const crashed = await crashedCopy(
+      journal,
+      "n1",
+      afterNth(1, (entry) => entry.type === "step.finished" && entry.step === "all[1].prepare"),
+    )
     counts.prepare = 0
     const model = scriptedModel(["said B"])
     const resumed = await build().resume("n1", { journal: crashed, models: { fast: model } })

@@ -3,13 +3,19 @@ import { z } from "zod"
 import { check, coverage, fn, map, maxVisits, parallel, paths, pipeline, simulate, subpipeline, toMermaid } from "../../src/index.ts"
 
 const neverDone = pipeline({ id: "never-done", input: z.object({}) })
-  .step("spin", fn(() => "again"))
+  .step(
+    "spin",
+    fn(() => "again"),
+  )
   .edges({ spin: { next: "spin", stop: maxVisits(2) } })
 
 const fanout = pipeline({ id: "fanout", input: z.object({ docs: z.array(z.string()) }) })
   .step("extract", parallel({ branches: { words: fn(({ input }) => input.docs.length), first: fn(({ input }) => input.docs[0] ?? "") } }))
   .step("summaries", map({ over: ({ input }) => input.docs, each: fn(({ input }: { input: string }) => input.length), concurrency: 4 }))
-  .step("manual", fn(() => "manual"))
+  .step(
+    "manual",
+    fn(() => "manual"),
+  )
   .edges({ extract: { next: "summaries", error: "manual" }, summaries: "done", manual: "done" })
 
 describe("verification of fan-out steps", () => {

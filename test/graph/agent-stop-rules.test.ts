@@ -1,6 +1,22 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, and, budget, fn, hasToolCall, maxSteps, maxToolCalls, memoryJournal, not, or, pipeline, tool, when, type AgentStopContext, type StopRule } from "../../src/index.ts"
+import {
+  type AgentStopContext,
+  agent,
+  and,
+  budget,
+  fn,
+  hasToolCall,
+  maxSteps,
+  maxToolCalls,
+  memoryJournal,
+  not,
+  or,
+  pipeline,
+  type StopRule,
+  tool,
+  when,
+} from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const search = tool({ name: "search", input: z.object({ query: z.string() }), run: ({ query }) => `results for ${query}` })
@@ -12,8 +28,19 @@ const runaway = (usage = { inputTokens: 100, outputTokens: 50 }) =>
 
 const researcher = (stop: ReadonlyArray<StopRule<AgentStopContext<{ topic: string }, {}>>>, withStoppedEdge = false) => {
   const base = pipeline({ id: "research", input: z.object({ topic: z.string() }) })
-    .step("research", agent({ model: "smart", prompt: ({ input }) => input.topic, tools: { search, handOff }, stop: stop as [StopRule<AgentStopContext<{ topic: string }, {}>>] }))
-    .step("summarize", fn(() => "best effort summary"))
+    .step(
+      "research",
+      agent({
+        model: "smart",
+        prompt: ({ input }) => input.topic,
+        tools: { search, handOff },
+        stop: stop as [StopRule<AgentStopContext<{ topic: string }, {}>>],
+      }),
+    )
+    .step(
+      "summarize",
+      fn(() => "best effort summary"),
+    )
   return withStoppedEdge
     ? base.edges({ research: { next: "summarize", stopped: "summarize" }, summarize: "done" })
     : base.edges({ research: "summarize", summarize: "done" })
@@ -40,7 +67,17 @@ describe("agent stop rules", () => {
   it("maxToolCalls(n) does not run a batch that would go past n", async () => {
     let ran = 0
     const counted = tool({ name: "search", input: z.object({ query: z.string() }), run: () => String(++ran) })
-    const model = scriptedModel([{ toolCalls: [{ name: "search", arguments: { query: "a" } }, { name: "search", arguments: { query: "b" } }] }], { repeat: true })
+    const model = scriptedModel(
+      [
+        {
+          toolCalls: [
+            { name: "search", arguments: { query: "a" } },
+            { name: "search", arguments: { query: "b" } },
+          ],
+        },
+      ],
+      { repeat: true },
+    )
     const p = pipeline({ id: "p", input: z.object({}) })
       .step("work", agent({ model: "smart", prompt: () => "go", tools: { search: counted }, stop: [maxSteps(10), maxToolCalls(5)] }))
       .edges({ work: "done" })
@@ -56,8 +93,14 @@ describe("agent stop rules", () => {
   })
 
   it("budget({ usd }) counts the price of each call", async () => {
-    const model = scriptedModel([{ toolCalls: [{ name: "search", arguments: { query: "q" } }], usage: { inputTokens: 1_000_000, outputTokens: 0 } }], { repeat: true, name: "priced" })
-    const result = await researcher([maxSteps(50), budget({ usd: 2.5 })]).run({ topic: "x" }, { models: { smart: model }, prices: { "scripted:priced": { input: 1, output: 1 } } })
+    const model = scriptedModel([{ toolCalls: [{ name: "search", arguments: { query: "q" } }], usage: { inputTokens: 1_000_000, outputTokens: 0 } }], {
+      repeat: true,
+      name: "priced",
+    })
+    const result = await researcher([maxSteps(50), budget({ usd: 2.5 })]).run(
+      { topic: "x" },
+      { models: { smart: model }, prices: { "scripted:priced": { input: 1, output: 1 } } },
+    )
     expect(result).toMatchObject({ status: "stopped", stoppedBy: { rule: "budget(usd: 2.5)" } })
     expect(model.calls).toHaveLength(3)
   })
@@ -72,7 +115,10 @@ describe("agent stop rules", () => {
     const result = await researcher([maxSteps(10), hasToolCall("handOff")]).run({ topic: "x" }, { models: { smart: model }, journal, runId: "h" })
     expect(result).toMatchObject({ status: "stopped", stoppedBy: { rule: "hasToolCall(handOff)" } })
     expect(model.calls).toHaveLength(2)
-    expect((await journal.read("h")).filter((entry) => entry.type === "tool.called").map((entry) => (entry as { tool: string }).tool)).toEqual(["search", "handOff"])
+    expect((await journal.read("h")).filter((entry) => entry.type === "tool.called").map((entry) => (entry as { tool: string }).tool)).toEqual([
+      "search",
+      "handOff",
+    ])
   })
 
   it("when(name, predicate) stops on any condition over the agent's tally", async () => {
@@ -91,14 +137,26 @@ describe("agent stop rules", () => {
 
   it("a run-level budget stops a runaway agent (run option over the pipeline's)", async () => {
     const p = pipeline({ id: "p", input: z.object({}), budget: { tokens: 1_000_000 } })
-      .step("warmup", fn(() => "ready"))
+      .step(
+        "warmup",
+        fn(() => "ready"),
+      )
       .step("loop", agent({ model: "smart", prompt: () => "go", tools: { search }, stop: [maxSteps(1_000)] }))
       .edges({ warmup: "loop", loop: "done" })
     const model = runaway()
     const result = await p.run({}, { models: { smart: model }, budget: { tokens: 600 } })
     expect(result).toMatchObject({ status: "stopped", stoppedBy: { step: "loop", rule: "run budget(tokens: 600)" } })
     expect(model.calls).toHaveLength(4)
-    const fromPipeline = await p.run({}, { models: { smart: scriptedModel([{ toolCalls: [{ name: "search", arguments: { query: "q" } }], usage: { inputTokens: 400_000, outputTokens: 0 } }], { repeat: true }) } })
+    const fromPipeline = await p.run(
+      {},
+      {
+        models: {
+          smart: scriptedModel([{ toolCalls: [{ name: "search", arguments: { query: "q" } }], usage: { inputTokens: 400_000, outputTokens: 0 } }], {
+            repeat: true,
+          }),
+        },
+      },
+    )
     expect(fromPipeline).toMatchObject({ status: "stopped", stoppedBy: { rule: "run budget(tokens: 1000000)" } })
   })
 

@@ -1,15 +1,21 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromPromise, toPromise, waitFor } from "xstate"
 import { z } from "zod"
-import { fn, human, llm, maxVisits, pipeline, route, type Model } from "../../src/index.ts"
+import { fn, human, llm, type Model, maxVisits, pipeline, route } from "../../src/index.ts"
 
 const echo: Model = { provider: "echo", model: "echo-1", generate: async (request) => ({ text: `echo: ${request.messages.at(-1)?.content}` }) }
 
 const flow = pipeline({ id: "flow", input: z.object({ text: z.string() }) })
-  .step("shout", fn(({ input }) => input.text.toUpperCase()))
+  .step(
+    "shout",
+    fn(({ input }) => input.text.toUpperCase()),
+  )
   .step("reply", llm({ model: echo, prompt: ({ steps }) => steps.shout ?? "" }))
   .step("review", human({ decision: z.object({ ok: z.boolean() }), timeout: "1h" }))
-  .step("retry", fn(() => "again"))
+  .step(
+    "retry",
+    fn(() => "again"),
+  )
   .edges({
     shout: "reply",
     reply: "review",
@@ -86,7 +92,10 @@ describe("human decisions", () => {
     const seen: number[] = []
     const loop = pipeline({ id: "ask-again", input: z.object({}) })
       .step("ask", human({ decision: z.object({ more: z.boolean() }) }))
-      .step("count", fn(({ visit }) => visit))
+      .step(
+        "count",
+        fn(({ visit }) => visit),
+      )
       .edges({
         ask: route(["count", "done"], ({ output, visit }) => {
           seen.push(visit)

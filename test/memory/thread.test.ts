@@ -3,9 +3,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { z } from "zod"
+import { formatTimeline } from "../../src/cli/show-command.ts"
 import {
   fn,
   human,
+  type Journal,
+  type JournalEntry,
   llm,
   memoryJournal,
   memoryThreadStore,
@@ -13,19 +16,22 @@ import {
   rememberFacts,
   sqliteJournal,
   sqliteThreadStore,
-  type Journal,
-  type JournalEntry,
   type ThreadStore,
 } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
-import { formatTimeline } from "../../src/cli/show-command.ts"
 
 /** A support chat: greets by a remembered name, answers with the thread before the prompt, remembers a name it hears. */
 const chat = () =>
   pipeline({ id: "chat", input: z.object({ message: z.string() }) })
-    .step("greet", fn(({ thread }) => (typeof thread.facts["name"] === "string" ? `Welcome back, ${thread.facts["name"]}` : "Hello")))
+    .step(
+      "greet",
+      fn(({ thread }) => (typeof thread.facts["name"] === "string" ? `Welcome back, ${thread.facts["name"]}` : "Hello")),
+    )
     .step("reply", llm({ model: "fast", system: "You are support.", thread: true, prompt: ({ input }) => input.message }))
-    .step("remember", rememberFacts(({ input }) => ({ name: /I'm (\w+)/.exec(input.message)?.[1] })))
+    .step(
+      "remember",
+      rememberFacts(({ input }) => ({ name: /I'm (\w+)/.exec(input.message)?.[1] })),
+    )
     .edges({ greet: "reply", reply: "remember", remember: "done" })
 
 const folders: string[] = []
@@ -45,14 +51,17 @@ const cutAt = async (source: Journal, runId: string, keep: (entries: readonly Jo
   for (const entry of entries.slice(0, keep(entries))) await journal.append(entry)
   return journal
 }
-const before = (type: JournalEntry["type"]) => (entries: readonly JournalEntry[]) => entries.findIndex((entry) => entry.type === type)
+const entriesBefore = (type: JournalEntry["type"]) => (entries: readonly JournalEntry[]) => entries.findIndex((entry) => entry.type === type)
 
 describe.each([
   ["memory", () => ({ store: memoryThreadStore() as ThreadStore, reopen: undefined as (() => ThreadStore) | undefined })],
-  ["sqlite", () => {
-    const path = sqliteFile()
-    return { store: sqliteThreadStore(path) as ThreadStore, reopen: () => sqliteThreadStore(path) as ThreadStore }
-  }],
+  [
+    "sqlite",
+    () => {
+      const path = sqliteFile()
+      return { store: sqliteThreadStore(path) as ThreadStore, reopen: () => sqliteThreadStore(path) as ThreadStore }
+    },
+  ],
 ])("thread memory (%s store)", (_name, makeStore) => {
   it("carries messages and facts from one run to the next", async () => {
     const { store, reopen } = makeStore()
@@ -70,7 +79,12 @@ describe.each([
       { role: "user", content: "Where is my order?" },
     ])
     const thread = await threads.load("customer-42")
-    expect(thread.messages.map((message) => message.content)).toEqual(["Hi, I'm Ada", "Hi Ada, how can I help?", "Where is my order?", "Your order ships today."])
+    expect(thread.messages.map((message) => message.content)).toEqual([
+      "Hi, I'm Ada",
+      "Hi Ada, how can I help?",
+      "Where is my order?",
+      "Your order ships today.",
+    ])
     // the second run heard no name: the undefined fact leaves the first one in place
     expect(thread.facts).toEqual({ name: "Ada" })
     expect((await threads.load("someone-else")).messages).toEqual([])
@@ -84,10 +98,10 @@ describe.each([
     expect((await store.load("t")).messages.map((message) => message.content)).toEqual(once)
 
     // Crashed after saving to the store but before journaling it: the store ignores the second save.
-    const unjournaled = await chat().resume("run-1", { journal: await cutAt(journal, "run-1", before("thread.saved")), threads: store, models: {} })
+    const unjournaled = await chat().resume("run-1", { journal: await cutAt(journal, "run-1", entriesBefore("thread.saved")), threads: store, models: {} })
     expect(unjournaled).toMatchObject({ status: "done" })
     // Crashed after thread.saved, before run.finished: nothing is saved again.
-    await chat().resume("run-1", { journal: await cutAt(journal, "run-1", before("run.finished")), threads: store, models: {} })
+    await chat().resume("run-1", { journal: await cutAt(journal, "run-1", entriesBefore("run.finished")), threads: store, models: {} })
     expect((await store.load("t")).messages.map((message) => message.content)).toEqual(once)
 
     // Crashed before the run was done: the resumed run saves the exchange its journal holds, once.
@@ -95,7 +109,14 @@ describe.each([
     const midRun = await cutAt(journal, "run-1", (entries) => entries.findIndex((entry) => entry.type === "step.started" && entry.step === "remember"))
     const resumed = await chat().resume("run-1", { journal: midRun, threads: fresh, models: {} })
     expect(resumed).toMatchObject({ status: "done", output: { name: "Ada" } })
-    expect(await fresh.load("t")).toEqual({ id: "t", messages: [{ role: "user", content: "Hi, I'm Ada" }, { role: "assistant", content: "Hello Ada" }], facts: { name: "Ada" } })
+    expect(await fresh.load("t")).toEqual({
+      id: "t",
+      messages: [
+        { role: "user", content: "Hi, I'm Ada" },
+        { role: "assistant", content: "Hello Ada" },
+      ],
+      facts: { name: "Ada" },
+    })
   })
 })
 
@@ -111,7 +132,11 @@ describe("thread memory", () => {
     const crashed = await cutAt(journal, "r", (entries) => entries.length)
     controller.abort()
     await running
-    expect((await crashed.read("r")).find((entry) => entry.type === "thread.loaded")).toMatchObject({ threadId: "t", messages: [{ role: "user", content: "first" }], facts: { plan: "basic" } })
+    expect((await crashed.read("r")).find((entry) => entry.type === "thread.loaded")).toMatchObject({
+      threadId: "t",
+      messages: [{ role: "user", content: "first" }],
+      facts: { plan: "basic" },
+    })
     await threads.append("t", { runId: "meanwhile", messages: [{ role: "user", content: "later" }], facts: { plan: "pro" } })
     const fast = scriptedModel(["answer"])
     const resumed = await chat().resume("r", { journal: crashed, threads, models: { fast } })
@@ -129,7 +154,9 @@ describe("thread memory", () => {
     expect(await short.run({ message: "d" }, { models: { fast }, threadId: "t", threads })).toMatchObject({ status: "failed" })
     expect(fast.calls[0]?.request.messages.map((message) => message.content)).toEqual(["b", "c", "d"])
     expect((await threads.load("t")).messages).toHaveLength(3)
-    expect(() => llm({ model: "fast", thread: { lastMessages: -1 }, prompt: () => "x" })).toThrow("llm({ thread: { lastMessages } }): expected an integer >= 0, got -1")
+    expect(() => llm({ model: "fast", thread: { lastMessages: -1 }, prompt: () => "x" })).toThrow(
+      "llm({ thread: { lastMessages } }): expected an integer >= 0, got -1",
+    )
   })
 
   it("fails with a ThreadError naming the thread when there is no store or it cannot load", async () => {
@@ -152,10 +179,20 @@ describe("thread memory", () => {
   it("a failed save leaves the run resumable, and the resume saves it", async () => {
     const working = memoryThreadStore()
     let failing = true
-    const flaky: ThreadStore = { load: working.load, append: async (threadId, update) => (failing ? Promise.reject(new Error("locked")) : working.append(threadId, update)) }
+    const flaky: ThreadStore = {
+      load: working.load,
+      append: async (threadId, update) => (failing ? Promise.reject(new Error("locked")) : working.append(threadId, update)),
+    }
     const journal = memoryJournal()
-    const first = await chat().run({ message: "Hi, I'm Bo" }, { models: { fast: scriptedModel(["Hi Bo"]) }, threadId: "t", threads: flaky, journal, runId: "s" })
-    expect(first).toMatchObject({ status: "failed", error: { _tag: "ThreadError", message: expect.stringContaining("resume the run to save it again") }, steps: { reply: "Hi Bo" } })
+    const first = await chat().run(
+      { message: "Hi, I'm Bo" },
+      { models: { fast: scriptedModel(["Hi Bo"]) }, threadId: "t", threads: flaky, journal, runId: "s" },
+    )
+    expect(first).toMatchObject({
+      status: "failed",
+      error: { _tag: "ThreadError", message: expect.stringContaining("resume the run to save it again") },
+      steps: { reply: "Hi Bo" },
+    })
     expect((await journal.read("s")).some((entry) => entry.type === "run.finished")).toBe(false)
     failing = false
     expect(await chat().resume("s", { journal, threads: flaky, models: {} })).toMatchObject({ status: "done" })

@@ -13,7 +13,13 @@ const prices = { "scripted:gpt-test": { input: 1, output: 2 } }
 const runSupport = async (observers: RunOptions["observers"]) => {
   const seen: RunEvent[] = []
   const result = await runWithFakeTime(() =>
-    support.run(supportInput, { models: { fast: supportModel() }, redact: { keys: ["password"] }, prices, onEvent: (event) => seen.push(event), ...(observers === undefined ? {} : { observers }) }),
+    support.run(supportInput, {
+      models: { fast: supportModel() },
+      redact: { keys: ["password"] },
+      prices,
+      onEvent: (event) => seen.push(event),
+      ...(observers === undefined ? {} : { observers }),
+    }),
   )
   return { result, seen }
 }
@@ -39,9 +45,21 @@ describe("jsonlLog", () => {
     for (const entry of logged) expect(entry.time).toBe(new Date(entry.at).toISOString())
     expect(logged.map((entry) => entry.at)).toEqual([...logged.map((entry) => entry.at)].sort((a, b) => a - b))
 
-    expect(logged.filter((entry) => entry.type === "route.taken")).toMatchObject([{ from: "lookup", to: "answer" }, { from: "answer", to: "done" }])
-    expect(logged.find((entry) => entry.type === "tool.called")).toMatchObject({ tool: "lookupOrder", args: { orderId: "A-1", password: "[redacted]" }, result: { status: "shipped" } })
-    expect(logged.find((entry) => entry.type === "step.retried")).toMatchObject({ step: "answer", attempt: 1, delayMs: 100, error: { reason: "server", status: 500 } })
+    expect(logged.filter((entry) => entry.type === "route.taken")).toMatchObject([
+      { from: "lookup", to: "answer" },
+      { from: "answer", to: "done" },
+    ])
+    expect(logged.find((entry) => entry.type === "tool.called")).toMatchObject({
+      tool: "lookupOrder",
+      args: { orderId: "A-1", password: "[redacted]" },
+      result: { status: "shipped" },
+    })
+    expect(logged.find((entry) => entry.type === "step.retried")).toMatchObject({
+      step: "answer",
+      attempt: 1,
+      delayMs: 100,
+      error: { reason: "server", status: 500 },
+    })
     const calls = logged.filter((entry) => entry.type === "model.called")
     expect(calls).toMatchObject([
       { durationMs: 40, error: { reason: "server" } },
@@ -53,7 +71,12 @@ describe("jsonlLog", () => {
     ])
     const answered = logged.find((entry) => entry.type === "step.finished" && entry["step"] === "answer")
     // 40 ms failed call + 100 ms backoff + 25 ms answer
-    expect(answered).toMatchObject({ attempts: 2, durationMs: 165, next: "done", usage: { inputTokens: 42, outputTokens: 7, calls: 1, costUsd: (42 * 1 + 7 * 2) / 1e6 } })
+    expect(answered).toMatchObject({
+      attempts: 2,
+      durationMs: 165,
+      next: "done",
+      usage: { inputTokens: 42, outputTokens: 7, calls: 1, costUsd: (42 * 1 + 7 * 2) / 1e6 },
+    })
     expect(logged.at(-1)).toMatchObject({ type: "run.finished", status: "done" })
     expect(logged.at(-1)?.["durationMs"]).toBeGreaterThanOrEqual(165)
   })
@@ -88,10 +111,20 @@ describe("jsonlLog", () => {
     const quiet: string[] = []
     const chatty: string[] = []
     await runWithFakeTime(() =>
-      streamed.run({ question: "?" }, { models: { fast: scriptedModel(["three short words"]) }, observers: [jsonlLog({ write: (line) => quiet.push(line) }), jsonlLog({ write: (line) => chatty.push(line) }, { deltas: true })] }),
+      streamed.run(
+        { question: "?" },
+        {
+          models: { fast: scriptedModel(["three short words"]) },
+          observers: [jsonlLog({ write: (line) => quiet.push(line) }), jsonlLog({ write: (line) => chatty.push(line) }, { deltas: true })],
+        },
+      ),
     )
     expect(parse(quiet).some((entry) => entry.type === "model.delta")).toBe(false)
-    expect(parse(chatty).filter((entry) => entry.type === "model.delta").map((entry) => entry["text"])).toEqual(["three ", "short ", "words"])
+    expect(
+      parse(chatty)
+        .filter((entry) => entry.type === "model.delta")
+        .map((entry) => entry["text"]),
+    ).toEqual(["three ", "short ", "words"])
     expect(chatty.length - quiet.length).toBe(3)
   })
 

@@ -1,6 +1,6 @@
-import { context, SpanStatusCode, trace, type HrTime } from "@opentelemetry/api"
+import { context, type HrTime, SpanStatusCode, trace } from "@opentelemetry/api"
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace"
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
 import { fn, human, memoryJournal, otelObserver, pipeline, type RunOptions } from "../../src/index.ts"
@@ -23,12 +23,18 @@ const named = (spans: readonly ReadableSpan[], name: string) => {
   return found
 }
 const one = (spans: readonly ReadableSpan[], name: string) => named(spans, name)[0] as ReadableSpan
-const parentOf = (span: ReadableSpan, spans: readonly ReadableSpan[]) => spans.find((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId)?.name
+const parentOf = (span: ReadableSpan, spans: readonly ReadableSpan[]) =>
+  spans.find((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId)?.name
 
 const runSupport = async (options: Partial<RunOptions> & { readonly captureContent?: boolean } = {}) => {
   const { captureContent, ...runOptions } = options
   const result = await runWithFakeTime(() =>
-    support.run(supportInput, { models: { fast: supportModel() }, redact: { keys: ["password"] }, observers: [otelObserver({ tracer, ...(captureContent === undefined ? {} : { captureContent }) })], ...runOptions }),
+    support.run(supportInput, {
+      models: { fast: supportModel() },
+      redact: { keys: ["password"] },
+      observers: [otelObserver({ tracer, ...(captureContent === undefined ? {} : { captureContent }) })],
+      ...runOptions,
+    }),
   )
   await flush()
   return { result, spans: exporter.getFinishedSpans() }
@@ -46,7 +52,14 @@ describe("otelObserver", () => {
   it("builds the span tree run → step → model call / tool call with GenAI attributes", async () => {
     const { result, spans } = await runSupport()
     expect(result.status).toBe("done")
-    expect(spans.map((span) => span.name).sort()).toEqual(["chat gpt-test", "chat gpt-test", "execute_tool lookupOrder", "run support", "step answer", "step lookup"])
+    expect(spans.map((span) => span.name).sort()).toEqual([
+      "chat gpt-test",
+      "chat gpt-test",
+      "execute_tool lookupOrder",
+      "run support",
+      "step answer",
+      "step lookup",
+    ])
     const run = one(spans, "run support")
     expect(run.parentSpanContext).toBeUndefined()
     expect(spans.every((span) => span.spanContext().traceId === run.spanContext().traceId)).toBe(true)
@@ -57,7 +70,10 @@ describe("otelObserver", () => {
 
     expect(run.attributes).toMatchObject({ "switchboard.run.status": "done", "switchboard.pipeline": "support", "switchboard.run.id": result.runId })
     expect(run.status.code).not.toBe(SpanStatusCode.ERROR)
-    expect(run.events.map((event) => [event.attributes?.["switchboard.route.from"], event.attributes?.["switchboard.route.to"]])).toContainEqual(["lookup", "answer"])
+    expect(run.events.map((event) => [event.attributes?.["switchboard.route.from"], event.attributes?.["switchboard.route.to"]])).toContainEqual([
+      "lookup",
+      "answer",
+    ])
     expect(one(spans, "execute_tool lookupOrder").attributes).toEqual({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookupOrder" })
 
     const [failed, answered] = named(spans, "chat gpt-test") as [ReadableSpan, ReadableSpan]
@@ -106,13 +122,20 @@ describe("otelObserver", () => {
 
     exporter.reset()
     const { spans } = await runSupport({ captureContent: true })
-    const details = named(spans, "chat gpt-test").map((span) => span.events.find((event) => event.name === "gen_ai.client.inference.operation.details")?.attributes)
+    const details = named(spans, "chat gpt-test").map(
+      (span) => span.events.find((event) => event.name === "gen_ai.client.inference.operation.details")?.attributes,
+    )
     expect(JSON.parse(String(details[1]?.["gen_ai.system_instructions"]))).toEqual([{ type: "text", content: "You are support." }])
     expect(JSON.parse(String(details[1]?.["gen_ai.input.messages"]))).toEqual([
       { role: "user", parts: [{ type: "text", content: "Order shipped. Customer (key sk-***) asks: Where is my parcel?" }] },
     ])
-    expect(JSON.parse(String(details[1]?.["gen_ai.output.messages"]))).toEqual([{ role: "assistant", parts: [{ type: "text", content: "Your parcel is on its way." }], finish_reason: "stop" }])
-    expect(JSON.parse(String(one(spans, "execute_tool lookupOrder").attributes["gen_ai.tool.call.arguments"]))).toEqual({ orderId: "A-1", password: "[redacted]" })
+    expect(JSON.parse(String(details[1]?.["gen_ai.output.messages"]))).toEqual([
+      { role: "assistant", parts: [{ type: "text", content: "Your parcel is on its way." }], finish_reason: "stop" },
+    ])
+    expect(JSON.parse(String(one(spans, "execute_tool lookupOrder").attributes["gen_ai.tool.call.arguments"]))).toEqual({
+      orderId: "A-1",
+      password: "[redacted]",
+    })
 
     const everything = JSON.stringify(spans.map((span) => [span.name, span.attributes, span.events, span.status]))
     for (const secret of [apiKey, password, bearer.slice("Bearer ".length)]) expect(everything).not.toContain(secret)
@@ -147,7 +170,10 @@ describe("otelObserver", () => {
   it("ends a run paused on a human step and links its continuation", async () => {
     const review = pipeline({ id: "review", input: z.object({ text: z.string() }) })
       .step("check", human({ decision: z.object({ approve: z.boolean() }) }))
-      .step("publish", fn(() => "published"))
+      .step(
+        "publish",
+        fn(() => "published"),
+      )
       .edges({ check: "publish", publish: "done" })
     const journal = memoryJournal()
     const observers = [otelObserver({ tracer })]

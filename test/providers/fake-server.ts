@@ -17,7 +17,12 @@ export type Reply =
   /** Raw body text (e.g. truncated JSON). */
   | { readonly kind: "raw"; readonly status?: number; readonly headers?: Record<string, string>; readonly body: string }
   /** Server-sent events: each chunk is written as-is (`data: ...\n\n` or `event: x\ndata: ...\n\n`), after its pause. */
-  | { readonly kind: "sse"; readonly chunks: ReadonlyArray<string | { readonly pauseMs: number }>; readonly end?: "close" | "reset" | "hang"; readonly headers?: Record<string, string> }
+  | {
+      readonly kind: "sse"
+      readonly chunks: ReadonlyArray<string | { readonly pauseMs: number }>
+      readonly end?: "close" | "reset" | "hang"
+      readonly headers?: Record<string, string>
+    }
   /** Accept the request and never answer. */
   | { readonly kind: "hang" }
   /** Destroy the socket without an answer. */
@@ -60,7 +65,8 @@ export const startFakeServer = async (): Promise<FakeServer> => {
       if (!response.writableEnded) logged.closedEarly = true
     })
     const reply = queue.shift()
-    if (reply === undefined) return send(response, 500, {}, JSON.stringify({ error: { message: `fake server: no reply queued for request ${requests.length}` } }))
+    if (reply === undefined)
+      return send(response, 500, {}, JSON.stringify({ error: { message: `fake server: no reply queued for request ${requests.length}` } }))
     await play(reply, response, later)
   })
   server.on("connection", (socket) => {

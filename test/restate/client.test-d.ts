@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest"
-import type { RunResult } from "../../src/index.ts"
 import { restateClient } from "../../src/engines/restate/index.ts"
+import type { RunResult } from "../../src/index.ts"
 import { approval } from "./pipelines.ts"
 
 const client = restateClient({ ingress: "http://127.0.0.1:8080" })

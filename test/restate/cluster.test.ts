@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { restateClient, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
+import { type RestateServer, restateClient, startRestateServer } from "../../src/engines/restate/index.ts"
 import { chargePipeline, finishedIn, linesOf, rerunsOfFinished, startsIn } from "./service-pipelines.ts"
 import { killServices, skipReason, startService } from "./support.ts"
 
@@ -25,7 +25,12 @@ describe.skipIf(reason !== undefined)(`a three-node Restate cluster${reason === 
     const client = restateClient({ ingress: server.ingressUrl })
     const pipeline = chargePipeline(directory, 50, 2000)
     const runIds = await Promise.all([1, 2, 3, 4, 5].map((amount) => client.start(pipeline, { amount })))
-    const inCharge = () => new Set(startsIn(directory as string).filter((start) => start.step === "charge").map((start) => start.runId)).size
+    const inCharge = () =>
+      new Set(
+        startsIn(directory as string)
+          .filter((start) => start.step === "charge")
+          .map((start) => start.runId),
+      ).size
     await expect.poll(inCharge, { timeout: 20_000, interval: 20 }).toBe(runIds.length)
     // The third node: not the one this test talks to, but it leads some partitions and holds replicas.
     await server.nodes[2]?.kill()

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { sqliteJournal, type JournalEntry } from "../../src/index.ts"
-import { restateClient, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
+import { type RestateServer, restateClient, startRestateServer } from "../../src/engines/restate/index.ts"
+import { type JournalEntry, sqliteJournal } from "../../src/index.ts"
 import { approval } from "./pipelines.ts"
+import { type LoopbackProxy, loopbackProxy } from "./proxy.ts"
 import { chargePipeline, finishedIn, linesOf, rerunsOfFinished, startsIn } from "./service-pipelines.ts"
-import { loopbackProxy, type LoopbackProxy } from "./proxy.ts"
-import { killServices, skipReason, sleep, startService, type ServiceProcess } from "./support.ts"
+import { killServices, type ServiceProcess, skipReason, sleep, startService } from "./support.ts"
 
 const reason = skipReason()
 const steps = ["reserve", "price", "charge", "receipt", "notify"]
@@ -37,7 +37,12 @@ const crashMidStep = async (nodes: number) => {
   const client = restateClient({ ingress: server.ingressUrl })
   const pipeline = chargePipeline(directory, 50, 2000)
   const runIds = await Promise.all([1, 2, 3, 4, 5].map((amount) => client.start(pipeline, { amount })))
-  const inCharge = () => new Set(startsIn(directory as string).filter((start) => start.step === "charge").map((start) => start.runId)).size
+  const inCharge = () =>
+    new Set(
+      startsIn(directory as string)
+        .filter((start) => start.step === "charge")
+        .map((start) => start.runId),
+    ).size
   await expect.poll(inCharge, { timeout: 20_000, interval: 20 }).toBe(runIds.length)
   const killedAt = Date.now()
   await service.kill()
@@ -46,7 +51,9 @@ const crashMidStep = async (nodes: number) => {
 
   const results = await Promise.all(runIds.map((runId) => client.result(pipeline, runId)))
   // 0 lost runs: every run finished, with the effect of its own charge.
-  results.forEach((result, index) => expect(result).toMatchObject({ status: "done", step: "notify", steps: { charge: { charged: index + 1, key: `${runIds[index]}:charge:1` } } }))
+  for (const [index, result] of results.entries()) {
+    expect(result).toMatchObject({ status: "done", step: "notify", steps: { charge: { charged: index + 1, key: `${runIds[index]}:charge:1` } } })
+  }
   // No step visit started again once Restate had journaled it as finished.
   expect(rerunsOfFinished(directory)).toEqual([])
   const started = startsIn(directory)
@@ -93,12 +100,21 @@ describe.skipIf(reason !== undefined)(`kill -9 of a Restate service process${rea
     const client = restateClient({ ingress: server.ingressUrl })
     const pipeline = chargePipeline(directory, 50, 2000)
     const runIds = await Promise.all([1, 2, 3, 4, 5, 6].map((amount) => client.start(pipeline, { amount })))
-    const inCharge = () => new Set(startsIn(directory as string).filter((start) => start.step === "charge").map((start) => start.runId)).size
+    const inCharge = () =>
+      new Set(
+        startsIn(directory as string)
+          .filter((start) => start.step === "charge")
+          .map((start) => start.runId),
+      ).size
     await expect.poll(inCharge, { timeout: 20_000, interval: 20 }).toBe(runIds.length)
     directory = directory as string
     // Kill the process executing the most charges: its runs are in flight there.
-    const charges = startsIn(directory).filter((start) => start.step === "charge").map((start) => start.pid)
-    const victim = services.reduce((most, service) => (charges.filter((pid) => pid === service.pid).length > charges.filter((pid) => pid === most.pid).length ? service : most))
+    const charges = startsIn(directory)
+      .filter((start) => start.step === "charge")
+      .map((start) => start.pid)
+    const victim = services.reduce((most, service) =>
+      charges.filter((pid) => pid === service.pid).length > charges.filter((pid) => pid === most.pid).length ? service : most,
+    )
     const victimPid = victim.pid
     await victim.kill()
     const results = await Promise.all(runIds.map((runId) => client.result(pipeline, runId)))

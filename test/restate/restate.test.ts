@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { DecisionError, memoryJournal, type JournalEntry, type Pipeline, type RunEvent } from "../../src/index.ts"
-import { restateClient, restateEndpoint, RestateServerError, startRestateServer, type RestateServer } from "../../src/engines/restate/index.ts"
-import { scriptedModel } from "../../src/testing/index.ts"
 import { scripts, writer } from "../../examples/03-loop-with-stop-rule.ts"
+import { type RestateServer, RestateServerError, restateClient, restateEndpoint, startRestateServer } from "../../src/engines/restate/index.ts"
+import { DecisionError, type JournalEntry, memoryJournal, type Pipeline, type RunEvent } from "../../src/index.ts"
+import { scriptedModel } from "../../src/testing/index.ts"
 import { agentLoop, agentModel, approval, chain, fanned, routed } from "./pipelines.ts"
 import { shapeOf, skipReason } from "./support.ts"
 
@@ -99,11 +99,18 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
     const local = memoryJournal()
     const expected = await writer.run({ topic: "tea" }, { journal: local, runId: "local-loop", models: { fast: scriptedModel(scripts.neverSatisfied) } })
     const result = await client().run(writer, { topic: "tea" })
-    expect(result).toMatchObject({ status: "done", step: "publish", stoppedBy: { step: "draft", rule: expect.any(String) }, output: { tagline: "Tea: a warm pause.", score: 6 } })
+    expect(result).toMatchObject({
+      status: "done",
+      step: "publish",
+      stoppedBy: { step: "draft", rule: expect.any(String) },
+      output: { tagline: "Tea: a warm pause.", score: 6 },
+    })
     expect({ ...result, runId: "", durationMs: 0 }).toEqual({ ...expected, runId: "", durationMs: 0 })
     const projected = await store.read(result.runId)
     expect(shapeOf(projected)).toEqual(shapeOf(await local.read("local-loop")))
-    expect(projected.filter((entry) => entry.type === "step.finished" && entry.step === "draft").map((entry) => "visit" in entry && entry.visit)).toEqual([1, 2, 3])
+    expect(projected.filter((entry) => entry.type === "step.finished" && entry.step === "draft").map((entry) => "visit" in entry && entry.visit)).toEqual([
+      1, 2, 3,
+    ])
   }, 30_000)
 
   it("waits on a human step, refuses an invalid decision without changing the run, then takes a valid one from another process", async () => {
@@ -111,10 +118,14 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
     await expect.poll(() => client().waiting(slowApproval, runId), { timeout: 10_000 }).toEqual({ step: "review", visit: 1 })
     const before = shapeOf(await store.read(runId))
 
-    const invalid = await client().decide(slowApproval, runId, "review", { approve: "yes" } as never).catch((error: unknown) => error)
+    const invalid = await client()
+      .decide(slowApproval, runId, "review", { approve: "yes" } as never)
+      .catch((error: unknown) => error)
     expect(invalid).toBeInstanceOf(DecisionError)
     expect(invalid).toMatchObject({ reason: "invalid-decision", issues: [{ path: "approve" }] })
-    const notHuman = await client().decide(slowApproval, runId, "pay" as never, {} as never).catch((error: unknown) => error)
+    const notHuman = await client()
+      .decide(slowApproval, runId, "pay" as never, {} as never)
+      .catch((error: unknown) => error)
     expect(notHuman).toMatchObject({ name: "DecisionError", reason: "not-human-step" })
     expect(await client().waiting(slowApproval, runId)).toEqual({ step: "review", visit: 1 })
     expect(shapeOf(await store.read(runId))).toEqual(before)
@@ -145,7 +156,9 @@ describe.skipIf(reason !== undefined)(`pipelines on a real Restate server${reaso
     const events = (await store.read(runId)).map((entry) => entry.type)
     expect(events).toContain("human.expired")
     expect(events).not.toContain("human.decided")
-    const late = await client().decide(quickApproval, runId, "review", { approve: true }).catch((error: unknown) => error)
+    const late = await client()
+      .decide(quickApproval, runId, "review", { approve: true })
+      .catch((error: unknown) => error)
     expect(late).toMatchObject({ name: "DecisionError", reason: "not-waiting" })
   }, 30_000)
 

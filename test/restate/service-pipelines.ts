@@ -26,10 +26,12 @@ export const startsIn = (directory: string): Start[] =>
 
 /** When each step visit's `step.finished` reached the projection (after Restate journaled it), by `run step visit`. */
 export const finishedIn = (directory: string): Map<string, number> =>
-  new Map(linesOf(join(directory, "finished.log")).map((line) => {
-    const [runId, step, visit, at] = line.split(" ")
-    return [`${runId} ${step} ${visit}`, Number(at)] as const
-  }))
+  new Map(
+    linesOf(join(directory, "finished.log")).map((line) => {
+      const [runId, step, visit, at] = line.split(" ")
+      return [`${runId} ${step} ${visit}`, Number(at)] as const
+    }),
+  )
 
 /** Starts of a step visit after Restate had journaled it as finished: must always be none. */
 export const rerunsOfFinished = (directory: string): Start[] => {
@@ -38,7 +40,12 @@ export const rerunsOfFinished = (directory: string): Start[] => {
 }
 
 /** Lines of a log file, without the trailing empty one. */
-export const linesOf = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [])
+export const linesOf = (file: string): string[] =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+    : []
 
 /**
  * Five steps; the third charges through a tool that records its effect under the idempotency key
@@ -46,7 +53,8 @@ export const linesOf = (file: string): string[] => (existsSync(file) ? readFileS
  */
 export const chargePipeline = (directory: string, stepMs: number, chargeMs: number) => {
   // Which process started the step, and when: a start after the step's journaled finish is a re-run of a finished step.
-  const note = (runId: string, step: string, visit: number) => appendFileSync(join(directory, "starts.log"), `${runId} ${step} ${visit} ${process.pid} ${Date.now()}\n`)
+  const note = (runId: string, step: string, visit: number) =>
+    appendFileSync(join(directory, "starts.log"), `${runId} ${step} ${visit} ${process.pid} ${Date.now()}\n`)
   const timed = (name: string, ms: number) =>
     fn<string, { amount: number }, Record<string, unknown>>(async ({ runId, visit }) => {
       note(runId, name, visit)
@@ -67,7 +75,10 @@ export const chargePipeline = (directory: string, stepMs: number, chargeMs: numb
   return pipeline({ id: "durable-charge", input: z.object({ amount: z.number() }) })
     .step("reserve", timed("reserve", stepMs))
     .step("price", timed("price", stepMs))
-    .step("charge", callTool(charge, ({ input }) => ({ amount: input.amount })))
+    .step(
+      "charge",
+      callTool(charge, ({ input }) => ({ amount: input.amount })),
+    )
     .step("receipt", timed("receipt", stepMs))
     .step("notify", timed("notify", stepMs))
     .edges({ reserve: "price", price: "charge", charge: "receipt", receipt: "notify", notify: "done" })

@@ -3,8 +3,8 @@
 // it accepts connections. The tests kill it with SIGKILL and start it again on the same port.
 import { appendFileSync } from "node:fs"
 import { join } from "node:path"
-import { sqliteJournal, type Journal } from "../../src/index.ts"
 import { restateEndpoint } from "../../src/engines/restate/index.ts"
+import { type Journal, sqliteJournal } from "../../src/index.ts"
 import { approval, chain, routed } from "./pipelines.ts"
 import { chargePipeline } from "./service-pipelines.ts"
 

@@ -3,8 +3,8 @@
 import type { WorkflowContext } from "@restatedev/restate-sdk"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { callTool, fn, JournalConflictError, memoryJournal, pipeline, tool, type Journal, type JournalEntry } from "../../src/index.ts"
 import { projectionJournal, restateStepExecutor } from "../../src/engines/restate/index.ts"
+import { callTool, fn, type Journal, JournalConflictError, type JournalEntry, memoryJournal, pipeline, tool } from "../../src/index.ts"
 import { shapeOf } from "./support.ts"
 
 const replayingContext = () => {
@@ -19,15 +19,21 @@ const replayingContext = () => {
 const counted = () => {
   const runs: string[] = []
   const p = pipeline({ id: "counted", input: z.object({ n: z.number() }) })
-    .step("double", fn(({ input }) => {
-      runs.push("double")
-      return input.n * 2
-    }))
-    .step("check", fn(({ steps }) => {
-      runs.push("check")
-      if ((steps.double ?? 0) > 100) throw new Error("too big")
-      return steps.double ?? 0
-    }))
+    .step(
+      "double",
+      fn(({ input }) => {
+        runs.push("double")
+        return input.n * 2
+      }),
+    )
+    .step(
+      "check",
+      fn(({ steps }) => {
+        runs.push("check")
+        if ((steps.double ?? 0) > 100) throw new Error("too big")
+        return steps.double ?? 0
+      }),
+    )
     .edges({ double: "check", check: "done" })
   return { p, runs }
 }
@@ -63,11 +69,17 @@ describe("restateStepExecutor", () => {
 
   it("fails a step whose output cannot be journaled as JSON, naming it", async () => {
     const p = pipeline({ id: "big", input: z.object({}) })
-      .step("count", fn(() => ({ total: 10n })))
+      .step(
+        "count",
+        fn(() => ({ total: 10n })),
+      )
       .edges({ count: "done" })
     const { ctx } = replayingContext()
     const result = await p.run({}, { executor: restateStepExecutor(ctx) })
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "count", message: expect.stringContaining("cannot be journaled as JSON") } })
+    expect(result).toMatchObject({
+      status: "failed",
+      error: { _tag: "StepCodeError", step: "count", message: expect.stringContaining("cannot be journaled as JSON") },
+    })
   })
 })
 
@@ -75,7 +87,10 @@ describe("restateStepExecutor and secrets", () => {
   it("keeps redacted call records in Restate's journal, and the step output exact", async () => {
     const lookup = tool({ name: "lookup", input: z.object({ ssn: z.string(), token: z.string() }), run: async ({ ssn }) => ({ found: ssn.length }) })
     const p = pipeline({ id: "secret", input: z.object({ ssn: z.string() }) })
-      .step("find", callTool(lookup, ({ input }) => ({ ssn: input.ssn, token: "sk-live1234567890abcdef" })))
+      .step(
+        "find",
+        callTool(lookup, ({ input }) => ({ ssn: input.ssn, token: "sk-live1234567890abcdef" })),
+      )
       .edges({ find: "done" })
     const { journal, ctx } = replayingContext()
     const result = await p.run({ ssn: "123-45-6789" }, { executor: restateStepExecutor(ctx, { redact: { keys: ["ssn"] } }) })
@@ -99,10 +114,21 @@ describe("projectionJournal", () => {
     await projection.append(entry(1))
     await projection.append(entry(2))
     expect((await store.read("r1")).map((written) => written.seq)).toEqual([0, 1, 2])
-    const conflicting: Journal = { ...store, append: (written) => { throw new JournalConflictError(written.runId, written.seq) } }
+    const conflicting: Journal = {
+      ...store,
+      append: (written) => {
+        throw new JournalConflictError(written.runId, written.seq)
+      },
+    }
     const raced = await projectionJournal(conflicting, "r1")
     await raced.append(entry(3))
-    const outcome = await Promise.race([raced.failed.then(() => "failed", () => "failed"), new Promise((resolve) => setTimeout(() => resolve("fine"), 20))])
+    const outcome = await Promise.race([
+      raced.failed.then(
+        () => "failed",
+        () => "failed",
+      ),
+      new Promise((resolve) => setTimeout(() => resolve("fine"), 20)),
+    ])
     expect(outcome).toBe("fine")
   })
 

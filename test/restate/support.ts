@@ -1,8 +1,8 @@
 // Shared by the Restate tests: a real restate-server from the npm package, service processes that
 // can be killed with SIGKILL and started again, and a way to read a run's projected journal.
-import { spawn, type ChildProcess } from "node:child_process"
-import type { JournalEntry } from "../../src/index.ts"
+import { type ChildProcess, spawn } from "node:child_process"
 import { restateServerBinary } from "../../src/engines/restate/index.ts"
+import type { JournalEntry } from "../../src/index.ts"
 
 const serviceScript = new URL("./service-process.ts", import.meta.url).pathname
 
@@ -50,7 +50,16 @@ const spawnService = (args: readonly string[], env: NodeJS.ProcessEnv): Promise<
   })
 
 /** Starts a service process: `directory` holds its SQLite projection and its step logs. */
-export const startService = async (directory: string, options: { readonly port?: number; readonly stepMs?: number; readonly chargeMs?: number; readonly humanTimeout?: string; readonly env?: NodeJS.ProcessEnv } = {}): Promise<ServiceProcess> => {
+export const startService = async (
+  directory: string,
+  options: {
+    readonly port?: number
+    readonly stepMs?: number
+    readonly chargeMs?: number
+    readonly humanTimeout?: string
+    readonly env?: NodeJS.ProcessEnv
+  } = {},
+): Promise<ServiceProcess> => {
   const args = (port: number) => [String(port), directory, String(options.stepMs ?? 50), String(options.chargeMs ?? 2000), options.humanTimeout ?? "4s"]
   let { child, port } = await spawnService(args(options.port ?? 0), options.env ?? {})
   const service: ServiceProcess = {

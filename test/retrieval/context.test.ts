@@ -27,7 +27,10 @@ describe("assembleContext", () => {
     expect(context.tokens).toBeLessThanOrEqual(40)
     expect(estimateTokens(context.text)).toBeLessThanOrEqual(40)
     expect(context.omitted).toEqual(["b"])
-    expect(context.citations.map((citation) => [citation.number, citation.id])).toEqual([[1, "a"], [2, "c"]])
+    expect(context.citations.map((citation) => [citation.number, citation.id])).toEqual([
+      [1, "a"],
+      [2, "c"],
+    ])
     expect(context.text).toContain("[2] shipping.md\nParcels ship every weekday.")
   })
 

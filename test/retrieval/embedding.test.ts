@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { embeddingRetriever, type Embedder } from "../../src/index.ts"
+import { type Embedder, embeddingRetriever } from "../../src/index.ts"
 import { scriptedEmbedder } from "../../src/testing/index.ts"
 import { handbook, openSignal } from "./corpus.ts"
 

@@ -24,12 +24,26 @@
  * mistaken for the `ModelError` fields of the same names. Redaction is the journal's: secrets in
  * strings are masked and the run's `redact.keys` are replaced, in the result as in the journal.
  */
-import { memoryJournal } from "../../src/stores/memory-journal.ts"
+
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { ConfigurationError, DecisionError, fn, human, ModelError, pipeline, route, StepCodeError, type JournalEntry, type RunError, type RunResult, type StepPolicy } from "../../src/index.ts"
+import {
+  ConfigurationError,
+  DecisionError,
+  fn,
+  human,
+  type JournalEntry,
+  ModelError,
+  pipeline,
+  type RunError,
+  type RunResult,
+  route,
+  StepCodeError,
+  type StepPolicy,
+} from "../../src/index.ts"
+import { memoryJournal } from "../../src/stores/memory-journal.ts"
 
 const Input = z.object({})
 
@@ -69,15 +83,18 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
   it("aborts the timed-out attempt's signal before the retry starts, and gives the retry a fresh signal", async () => {
     const signals: AbortSignal[] = []
     const firstAbortedWhenSecondStarted: boolean[] = []
-    const pipelineUnderTest = oneStep(async ({ signal }) => {
-      signals.push(signal)
-      if (signals.length === 1) {
-        await abortedWithin(signal, 800)
-        return "late first attempt"
-      }
-      firstAbortedWhenSecondStarted.push(signals[0]?.aborted === true)
-      return "second attempt"
-    }, { ...fast(2), attemptTimeout: "30ms" })
+    const pipelineUnderTest = oneStep(
+      async ({ signal }) => {
+        signals.push(signal)
+        if (signals.length === 1) {
+          await abortedWithin(signal, 800)
+          return "late first attempt"
+        }
+        firstAbortedWhenSecondStarted.push(signals[0]?.aborted === true)
+        return "second attempt"
+      },
+      { ...fast(2), attemptTimeout: "30ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -89,11 +106,14 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
 
   it("aborts the attempt's signal when the attempt timeout fails the step", async () => {
     let seen: AbortSignal | undefined
-    const pipelineUnderTest = oneStep(async ({ signal }) => {
-      seen = signal
-      await abortedWithin(signal, 800)
-      return "late"
-    }, { attemptTimeout: "30ms" })
+    const pipelineUnderTest = oneStep(
+      async ({ signal }) => {
+        seen = signal
+        await abortedWithin(signal, 800)
+        return "late"
+      },
+      { attemptTimeout: "30ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -103,11 +123,14 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
 
   it("aborts the attempt's signal when the step timeout fires", async () => {
     let seen: AbortSignal | undefined
-    const pipelineUnderTest = oneStep(async ({ signal }) => {
-      seen = signal
-      await abortedWithin(signal, 800)
-      return "late"
-    }, { timeout: "40ms" })
+    const pipelineUnderTest = oneStep(
+      async ({ signal }) => {
+        seen = signal
+        await abortedWithin(signal, 800)
+        return "late"
+      },
+      { timeout: "40ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -117,11 +140,14 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
 
   it("aborts every attempt's signal, the one in flight included, when the step timeout ends the retries", async () => {
     const signals: AbortSignal[] = []
-    const pipelineUnderTest = oneStep(async ({ signal }) => {
-      signals.push(signal)
-      await abortedWithin(signal, 800)
-      return "late"
-    }, { ...fast(10), attemptTimeout: "30ms", timeout: "80ms" })
+    const pipelineUnderTest = oneStep(
+      async ({ signal }) => {
+        signals.push(signal)
+        await abortedWithin(signal, 800)
+        return "late"
+      },
+      { ...fast(10), attemptTimeout: "30ms", timeout: "80ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -135,10 +161,13 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
 describe("2. a synchronous attempt that overruns its timeout is a StepTimeoutError", () => {
   it("fails a step that blocks 300 ms under a 50 ms attemptTimeout and discards its output", async () => {
     const journal = memoryJournal()
-    const pipelineUnderTest = oneStep(() => {
-      busy(300)
-      return "late output"
-    }, { attemptTimeout: "50ms" })
+    const pipelineUnderTest = oneStep(
+      () => {
+        busy(300)
+        return "late output"
+      },
+      { attemptTimeout: "50ms" },
+    )
 
     const result = await pipelineUnderTest.run({}, { journal })
 
@@ -151,11 +180,14 @@ describe("2. a synchronous attempt that overruns its timeout is a StepTimeoutErr
 
   it("retries a synchronous attempt that overran, and keeps the output of the attempt that made it in time", async () => {
     let calls = 0
-    const pipelineUnderTest = oneStep(() => {
-      calls += 1
-      if (calls === 1) busy(150)
-      return calls === 1 ? "late output" : "on time"
-    }, { ...fast(2), attemptTimeout: "30ms" })
+    const pipelineUnderTest = oneStep(
+      () => {
+        calls += 1
+        if (calls === 1) busy(150)
+        return calls === 1 ? "late output" : "on time"
+      },
+      { ...fast(2), attemptTimeout: "30ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -165,11 +197,14 @@ describe("2. a synchronous attempt that overruns its timeout is a StepTimeoutErr
 
   it("retries a synchronous overrun until the attempts are spent, then fails with StepTimeoutError", async () => {
     let calls = 0
-    const pipelineUnderTest = oneStep(() => {
-      calls += 1
-      busy(100)
-      return "late output"
-    }, { ...fast(2), attemptTimeout: "20ms" })
+    const pipelineUnderTest = oneStep(
+      () => {
+        calls += 1
+        busy(100)
+        return "late output"
+      },
+      { ...fast(2), attemptTimeout: "20ms" },
+    )
 
     const result = await pipelineUnderTest.run({})
 
@@ -181,36 +216,38 @@ describe("2. a synchronous attempt that overruns its timeout is a StepTimeoutErr
 describe("3. a retryable error is retried the same whether fn code throws it synchronously or asynchronously", () => {
   const retryable = {
     "StepCodeError({ retryable: true })": () => new StepCodeError({ step: "work", retryable: true, message: "flaky dependency" }),
-    "a retryable ModelError": () =>
-      new ModelError({ provider: "acme", model: "m1", reason: "overloaded", retryable: true, message: "overloaded, try again" }),
+    "a retryable ModelError": () => new ModelError({ provider: "acme", model: "m1", reason: "overloaded", retryable: true, message: "overloaded, try again" }),
   }
-  const cases = Object.entries(retryable).flatMap(([label, make]) =>
-    (["sync", "async"] as const).map((mode) => ({ label, make, mode, tag: make()._tag })))
+  const cases = Object.entries(retryable).flatMap(([label, make]) => (["sync", "async"] as const).map((mode) => ({ label, make, mode, tag: make()._tag })))
 
-  it.each(cases)("$label thrown $mode is attempted 3 times under retry.attempts 3", async ({ make, mode, tag }) => {
-    let calls = 0
-    const journal = memoryJournal()
-    const pipelineUnderTest = oneStep(
-      mode === "sync"
-        ? () => {
-            calls += 1
-            throw make()
-          }
-        : async () => {
-            calls += 1
-            throw make()
-          },
-      fast(3),
-    )
+  it.each(cases)(
+    "$label thrown $mode is attempted 3 times under retry.attempts 3",
+    async ({ make, mode, tag }) => {
+      let calls = 0
+      const journal = memoryJournal()
+      const pipelineUnderTest = oneStep(
+        mode === "sync"
+          ? () => {
+              calls += 1
+              throw make()
+            }
+          : async () => {
+              calls += 1
+              throw make()
+            },
+        fast(3),
+      )
 
-    const result = await pipelineUnderTest.run({}, { journal })
+      const result = await pipelineUnderTest.run({}, { journal })
 
-    expect(calls).toBe(3)
-    expect(failedOf(result).error).toMatchObject({ _tag: tag, step: "work", retryable: true })
-    const entries = await journal.read(result.runId)
-    expect(entriesOf(entries, "step.retried")).toHaveLength(2)
-    expect(entriesOf(entries, "step.failed")).toMatchObject([{ attempts: 3 }])
-  }, 2_000)
+      expect(calls).toBe(3)
+      expect(failedOf(result).error).toMatchObject({ _tag: tag, step: "work", retryable: true })
+      const entries = await journal.read(result.runId)
+      expect(entriesOf(entries, "step.retried")).toHaveLength(2)
+      expect(entriesOf(entries, "step.failed")).toMatchObject([{ attempts: 3 }])
+    },
+    2_000,
+  )
 
   it("succeeds on the attempt after a synchronously thrown retryable error", async () => {
     let calls = 0
@@ -226,36 +263,43 @@ describe("3. a retryable error is retried the same whether fn code throws it syn
 })
 
 describe("4. an explicit retry.attempts retries any thrown error except those typed as not retryable", () => {
-  it.each(["sync", "async"] as const)("retries a plain Error thrown %s until the 6 attempts are spent", async (mode) => {
-    let calls = 0
-    const journal = memoryJournal()
-    const pipelineUnderTest = oneStep(
-      mode === "sync"
-        ? () => {
-            calls += 1
-            throw new Error("connection refused")
-          }
-        : async () => {
-            calls += 1
-            throw new Error("connection refused")
-          },
-      { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
-    )
+  it.each(["sync", "async"] as const)(
+    "retries a plain Error thrown %s until the 6 attempts are spent",
+    async (mode) => {
+      let calls = 0
+      const journal = memoryJournal()
+      const pipelineUnderTest = oneStep(
+        mode === "sync"
+          ? () => {
+              calls += 1
+              throw new Error("connection refused")
+            }
+          : async () => {
+              calls += 1
+              throw new Error("connection refused")
+            },
+        { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
+      )
 
-    const result = await pipelineUnderTest.run({}, { journal })
+      const result = await pipelineUnderTest.run({}, { journal })
 
-    expect(calls).toBe(6)
-    expect(failedOf(result).error).toMatchObject({ _tag: "StepCodeError", step: "work", message: expect.stringContaining("connection refused") })
-    expect(entriesOf(await journal.read(result.runId), "step.failed")).toMatchObject([{ attempts: 6 }])
-  }, 2_000)
+      expect(calls).toBe(6)
+      expect(failedOf(result).error).toMatchObject({ _tag: "StepCodeError", step: "work", message: expect.stringContaining("connection refused") })
+      expect(entriesOf(await journal.read(result.runId), "step.failed")).toMatchObject([{ attempts: 6 }])
+    },
+    2_000,
+  )
 
   it("a plain Error that goes away on the third attempt ends done", async () => {
     let calls = 0
-    const pipelineUnderTest = oneStep(async () => {
-      calls += 1
-      if (calls < 3) throw new Error("connection refused")
-      return "third time lucky"
-    }, { retry: { attempts: 6, initialDelay: "1ms", jitter: false } })
+    const pipelineUnderTest = oneStep(
+      async () => {
+        calls += 1
+        if (calls < 3) throw new Error("connection refused")
+        return "third time lucky"
+      },
+      { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
+    )
 
     expect(await pipelineUnderTest.run({})).toMatchObject({ status: "done", output: "third time lucky" })
     expect(calls).toBe(3)
@@ -281,26 +325,30 @@ describe("4. an explicit retry.attempts retries any thrown error except those ty
   }
   const cases = Object.entries(notRetryable).flatMap(([label, make]) => (["sync", "async"] as const).map((mode) => ({ label, make, mode })))
 
-  it.each(cases)("does not retry $label thrown $mode, even under retry.attempts 6", async ({ make, mode }) => {
-    let calls = 0
-    const pipelineUnderTest = oneStep(
-      mode === "sync"
-        ? () => {
-            calls += 1
-            throw make()
-          }
-        : async () => {
-            calls += 1
-            throw make()
-          },
-      { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
-    )
+  it.each(cases)(
+    "does not retry $label thrown $mode, even under retry.attempts 6",
+    async ({ make, mode }) => {
+      let calls = 0
+      const pipelineUnderTest = oneStep(
+        mode === "sync"
+          ? () => {
+              calls += 1
+              throw make()
+            }
+          : async () => {
+              calls += 1
+              throw make()
+            },
+        { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
+      )
 
-    const result = await pipelineUnderTest.run({})
+      const result = await pipelineUnderTest.run({})
 
-    failedOf(result)
-    expect(calls).toBe(1)
-  }, 2_000)
+      failedOf(result)
+      expect(calls).toBe(1)
+    },
+    2_000,
+  )
 })
 
 describe("5. a step that cancels its own run and rejects on its aborted signal leaves no unhandled rejection", () => {
@@ -308,7 +356,8 @@ describe("5. a step that cancels its own run and rejects on its aborted signal l
     const script = fileURLToPath(new URL("./fixtures/cancel-self.ts", import.meta.url))
     const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, ["--unhandled-rejections=strict", script], { timeout: 10_000 }, (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }),
+      )
     })
 
     expect(outcome.code, outcome.stderr).toBe(0)
@@ -397,19 +446,23 @@ describe("7. a thrown error keeps its evidence in the result and the journal", (
     expect(text).not.toContain(apiKey)
   }
 
-  it.each(["sync", "async"] as const)("keeps name, stack, cause chain and own fields (redacted) of an error thrown %s", async (mode) => {
-    const journal = memoryJournal()
-    const pipelineUnderTest = oneStep(mode === "sync" ? () => callUpstream() : async () => callUpstream())
+  it.each(["sync", "async"] as const)(
+    "keeps name, stack, cause chain and own fields (redacted) of an error thrown %s",
+    async (mode) => {
+      const journal = memoryJournal()
+      const pipelineUnderTest = oneStep(mode === "sync" ? () => callUpstream() : async () => callUpstream())
 
-    const result = await pipelineUnderTest.run({}, { journal })
+      const result = await pipelineUnderTest.run({}, { journal })
 
-    expectEvidence(evidenceOf(failedOf(result).error))
-    const entries = await journal.read(result.runId)
-    const [stepFailed] = entriesOf(entries, "step.failed")
-    expectEvidence(evidenceOf(stepFailed?.error))
-    const [runFinished] = entriesOf(entries, "run.finished")
-    expectEvidence(evidenceOf(runFinished?.error))
-  }, 2_000)
+      expectEvidence(evidenceOf(failedOf(result).error))
+      const entries = await journal.read(result.runId)
+      const [stepFailed] = entriesOf(entries, "step.failed")
+      expectEvidence(evidenceOf(stepFailed?.error))
+      const [runFinished] = entriesOf(entries, "run.finished")
+      expectEvidence(evidenceOf(runFinished?.error))
+    },
+    2_000,
+  )
 
   it("keeps the evidence of an error that failed every retry attempt", async () => {
     const journal = memoryJournal()
@@ -441,7 +494,10 @@ describe("7. a thrown error keeps its evidence in the result and the journal", (
   it("an error thrown in a step's route keeps its class name, message and stack", async () => {
     const journal = memoryJournal()
     const pipelineUnderTest = pipeline({ id: "routes", input: Input })
-      .step("work", fn(() => "an output no route expected"))
+      .step(
+        "work",
+        fn(() => "an output no route expected"),
+      )
       .edges({
         work: route(["done"], () => {
           throw new RoutingBug("no route for this output")
@@ -461,8 +517,14 @@ describe("7. a thrown error keeps its evidence in the result and the journal", (
     const journal = memoryJournal()
     const pipelineUnderTest = pipeline({ id: "human-routes", input: Input })
       .step("review", human({ decision: z.object({ approve: z.boolean() }) }))
-      .step("yes", fn(() => "approved"))
-      .step("no", fn(() => "rejected"))
+      .step(
+        "yes",
+        fn(() => "approved"),
+      )
+      .step(
+        "no",
+        fn(() => "rejected"),
+      )
       .edges({
         review: route(["yes", "no"], () => {
           throw new RoutingBug("no route for this decision")

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, llm, memoryJournal, pipeline, tool, callTool, type RunEvent, type StepExecutor, type StepPolicy } from "../../src/index.ts"
+import { callTool, fn, llm, memoryJournal, pipeline, type RunEvent, type StepExecutor, type StepPolicy, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Input = z.object({})

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, DecisionError, fn, maxSteps, memoryJournal, pipeline, tool, type RunEvent } from "../../src/index.ts"
+import { agent, DecisionError, fn, maxSteps, memoryJournal, pipeline, type RunEvent, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const makeRefunds = () => {
@@ -15,7 +15,10 @@ const makeRefunds = () => {
   })
   const refunds = pipeline({ id: "refunds", input: z.object({ ticket: z.string() }) })
     .step("refund", agent({ model: "smart", prompt: ({ input }) => input.ticket, tools: { lookupOrder, issueRefund }, stop: [maxSteps(6)] }))
-    .step("reply", fn(({ steps }) => `reply: ${steps.refund}`))
+    .step(
+      "reply",
+      fn(({ steps }) => `reply: ${steps.refund}`),
+    )
     .edges({ refund: "reply", reply: "done" })
   return { refunds, refunded }
 }
@@ -47,7 +50,9 @@ describe("tool approval", () => {
     const snapshot = (await journal.loadSnapshot("a1")) as { value: unknown; context: { waiting: unknown; agents: Record<string, { pending: unknown[] }> } }
     expect(snapshot.value).toEqual({ refund: "awaitingApproval" })
     expect(snapshot.context.waiting).toMatchObject({ step: "refund" })
-    expect(snapshot.context.agents["refund"]?.pending).toEqual([{ id: "pay", name: "issueRefund", arguments: { orderId: "A-1", amount: 80 }, approval: "needed" }])
+    expect(snapshot.context.agents["refund"]?.pending).toEqual([
+      { id: "pay", name: "issueRefund", arguments: { orderId: "A-1", amount: 80 }, approval: "needed" },
+    ])
     // The model is not asked again on resume: the finished turns come from the journal.
     const model = scriptedModel([(request) => `final: ${request.messages.at(-1)?.content}`])
     const done = await refunds.decide("a1", "refund", { action: "approve" }, { journal, models: { smart: model } })
@@ -64,7 +69,10 @@ describe("tool approval", () => {
       seen.push(event)
       if (event.type === "human.waiting") handle.send("refund", { action: "reject", reason: "over the limit without a receipt" })
     }
-    expect(await handle.result).toMatchObject({ status: "done", output: "reply: final: A person reviewing this call rejected it: over the limit without a receipt" })
+    expect(await handle.result).toMatchObject({
+      status: "done",
+      output: "reply: final: A person reviewing this call rejected it: over the limit without a receipt",
+    })
     expect(refunded).toEqual([])
     expect(seen.find((event) => event.type === "human.decided")).toMatchObject({ step: "refund", decision: { action: "reject" } })
   })
@@ -84,7 +92,7 @@ describe("tool approval", () => {
       if (event.type === "human.waiting") invalid.send("refund", { action: "edit", arguments: { orderId: "A-1", amount: -5 } })
     }
     const result = await invalid.result
-    expect(result).toMatchObject({ status: "done", output: expect.stringContaining("invalid arguments for tool \"issueRefund\"") })
+    expect(result).toMatchObject({ status: "done", output: expect.stringContaining('invalid arguments for tool "issueRefund"') })
     expect(second.refunded).toEqual([])
   })
 
@@ -105,17 +113,31 @@ describe("tool approval", () => {
   it("asks once per call when one turn makes several calls that need approval, and replays them in order on resume", async () => {
     const { refunds, refunded } = makeRefunds()
     const first = scriptedModel([
-      { toolCalls: [{ id: "p1", name: "issueRefund", arguments: { orderId: "A-1", amount: 70 } }, { id: "p2", name: "issueRefund", arguments: { orderId: "A-2", amount: 90 } }] },
+      {
+        toolCalls: [
+          { id: "p1", name: "issueRefund", arguments: { orderId: "A-1", amount: 70 } },
+          { id: "p2", name: "issueRefund", arguments: { orderId: "A-2", amount: 90 } },
+        ],
+      },
     ])
     // Resumes replay the first turn from the journal: a model that is asked again fails the run.
     const unused = scriptedModel([])
     const journal = memoryJournal()
-    expect(await refunds.run({ ticket: "two" }, { models: { smart: first }, journal, runId: "m" })).toMatchObject({ status: "awaiting-human", prompt: expect.stringContaining("A-1") })
-    expect(await refunds.decide("m", "refund", { action: "approve" }, { journal, models: { smart: unused } })).toMatchObject({ status: "awaiting-human", prompt: expect.stringContaining("A-2") })
+    expect(await refunds.run({ ticket: "two" }, { models: { smart: first }, journal, runId: "m" })).toMatchObject({
+      status: "awaiting-human",
+      prompt: expect.stringContaining("A-1"),
+    })
+    expect(await refunds.decide("m", "refund", { action: "approve" }, { journal, models: { smart: unused } })).toMatchObject({
+      status: "awaiting-human",
+      prompt: expect.stringContaining("A-2"),
+    })
     expect(refunded).toEqual([])
     expect(unused.calls).toHaveLength(0)
     const last = scriptedModel(["both handled"])
-    expect(await refunds.decide("m", "refund", { action: "reject", reason: "duplicate" }, { journal, models: { smart: last } })).toMatchObject({ status: "done", output: "reply: both handled" })
+    expect(await refunds.decide("m", "refund", { action: "reject", reason: "duplicate" }, { journal, models: { smart: last } })).toMatchObject({
+      status: "done",
+      output: "reply: both handled",
+    })
     expect(last.calls).toHaveLength(1)
     expect(refunded).toEqual([{ orderId: "A-1", amount: 70 }])
   })

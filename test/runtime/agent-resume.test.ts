@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, fn, maxSteps, memoryJournal, pipeline, sqliteJournal, tool, type Journal, type JournalEntry } from "../../src/index.ts"
+import { agent, fn, type Journal, type JournalEntry, maxSteps, memoryJournal, pipeline, sqliteJournal, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 /** A journal holding only the first entries of another run's journal: the state a crash leaves. */
@@ -22,13 +22,22 @@ const makeResearch = () => {
   })
   const research = pipeline({ id: "research", input: z.object({ topic: z.string() }) })
     .step("gather", agent({ model: "smart", prompt: ({ input }) => input.topic, tools: { fetchPage }, stop: [maxSteps(5)] }))
-    .step("publish", fn(({ steps }) => `published: ${steps.gather}`))
+    .step(
+      "publish",
+      fn(({ steps }) => `published: ${steps.gather}`),
+    )
     .edges({ gather: "publish", publish: "done" })
   return { research, ran }
 }
 
 const replies = [
-  { toolCalls: [{ id: "a", name: "fetchPage", arguments: { url: "u1" } }, { id: "b", name: "fetchPage", arguments: { url: "u2" } }], usage: { inputTokens: 10, outputTokens: 1 } },
+  {
+    toolCalls: [
+      { id: "a", name: "fetchPage", arguments: { url: "u1" } },
+      { id: "b", name: "fetchPage", arguments: { url: "u2" } },
+    ],
+    usage: { inputTokens: 10, outputTokens: 1 },
+  },
   { toolCalls: [{ id: "c", name: "fetchPage", arguments: { url: "u3" } }], usage: { inputTokens: 20, outputTokens: 2 } },
   { text: "report from 3 pages", usage: { inputTokens: 30, outputTokens: 3 } },
 ] as const
@@ -82,13 +91,21 @@ describe("resume after a crash mid-agent", () => {
     const path = join(folder, "runs.db")
     try {
       const paid: string[] = []
-      const pay = tool({ name: "pay", input: z.object({ amount: z.number() }), approval: true, run: ({ amount }, { idempotencyKey }) => (paid.push(`${amount} ${idempotencyKey}`), "paid") })
+      const pay = tool({
+        name: "pay",
+        input: z.object({ amount: z.number() }),
+        approval: true,
+        run: ({ amount }, { idempotencyKey }) => (paid.push(`${amount} ${idempotencyKey}`), "paid"),
+      })
       const build = () =>
         pipeline({ id: "payments", input: z.object({}) })
           .step("payer", agent({ model: "smart", prompt: () => "pay 5", tools: { pay }, stop: [maxSteps(3)] }))
           .edges({ payer: "done" })
       const first = sqliteJournal({ path })
-      const paused = await build().run({}, { journal: first, runId: "s1", models: { smart: scriptedModel([{ toolCalls: [{ id: "x", name: "pay", arguments: { amount: 5 } }] }]) } })
+      const paused = await build().run(
+        {},
+        { journal: first, runId: "s1", models: { smart: scriptedModel([{ toolCalls: [{ id: "x", name: "pay", arguments: { amount: 5 } }] }]) } },
+      )
       expect(paused).toMatchObject({ status: "awaiting-human", step: "payer" })
       first.close()
       const second = sqliteJournal({ path })

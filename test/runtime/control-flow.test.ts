@@ -1,25 +1,29 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, llm, maxVisits, memoryJournal, pipeline, route, when, type RunEvent } from "../../src/index.ts"
+import { fn, llm, maxVisits, memoryJournal, pipeline, type RunEvent, route, when } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const Kind = z.object({ kind: z.enum(["refund", "bug", "other"]), confidence: z.number() })
 
 const triage = pipeline({ id: "triage", input: z.object({ ticket: z.string() }) })
   .step("classify", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: Kind }))
-  .step("refund", fn(({ steps }) => `refund for ${steps.classify?.kind}`))
+  .step(
+    "refund",
+    fn(({ steps }) => `refund for ${steps.classify?.kind}`),
+  )
   .step("answer", llm({ model: "fast", prompt: ({ steps, input }) => `Answer the ${steps.classify?.kind} ticket: ${input.ticket}` }))
-  .step("escalate", fn(() => "escalated"))
+  .step(
+    "escalate",
+    fn(() => "escalated"),
+  )
   .edges({
-    classify: route(["escalate", "refund", "answer"], ({ output }) =>
-      output.confidence < 0.6 ? "escalate" : output.kind === "refund" ? "refund" : "answer"),
+    classify: route(["escalate", "refund", "answer"], ({ output }) => (output.confidence < 0.6 ? "escalate" : output.kind === "refund" ? "refund" : "answer")),
     refund: "done",
     answer: "done",
     escalate: "done",
   })
 
-const routesOf = (events: readonly RunEvent[]) =>
-  events.flatMap((event) => (event.type === "route.taken" ? [`${event.from}→${event.to}`] : []))
+const routesOf = (events: readonly RunEvent[]) => events.flatMap((event) => (event.type === "route.taken" ? [`${event.from}→${event.to}`] : []))
 
 describe("chains and routes", () => {
   it("runs a chain, passing typed earlier outputs into prompts", async () => {
@@ -27,10 +31,7 @@ describe("chains and routes", () => {
     const events: RunEvent[] = []
     const result = await triage.run({ ticket: "App crashes" }, { models: { fast: model }, onEvent: (event) => events.push(event) })
     expect(result).toMatchObject({ status: "done", step: "answer", output: "We are fixing it." })
-    expect(model.calls.map((call) => call.request.messages.at(-1)?.content)).toEqual([
-      "Classify: App crashes",
-      "Answer the bug ticket: App crashes",
-    ])
+    expect(model.calls.map((call) => call.request.messages.at(-1)?.content)).toEqual(["Classify: App crashes", "Answer the bug ticket: App crashes"])
     expect(routesOf(events)).toEqual(["classify→answer", "answer→done"])
   })
 
@@ -52,7 +53,10 @@ describe("chains and routes", () => {
 
   it("journals every event in order with consecutive sequence numbers", async () => {
     const journal = memoryJournal()
-    const result = await triage.run({ ticket: "t" }, { journal, runId: "run-1", models: { fast: scriptedModel([{ object: { kind: "refund", confidence: 1 } }]) } })
+    const result = await triage.run(
+      { ticket: "t" },
+      { journal, runId: "run-1", models: { fast: scriptedModel([{ object: { kind: "refund", confidence: 1 } }]) } },
+    )
     expect(result.runId).toBe("run-1")
     const entries = await journal.read("run-1")
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index))
@@ -82,20 +86,33 @@ describe("loops and stop rules", () => {
   const Critique = z.object({ score: z.number(), note: z.string() })
   const build = (stopped: "publish" | undefined) =>
     pipeline({ id: "writer", input: z.object({ topic: z.string() }) })
-      .step("draft", llm({ model: "fast", prompt: ({ input, steps, visit }) => `Draft #${visit} on ${input.topic}. ${(steps.critique as { note?: string } | undefined)?.note ?? ""}` }))
+      .step(
+        "draft",
+        llm({
+          model: "fast",
+          prompt: ({ input, steps, visit }) => `Draft #${visit} on ${input.topic}. ${(steps.critique as { note?: string } | undefined)?.note ?? ""}`,
+        }),
+      )
       .step("critique", llm({ model: "fast", prompt: ({ steps }) => `Critique: ${steps.draft}`, output: Critique }))
-      .step("publish", fn(({ steps }) => `published: ${steps.draft}`))
+      .step(
+        "publish",
+        fn(({ steps }) => `published: ${steps.draft}`),
+      )
       .edges({
         draft: stopped === undefined ? { next: "critique", stop: maxVisits(3) } : { next: "critique", stop: maxVisits(3), stopped },
         critique: route(["draft", "publish"], ({ output }) => (output.score >= 8 ? "publish" : "draft")),
         publish: "done",
       })
 
-  const lowScores = () => scriptedModel([
-    "d1", { object: { score: 2, note: "shorter" } },
-    "d2", { object: { score: 4, note: "clearer" } },
-    "d3", { object: { score: 6, note: "more" } },
-  ])
+  const lowScores = () =>
+    scriptedModel([
+      "d1",
+      { object: { score: 2, note: "shorter" } },
+      "d2",
+      { object: { score: 4, note: "clearer" } },
+      "d3",
+      { object: { score: 6, note: "more" } },
+    ])
 
   it("leaves the loop by its route when the output is good enough", async () => {
     const model = scriptedModel(["d1", { object: { score: 3, note: "n" } }, "d2", { object: { score: 9, note: "good" } }])
@@ -121,8 +138,16 @@ describe("loops and stop rules", () => {
 
   it("supports named predicate rules", async () => {
     const p = pipeline({ id: "poller", input: z.object({ target: z.number() }) })
-      .step("poll", fn(({ visit }) => visit * 10))
-      .edges({ poll: { next: route(["poll", "done"], () => "poll"), stop: when("reachedTarget", ({ steps, input }) => ((steps.poll as number | undefined) ?? 0) >= input.target) } })
+      .step(
+        "poll",
+        fn(({ visit }) => visit * 10),
+      )
+      .edges({
+        poll: {
+          next: route(["poll", "done"], () => "poll"),
+          stop: when("reachedTarget", ({ steps, input }) => ((steps.poll as number | undefined) ?? 0) >= input.target),
+        },
+      })
     const result = await p.run({ target: 30 })
     expect(result).toMatchObject({ status: "stopped", stoppedBy: { step: "poll", rule: "reachedTarget" }, steps: { poll: 30 } })
   })
@@ -131,10 +156,16 @@ describe("loops and stop rules", () => {
 describe("failures route or end the run", () => {
   it("follows the error edge and exposes the error to later steps", async () => {
     const p = pipeline({ id: "guarded", input: z.object({}) })
-      .step("risky", fn((): number => {
-        throw new Error("disk full")
-      }))
-      .step("recover", fn(() => "recovered"))
+      .step(
+        "risky",
+        fn((): number => {
+          throw new Error("disk full")
+        }),
+      )
+      .step(
+        "recover",
+        fn(() => "recovered"),
+      )
       .edges({ risky: { next: "done", error: "recover" }, recover: "done" })
     const journal = memoryJournal()
     const result = await p.run({}, { journal, runId: "r" })
@@ -145,7 +176,10 @@ describe("failures route or end the run", () => {
 
   it("fails the run with a typed error when no error edge exists", async () => {
     const p = pipeline({ id: "fragile", input: z.object({}) })
-      .step("risky", fn(async (): Promise<number> => Promise.reject(new Error("boom"))))
+      .step(
+        "risky",
+        fn(async (): Promise<number> => Promise.reject(new Error("boom"))),
+      )
       .edges({ risky: "done" })
     const result = await p.run({})
     expect(result).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "risky", message: "boom" } })
@@ -153,8 +187,14 @@ describe("failures route or end the run", () => {
 
   it("turns a route that returns an undeclared target into a RouteError", async () => {
     const p = pipeline({ id: "liar", input: z.object({}) })
-      .step("a", fn(() => 1))
-      .step("b", fn(() => 2))
+      .step(
+        "a",
+        fn(() => 1),
+      )
+      .step(
+        "b",
+        fn(() => 2),
+      )
       .edges({ a: route(["b"], () => "c" as "b"), b: "done" })
     const result = await p.run({})
     expect(result).toMatchObject({ status: "failed", error: { _tag: "RouteError", step: "a", target: "c" } })
@@ -186,8 +226,14 @@ describe("failures route or end the run", () => {
   it("runs Effect-returning fn steps and keeps their typed failures", async () => {
     const { Effect } = await import("effect")
     const p = pipeline({ id: "effects", input: z.object({ n: z.number() }) })
-      .step("double", fn(({ input }) => Effect.succeed(input.n * 2)))
-      .step("check", fn(({ steps }) => ((steps.double ?? 0) > 10 ? Effect.fail(new Error("too big")) : Effect.succeed("fine"))))
+      .step(
+        "double",
+        fn(({ input }) => Effect.succeed(input.n * 2)),
+      )
+      .step(
+        "check",
+        fn(({ steps }) => ((steps.double ?? 0) > 10 ? Effect.fail(new Error("too big")) : Effect.succeed("fine"))),
+      )
       .edges({ double: "check", check: "done" })
     expect(await p.run({ n: 2 })).toMatchObject({ status: "done", output: "fine", steps: { double: 4 } })
     expect(await p.run({ n: 20 })).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "check", message: "too big" } })

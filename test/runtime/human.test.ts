@@ -1,16 +1,28 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { DecisionError, fn, human, memoryJournal, pipeline, route, type RunEvent } from "../../src/index.ts"
+import { DecisionError, fn, human, memoryJournal, pipeline, type RunEvent, route } from "../../src/index.ts"
 
 const Review = z.object({ approve: z.boolean(), note: z.string().optional() })
 
 const approval = (withTimeoutEdge = true) =>
   pipeline({ id: "approval", input: z.object({ amount: z.number() }) })
-    .step("prepare", fn(({ input }) => ({ amount: input.amount, currency: "EUR" })))
+    .step(
+      "prepare",
+      fn(({ input }) => ({ amount: input.amount, currency: "EUR" })),
+    )
     .step("review", human({ decision: Review, timeout: "24h", prompt: ({ steps }) => `Approve ${steps.prepare?.amount} ${steps.prepare?.currency}?` }))
-    .step("pay", fn(({ steps }) => `paid ${steps.prepare?.amount}`))
-    .step("reject", fn(({ steps }) => `rejected: ${steps.review?.note ?? "no note"}`))
-    .step("escalate", fn(() => "escalated to a manager"))
+    .step(
+      "pay",
+      fn(({ steps }) => `paid ${steps.prepare?.amount}`),
+    )
+    .step(
+      "reject",
+      fn(({ steps }) => `rejected: ${steps.review?.note ?? "no note"}`),
+    )
+    .step(
+      "escalate",
+      fn(() => "escalated to a manager"),
+    )
     .edges({
       prepare: "review",
       review: { next: route(["pay", "reject"], ({ output }) => (output.approve ? "pay" : "reject")), timeout: withTimeoutEdge ? "escalate" : "reject" },
@@ -109,7 +121,10 @@ describe("human handoff", () => {
   it("a human step can be the first step", async () => {
     const p = pipeline({ id: "ask-first", input: z.object({}) })
       .step("ask", human({ decision: z.string() }))
-      .step("echo", fn(({ steps }) => `you said ${steps.ask}`))
+      .step(
+        "echo",
+        fn(({ steps }) => `you said ${steps.ask}`),
+      )
       .edges({ ask: "echo", echo: "done" })
     const journal = memoryJournal()
     expect(await p.run({}, { journal, runId: "f" })).toMatchObject({ status: "awaiting-human", step: "ask", deadline: null })
@@ -124,13 +139,22 @@ describe("a route that fails on a human decision", () => {
   const reviewThen = (select: () => "pay" | "done") =>
     pipeline({ id: "review-routes", input: z.object({}) })
       .step("review", human({ decision: Review }))
-      .step("pay", fn(() => "paid"))
+      .step(
+        "pay",
+        fn(() => "paid"),
+      )
       .edges({ review: route(["pay", "done"], select), pay: "done" })
   const reviewOrFix = (select: () => "pay" | "done") =>
     pipeline({ id: "review-routes", input: z.object({}) })
       .step("review", human({ decision: Review }))
-      .step("pay", fn(() => "paid"))
-      .step("fix", fn(() => "fixed by hand"))
+      .step(
+        "pay",
+        fn(() => "paid"),
+      )
+      .step(
+        "fix",
+        fn(() => "fixed by hand"),
+      )
       .edges({ review: { next: route(["pay", "done"], select), error: "fix" }, pay: "done", fix: "done" })
   const throwing = () => {
     throw new RoutingBug("no route for this decision", { cause: new TypeError("amount is undefined") })

@@ -2,12 +2,21 @@
 // the same events in the same order, and a failed batch ends the run like a failed append.
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, memoryJournal, pipeline, route, type Journal, type JournalEntry, type RunEvent } from "../../src/index.ts"
+import { fn, type Journal, type JournalEntry, memoryJournal, pipeline, type RunEvent, route } from "../../src/index.ts"
 
 const chain = pipeline({ id: "batched", input: z.object({ n: z.number() }) })
-  .step("first", fn(({ input }) => input.n + 1))
-  .step("second", fn(async ({ steps }) => (steps.first ?? 0) * 2))
-  .step("third", fn(({ steps }) => (steps.second ?? 0) - 3))
+  .step(
+    "first",
+    fn(({ input }) => input.n + 1),
+  )
+  .step(
+    "second",
+    fn(async ({ steps }) => (steps.first ?? 0) * 2),
+  )
+  .step(
+    "third",
+    fn(({ steps }) => (steps.second ?? 0) - 3),
+  )
   .edges({ first: "second", second: route(["third", "done"], ({ output }) => (output > 0 ? "third" : "done")), third: "done" })
 
 /** A memory journal whose writes are asynchronous and which records each batch it is given. */
@@ -47,8 +56,11 @@ describe("journal batches", () => {
     expect(typesOf(entries)).toEqual(typesOf(await plain.read(plain.runIds()[0] as string)))
     expect(batches.flat()).toEqual(entries)
     for (const step of ["second", "third"]) {
-      const batch = batches.find((written) =>
-        written.some((entry) => entry.type === "route.taken" && entry.to === step) && written.some((entry) => entry.type === "step.started" && entry.step === step))
+      const batch = batches.find(
+        (written) =>
+          written.some((entry) => entry.type === "route.taken" && entry.to === step) &&
+          written.some((entry) => entry.type === "step.started" && entry.step === step),
+      )
       expect(batch, `route.taken and step.started of ${step} in one batch`).toBeDefined()
     }
     expect(batches.length).toBeLessThan(entries.length)
@@ -59,7 +71,10 @@ describe("journal batches", () => {
   it("ends the run failed when a batch cannot be written, keeping the batches before it", async () => {
     const { journal, inner } = batchingJournal("step.finished")
     const result = await chain.run({ n: 1 }, { journal })
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "CancelledError", message: expect.stringContaining("journal write failed: connection lost") } })
+    expect(result).toMatchObject({
+      status: "failed",
+      error: { _tag: "CancelledError", message: expect.stringContaining("journal write failed: connection lost") },
+    })
     const entries = await inner.read(inner.runIds()[0] as string)
     expect(typesOf(entries)).toContain("step.started")
     expect(typesOf(entries)).not.toContain("step.finished")

@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, memoryJournal, pipeline, type Journal, type JournalEntry } from "../../src/index.ts"
+import { fn, type Journal, type JournalEntry, memoryJournal, pipeline } from "../../src/index.ts"
 
 const chain = pipeline({ id: "two", input: z.object({}) })
-  .step("first", fn(() => 1))
-  .step("second", fn(() => 2))
+  .step(
+    "first",
+    fn(() => 1),
+  )
+  .step(
+    "second",
+    fn(() => 2),
+  )
   .edges({ first: "second", second: "done" })
 
 const failingOn = (type: JournalEntry["type"], mode: "throw" | "reject"): Journal => {
@@ -33,9 +39,14 @@ describe("a journal that cannot write", () => {
   })
 
   it("keeps running when an event listener throws", async () => {
-    const result = await chain.run({}, { onEvent: () => {
-      throw new Error("listener bug")
-    } })
+    const result = await chain.run(
+      {},
+      {
+        onEvent: () => {
+          throw new Error("listener bug")
+        },
+      },
+    )
     expect(result).toMatchObject({ status: "done", output: 2 })
   })
 })

@@ -23,7 +23,10 @@ describe("structured output repair", () => {
     // each re-ask carries only the last failed answer, never the whole history
     const [first, second, third] = model.calls.map((call) => call.request.messages)
     expect(first).toHaveLength(1)
-    expect(second?.slice(1)).toMatchObject([{ role: "assistant", content: "not json" }, { role: "user", content: expect.stringContaining("is not valid JSON") }])
+    expect(second?.slice(1)).toMatchObject([
+      { role: "assistant", content: "not json" },
+      { role: "user", content: expect.stringContaining("is not valid JSON") },
+    ])
     expect(third).toHaveLength(3)
     expect(third?.[1]).toMatchObject({ role: "assistant", content: '{"total":"12","currency":"EUR"}' })
     expect(third?.[2]?.content).toContain("- total:")
@@ -59,10 +62,13 @@ describe("usage and cost", () => {
       .step("first", llm({ model: "fast", prompt: () => "a" }))
       .step("second", llm({ model: "fast", prompt: () => "b" }))
       .edges({ first: "second", second: "done" })
-    const fast = scriptedModel([
-      { text: "x", usage: { inputTokens: 1_000, outputTokens: 500, cachedInputTokens: 400 } },
-      { text: "y", usage: { inputTokens: 2_000, outputTokens: 0 } },
-    ], { name: "tiny" })
+    const fast = scriptedModel(
+      [
+        { text: "x", usage: { inputTokens: 1_000, outputTokens: 500, cachedInputTokens: 400 } },
+        { text: "y", usage: { inputTokens: 2_000, outputTokens: 0 } },
+      ],
+      { name: "tiny" },
+    )
     const journal = memoryJournal()
     const result = await p.run({}, { models: { fast }, journal, runId: "u", prices: { "scripted:tiny": { input: 1, output: 10, cachedInput: 0.5 } } })
     // first: 600 × $1 + 400 × $0.5 + 500 × $10 per million = $0.0058; second: 2000 × $1 per million = $0.002
@@ -72,7 +78,9 @@ describe("usage and cost", () => {
   })
 
   it("never guesses a price: unknown models count as unpriced calls", async () => {
-    const p = pipeline({ id: "one", input: z.object({}) }).step("only", llm({ model: "fast", prompt: () => "a" })).edges({ only: "done" })
+    const p = pipeline({ id: "one", input: z.object({}) })
+      .step("only", llm({ model: "fast", prompt: () => "a" }))
+      .edges({ only: "done" })
     const fast = scriptedModel([{ text: "x", usage: { inputTokens: 10, outputTokens: 10 } }], { name: "unknown-model" })
     const result = await p.run({}, { models: { fast } })
     expect(result.usage).toMatchObject({ costUsd: 0, calls: 1, unpricedCalls: 1, inputTokens: 10 })

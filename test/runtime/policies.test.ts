@@ -5,7 +5,15 @@ import { scriptedModel } from "../../src/testing/index.ts"
 
 const ask = (policy?: StepPolicy, fallback?: string[]) =>
   pipeline({ id: "ask", input: z.object({ question: z.string() }) })
-    .step("answer", llm({ model: "primary", prompt: ({ input }) => input.question, ...(policy === undefined ? {} : { policy }), ...(fallback === undefined ? {} : { fallback }) }))
+    .step(
+      "answer",
+      llm({
+        model: "primary",
+        prompt: ({ input }) => input.question,
+        ...(policy === undefined ? {} : { policy }),
+        ...(fallback === undefined ? {} : { fallback }),
+      }),
+    )
     .edges({ answer: "done" })
 
 const noJitter = (attempts: number): StepPolicy => ({ retry: { attempts, initialDelay: "100ms", factor: 2, jitter: false } })
@@ -30,7 +38,9 @@ describe("retry, timeouts and fallback", () => {
   it("retries a retryable failure and then succeeds, journaling each retry", async () => {
     const model = scriptedModel([{ fail: "server", status: 500 }, { fail: "overloaded" }, "42"])
     const events: RunEvent[] = []
-    const { result } = await runWithFakeTime(() => ask(noJitter(3)).run({ question: "?" }, { models: { primary: model }, onEvent: (event) => events.push(event) }))
+    const { result } = await runWithFakeTime(() =>
+      ask(noJitter(3)).run({ question: "?" }, { models: { primary: model }, onEvent: (event) => events.push(event) }),
+    )
     expect(result).toMatchObject({ status: "done", output: "42" })
     expect(model.calls).toHaveLength(3)
     const retries = events.filter((event) => event.type === "step.retried")
@@ -67,7 +77,8 @@ describe("retry, timeouts and fallback", () => {
   it("times out a hung attempt, aborts it, and retries", async () => {
     const model = scriptedModel([{ hang: true }, "late but fine"])
     const { result, elapsedMs } = await runWithFakeTime(() =>
-      ask({ ...noJitter(2), attemptTimeout: "1s" }).run({ question: "?" }, { models: { primary: model } }))
+      ask({ ...noJitter(2), attemptTimeout: "1s" }).run({ question: "?" }, { models: { primary: model } }),
+    )
     expect(result).toMatchObject({ status: "done", output: "late but fine" })
     expect(model.calls[0]?.aborted).toBe(true)
     expect(elapsedMs).toBeGreaterThanOrEqual(1_100)
@@ -76,7 +87,8 @@ describe("retry, timeouts and fallback", () => {
   it("fails the step when its overall timeout passes, whatever the attempts left", async () => {
     const model = scriptedModel([{ hang: true }], { repeat: true })
     const { result, elapsedMs } = await runWithFakeTime(() =>
-      ask({ ...noJitter(10), attemptTimeout: "1s", timeout: "2500ms" }).run({ question: "?" }, { models: { primary: model } }))
+      ask({ ...noJitter(10), attemptTimeout: "1s", timeout: "2500ms" }).run({ question: "?" }, { models: { primary: model } }),
+    )
     expect(result).toMatchObject({ status: "failed", error: { _tag: "StepTimeoutError", scope: "step", ms: 2_500, step: "answer" } })
     expect(elapsedMs).toBeLessThan(2_600)
     expect(model.calls.every((call) => call.aborted)).toBe(true)
@@ -87,7 +99,8 @@ describe("retry, timeouts and fallback", () => {
     const backup = scriptedModel(["from backup"], { name: "small" })
     const events: RunEvent[] = []
     const { result } = await runWithFakeTime(() =>
-      ask(noJitter(2), ["backup"]).run({ question: "?" }, { models: { primary, backup }, onEvent: (event) => events.push(event) }))
+      ask(noJitter(2), ["backup"]).run({ question: "?" }, { models: { primary, backup }, onEvent: (event) => events.push(event) }),
+    )
     expect(result).toMatchObject({ status: "done", output: "from backup" })
     expect(primary.calls).toHaveLength(2)
     expect(backup.calls).toHaveLength(1)
@@ -113,10 +126,13 @@ describe("cancellation", () => {
   it("passes the step's signal to fn steps and aborts it on cancel", async () => {
     let seen: AbortSignal | undefined
     const p = pipeline({ id: "slow", input: z.object({}) })
-      .step("wait", fn(({ signal }) => {
-        seen = signal
-        return new Promise<string>(() => {})
-      }))
+      .step(
+        "wait",
+        fn(({ signal }) => {
+          seen = signal
+          return new Promise<string>(() => {})
+        }),
+      )
       .edges({ wait: "done" })
     const handle = p.start({})
     await vi.waitFor(() => expect(seen).toBeDefined())

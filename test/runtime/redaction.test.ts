@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { callTool, llm, memoryJournal, pipeline, tool, type RunEvent } from "../../src/index.ts"
+import { callTool, llm, memoryJournal, pipeline, type RunEvent, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
-const login = tool({ name: "login", input: z.object({ user: z.string(), password: z.string() }), run: ({ user }) => ({ user, token: "Bearer abcdefghijklmnop" }) })
+const login = tool({
+  name: "login",
+  input: z.object({ user: z.string(), password: z.string() }),
+  run: ({ user }) => ({ user, token: "Bearer abcdefghijklmnop" }),
+})
 const flow = pipeline({ id: "secrets", input: z.object({ user: z.string(), password: z.string() }) })
-  .step("login", callTool(login, ({ input }) => input))
+  .step(
+    "login",
+    callTool(login, ({ input }) => input),
+  )
   .step("ask", llm({ model: "fast", prompt: ({ input }) => `Use key sk-live-0123456789abcdef for ${input.user}` }))
   .edges({ login: "ask", ask: "done" })
 

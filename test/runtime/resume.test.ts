@@ -1,19 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import {
-  callTool,
-  fn,
-  human,
-  llm,
-  maxVisits,
-  memoryJournal,
-  pipeline,
-  ResumeError,
-  route,
-  tool,
-  type Journal,
-  type JournalEntry,
-} from "../../src/index.ts"
+import { callTool, fn, human, type Journal, type JournalEntry, llm, maxVisits, memoryJournal, pipeline, ResumeError, route, tool } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 /** A journal holding only the first entries of another run's journal: the state a crash leaves. */
@@ -38,11 +25,17 @@ const makeOrder = () => {
     },
   })
   const order = pipeline({ id: "order", input: z.object({ amount: z.number() }) })
-    .step("prepare", fn(({ input }) => {
-      calls.prepare += 1
-      return { amount: input.amount * 2 }
-    }))
-    .step("charge", callTool(charge, ({ steps }) => ({ amount: steps.prepare?.amount ?? 0 })))
+    .step(
+      "prepare",
+      fn(({ input }) => {
+        calls.prepare += 1
+        return { amount: input.amount * 2 }
+      }),
+    )
+    .step(
+      "charge",
+      callTool(charge, ({ steps }) => ({ amount: steps.prepare?.amount ?? 0 })),
+    )
     .step("confirm", llm({ model: "fast", prompt: ({ steps }) => `Confirm ${steps.charge?.receipt}` }))
     .edges({ prepare: "charge", charge: "confirm", confirm: "done" })
   return { order, calls }
@@ -59,7 +52,11 @@ describe("resume after a crash", () => {
     const full = await first.order.run({ amount: 5 }, { journal, runId: "o1", models: { fast: scriptedModel(["confirmed"]) } })
     expect(full).toMatchObject({ status: "done", output: "confirmed" })
     // The process died while "charge" was running: its step.started is journaled, its result is not.
-    const crashed = await crashedAt(journal, "o1", indexAfter((entry) => entry.type === "step.started" && entry.step === "charge"))
+    const crashed = await crashedAt(
+      journal,
+      "o1",
+      indexAfter((entry) => entry.type === "step.started" && entry.step === "charge"),
+    )
 
     const second = makeOrder()
     const model = scriptedModel(["confirmed again"])
@@ -73,23 +70,39 @@ describe("resume after a crash", () => {
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index))
     // the in-flight step is journaled as started once, and finished once
     expect(entries.filter((entry) => entry.type === "step.started" && entry.step === "charge")).toHaveLength(1)
-    expect(entries.filter((entry) => entry.type === "step.finished").map((entry) => entry.type === "step.finished" && entry.step)).toEqual(["prepare", "charge", "confirm"])
+    expect(entries.filter((entry) => entry.type === "step.finished").map((entry) => entry.type === "step.finished" && entry.step)).toEqual([
+      "prepare",
+      "charge",
+      "confirm",
+    ])
     expect(entries.filter((entry) => entry.type === "route.taken")).toHaveLength(3)
-    expect(entries.filter((entry) => entry.type === "tool.called")).toMatchObject([{ step: "charge", tool: "charge", args: { amount: 10 }, result: { receipt: "r-10" } }])
+    expect(entries.filter((entry) => entry.type === "tool.called")).toMatchObject([
+      { step: "charge", tool: "charge", args: { amount: 10 }, result: { receipt: "r-10" } },
+    ])
   })
 
   it("replays loops visit by visit", async () => {
     const build = (drafts: string[]) =>
       pipeline({ id: "writer", input: z.object({}) })
-        .step("draft", fn(({ visit }) => {
-          drafts.push(`draft ${visit}`)
-          return `draft ${visit}`
-        }))
-        .step("critique", fn(({ steps }) => ({ ok: steps.draft === "draft 3" })))
+        .step(
+          "draft",
+          fn(({ visit }) => {
+            drafts.push(`draft ${visit}`)
+            return `draft ${visit}`
+          }),
+        )
+        .step(
+          "critique",
+          fn(({ steps }) => ({ ok: steps.draft === "draft 3" })),
+        )
         .edges({ draft: { next: "critique", stop: maxVisits(5) }, critique: route(["draft", "done"], ({ output }) => (output.ok ? "done" : "draft")) })
     const journal = memoryJournal()
     expect(await build([]).run({}, { journal, runId: "w" })).toMatchObject({ status: "done", step: "critique" })
-    const crashed = await crashedAt(journal, "w", (entries) => entries.findIndex((entry) => entry.type === "step.started" && entry.step === "draft" && entry.visit === 3) + 1)
+    const crashed = await crashedAt(
+      journal,
+      "w",
+      (entries) => entries.findIndex((entry) => entry.type === "step.started" && entry.step === "draft" && entry.visit === 3) + 1,
+    )
     const drafts: string[] = []
     expect(await build(drafts).resume("w", { journal: crashed })).toMatchObject({ status: "done", steps: { draft: "draft 3" } })
     expect(drafts).toEqual(["draft 3"])
@@ -99,7 +112,10 @@ describe("resume after a crash", () => {
     vi.useFakeTimers()
     const approval = pipeline({ id: "approval", input: z.object({}) })
       .step("review", human({ decision: z.object({ ok: z.boolean() }), timeout: "1h" }))
-      .step("late", fn(() => "escalated"))
+      .step(
+        "late",
+        fn(() => "escalated"),
+      )
       .edges({ review: { next: "done", timeout: "late" }, late: "done" })
     const journal = memoryJournal()
     const paused = await approval.run({}, { journal, runId: "a" })
@@ -119,14 +135,24 @@ describe("resume after a crash", () => {
 })
 
 describe("resume refuses what it cannot do, writing nothing", () => {
-  const simple = pipeline({ id: "simple", input: z.object({}) }).step("only", fn(() => 1)).edges({ only: "done" })
+  const simple = pipeline({ id: "simple", input: z.object({}) })
+    .step(
+      "only",
+      fn(() => 1),
+    )
+    .edges({ only: "done" })
 
   it("names an unknown, finished, foreign or corrupt run", async () => {
     const journal = memoryJournal()
     await simple.run({}, { journal, runId: "done-run" })
     await expect(simple.resume("missing", { journal })).rejects.toMatchObject({ reason: "unknown-run" })
     await expect(simple.resume("done-run", { journal })).rejects.toMatchObject({ reason: "finished" })
-    const other = pipeline({ id: "other", input: z.object({}) }).step("only", fn(() => 1)).edges({ only: "done" })
+    const other = pipeline({ id: "other", input: z.object({}) })
+      .step(
+        "only",
+        fn(() => 1),
+      )
+      .edges({ only: "done" })
     const otherJournal = memoryJournal()
     await otherJournal.append({ seq: 0, type: "run.started", runId: "x", pipeline: "other", input: {}, at: 0 })
     await expect(simple.resume("x", { journal: otherJournal })).rejects.toMatchObject({ reason: "other-pipeline" })
@@ -141,19 +167,31 @@ describe("resume refuses what it cannot do, writing nothing", () => {
 
   it("refuses a pipeline whose graph changed, naming the change, unless told to go on", async () => {
     const v1 = pipeline({ id: "flow", input: z.object({}) })
-      .step("a", fn(() => "a"))
+      .step(
+        "a",
+        fn(() => "a"),
+      )
       .step("wait", human({ decision: z.boolean() }))
       .edges({ a: "wait", wait: "done" })
     const v2 = pipeline({ id: "flow", input: z.object({}) })
-      .step("a", fn(() => "a"))
+      .step(
+        "a",
+        fn(() => "a"),
+      )
       .step("wait", human({ decision: z.boolean() }))
-      .step("b", fn(() => "b"))
+      .step(
+        "b",
+        fn(() => "b"),
+      )
       .edges({ a: "wait", wait: "b", b: "done" })
     const journal = memoryJournal()
     await v1.run({}, { journal, runId: "f" })
     const error = (await v2.decide("f", "wait", true, { journal }).catch((caught: unknown) => caught)) as ResumeError
     expect(error).toMatchObject({ reason: "structure-changed" })
-    expect(error.changes).toEqual(['step "wait" changed: {"name":"wait","kind":"human","next":["done"]} → {"name":"wait","kind":"human","next":["b"]}', 'step "b" was added'])
+    expect(error.changes).toEqual([
+      'step "wait" changed: {"name":"wait","kind":"human","next":["done"]} → {"name":"wait","kind":"human","next":["b"]}',
+      'step "b" was added',
+    ])
     expect(await v2.decide("f", "wait", true, { journal, allowStructureChange: true })).toMatchObject({ status: "done", output: "b" })
   })
 
@@ -170,13 +208,16 @@ describe("resume refuses what it cannot do, writing nothing", () => {
     await journal.append({ seq: 0, type: "run.started", runId: "l", pipeline: "slow", input: {}, at: 0 })
     let entered = false
     const slow = pipeline({ id: "slow", input: z.object({}) })
-      .step("wait", fn(({ signal }) => {
-        entered = true
-        return new Promise<number>((resolve) => {
-          const timer = setTimeout(() => resolve(1), 5_000)
-          signal.addEventListener("abort", () => clearTimeout(timer))
-        })
-      }))
+      .step(
+        "wait",
+        fn(({ signal }) => {
+          entered = true
+          return new Promise<number>((resolve) => {
+            const timer = setTimeout(() => resolve(1), 5_000)
+            signal.addEventListener("abort", () => clearTimeout(timer))
+          })
+        }),
+      )
       .edges({ wait: "done" })
     const result = slow.resume("l", { journal })
     await vi.waitFor(() => expect(entered).toBe(true))

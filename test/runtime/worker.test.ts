@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { callTool, fn, human, pipeline, sqliteJournal, tool, worker, type RunResult } from "../../src/index.ts"
+import { callTool, fn, human, pipeline, type RunResult, sqliteJournal, tool, worker } from "../../src/index.ts"
 
 const folders: string[] = []
 const temporaryJournal = () => {
@@ -27,8 +27,14 @@ const makeShipping = () => {
     },
   })
   const shipping = pipeline({ id: "shipping", input: z.object({ order: z.string() }) })
-    .step("pack", fn(({ input }) => `packed ${input.order}`))
-    .step("ship", callTool(ship, ({ input }) => ({ order: input.order })))
+    .step(
+      "pack",
+      fn(({ input }) => `packed ${input.order}`),
+    )
+    .step(
+      "ship",
+      callTool(ship, ({ input }) => ({ order: input.order })),
+    )
     .edges({ pack: "ship", ship: "done" })
   return { shipping, effects }
 }
@@ -53,12 +59,21 @@ describe("worker", () => {
     const journal = temporaryJournal()
     const approval = pipeline({ id: "approval", input: z.object({}) })
       .step("review", human({ decision: z.boolean() }))
-      .step("after", fn(({ steps }) => (steps.review === true ? "approved" : "rejected")))
+      .step(
+        "after",
+        fn(({ steps }) => (steps.review === true ? "approved" : "rejected")),
+      )
       .edges({ review: "after", after: "done" })
     const results: RunResult<Record<string, unknown>>[] = []
     const errors: unknown[] = []
     const runId = await approval.submit({}, { journal })
-    const running = worker({ journal, pipelines: [approval], pollMs: 20, onResult: (result) => results.push(result), onError: (_, error) => errors.push(error) })
+    const running = worker({
+      journal,
+      pipelines: [approval],
+      pollMs: 20,
+      onResult: (result) => results.push(result),
+      onError: (_, error) => errors.push(error),
+    })
     await vi.waitFor(() => expect(results).toMatchObject([{ status: "awaiting-human", runId }]), { timeout: 5_000 })
     expect(await approval.decide(runId, "review", true, { journal })).toMatchObject({ status: "done", output: "approved" })
     await running.stop()
@@ -77,7 +92,12 @@ describe("worker", () => {
   it("reports a run of a pipeline it does not know, and keeps going", async () => {
     const journal = temporaryJournal()
     const { shipping } = makeShipping()
-    const other = pipeline({ id: "other", input: z.object({}) }).step("x", fn(() => 1)).edges({ x: "done" })
+    const other = pipeline({ id: "other", input: z.object({}) })
+      .step(
+        "x",
+        fn(() => 1),
+      )
+      .edges({ x: "done" })
     await other.submit({}, { journal })
     const good = await shipping.submit({ order: "z" }, { journal })
     const results: string[] = []

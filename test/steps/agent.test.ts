@@ -1,6 +1,20 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
-import { agent, budget, fn, hasToolCall, maxSteps, maxToolCalls, maxVisits, memoryJournal, pipeline, route, tool, when, type RunEvent } from "../../src/index.ts"
+import {
+  agent,
+  budget,
+  fn,
+  hasToolCall,
+  maxSteps,
+  maxToolCalls,
+  maxVisits,
+  memoryJournal,
+  pipeline,
+  type RunEvent,
+  route,
+  tool,
+  when,
+} from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const lookupOrder = tool({
@@ -25,7 +39,10 @@ const support = (stop = [maxSteps(5)] as const, extra: { tools?: Parameters<type
         stop: [...stop],
       }),
     )
-    .step("reply", fn(({ steps }) => `refund: ${steps.resolve?.refund}`))
+    .step(
+      "reply",
+      fn(({ steps }) => `refund: ${steps.resolve?.refund}`),
+    )
     .edges({ resolve: "reply", reply: "done" })
 
 afterEach(() => {
@@ -55,11 +72,16 @@ describe("agent step", () => {
   })
 
   it("keeps the conversation in the machine context, so a snapshot carries it", async () => {
-    const handle = support().start({ ticket: "Refund A-1" }, {
-      models: { smart: scriptedModel([{ toolCalls: [{ name: "lookupOrder", arguments: { orderId: "A-1" } }] }, { object: { refund: false, note: "n" } }]) },
-    })
+    const handle = support().start(
+      { ticket: "Refund A-1" },
+      {
+        models: { smart: scriptedModel([{ toolCalls: [{ name: "lookupOrder", arguments: { orderId: "A-1" } }] }, { object: { refund: false, note: "n" } }]) },
+      },
+    )
     await handle.result
-    const context = handle.actor.getPersistedSnapshot() as unknown as { context: { agents: Record<string, { turns: number; toolCalls: number; messages: unknown[] }> } }
+    const context = handle.actor.getPersistedSnapshot() as unknown as {
+      context: { agents: Record<string, { turns: number; toolCalls: number; messages: unknown[] }> }
+    }
     expect(context.context.agents["resolve"]).toMatchObject({ turns: 2, toolCalls: 1 })
     expect(JSON.parse(JSON.stringify(context.context.agents["resolve"]?.messages))).toHaveLength(5)
   })
@@ -76,7 +98,12 @@ describe("agent step", () => {
       },
     })
     const model = scriptedModel([
-      { toolCalls: [{ name: "strict", arguments: { count: "three" } }, { name: "nope", arguments: {} }] },
+      {
+        toolCalls: [
+          { name: "strict", arguments: { count: "three" } },
+          { name: "nope", arguments: {} },
+        ],
+      },
       { toolCalls: [{ name: "strict", arguments: { count: 2 } }] },
       { toolCalls: [{ name: "strict", arguments: { count: 9 } }] },
       { object: { refund: false, note: "done" } },
@@ -85,7 +112,7 @@ describe("agent step", () => {
     expect(result.status).toBe("done")
     expect(seen).toEqual([{ count: 2 }, { count: 9 }])
     const toolMessages = (model.calls[1]?.request.messages ?? []).filter((message) => message.role === "tool")
-    expect(toolMessages[0]).toMatchObject({ isError: true, content: expect.stringContaining("invalid arguments for tool \"strict\"") })
+    expect(toolMessages[0]).toMatchObject({ isError: true, content: expect.stringContaining('invalid arguments for tool "strict"') })
     expect(toolMessages[1]).toMatchObject({ isError: true, content: expect.stringContaining('unknown tool "nope"') })
     const fourth = (model.calls[3]?.request.messages ?? []).filter((message) => message.role === "tool").at(-1)
     expect(fourth).toMatchObject({ isError: true, content: "error: count too large" })
@@ -98,10 +125,11 @@ describe("agent step", () => {
       name: "slow",
       input: z.object({}),
       timeout: "2s",
-      run: (_, { signal }) => new Promise<string>((resolve) => {
-        const timer = setTimeout(() => resolve("late"), 10_000)
-        signal.addEventListener("abort", () => ((aborted = true), clearTimeout(timer)))
-      }),
+      run: (_, { signal }) =>
+        new Promise<string>((resolve) => {
+          const timer = setTimeout(() => resolve("late"), 10_000)
+          signal.addEventListener("abort", () => ((aborted = true), clearTimeout(timer)))
+        }),
     })
     const model = scriptedModel([{ toolCalls: [{ name: "slow", arguments: {} }] }, { object: { refund: false, note: "gave up" } }])
     const running = support([maxSteps(3)], { tools: { slow } }).run({ ticket: "t" }, { models: { smart: model } })
@@ -114,13 +142,22 @@ describe("agent step", () => {
   })
 
   it("fails the step with a typed ToolError after maxToolErrors failed calls in a row", async () => {
-    const broken = tool({ name: "broken", input: z.object({}), run: () => { throw new Error("database down") } })
+    const broken = tool({
+      name: "broken",
+      input: z.object({}),
+      run: () => {
+        throw new Error("database down")
+      },
+    })
     const model = scriptedModel([{ toolCalls: [{ name: "broken", arguments: {} }] }], { repeat: true })
     const p = pipeline({ id: "p", input: z.object({}) })
       .step("work", agent({ model: "smart", prompt: () => "go", tools: { broken }, maxToolErrors: 2, stop: [maxSteps(10)] }))
       .edges({ work: "done" })
     const result = await p.run({}, { models: { smart: model } })
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "ToolError", step: "work", tool: "broken", message: expect.stringContaining("2 tool calls in a row failed") } })
+    expect(result).toMatchObject({
+      status: "failed",
+      error: { _tag: "ToolError", step: "work", tool: "broken", message: expect.stringContaining("2 tool calls in a row failed") },
+    })
     expect(model.calls).toHaveLength(2)
   })
 
@@ -177,15 +214,24 @@ describe("agent step", () => {
 
   it("starts a fresh conversation on each visit of a loop, and resumes a second visit from the journal", async () => {
     const seen: string[] = []
-    const note = tool({ name: "note", input: z.object({ text: z.string() }), run: ({ text }, { idempotencyKey }) => (seen.push(`${text} ${idempotencyKey}`), "noted") })
+    const note = tool({
+      name: "note",
+      input: z.object({ text: z.string() }),
+      run: ({ text }, { idempotencyKey }) => (seen.push(`${text} ${idempotencyKey}`), "noted"),
+    })
     const build = () =>
       pipeline({ id: "drafts", input: z.object({}) })
         .step("draft", agent({ model: "smart", prompt: ({ visit }) => `draft ${visit}`, tools: { note }, stop: [maxSteps(3)] }))
-        .step("check", fn(({ visit }) => visit))
+        .step(
+          "check",
+          fn(({ visit }) => visit),
+        )
         .edges({ draft: "check", check: { next: route(["draft", "done"], ({ output }) => (output < 2 ? "draft" : "done")), stop: maxVisits(3) } })
     const script = () => [
       (request: { messages: readonly { role: string; content: string }[] }) =>
-        request.messages.length === 1 ? { toolCalls: [{ id: "n", name: "note", arguments: { text: request.messages[0]?.content ?? "" } }] } : `done ${request.messages[0]?.content}`,
+        request.messages.length === 1
+          ? { toolCalls: [{ id: "n", name: "note", arguments: { text: request.messages[0]?.content ?? "" } }] }
+          : `done ${request.messages[0]?.content}`,
     ]
     const journal = memoryJournal()
     const model = scriptedModel(script(), { repeat: true })

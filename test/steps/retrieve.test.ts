@@ -6,14 +6,14 @@ import {
   fn,
   lexicalRetriever,
   llm,
-  memoryJournal,
   ModelError,
+  memoryJournal,
+  PipelineDefinitionError,
   paths,
   pipeline,
-  PipelineDefinitionError,
-  retrieve,
   type Retriever,
   type RunEvent,
+  retrieve,
 } from "../../src/index.ts"
 import { scriptedEmbedder, scriptedModel } from "../../src/testing/index.ts"
 import { handbook } from "../retrieval/corpus.ts"
@@ -23,15 +23,21 @@ const Question = z.object({ question: z.string() })
 /** A RAG pipeline over the handbook: search, then answer from the passages or say "don't know". */
 const rag = (options: { retriever?: Retriever; minScore?: number; relevance?: boolean } = {}) =>
   pipeline({ id: "rag", input: Question })
-    .step("search", retrieve({
-      retriever: options.retriever ?? lexicalRetriever({ documents: handbook }),
-      query: ({ input }) => input.question,
-      k: 3,
-      ...(options.minScore === undefined ? {} : { minScore: options.minScore }),
-      ...(options.relevance === true ? { relevance: { model: "fast" } } : {}),
-    }))
+    .step(
+      "search",
+      retrieve({
+        retriever: options.retriever ?? lexicalRetriever({ documents: handbook }),
+        query: ({ input }) => input.question,
+        k: 3,
+        ...(options.minScore === undefined ? {} : { minScore: options.minScore }),
+        ...(options.relevance === true ? { relevance: { model: "fast" } } : {}),
+      }),
+    )
     .step("answer", llm({ model: "fast", prompt: ({ steps }) => `Answer from: ${steps.search?.passages.map((passage) => passage.id).join(", ")}` }))
-    .step("dontKnow", fn(() => "Sorry, I don't know."))
+    .step(
+      "dontKnow",
+      fn(() => "Sorry, I don't know."),
+    )
     .edges({ search: { next: "answer", empty: "dontKnow" }, answer: "done", dontKnow: "done" })
 
 describe("retrieve step", () => {
@@ -96,7 +102,8 @@ describe("retrieve step", () => {
     const flaky: Retriever = {
       retrieve: async () => {
         calls += 1
-        if (calls === 1) throw new ModelError({ provider: "openai", model: "text-embedding-3-small", reason: "rate-limited", retryable: true, message: "slow down" })
+        if (calls === 1)
+          throw new ModelError({ provider: "openai", model: "text-embedding-3-small", reason: "rate-limited", retryable: true, message: "slow down" })
         if (calls === 3) throw new Error("search index is corrupt")
         return [{ id: "refunds", text: "Refunds take five days.", score: 1 }]
       },
@@ -104,12 +111,20 @@ describe("retrieve step", () => {
     // No retry.attempts of the user's: the default (3) retries only errors typed as retryable.
     const p = pipeline({ id: "flaky", input: Question })
       .step("search", retrieve({ retriever: flaky, query: ({ input }) => input.question }))
-      .step("answer", fn(({ steps }) => steps.search?.passages.length))
+      .step(
+        "answer",
+        fn(({ steps }) => steps.search?.passages.length),
+      )
       .edges({ search: "answer", answer: "done" })
     const events: RunEvent[] = []
     expect(await p.run({ question: "refund" }, { onEvent: (event) => events.push(event) })).toMatchObject({ status: "done", output: 1 })
-    expect(events.filter((event) => event.type === "step.retried")).toEqual([expect.objectContaining({ step: "search", error: expect.objectContaining({ reason: "rate-limited" }) })])
-    expect(await p.run({ question: "refund" })).toMatchObject({ status: "failed", error: { _tag: "StepCodeError", step: "search", message: "search index is corrupt" } })
+    expect(events.filter((event) => event.type === "step.retried")).toEqual([
+      expect.objectContaining({ step: "search", error: expect.objectContaining({ reason: "rate-limited" }) }),
+    ])
+    expect(await p.run({ question: "refund" })).toMatchObject({
+      status: "failed",
+      error: { _tag: "StepCodeError", step: "search", message: "search index is corrupt" },
+    })
     expect(calls).toBe(3)
   })
 
@@ -123,7 +138,10 @@ describe("retrieve step", () => {
       },
     }
     const p = pipeline({ id: "flaky", input: Question })
-      .step("search", retrieve({ retriever: flaky, query: ({ input }) => input.question, policy: { retry: { attempts: 3, initialDelay: "1ms", jitter: false } } }))
+      .step(
+        "search",
+        retrieve({ retriever: flaky, query: ({ input }) => input.question, policy: { retry: { attempts: 3, initialDelay: "1ms", jitter: false } } }),
+      )
       .edges({ search: "done" })
     expect(await p.run({ question: "refund" })).toMatchObject({ status: "done", output: { passages: [{ id: "refunds" }] } })
     expect(calls).toBe(2)
@@ -136,7 +154,11 @@ describe("retrieve step", () => {
       .edges({ search: "done" })
     expect(await p.run({ question: "q" })).toMatchObject({
       status: "failed",
-      error: { _tag: "StepCodeError", step: "search", message: 'retrieve step "search": the retriever returned passages[0] without a string id, a string text and a numeric score' },
+      error: {
+        _tag: "StepCodeError",
+        step: "search",
+        message: 'retrieve step "search": the retriever returned passages[0] without a string id, a string text and a numeric score',
+      },
     })
   })
 
@@ -179,8 +201,14 @@ describe("retrieve step", () => {
   it("rejects an empty edge on a step that is not a retrieve step, and bad options", () => {
     const build = () =>
       pipeline({ id: "bad", input: Question })
-        .step("guess", fn(() => ({ passages: [] as string[] })))
-        .step("other", fn(() => 1))
+        .step(
+          "guess",
+          fn(() => ({ passages: [] as string[] })),
+        )
+        .step(
+          "other",
+          fn(() => 1),
+        )
         .edges({ guess: { next: "done", empty: "other" }, other: "done" })
     expect(build).toThrow(PipelineDefinitionError)
     expect(build).toThrow("edges.guess.empty is only for retrieve steps")

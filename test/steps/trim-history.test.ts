@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { agent, estimateMessageTokens, maxSteps, pipeline, tool, trimHistory, type Message } from "../../src/index.ts"
+import { agent, estimateMessageTokens, type Message, maxSteps, pipeline, tool, trimHistory } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 const words = (n: number) => "word ".repeat(n).trim()
@@ -10,7 +10,14 @@ const conversation: Message[] = [
   { role: "user", content: "Find the cheapest flight." },
   { role: "assistant", content: "", toolCalls: [{ id: "1", name: "search", arguments: { from: "AMS" } }] },
   { role: "tool", toolCallId: "1", name: "search", content: words(200) },
-  { role: "assistant", content: "", toolCalls: [{ id: "2", name: "search", arguments: { from: "RTM" } }, { id: "3", name: "search", arguments: { from: "EIN" } }] },
+  {
+    role: "assistant",
+    content: "",
+    toolCalls: [
+      { id: "2", name: "search", arguments: { from: "RTM" } },
+      { id: "3", name: "search", arguments: { from: "EIN" } },
+    ],
+  },
   { role: "tool", toolCallId: "2", name: "search", content: words(100) },
   { role: "tool", toolCallId: "3", name: "search", content: words(100) },
   { role: "assistant", content: "", toolCalls: [{ id: "4", name: "price", arguments: { flight: "KL1" } }] },
@@ -64,6 +71,9 @@ describe("trimHistory", () => {
     const sent = model.calls.map((call) => call.request.messages)
     expect(sent.map(total).every((tokens) => tokens <= 900)).toBe(true)
     expect(sent[3]?.filter((message) => message.role === "tool")).toHaveLength(2)
-    expect(sent[3]?.slice(0, 2)).toEqual([{ role: "system", content: "sys" }, { role: "user", content: "dig" }])
+    expect(sent[3]?.slice(0, 2)).toEqual([
+      { role: "system", content: "sys" },
+      { role: "user", content: "dig" },
+    ])
   })
 })

@@ -1,7 +1,7 @@
 // The behaviour every journal shares, run by each store's test file against its own implementation.
 import { expect, it } from "vitest"
 import { z } from "zod"
-import { fn, human, JournalConflictError, llm, pipeline, route, type Journal, type JournalEntry, type RunSummary } from "../../src/index.ts"
+import { fn, human, type Journal, JournalConflictError, type JournalEntry, llm, pipeline, type RunSummary, route } from "../../src/index.ts"
 import { scriptedModel } from "../../src/testing/index.ts"
 
 /** A journal that outlives its instance: it lists its runs and must be closed (closing twice is allowed). */
@@ -10,8 +10,22 @@ export interface DurableJournal extends Journal {
   close(): void | Promise<void>
 }
 
-export const started = (runId: string, seq = 0): JournalEntry => ({ seq, type: "run.started", runId, pipeline: "p", input: { ticket: "hi", nested: [1, { a: null }] }, at: 1000 })
-export const stepStarted = (runId: string, seq: number, step = "classify"): JournalEntry => ({ seq, type: "step.started", runId, step, visit: 1, at: 1000 + seq })
+export const started = (runId: string, seq = 0): JournalEntry => ({
+  seq,
+  type: "run.started",
+  runId,
+  pipeline: "p",
+  input: { ticket: "hi", nested: [1, { a: null }] },
+  at: 1000,
+})
+export const stepStarted = (runId: string, seq: number, step = "classify"): JournalEntry => ({
+  seq,
+  type: "step.started",
+  runId,
+  step,
+  visit: 1,
+  at: 1000 + seq,
+})
 
 // Sync journals throw, async ones reject: both become a rejection here.
 const attempt = async (write: () => void | Promise<void>) => write()
@@ -78,8 +92,15 @@ const Review = z.object({ approve: z.boolean(), note: z.string() })
 const publishing = pipeline({ id: "publishing", input: z.object({ topic: z.string() }) })
   .step("draft", llm({ model: "writer", prompt: ({ input }) => `Write about ${input.topic}` }))
   .step("review", human({ decision: Review, timeout: "24h", prompt: ({ steps }) => `Approve "${steps.draft}"?` }))
-  .step("publish", fn(({ steps }) => `published: ${steps.draft} (${steps.review?.note})`))
-  .edges({ draft: "review", review: { next: route(["publish", "done"], ({ output }) => (output.approve ? "publish" : "done")), timeout: "done" }, publish: "done" })
+  .step(
+    "publish",
+    fn(({ steps }) => `published: ${steps.draft} (${steps.review?.note})`),
+  )
+  .edges({
+    draft: "review",
+    review: { next: route(["publish", "done"], ({ output }) => (output.approve ? "publish" : "done")), timeout: "done" },
+    publish: "done",
+  })
 
 /**
  * Every {@link DurableJournal}: `freshStore()` makes a new empty store and returns how to open a

@@ -1,10 +1,10 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import pg from "pg"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { JournalConflictError, postgresJournal, type PostgresJournal } from "../../src/index.ts"
+import { JournalConflictError, type PostgresJournal, postgresJournal } from "../../src/index.ts"
 import { durableJournalContract, journalContract, started, stepStarted } from "./journal-contract.ts"
 import { dropSchemas, freshSchema, locatePostgres } from "./postgres.ts"
 
@@ -63,7 +63,9 @@ describe.skipIf(!server.available)(title, () => {
     const schema = freshSchema()
     const [first, second] = [openPostgres(schema), openPostgres(schema)]
     await first.append(started("r1"))
-    const attempts = await Promise.allSettled(Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? first : second).append(stepStarted("r1", 1, `step${index}`))))
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? first : second).append(stepStarted("r1", 1, `step${index}`))),
+    )
     expect(attempts.filter((attempt) => attempt.status === "fulfilled")).toHaveLength(1)
     const refusals = attempts.flatMap((attempt) => (attempt.status === "rejected" ? [attempt.reason] : []))
     expect(refusals).toHaveLength(7)
@@ -77,7 +79,10 @@ describe.skipIf(!server.available)(title, () => {
     expect(await Promise.all(together.map((journal) => journal.read("r1")))).toEqual([[], [], [], []])
     await openPostgres(schema).append(started("r1"))
     const client = await connect()
-    const { rows } = await client.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position", [schema])
+    const { rows } = await client.query(
+      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+      [schema],
+    )
     expect(rows.map((row) => `${row.table_name}.${row.column_name} ${row.data_type}`)).toEqual([
       "journal.run_id text",
       "journal.seq integer",
@@ -131,7 +136,9 @@ describe.skipIf(!server.available)(title, () => {
     await eventually(async () => (heard.length > 0 ? true : undefined), "the first notification")
 
     const admin = await connect()
-    const { rows } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchboard listen' AND datname = current_database()")
+    const { rows } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchboard listen' AND datname = current_database()",
+    )
     expect(rows).toHaveLength(1)
     // The listener reconnects a second later; notifications sent before that are lost, so keep sending.
     let seq = 0
@@ -155,7 +162,9 @@ describe.skipIf(!server.available)(title, () => {
 
   it("refuses an event Postgres cannot store, naming the run and seq", async () => {
     const journal = openPostgres(freshSchema())
-    await expect(journal.append(started("r1", 2 ** 31))).rejects.toThrow(/journal for run r1: event 2147483648 \(run.started\) cannot be stored: .*out of range/)
+    await expect(journal.append(started("r1", 2 ** 31))).rejects.toThrow(
+      /journal for run r1: event 2147483648 \(run.started\) cannot be stored: .*out of range/,
+    )
     expect(await journal.read("r1")).toEqual([])
   })
 
@@ -265,7 +274,9 @@ describe.skipIf(!server.available)(title, () => {
       const claim = await first.claim("r1")
       expect(claim?.signal.aborted).toBe(false)
       const admin = await connect()
-      const { rows } = await admin.query("SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE application_name = 'switchboard claim' AND datname = current_database() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')")
+      const { rows } = await admin.query(
+        "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE application_name = 'switchboard claim' AND datname = current_database() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')",
+      )
       expect(rows.length).toBeGreaterThan(0)
       await eventually(async () => (claim?.signal.aborted ? true : undefined), "the claim's signal to abort")
       expect(String(claim?.signal.reason)).toMatch(/the claim's connection to Postgres was lost/)
@@ -282,7 +293,11 @@ describe.skipIf(!server.available)(title, () => {
         const claim = await postgresJournal({ connectionString: process.env.TEST_URL, schema: process.env.TEST_SCHEMA }).claim("r1")
         process.stdout.write(claim === undefined ? "refused\\n" : "claimed\\n")
         setInterval(() => {}, 60_000)`
-      const child = spawn(process.execPath, ["--input-type=module", "--eval", script], { cwd: root, env: { ...process.env, TEST_URL: url, TEST_SCHEMA: schema }, stdio: ["ignore", "pipe", "pipe"] })
+      const child = spawn(process.execPath, ["--input-type=module", "--eval", script], {
+        cwd: root,
+        env: { ...process.env, TEST_URL: url, TEST_SCHEMA: schema },
+        stdio: ["ignore", "pipe", "pipe"],
+      })
       children.push(child)
       let output = ""
       child.stdout.on("data", (chunk) => (output += chunk))

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
-import { memoryJournal, sqliteJournal, type Journal } from "../../src/index.ts"
+import { type Journal, memoryJournal, sqliteJournal } from "../../src/index.ts"
 import { durableJournalContract, journalContract, started } from "./journal-contract.ts"
 
 const folders: string[] = []

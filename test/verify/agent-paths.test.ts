@@ -7,10 +7,28 @@ const search = tool({ name: "search", input: z.object({ q: z.string() }), run: (
 const publish = tool({ name: "publish", input: z.object({ text: z.string() }), approval: true, run: () => "published" })
 
 const withAgent = pipeline({ id: "writer", input: z.object({ topic: z.string() }) })
-  .step("plan", fn(({ input }) => `plan for ${input.topic}`))
-  .step("write", agent({ model: "smart", prompt: ({ steps }) => String(steps.plan), tools: { search, publish }, output: z.object({ ok: z.boolean() }), stop: [maxSteps(3), hasToolCall("publish")] }))
-  .step("notify", fn(() => "sent"))
-  .step("apologize", fn(() => "sorry"))
+  .step(
+    "plan",
+    fn(({ input }) => `plan for ${input.topic}`),
+  )
+  .step(
+    "write",
+    agent({
+      model: "smart",
+      prompt: ({ steps }) => String(steps.plan),
+      tools: { search, publish },
+      output: z.object({ ok: z.boolean() }),
+      stop: [maxSteps(3), hasToolCall("publish")],
+    }),
+  )
+  .step(
+    "notify",
+    fn(() => "sent"),
+  )
+  .step(
+    "apologize",
+    fn(() => "sorry"),
+  )
   .edges({
     plan: "write",
     write: { next: route(["notify", "apologize"], ({ output }) => (output.ok ? "notify" : "apologize")), stopped: "apologize", error: "apologize" },

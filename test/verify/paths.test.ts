@@ -5,8 +5,8 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { coverage, fn, human, maxVisits, paths, pipeline, route, sampleValues, type Pipeline } from "../../src/index.ts"
 import supportTriage, { Classification, ReviewDecision } from "../../machines/support-triage.machine.ts"
+import { coverage, fn, human, maxVisits, type Pipeline, paths, pipeline, route, sampleValues } from "../../src/index.ts"
 
 interface MachineModule {
   readonly default: Pipeline<unknown, {}>
@@ -14,7 +14,9 @@ interface MachineModule {
   readonly sampleDecisions?: Readonly<Record<string, unknown>>
 }
 const directory = fileURLToPath(new URL("../../machines/", import.meta.url))
-const files = readdirSync(directory).filter((file) => file.endsWith(".machine.ts")).sort()
+const files = readdirSync(directory)
+  .filter((file) => file.endsWith(".machine.ts"))
+  .sort()
 const modules = await Promise.all(files.map(async (file) => [file, (await import(pathToFileURL(join(directory, file)).href)) as MachineModule] as const))
 
 describe("paths", () => {
@@ -31,9 +33,24 @@ describe("paths", () => {
     const reviewed = found.find((path) => path.name === "classify → review → answer → done")
     expect(reviewed?.final).toBe("done")
     expect(reviewed?.steps).toEqual([
-      { step: "classify", event: { type: "xstate.done.actor.classify", output: { output: undefined, next: "review" } }, target: "review", transition: "classify --done--> review" },
-      { step: "review", event: { type: "review.decide", decision: expect.objectContaining({ kind: expect.not.stringMatching(/^refund$/) }) }, target: "answer", transition: "review --decide--> answer" },
-      { step: "answer", event: { type: "xstate.done.actor.answer", output: { output: undefined, next: "done" } }, target: "done", transition: "answer --done--> done" },
+      {
+        step: "classify",
+        event: { type: "xstate.done.actor.classify", output: { output: undefined, next: "review" } },
+        target: "review",
+        transition: "classify --done--> review",
+      },
+      {
+        step: "review",
+        event: { type: "review.decide", decision: expect.objectContaining({ kind: expect.not.stringMatching(/^refund$/) }) },
+        target: "answer",
+        transition: "review --decide--> answer",
+      },
+      {
+        step: "answer",
+        event: { type: "xstate.done.actor.answer", output: { output: undefined, next: "done" } },
+        target: "done",
+        transition: "answer --done--> done",
+      },
     ])
     expect(found.map((path) => path.name)).toContain("classify → review (timeout) → escalate → done")
     expect(found.map((path) => path.name)).toContain("classify → lookupOrder (error) → failed")
@@ -46,7 +63,9 @@ describe("paths", () => {
     const output = (found[0]?.steps[0]?.event as { output?: { output: unknown } }).output?.output
     expect(Classification.safeParse(output).success).toBe(true)
     expect(sampleValues(z.object({ kind: z.enum(["a", "b"]), sure: z.boolean() }))).toEqual([
-      { kind: "a", sure: true }, { kind: "b", sure: true }, { kind: "a", sure: false },
+      { kind: "a", sure: true },
+      { kind: "b", sure: true },
+      { kind: "a", sure: false },
     ])
   })
 
@@ -62,8 +81,14 @@ describe("paths", () => {
 
   it("follows a loop until its stop rule ends the run stopped", async () => {
     const p = pipeline({ id: "loop", input: z.object({}) })
-      .step("draft", fn(() => "text"))
-      .step("critique", fn(() => ({ ok: false })))
+      .step(
+        "draft",
+        fn(() => "text"),
+      )
+      .step(
+        "critique",
+        fn(() => ({ ok: false })),
+      )
       .edges({ draft: { next: "critique", stop: maxVisits(2) }, critique: route(["draft", "done"], ({ output }) => (output.ok ? "done" : "draft")) })
     const found = await paths(p, { failures: false })
     expect(found.map((path) => [path.name, path.final])).toEqual([
@@ -76,7 +101,10 @@ describe("paths", () => {
 
   it("bounds loops whose stop rule never fires on the fixtures by maxVisits", async () => {
     const p = pipeline({ id: "poll", input: z.object({}) })
-      .step("check", fn(() => ({ ready: false })))
+      .step(
+        "check",
+        fn(() => ({ ready: false })),
+      )
       .step("wait", human({ decision: z.object({ again: z.boolean() }), timeout: "1h" }))
       .edges({
         check: "wait",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { human, llm, memoryJournal, pipeline, replay, route, toEvalRow, type JournalEntry, type ModelRequest } from "../../src/index.ts"
-import { replayModels, scriptedModel, type ScriptedReply } from "../../src/testing/index.ts"
+import { human, type JournalEntry, llm, type ModelRequest, memoryJournal, pipeline, replay, route, toEvalRow } from "../../src/index.ts"
+import { replayModels, type ScriptedReply, scriptedModel } from "../../src/testing/index.ts"
 
 const Kind = z.object({ kind: z.enum(["refund", "bug"]), confidence: z.number() })
 
@@ -17,14 +17,19 @@ const build = ({ threshold = 0.6, answerPrompt = (kind: string | undefined) => `
       answer: "done",
     })
 
-const classifier = (confidence: number): ScriptedReply => (request: ModelRequest) => ({
-  object: { kind: String(request.messages.at(-1)?.content).includes("crash") ? "bug" : "refund", confidence },
-  usage: { inputTokens: 10, outputTokens: 5 },
-})
+const classifier =
+  (confidence: number): ScriptedReply =>
+  (request: ModelRequest) => ({
+    object: { kind: String(request.messages.at(-1)?.content).includes("crash") ? "bug" : "refund", confidence },
+    usage: { inputTokens: 10, outputTokens: 5 },
+  })
 
 const record = async (ticket: string, options: { confidence?: number; rateLimited?: boolean; decision?: { kind: "refund" | "bug" } } = {}) => {
   const journal = memoryJournal()
-  const fast = scriptedModel([...(options.rateLimited === true ? [{ fail: "rate-limited" as const, retryAfterMs: 1 }] : []), classifier(options.confidence ?? 0.9)])
+  const fast = scriptedModel([
+    ...(options.rateLimited === true ? [{ fail: "rate-limited" as const, retryAfterMs: 1 }] : []),
+    classifier(options.confidence ?? 0.9),
+  ])
   const smart = scriptedModel([(request) => `Reply to: ${String(request.messages.at(-1)?.content)}`])
   const triage = build()
   const handle = triage.start({ ticket }, { models: { fast, smart }, journal, runId: "recorded-1" })
@@ -45,7 +50,10 @@ describe("replay", () => {
     expect(report.divergence).toBeUndefined()
     expect(report.result).toMatchObject({ status: "done", step: "answer", output: "Reply to: Answer a bug ticket", runId: "recorded-1" })
     expect(routes(report.entries)).toEqual(routes(recorded.entries))
-    expect(report.entries.filter((entry) => entry.type === "model.called").map((entry) => entry.type === "model.called" && entry.provider)).toEqual(["replay", "replay"])
+    expect(report.entries.filter((entry) => entry.type === "model.called").map((entry) => entry.type === "model.called" && entry.provider)).toEqual([
+      "replay",
+      "replay",
+    ])
   })
 
   it("replays human decisions and skips a rate limit that was retried", async () => {
@@ -80,7 +88,12 @@ describe("replay", () => {
     const fast = scriptedModel([{ object: { kind: "bug", confidence: 0.9 } }])
     const report = await replay(build(), recorded.entries, { models: { fast } })
     expect(fast.calls).toHaveLength(1)
-    expect(report.divergence).toMatchObject({ step: "classify", kind: "output", expected: { output: { kind: "refund", confidence: 0.9 } }, actual: { output: { kind: "bug", confidence: 0.9 } } })
+    expect(report.divergence).toMatchObject({
+      step: "classify",
+      kind: "output",
+      expected: { output: { kind: "refund", confidence: 0.9 } },
+      actual: { output: { kind: "bug", confidence: 0.9 } },
+    })
   })
 
   it("reports a step the recording ran and the replay did not reach", async () => {

@@ -3,15 +3,17 @@ import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
-import { fn, maxVisits, paths, pipeline, simulate, simulatePath, type Pipeline } from "../../src/index.ts"
 import supportTriage, { ReviewDecision } from "../../machines/support-triage.machine.ts"
+import { fn, maxVisits, type Pipeline, paths, pipeline, simulate, simulatePath } from "../../src/index.ts"
 
 interface MachineModule {
   readonly default: Pipeline<unknown, {}>
   readonly sampleDecisions?: Readonly<Record<string, unknown>>
 }
 const directory = fileURLToPath(new URL("../../machines/", import.meta.url))
-const files = readdirSync(directory).filter((file) => file.endsWith(".machine.ts")).sort()
+const files = readdirSync(directory)
+  .filter((file) => file.endsWith(".machine.ts"))
+  .sort()
 const modules = await Promise.all(files.map(async (file) => [file, (await import(pathToFileURL(join(directory, file)).href)) as MachineModule] as const))
 
 describe("simulate", () => {
@@ -26,7 +28,10 @@ describe("simulate", () => {
 
   it("reaches stopped when a stop rule ends the run", async () => {
     const p = pipeline({ id: "loop", input: z.object({}) })
-      .step("draft", fn(() => "text"))
+      .step(
+        "draft",
+        fn(() => "text"),
+      )
       .edges({ draft: { next: "draft", stop: maxVisits(2) } })
     const { runs } = await simulate(p, { failures: false })
     expect(runs.map((run) => [run.path.name, run.reached, run.ok])).toEqual([["draft → draft → stopped (stop rule of draft)", "stopped", true]])

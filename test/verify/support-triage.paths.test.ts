@@ -1,9 +1,9 @@
 // Path tests for machines/support-triage in a few lines: every way through the pipeline, run on its
 // machine without a model. Copy this for your own pipeline.
 import { describe, expect, it } from "vitest"
+import { ReviewDecision, supportTriage } from "../../machines/support-triage.machine.ts"
 import { coverage } from "../../src/index.ts"
 import { pathCases } from "../../src/testing/index.ts"
-import { supportTriage, ReviewDecision } from "../../machines/support-triage.machine.ts"
 
 const cases = await pathCases(supportTriage, { fixtures: { review: ReviewDecision } })
 
@@ -13,6 +13,11 @@ describe("support-triage paths", () => {
   })
 
   it("takes every transition of the machine", () => {
-    expect(coverage(supportTriage, cases.map((test) => test.path)).uncovered).toEqual([])
+    expect(
+      coverage(
+        supportTriage,
+        cases.map((test) => test.path),
+      ).uncovered,
+    ).toEqual([])
   })
 })

@@ -1,8 +1,8 @@
 import type { z } from "zod"
-import type { AgentStopContext } from "../agent-stop-rules.ts"
-import type { StopRule } from "../stop-rules.ts"
 import type { Message, Model } from "../../contract/model.ts"
+import type { AgentStopContext } from "../agent-stop-rules.ts"
 import type { StepPolicy } from "../policy.ts"
+import type { StopRule } from "../stop-rules.ts"
 import type { StepContext } from "./step.ts"
 import type { Tool } from "./tool.ts"
 
@@ -99,7 +99,8 @@ export const agent = <TOutput = string, TInput = never, TSteps = never>(
     throw new TypeError("agent({ stop }): give at least one stop rule (maxSteps(n), budget({...}), ...): an agent loop must be bounded")
   }
   for (const [key, definition] of Object.entries(options.tools ?? {})) {
-    if (!toolKey.test(key)) throw new TypeError(`agent({ tools }): tool key "${key}" must start with a letter and use only letters, digits, "_" or "-" (at most 64)`)
+    if (!toolKey.test(key))
+      throw new TypeError(`agent({ tools }): tool key "${key}" must start with a letter and use only letters, digits, "_" or "-" (at most 64)`)
     if (typeof definition?.run !== "function") throw new TypeError(`agent({ tools }): "${key}" is not a tool: build it with tool({ name, input, run })`)
   }
   const integer = (name: string, value: number | undefined, fallback: number) => {

@@ -14,8 +14,11 @@ export type ApprovalDecision =
 /** Checks the shape of an approval decision; the issues name each wrong field. */
 export const parseApproval = (
   value: unknown,
-): { readonly success: true; readonly data: ApprovalDecision } | { readonly success: false; readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }> } => {
-  if (typeof value !== "object" || value === null) return { success: false, issues: [{ path: "(root)", message: "expected an object { action: \"approve\" | \"reject\" | \"edit\" }" }] }
+):
+  | { readonly success: true; readonly data: ApprovalDecision }
+  | { readonly success: false; readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }> } => {
+  if (typeof value !== "object" || value === null)
+    return { success: false, issues: [{ path: "(root)", message: 'expected an object { action: "approve" | "reject" | "edit" }' }] }
   const decision = value as { action?: unknown; reason?: unknown; arguments?: unknown }
   switch (decision.action) {
     case "approve":

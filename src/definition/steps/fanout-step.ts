@@ -1,9 +1,9 @@
+import type { AnyStateMachine } from "xstate"
 import type { z } from "zod"
 import type { RunError } from "../../contract/errors.ts"
-import type { AnyStateMachine } from "xstate"
 import type { StepPolicy } from "../policy.ts"
-import type { AnyStep, HumanStep, Step } from "./step.ts"
 import type { AgentStep } from "./agent.ts"
+import type { AnyStep, HumanStep, Step } from "./step.ts"
 
 /**
  * One item's outcome in a `map` that collects failures: its value, or the error it failed with.
@@ -95,4 +95,7 @@ export interface PipelineStep<TOutput, TContext> extends FanoutBase<TOutput> {
  * @example
  * const branch: UnitStep<number, StepContext<{ n: number }, {}>> = fn(({ input }) => input.n * 2)
  */
-export type UnitStep<TOutput, TContext> = Exclude<Step<TOutput, TContext>, HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext> | AgentStep<TOutput, TContext>>
+export type UnitStep<TOutput, TContext> = Exclude<
+  Step<TOutput, TContext>,
+  HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext> | AgentStep<TOutput, TContext>
+>

@@ -1,5 +1,5 @@
-import type { StepPolicy } from "../policy.ts"
 import type { PipelineDefinition } from "../graph.ts"
+import type { StepPolicy } from "../policy.ts"
 import type { ItemErrorPolicy, ItemResult, MapStep, UnitStep } from "./fanout-step.ts"
 import type { AnyStep, StepContext } from "./step.ts"
 import { subpipeline } from "./subpipeline.ts"
@@ -19,7 +19,9 @@ export type PipelineOutput<TPipeline> = TPipeline extends { readonly "~steps"?: 
  * @example
  * type Summaries = MapOutput<string, "collect"> // ReadonlyArray<ItemResult<string>>
  */
-export type MapOutput<TItemOutput, TPolicy extends ItemErrorPolicy> = TPolicy extends "fail-fast" ? ReadonlyArray<TItemOutput> : ReadonlyArray<ItemResult<TItemOutput>>
+export type MapOutput<TItemOutput, TPolicy extends ItemErrorPolicy> = TPolicy extends "fail-fast"
+  ? ReadonlyArray<TItemOutput>
+  : ReadonlyArray<ItemResult<TItemOutput>>
 
 /**
  * An item failure policy for `map`: keep going while at least `count` items can still succeed;
@@ -50,13 +52,7 @@ export const atLeast = (count: number): { readonly atLeast: number } => {
  *   concurrency: 8,
  * })
  */
-export const map = <
-  TItem,
-  TItemOutput,
-  const TPolicy extends ItemErrorPolicy = "fail-fast",
-  TInput = never,
-  TSteps = never,
->(options: {
+export const map = <TItem, TItemOutput, const TPolicy extends ItemErrorPolicy = "fail-fast", TInput = never, TSteps = never>(options: {
   readonly over: (context: StepContext<TInput, TSteps>) => readonly TItem[] | PromiseLike<readonly TItem[]>
   readonly each: UnitStep<TItemOutput, StepContext<TItem, never>> | PipelineDefinition<TItem, { readonly [step: string]: TItemOutput }>
   /** Most items in flight at once (default: all). `check()` flags a map without one. */
@@ -70,8 +66,10 @@ export const map = <
   readonly policy?: StepPolicy
 }): MapStep<MapOutput<TItemOutput, TPolicy>, StepContext<TInput, TSteps>> => {
   const { concurrency, maxItems } = options
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new RangeError(`map({ concurrency }): expected an integer >= 1, got ${concurrency}`)
-  if (maxItems !== undefined && !(Number.isInteger(maxItems) && maxItems >= 0)) throw new RangeError(`map({ maxItems }): expected an integer >= 0, got ${maxItems}`)
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
+    throw new RangeError(`map({ concurrency }): expected an integer >= 1, got ${concurrency}`)
+  if (maxItems !== undefined && !(Number.isInteger(maxItems) && maxItems >= 0))
+    throw new RangeError(`map({ maxItems }): expected an integer >= 0, got ${maxItems}`)
   const policy = options.onItemError ?? "fail-fast"
   if (policy !== "fail-fast" && policy !== "collect" && !(typeof policy === "object" && policy !== null && Number.isInteger(policy.atLeast))) {
     throw new TypeError(`map({ onItemError }): expected "fail-fast", "collect" or atLeast(k), got ${JSON.stringify(policy)}`)

@@ -44,7 +44,8 @@ export const parallel = <
   const names = Object.keys(options.branches)
   if (names.length === 0) throw new TypeError("parallel({ branches }): give at least one branch")
   for (const name of names) {
-    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw new TypeError(`parallel branch "${name}" must start with a letter and use only letters, digits, "_" or "-"`)
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name))
+      throw new TypeError(`parallel branch "${name}" must start with a letter and use only letters, digits, "_" or "-"`)
     checkUnit(`parallel branch "${name}"`, options.branches[name] as AnyStep)
   }
   return { kind: "parallel", ...options } as ParallelStep<TOutput, StepContext<TInput, TSteps>>

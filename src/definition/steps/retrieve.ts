@@ -1,6 +1,6 @@
 import type { Model } from "../../contract/model.ts"
-import type { StepPolicy } from "../policy.ts"
 import type { Passage, Retriever } from "../../contract/retriever.ts"
+import type { StepPolicy } from "../policy.ts"
 import type { StepContext } from "./step.ts"
 
 /**
@@ -67,7 +67,9 @@ export const retrieve = <TInput = never, TSteps = never>(options: {
 }): RetrieveStep<RetrievalResult, StepContext<TInput, TSteps>> => {
   const k = options.k ?? 4
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`retrieve({ k }): expected an integer >= 1, got ${k}`)
-  if (typeof options.retriever?.retrieve !== "function") throw new TypeError("retrieve({ retriever }): expected a Retriever (an object with retrieve(query, { k, signal }))")
-  if (options.minScore !== undefined && !Number.isFinite(options.minScore)) throw new RangeError(`retrieve({ minScore }): expected a finite number, got ${options.minScore}`)
+  if (typeof options.retriever?.retrieve !== "function")
+    throw new TypeError("retrieve({ retriever }): expected a Retriever (an object with retrieve(query, { k, signal }))")
+  if (options.minScore !== undefined && !Number.isFinite(options.minScore))
+    throw new RangeError(`retrieve({ minScore }): expected a finite number, got ${options.minScore}`)
   return { kind: "retrieve", ...options, k }
 }

@@ -1,13 +1,13 @@
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
-import type { Message, Model } from "../../contract/model.ts"
-import { noRetry, resolveStepPolicy, type ResolvedPolicy, type StepPolicy } from "../policy.ts"
 import type { DurationInput } from "../../contract/duration.ts"
-import type { Tool } from "./tool.ts"
-import type { RetrieveStep } from "./retrieve.ts"
+import type { Message, Model } from "../../contract/model.ts"
 import type { Thread } from "../../contract/thread.ts"
-import type { MapStep, ParallelStep, PipelineStep } from "./fanout-step.ts"
+import { noRetry, type ResolvedPolicy, resolveStepPolicy, type StepPolicy } from "../policy.ts"
 import type { AgentStep } from "./agent.ts"
+import type { MapStep, ParallelStep, PipelineStep } from "./fanout-step.ts"
+import type { RetrieveStep } from "./retrieve.ts"
+import type { Tool } from "./tool.ts"
 
 /**
  * What every step function (prompt, `fn`, tool arguments, route) receives: the run input, the

@@ -1,5 +1,5 @@
-import type { StepPolicy } from "../policy.ts"
 import type { PipelineDefinition } from "../graph.ts"
+import type { StepPolicy } from "../policy.ts"
 import type { PipelineStep } from "./fanout-step.ts"
 import type { StepContext } from "./step.ts"
 
@@ -23,7 +23,8 @@ export const subpipeline = <TChildInput, TChildSteps, TInput = never, TSteps = n
     readonly policy?: StepPolicy
   },
 ): PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>> => {
-  if (typeof child !== "object" || child === null || !("machine" in child)) throw new TypeError("subpipeline(child): child must be a built pipeline (pipeline(...).step(...).edges(...))")
+  if (typeof child !== "object" || child === null || !("machine" in child))
+    throw new TypeError("subpipeline(child): child must be a built pipeline (pipeline(...).step(...).edges(...))")
   const humans = [...child.definitions].filter(([, step]) => step.kind === "human").map(([name]) => name)
   if (humans.length > 0) {
     throw new TypeError(`subpipeline(${child.id}): human steps (${humans.join(", ")}) cannot run inside another pipeline; keep them in the parent`)

@@ -1,6 +1,6 @@
 import type { z } from "zod"
-import type { StepPolicy } from "../policy.ts"
 import type { DurationInput } from "../../contract/duration.ts"
+import type { StepPolicy } from "../policy.ts"
 import type { StepContext, ToolStep } from "./step.ts"
 
 /**

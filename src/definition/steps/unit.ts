@@ -13,7 +13,9 @@ export const checkUnit = (where: string, step: AnyStep): void => {
     throw new TypeError(`${where} is a human step: a decision can only be awaited by a step of the pipeline itself (put the human step before or after)`)
   }
   if (step.kind === "parallel" || step.kind === "agent") {
-    throw new TypeError(`${where} is ${step.kind === "agent" ? "an agent" : "a parallel"} step: nest it in a pipeline and use subpipeline(child, { input }) instead`)
+    throw new TypeError(
+      `${where} is ${step.kind === "agent" ? "an agent" : "a parallel"} step: nest it in a pipeline and use subpipeline(child, { input }) instead`,
+    )
   }
   // A bad duration fails here, naming the branch or item, not when the first item runs.
   if (step.policy !== undefined) resolvePolicy(where, step.policy)

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
-import { DecisionError, type RunResult } from "../../run/result.ts"
 import type { Pipeline } from "../../run/create-runner.ts"
+import { DecisionError, type RunResult } from "../../run/result.ts"
 import type { RestateWaiting } from "./endpoint.ts"
 
 // biome-ignore lint: the client addresses pipelines of any input and steps
@@ -54,15 +54,24 @@ export interface RestateClient {
    * Delivers a human decision. Rejects with a {@link DecisionError} (run unchanged) when the run
    * does not wait on `step` or the decision does not match the step's schema.
    */
-  // biome-ignore lint: any input
-  decide<TSteps, TStep extends keyof TSteps & string>(pipeline: Pipeline<any, TSteps> | string, runId: string, step: TStep, decision: TSteps[TStep]): Promise<void>
+  decide<TSteps, TStep extends keyof TSteps & string>(
+    // biome-ignore lint/suspicious/noExplicitAny: a pipeline of any input type may be decided
+    pipeline: Pipeline<any, TSteps> | string,
+    runId: string,
+    step: TStep,
+    decision: TSteps[TStep],
+  ): Promise<void>
   /** The human step the run waits on now, or null. */
   waiting(pipeline: AnyPipeline | string, runId: string): Promise<RestateWaiting | null>
   /** Waits for the run to end (done, failed or stopped) and resolves with its result. */
   // biome-ignore lint: any input
   result<TSteps>(pipeline: Pipeline<any, TSteps> | string, runId: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult<TSteps>>
   /** Starts a run and waits for its result. */
-  run<TInput, TSteps>(pipeline: Pipeline<TInput, TSteps>, input: TInput, options?: { readonly runId?: string; readonly signal?: AbortSignal }): Promise<RunResult<TSteps>>
+  run<TInput, TSteps>(
+    pipeline: Pipeline<TInput, TSteps>,
+    input: TInput,
+    options?: { readonly runId?: string; readonly signal?: AbortSignal },
+  ): Promise<RunResult<TSteps>>
 }
 
 /**
@@ -96,15 +105,21 @@ export const restateClient = (options: RestateClientOptions): RestateClient => {
     start: async (pipeline, input, startOptions = {}) => {
       const checked = pipeline.input.safeParse(input)
       if (!checked.success) {
-        throw new RangeError(`input of pipeline "${pipeline.id}" is invalid: ${checked.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ")}`)
+        throw new RangeError(
+          `input of pipeline "${pipeline.id}" is invalid: ${checked.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ")}`,
+        )
       }
       const runId = startOptions.runId ?? randomUUID()
       const response = await call(`/${nameOf(pipeline)}/${encodeURIComponent(runId)}/run/send`, { method: "POST", body: checked.data })
-      if (!response.ok) throw new RestateClientError(`starting run ${runId} of "${pipeline.id}" failed: ${response.status} ${messageOf(response)}`, response.status)
+      if (!response.ok)
+        throw new RestateClientError(`starting run ${runId} of "${pipeline.id}" failed: ${response.status} ${messageOf(response)}`, response.status)
       return runId
     },
     decide: async (pipeline, runId, step, decision) => {
-      const response = await call(`/${nameOf(pipeline as AnyPipeline | string)}/${encodeURIComponent(runId)}/decide`, { method: "POST", body: { step, decision } })
+      const response = await call(`/${nameOf(pipeline as AnyPipeline | string)}/${encodeURIComponent(runId)}/decide`, {
+        method: "POST",
+        body: { step, decision },
+      })
       if (response.ok) return
       const message = messageOf(response)
       const metadata = metadataOf(response.body)

@@ -1,12 +1,12 @@
-import { visitKey } from "../../contract/keys.ts"
 import { createServer, type Http2Server, type Http2Session } from "node:http2"
 import * as restate from "@restatedev/restate-sdk"
-import type { Models } from "../../contract/model.ts"
 import { toMillis } from "../../contract/duration.ts"
 import type { RunEvent } from "../../contract/events.ts"
 import type { Journal } from "../../contract/journal.ts"
-import type { RunResult } from "../../run/result.ts"
+import { visitKey } from "../../contract/keys.ts"
+import type { Models } from "../../contract/model.ts"
 import type { Pipeline, RunOptions } from "../../run/create-runner.ts"
+import type { RunResult } from "../../run/result.ts"
 import { projectionJournal } from "./projection.ts"
 import { restateStepExecutor } from "./step-executor.ts"
 
@@ -96,7 +96,8 @@ export const restateEndpoint = (options: RestateEndpointOptions): RestateEndpoin
   const seen = new Set<string>()
   for (const pipeline of options.pipelines) {
     // Restate refuses service names starting with "restate" (reserved for its own services).
-    if (/^restate/i.test(pipeline.id)) throw new RangeError(`restateEndpoint: pipeline id "${pipeline.id}" starts with "restate", a prefix Restate reserves; rename the pipeline`)
+    if (/^restate/i.test(pipeline.id))
+      throw new RangeError(`restateEndpoint: pipeline id "${pipeline.id}" starts with "restate", a prefix Restate reserves; rename the pipeline`)
     if (seen.has(pipeline.id)) throw new RangeError(`restateEndpoint: two pipelines have the id "${pipeline.id}"; workflow names must be unique`)
     seen.add(pipeline.id)
   }
@@ -142,7 +143,12 @@ export const restateEndpoint = (options: RestateEndpointOptions): RestateEndpoin
   }
 }
 
-const runOnRestate = async (ctx: restate.WorkflowContext, pipeline: AnyPipeline, input: unknown, options: RestateEndpointOptions): Promise<RunResult<unknown>> => {
+const runOnRestate = async (
+  ctx: restate.WorkflowContext,
+  pipeline: AnyPipeline,
+  input: unknown,
+  options: RestateEndpointOptions,
+): Promise<RunResult<unknown>> => {
   const projection = options.store === undefined ? undefined : await projectionJournal(options.store, ctx.key)
   let reject: (error: unknown) => void = () => {}
   const aborted = new Promise<never>((_, rejectWith) => (reject = rejectWith))
@@ -215,13 +221,19 @@ const decide = async (ctx: restate.WorkflowSharedContext, pipeline: AnyPipeline,
   }
   const waiting = await ctx.get<RestateWaiting>(WAITING)
   if (waiting === null || waiting.step !== step) {
-    throw new restate.TerminalError(`run ${ctx.key} is not waiting on "${step}"${waiting === null ? "" : ` (it waits on "${waiting.step}")`}`, { errorCode: 409, metadata: { reason: "not-waiting" } })
+    throw new restate.TerminalError(`run ${ctx.key} is not waiting on "${step}"${waiting === null ? "" : ` (it waits on "${waiting.step}")`}`, {
+      errorCode: 409,
+      metadata: { reason: "not-waiting" },
+    })
   }
   // Checked before the promise is resolved: an invalid decision leaves the run exactly as it was.
   const parsed = definition.decision.safeParse(request.decision)
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))
-    throw new restate.TerminalError(`decision for "${step}" is invalid`, { errorCode: 422, metadata: { reason: "invalid-decision", issues: JSON.stringify(issues) } })
+    throw new restate.TerminalError(`decision for "${step}" is invalid`, {
+      errorCode: 422,
+      metadata: { reason: "invalid-decision", issues: JSON.stringify(issues) },
+    })
   }
   // The decision as given: the run parses it once more, exactly as a local `send` would, so a
   // schema with transforms is applied once.

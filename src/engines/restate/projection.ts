@@ -1,4 +1,4 @@
-import { JournalConflictError, type Journal } from "../../contract/journal.ts"
+import { type Journal, JournalConflictError } from "../../contract/journal.ts"
 
 /**
  * A run's switchboard journal written as a projection of Restate's: idempotent under replay.

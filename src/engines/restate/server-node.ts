@@ -1,6 +1,6 @@
 // One restate-server process of a local server or cluster: its config file, its process group,
 // and the waits that tell when it (and the cluster) can be used.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 
@@ -88,7 +88,14 @@ export const nodeConfig = (config: {
   ].join("\n")
 
 /** One node's process: started in its own process group, killed with the whole group. */
-export const localNode = (binary: string, name: string, configFile: string, logFile: string, port: { readonly ingress: number; readonly admin: number }, timeoutMs: number) => {
+export const localNode = (
+  binary: string,
+  name: string,
+  configFile: string,
+  logFile: string,
+  port: { readonly ingress: number; readonly admin: number },
+  timeoutMs: number,
+) => {
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
   const logTail = () => {
@@ -123,7 +130,8 @@ export const localNode = (binary: string, name: string, configFile: string, logF
         started.once("error", () => resolve())
       })
       const failed = new Promise<never>((_, reject) =>
-        started.once("error", (error) => reject(new RestateServerError("start-failed", `${binary} could not start: ${error.message}`))))
+        started.once("error", (error) => reject(new RestateServerError("start-failed", `${binary} could not start: ${error.message}`))),
+      )
       failed.catch(() => {})
       await Promise.race([failed, waitFor(`${node.adminUrl}/health`, timeoutMs, logTail, started)])
     },

@@ -95,7 +95,10 @@ export const restateServerBinary = (): string | undefined => {
 export const startRestateServer = async (options: RestateServerOptions = {}): Promise<RestateServer> => {
   const binary = options.binary ?? restateServerBinary()
   if (binary === undefined) {
-    throw new RestateServerError("binary-missing", `no restate-server binary for ${platform()}-${arch()}: install @restatedev/restate-server (it brings the binary as an optional dependency)`)
+    throw new RestateServerError(
+      "binary-missing",
+      `no restate-server binary for ${platform()}-${arch()}: install @restatedev/restate-server (it brings the binary as an optional dependency)`,
+    )
   }
   const count = options.nodes ?? 1
   const replication = options.replication ?? (count === 1 ? 1 : 2)
@@ -107,7 +110,10 @@ export const startRestateServer = async (options: RestateServerOptions = {}): Pr
   const nodes = ports.map((port, index) => {
     const name = `node-${index + 1}`
     const configFile = join(baseDirectory, `${name}.toml`)
-    writeFileSync(configFile, nodeConfig({ name, baseDirectory, port, replication, firstNode: index === 0, fabricAddresses, partitions: options.partitions ?? 4 }))
+    writeFileSync(
+      configFile,
+      nodeConfig({ name, baseDirectory, port, replication, firstNode: index === 0, fabricAddresses, partitions: options.partitions ?? 4 }),
+    )
     return localNode(binary, name, configFile, join(baseDirectory, `${name}.log`), port, timeoutMs)
   })
   const stopAll = async () => {
@@ -126,7 +132,11 @@ export const startRestateServer = async (options: RestateServerOptions = {}): Pr
     await waitFor(`${first.ingressUrl}/restate/health`, timeoutMs, first.logTail)
     // A new cluster moves partition leadership once its nodes see each other; a step in flight at
     // that moment runs again. Hand the cluster over only once every partition has its leader.
-    await waitForLeaders(nodes.map((node) => node.logFile), options.partitions ?? 4, timeoutMs)
+    await waitForLeaders(
+      nodes.map((node) => node.logFile),
+      options.partitions ?? 4,
+      timeoutMs,
+    )
   } catch (error) {
     process.off("exit", onExit)
     await stopAll()
@@ -182,4 +192,3 @@ export const freePort = (): Promise<number> =>
       server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
     })
   })
-

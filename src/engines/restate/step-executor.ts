@@ -1,8 +1,8 @@
 import type { WorkflowContext } from "@restatedev/restate-sdk"
-import { messageOf, serializeStepError, type RunError } from "../../contract/errors.ts"
+import { messageOf, type RunError, serializeStepError } from "../../contract/errors.ts"
 import type { RunEvent } from "../../contract/events.ts"
-import { redactor, redactValue, type Redaction } from "../../contract/redaction.ts"
-import { silentClock, type StepExecutor } from "../../run/executor.ts"
+import { type Redaction, redactor, redactValue } from "../../contract/redaction.ts"
+import { type StepExecutor, silentClock } from "../../run/executor.ts"
 import type { RunServices } from "../../run/services.ts"
 
 /** What one step visit (or agent turn, or branch) left in Restate's journal: its outcome and the events it produced, in order. */
@@ -44,7 +44,10 @@ export const restateStepExecutor = (ctx: WorkflowContext, options: { readonly re
           return JSON.parse(JSON.stringify(outcome)) as VisitRecord
         } catch (error) {
           const step = stepOf(key)
-          return { error: { _tag: "StepCodeError", step, retryable: false, message: `output of "${step}" cannot be journaled as JSON: ${messageOf(error)}` }, events: [] }
+          return {
+            error: { _tag: "StepCodeError", step, retryable: false, message: `output of "${step}" cannot be journaled as JSON: ${messageOf(error)}` },
+            events: [],
+          }
         }
       })
       for (const event of visit.events) await services.record(event)

@@ -113,9 +113,17 @@ export const chartOf = (pipeline: PipelineDefinition<unknown, Record<string, unk
     // An agent's edge is on its sub-chart's onDone: its routes, then where a stop rule or a failure goes.
     // A parallel step's routes hang on its own state (its regions and join are inside it).
     const agent = state.meta?.agent !== undefined
-    const ended = (outcome: string) => list(state.onDone).filter((transition) => transition.guard?.type === "agentEnded" && (transition.guard.params as unknown as { outcome: string }).outcome === outcome)
-    const forward = list(human ? state.on?.[`${name}.decide`] : agent ? list(state.onDone).filter((transition) => transition.guard?.type !== "agentEnded") : (state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]))
-      .filter((transition) => !transition.actions?.some((action) => action.type === "unknownRoute"))
+    const ended = (outcome: string) =>
+      list(state.onDone).filter(
+        (transition) => transition.guard?.type === "agentEnded" && (transition.guard.params as unknown as { outcome: string }).outcome === outcome,
+      )
+    const forward = list(
+      human
+        ? state.on?.[`${name}.decide`]
+        : agent
+          ? list(state.onDone).filter((transition) => transition.guard?.type !== "agentEnded")
+          : (state.invoke?.onDone ?? state.on?.[`xstate.done.actor.${name}`]),
+    ).filter((transition) => !transition.actions?.some((action) => action.type === "unknownRoute"))
     const chosen = new Set(forward.map((transition) => transition.guard?.params.to ?? targetOf(transition)))
     // Routes first, then what a stop rule diverts them to: the order a reader follows.
     const stops = forward.filter((transition) => transition.guard?.type === "stops")
@@ -128,7 +136,11 @@ export const chartOf = (pipeline: PipelineDefinition<unknown, Record<string, unk
     }
     for (const transition of stops) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(transition.guard?.params.to as string) })
     for (const transition of ended("stopped")) add({ from: name, to: targetOf(transition), kind: "stopped", label: stopLabel(name) })
-    const failing = human ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)] : agent ? ended("failed") : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
+    const failing = human
+      ? [...list(state.on?.[`${name}.expire`]), ...Object.values(state.after ?? {}).flatMap(list)]
+      : agent
+        ? ended("failed")
+        : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
     for (const transition of failing) {
       const to = targetOf(transition)
       if (transition.guard?.type === "stops") add({ from: name, to, kind: "stopped", label: stopLabel(transition.guard.params.to) })

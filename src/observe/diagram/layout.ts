@@ -56,7 +56,14 @@ export const layoutChart = (chart: Chart): Layout => {
     const column = columnOf(node)
     const row = rows.get(column) ?? 0
     rows.set(column, row + 1)
-    placed.set(node.name, { ...node, column, width: nodeWidth, height: nodeHeight, x: margin + column * (nodeWidth + columnGap), y: margin + 24 + row * (nodeHeight + rowGap) })
+    placed.set(node.name, {
+      ...node,
+      column,
+      width: nodeWidth,
+      height: nodeHeight,
+      x: margin + column * (nodeWidth + columnGap),
+      y: margin + 24 + row * (nodeHeight + rowGap),
+    })
   }
   const columns = lastStepColumn + 2
   const tallest = Math.max(1, ...rows.values())
@@ -85,7 +92,12 @@ export const layoutChart = (chart: Chart): Layout => {
     if (from === to) {
       const left = from.x + from.width * 0.35
       const right = from.x + from.width * 0.65
-      return { ...edge, path: `M ${left} ${from.y} C ${left - 10} ${from.y - 40}, ${right + 10} ${from.y - 40}, ${right} ${from.y}`, labelX: from.x + from.width / 2, labelY: from.y - 36 }
+      return {
+        ...edge,
+        path: `M ${left} ${from.y} C ${left - 10} ${from.y - 40}, ${right + 10} ${from.y - 40}, ${right} ${from.y}`,
+        labelX: from.x + from.width / 2,
+        labelY: from.y - 36,
+      }
     }
     if (to.column > from.column) {
       const startX = from.x + from.width

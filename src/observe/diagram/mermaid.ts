@@ -1,7 +1,7 @@
 import type { PipelineStructure } from "../../contract/events.ts"
 import type { JournalEntry } from "../../contract/journal.ts"
 import type { PipelineDefinition } from "../../definition/graph.ts"
-import { chartOf, structureFor, type ChartNode } from "./chart.ts"
+import { type ChartNode, chartOf, structureFor } from "./chart.ts"
 import { takenCounts, traceOf } from "./run-trace.ts"
 
 /**

@@ -76,10 +76,13 @@ export const takenCounts = (chart: Chart, trace: RunTrace): number[] => {
     chart.edges.findIndex((edge) => edge.from === from && edge.to === to && kinds.has(edge.kind))
   for (const move of trace.transitions) {
     const expected: ReadonlySet<ChartEdgeKind> =
-      move.via === "failed" ? new Set(["error"])
-      : move.via === "expired" ? new Set(["timeout"])
-      : move.via === "finished" && move.to !== move.chose ? new Set(["stopped"])
-      : forward
+      move.via === "failed"
+        ? new Set(["error"])
+        : move.via === "expired"
+          ? new Set(["timeout"])
+          : move.via === "finished" && move.to !== move.chose
+            ? new Set(["stopped"])
+            : forward
     let index = find(move.from, move.to, expected)
     if (index === -1) index = find(move.from, move.to, new Set(["stopped"]))
     if (index !== -1) counts[index] = (counts[index] as number) + 1
@@ -170,7 +173,8 @@ export const traceOf = (entries: readonly JournalEntry[]): RunTrace => {
   }
   // A retry announces the next attempt: a visit still running shows how far it got.
   const withRetries = [...visits.entries()].map(([key, visit]) =>
-    visit.durationMs === undefined && retries.has(key) ? { ...visit, attempts: retries.get(key) as number } : visit)
+    visit.durationMs === undefined && retries.has(key) ? { ...visit, attempts: retries.get(key) as number } : visit,
+  )
   const runId = ordered[0]?.runId
   return {
     runId,

@@ -1,8 +1,8 @@
 import type Anthropic from "@anthropic-ai/sdk"
 import type { GenerateOptions, Model, ModelRequest, ModelResponse } from "../../contract/model.ts"
 import { modelError, withStreamTimeouts } from "../shared.ts"
-import { toModelError, type ErrorSubject } from "./errors.ts"
-import { toMessagesBody, type MessagesBody, type OutputTool } from "./request.ts"
+import { type ErrorSubject, toModelError } from "./errors.ts"
+import { type MessagesBody, type OutputTool, toMessagesBody } from "./request.ts"
 import { blocksOfMessage, toModelResponse } from "./response.ts"
 import { readStream, type StreamEvent } from "./stream.ts"
 
@@ -124,7 +124,12 @@ export const anthropic = (options: AnthropicOptions): Model => {
       firstTokenTimeoutMs: generateOptions.firstTokenTimeoutMs,
       idleTimeoutMs: generateOptions.idleTimeoutMs,
       onTimeout: (kind, ms) => {
-        const error = modelError(subject.provider, subject.model, "timeout", `Anthropic stream: ${kind === "first-token" ? "no first chunk" : "no chunk"} within ${ms}ms`)
+        const error = modelError(
+          subject.provider,
+          subject.model,
+          "timeout",
+          `Anthropic stream: ${kind === "first-token" ? "no first chunk" : "no chunk"} within ${ms}ms`,
+        )
         controller.abort(error)
         return error
       },

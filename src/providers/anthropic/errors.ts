@@ -1,6 +1,6 @@
 // Maps whatever @anthropic-ai/sdk throws to one ModelError. The SDK module is never imported here:
 // errors are recognised by the SDK's class names (`error.name`), so this file costs nothing to load.
-import { ModelError, messageOf, type ModelErrorReason } from "../../contract/errors.ts"
+import { ModelError, type ModelErrorReason, messageOf } from "../../contract/errors.ts"
 import { isNetworkFailure, modelError, reasonForStatus, retryAfterMs } from "../shared.ts"
 
 /**

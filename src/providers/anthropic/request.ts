@@ -111,9 +111,7 @@ export const toWireMessages = (messages: readonly Message[]): Anthropic.MessageP
     else wire.push({ role, content: blocks })
   }
   // A lone text block is sent as a plain string: the shortest form of the documented wire format.
-  return wire.map(({ role, content }) =>
-    content.length === 1 && content[0]?.type === "text" ? { role, content: content[0].text } : { role, content },
-  )
+  return wire.map(({ role, content }) => (content.length === 1 && content[0]?.type === "text" ? { role, content: content[0].text } : { role, content }))
 }
 
 const toBlocks = (message: Message): Anthropic.ContentBlockParam[] => {

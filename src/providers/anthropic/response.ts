@@ -94,10 +94,20 @@ export const toModelResponse = (answer: Answer, outputTool: OutputTool | undefin
     else toolCalls.push({ id: block.id, name: block.name, arguments: block.input })
   }
   if (answer.stopReason === "refusal") {
-    throw modelError(subject.provider, subject.model, "content-filter", `Anthropic refused to answer (stop_reason "refusal")${text === "" ? "" : `: ${text.slice(0, 200)}`}`)
+    throw modelError(
+      subject.provider,
+      subject.model,
+      "content-filter",
+      `Anthropic refused to answer (stop_reason "refusal")${text === "" ? "" : `: ${text.slice(0, 200)}`}`,
+    )
   }
   if (structured === undefined && text === "" && toolCalls.length === 0) {
-    throw modelError(subject.provider, subject.model, "invalid-output", `Anthropic returned no content (stop_reason ${JSON.stringify(answer.stopReason ?? null)})`)
+    throw modelError(
+      subject.provider,
+      subject.model,
+      "invalid-output",
+      `Anthropic returned no content (stop_reason ${JSON.stringify(answer.stopReason ?? null)})`,
+    )
   }
   const stopReason = answer.stopReason ?? undefined
   const finishReason = structured !== undefined && toolCalls.length === 0 && stopReason === "tool_use" ? "stop" : stopReason && finishReasonOf(stopReason)

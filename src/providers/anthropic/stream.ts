@@ -1,5 +1,5 @@
 // Reads a Messages API event stream into one answer, reporting text as it arrives.
-import type { AnswerBlock, Answer, WireUsage } from "./response.ts"
+import type { Answer, AnswerBlock, WireUsage } from "./response.ts"
 
 /**
  * The parts of a stream event this reader looks at; other events and fields pass by.

@@ -1,4 +1,9 @@
-import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from "openai/resources/chat/completions"
+import type {
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from "openai/resources/chat/completions"
 import type { ModelRequest } from "../../contract/model.ts"
 import { isStrictCompatible, schemaInstruction, wireName, wireSchema } from "./schema.ts"
 

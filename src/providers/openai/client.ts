@@ -101,7 +101,11 @@ export const connect = (connection: Connection) => {
             firstTokenTimeoutMs: options.firstTokenTimeoutMs,
             idleTimeoutMs: options.idleTimeoutMs,
             onTimeout: (kind, ms) => {
-              const error = failure(context, "timeout", kind === "first-token" ? `no stream data within ${ms}ms (first-token timeout)` : `the stream stalled for ${ms}ms (idle timeout)`)
+              const error = failure(
+                context,
+                "timeout",
+                kind === "first-token" ? `no stream data within ${ms}ms (first-token timeout)` : `the stream stalled for ${ms}ms (idle timeout)`,
+              )
               controller.abort(error)
               return error
             },

@@ -31,7 +31,8 @@ export const openaiEmbeddings = (options: OpenAIEmbeddingsOptions): Embedder & {
   const call = connect({
     provider: "openai",
     model: options.model,
-    apiKey: () => nonEmpty(options.apiKey) ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openaiEmbeddings() or set OPENAI_API_KEY" },
+    apiKey: () =>
+      nonEmpty(options.apiKey) ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openaiEmbeddings() or set OPENAI_API_KEY" },
     baseURL: () => options.baseURL ?? nonEmpty(process.env["OPENAI_BASE_URL"]),
     timeoutMs: options.timeoutMs,
   })

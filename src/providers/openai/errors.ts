@@ -77,7 +77,8 @@ const classify = (context: ErrorContext, message: string, details: Details): Mod
   const wait = retryAfterMs(details.headers)
   const extra = { ...(status === undefined ? {} : { status }), ...(wait === undefined ? {} : { retryAfterMs: wait }) }
   const known = typeof details.code === "string" ? reasonsByCode[details.code] : undefined
-  if (known !== undefined) return failure(context, known.reason, message, { ...extra, ...(known.retryable === undefined ? {} : { retryable: known.retryable }) })
+  if (known !== undefined)
+    return failure(context, known.reason, message, { ...extra, ...(known.retryable === undefined ? {} : { retryable: known.retryable }) })
   if ((status === 400 || status === 413) && contextTooLong.test(message)) return failure(context, "context-too-long", message, extra)
   // No status and an unknown code: an error event inside a 200 stream that we cannot judge.
   return failure(context, status === undefined ? "unknown" : reasonForStatus(status), message, extra)

@@ -1,7 +1,7 @@
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions"
 import type { ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming } from "openai/resources/responses/responses"
 import type { Model } from "../../contract/model.ts"
-import { chatBody, type ChatDialect } from "./chat-request.ts"
+import { type ChatDialect, chatBody } from "./chat-request.ts"
 import { readChatCompletion, readChatStream } from "./chat-response.ts"
 import { type Connection, connect } from "./client.ts"
 import { responsesBody } from "./responses-request.ts"
@@ -25,7 +25,11 @@ export const chatModel = (connection: Connection, dialect: ChatDialect): Model =
           return readChatCompletion(await jsonBody(client.chat.completions.create(body, { signal }).asResponse()), context)
         }
         const body = chatBody(connection.model, request, dialect, true) as ChatCompletionCreateParamsStreaming
-        return readChatStream(stream(() => client.chat.completions.create(body, { signal })), context, onDelta)
+        return readChatStream(
+          stream(() => client.chat.completions.create(body, { signal })),
+          context,
+          onDelta,
+        )
       }),
   }
 }
@@ -44,7 +48,11 @@ export const responsesModel = (connection: Connection): Model => {
           return readResponse(await jsonBody(client.responses.create(body, { signal }).asResponse()), context)
         }
         const body = responsesBody(connection.model, request, true) as ResponseCreateParamsStreaming
-        return readResponseStream(stream(() => client.responses.create(body, { signal })), context, onDelta)
+        return readResponseStream(
+          stream(() => client.responses.create(body, { signal })),
+          context,
+          onDelta,
+        )
       }),
   }
 }

@@ -34,7 +34,8 @@ export const openai = (options: OpenAIOptions): Model => {
   const connection = {
     provider: "openai",
     model: options.model,
-    apiKey: () => nonEmpty(options.apiKey) ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openai() or set OPENAI_API_KEY" },
+    apiKey: () =>
+      nonEmpty(options.apiKey) ?? nonEmpty(process.env["OPENAI_API_KEY"]) ?? { missing: "no API key: pass apiKey to openai() or set OPENAI_API_KEY" },
     baseURL: () => options.baseURL ?? nonEmpty(process.env["OPENAI_BASE_URL"]),
     organization: options.organization,
     defaultHeaders: options.defaultHeaders,

@@ -119,7 +119,8 @@ const settle = (
   const incomplete = wire.status === "incomplete" ? wire.incomplete_details?.reason : undefined
   if (incomplete === "content_filter") throw failure(context, "content-filter", "the answer was stopped by the content filter")
   // Completed with neither a message nor a tool call (e.g. only reasoning): nothing to use, but a retry may answer.
-  if (wire.status !== "incomplete" && messages === 0 && calls.length === 0) throw failure(context, "invalid-output", "the response has no message and no tool call")
+  if (wire.status !== "incomplete" && messages === 0 && calls.length === 0)
+    throw failure(context, "invalid-output", "the response has no message and no tool call")
   const finishReason = incomplete === "max_output_tokens" ? "length" : incomplete !== undefined ? incomplete : calls.length > 0 ? "tool-calls" : "stop"
   return response(text, finishToolCalls(calls), readUsage(wire.usage, responsesUsageNames), finishReason)
 }

@@ -24,10 +24,7 @@ export const finishToolCalls = (calls: Iterable<PartialToolCall>): ToolCall[] =>
 const count = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined)
 
 /** Usage from either API's field names; undefined when the server sent none. */
-export const readUsage = (
-  usage: unknown,
-  names: { readonly input: string; readonly output: string; readonly details: string },
-): Usage | undefined => {
+export const readUsage = (usage: unknown, names: { readonly input: string; readonly output: string; readonly details: string }): Usage | undefined => {
   if (typeof usage !== "object" || usage === null) return undefined
   const fields = usage as Record<string, unknown>
   const inputTokens = count(fields[names.input])

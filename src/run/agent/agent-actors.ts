@@ -1,11 +1,11 @@
 // The run layer's half of an agent step: the two actors its sub-chart invokes (a model turn and a
 // tool batch, each through the run's executor), and the actions that read the run's services or
 // journal. The sub-chart itself, its guards and its pure actions are compile/agent-state.ts.
-import { assign, fromPromise, type AnyActorRef } from "xstate"
+import { type AnyActorRef, assign, fromPromise } from "xstate"
+import type { ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
 import { beginConversation } from "../../compile/agent-conversation.ts"
 import { agentFailure, agentToolsActor, agentTurnActor, conversationOf, withConversation } from "../../compile/agent-state.ts"
 import type { RunContext } from "../../compile/run-context.ts"
-import type { ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
 import { visitKey } from "../../contract/keys.ts"
 import type { PipelineGraph } from "../../definition/graph.ts"
 import type { ResolvedPolicy } from "../../definition/policy.ts"
@@ -30,7 +30,9 @@ export const agentImplementations = (graph: PipelineGraph, policies: ReadonlyMap
       const { runAgentTurn } = await (agentRuntime ??= import("./agent-run.ts"))
       const conversation = context.agents?.[input.step]
       const key = `${visitKey(input.step, conversation?.visit ?? 1)}#turn${(conversation?.turns ?? 0) + 1}`
-      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal))
+      return throughExecutor(servicesFor(system, context), key, (bound) =>
+        runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal),
+      )
     }),
     [agentToolsActor]: fromPromise<ToolsOutput, { step: string }>(async ({ input, signal, self, system }) => {
       const context = parentContext(self)

@@ -2,25 +2,26 @@
 // what they did and take it from the journal on a resume, so a finished turn or tool call never
 // runs twice. Both run through the one attempt executor (run/attempt.ts); loaded lazily (see
 // agent-actors.ts).
-import { executeStep } from "../execute-step.ts"
-import type { RunContext } from "../../compile/run-context.ts"
-import { visitKey, journaledName } from "../../contract/keys.ts"
+
 import { z } from "zod"
-import { StepTimeoutError, ToolError, messageOf, serializeStepError, thrownIn, withEvidenceOf, type RunError } from "../../contract/errors.ts"
-import { cancelledError, runAttempts, type AttemptScope, type OnRetry } from "../attempt.ts"
-import { StepJournal } from "../step-journal.ts"
 import type { AgentConversation, PendingCall, ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
-import type { NormalizedEdge } from "../../definition/edges.ts"
-import type { Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition } from "../../contract/model.ts"
-import { resolvePolicy, type ResolvedPolicy, type StepPolicy } from "../../definition/policy.ts"
+import type { RunContext } from "../../compile/run-context.ts"
+import { messageOf, type RunError, StepTimeoutError, serializeStepError, ToolError, thrownIn, withEvidenceOf } from "../../contract/errors.ts"
 import type { UsageTotals } from "../../contract/events.ts"
-import { addUsage, emptyUsage } from "../../contract/usage.ts"
-import type { AgentStep } from "../../definition/steps/agent.ts"
-import { callModel, jsonSchemaOf, parseOutput, promptMessages, repairPrompt, withFallback } from "../steps/run-llm.ts"
+import { journaledName, visitKey } from "../../contract/keys.ts"
+import type { Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition } from "../../contract/model.ts"
 import { noThread } from "../../contract/thread.ts"
+import { addUsage, emptyUsage } from "../../contract/usage.ts"
+import type { NormalizedEdge } from "../../definition/edges.ts"
+import { type ResolvedPolicy, resolvePolicy, type StepPolicy } from "../../definition/policy.ts"
+import type { AgentStep } from "../../definition/steps/agent.ts"
 import type { AnyStep, StepContext } from "../../definition/steps/step.ts"
-import type { RunServices, StepRun, UsageTally } from "../services.ts"
 import type { Tool } from "../../definition/steps/tool.ts"
+import { type AttemptScope, cancelledError, type OnRetry, runAttempts } from "../attempt.ts"
+import { executeStep } from "../execute-step.ts"
+import type { RunServices, StepRun, UsageTally } from "../services.ts"
+import { StepJournal } from "../step-journal.ts"
+import { callModel, jsonSchemaOf, parseOutput, promptMessages, repairPrompt, withFallback } from "../steps/run-llm.ts"
 import { trimHistory } from "./trim-history.ts"
 
 interface AgentGraph {
@@ -30,7 +31,12 @@ interface AgentGraph {
 }
 
 const conversationOf = (context: RunContext, name: string) => context.agents?.[name] as AgentConversation
-const stepContextOf = (context: RunContext, conversation: AgentConversation, services: RunServices, signal: AbortSignal): StepContext<unknown, Record<string, unknown>> => ({
+const stepContextOf = (
+  context: RunContext,
+  conversation: AgentConversation,
+  services: RunServices,
+  signal: AbortSignal,
+): StepContext<unknown, Record<string, unknown>> => ({
   input: context.input,
   steps: context.steps,
   visit: conversation.visit,
@@ -93,7 +99,15 @@ export const runAgentTurn = async (
   const finishedBefore = services.replay?.steps.has(visitKey(name, visit)) === true
   const fail = async (error: RunError, usage: UsageTotals): Promise<never> => {
     if (!finishedBefore) {
-      await services.record({ type: "step.failed", ...base, error, attempts: turn, durationMs: Date.now() - conversation.startedAt, usage: addUsage(conversation.usage, usage), at: Date.now() })
+      await services.record({
+        type: "step.failed",
+        ...base,
+        error,
+        attempts: turn,
+        durationMs: Date.now() - conversation.startedAt,
+        usage: addUsage(conversation.usage, usage),
+        at: Date.now(),
+      })
     }
     throw error
   }
@@ -130,10 +144,23 @@ export const runAgentTurn = async (
     // The step's timeout bounds one model turn (its retries and fallbacks), not the whole loop.
     const deadline = policy.timeoutMs === undefined ? undefined : Date.now() + policy.timeoutMs
     const scope: AttemptScope = { step: name, policy, signal, deadline, onRetry, journal }
-    const stepRun: StepRun = { name, context: stepContext, policy, services, scope, record: journal.record, usage: tally, base: turnBase, tally: { attempts: 1 }, executeStep }
+    const stepRun: StepRun = {
+      name,
+      context: stepContext,
+      policy,
+      services,
+      scope,
+      record: journal.record,
+      usage: tally,
+      base: turnBase,
+      tally: { attempts: 1 },
+      executeStep,
+    }
     let response: ModelResponse
     try {
-      response = await withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, attemptSignal) => callModel(model, request, stepRun, false, attemptSignal))
+      response = await withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, attemptSignal) =>
+        callModel(model, request, stepRun, false, attemptSignal),
+      )
     } catch (error) {
       return fail(serializeStepError(name, error), tally)
     }
@@ -144,7 +171,9 @@ export const runAgentTurn = async (
     elapsedMs = Date.now() - conversation.startedAt
     await services.record({ type: "agent.turned", ...base, turn, text, toolCalls, usage, elapsedMs, at: Date.now() })
   }
-  const calls = toolCalls.map((toolCall): PendingCall => ({ id: toolCall.id, name: toolCall.name, arguments: toolCall.arguments, approval: approvalOf(step, toolCall) }))
+  const calls = toolCalls.map(
+    (toolCall): PendingCall => ({ id: toolCall.id, name: toolCall.name, arguments: toolCall.arguments, approval: approvalOf(step, toolCall) }),
+  )
   const common = { turn, ...(opening === undefined ? {} : { opening }), text, calls, usage, elapsedMs, runUsage, runElapsedMs }
   if (calls.length > 0) return common
   const parsed = parseAnswer(step, text)
@@ -156,15 +185,35 @@ export const runAgentTurn = async (
     return fail(serializeStepError(name, thrownIn(name, "route", error)), usage)
   }
   if (!edge.targets.includes(next)) {
-    return fail({ _tag: "RouteError", step: name, target: String(next), message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}` }, usage)
+    return fail(
+      {
+        _tag: "RouteError",
+        step: name,
+        target: String(next),
+        message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}`,
+      },
+      usage,
+    )
   }
   if (!finishedBefore) {
-    await services.record({ type: "step.finished", ...base, output: parsed.value, next, attempts: turn, durationMs: Date.now() - conversation.startedAt, usage: addUsage(conversation.usage, usage), at: Date.now() })
+    await services.record({
+      type: "step.finished",
+      ...base,
+      output: parsed.value,
+      next,
+      attempts: turn,
+      durationMs: Date.now() - conversation.startedAt,
+      usage: addUsage(conversation.usage, usage),
+      at: Date.now(),
+    })
   }
   return { ...common, answer: { output: parsed.value, next } }
 }
 
-const parseAnswer = (step: AgentStep<unknown, unknown>, text: string): { readonly success: true; readonly value: unknown } | { readonly success: false; readonly feedback: string } => {
+const parseAnswer = (
+  step: AgentStep<unknown, unknown>,
+  text: string,
+): { readonly success: true; readonly value: unknown } | { readonly success: false; readonly feedback: string } => {
   const parsed = parseOutput(step, text)
   return parsed.success ? parsed : { success: false, feedback: repairPrompt(parsed.problem, parsed.issues) }
 }
@@ -172,7 +221,13 @@ const parseAnswer = (step: AgentStep<unknown, unknown>, text: string): { readonl
 type CallResult = ToolsOutput["results"][number]
 
 /** Runs the pending tool calls of the latest turn, at most `toolConcurrency` at once; every failure becomes an error result for the model. */
-export const runAgentTools = async (graph: AgentGraph, stepName: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<ToolsOutput> => {
+export const runAgentTools = async (
+  graph: AgentGraph,
+  stepName: string,
+  context: RunContext,
+  services: RunServices,
+  signal: AbortSignal,
+): Promise<ToolsOutput> => {
   const step = graph.steps.get(stepName) as AgentStep<unknown, unknown>
   const conversation = conversationOf(context, stepName)
   const name = journaledName(services, stepName)
@@ -193,17 +248,41 @@ export const runAgentTools = async (graph: AgentGraph, stepName: string, context
     ranLive = true
     const callStarted = Date.now()
     const journal = async (outcome: { readonly result: unknown } | { readonly error: RunError }, args: unknown): Promise<CallResult> => {
-      await journaled.record({ type: "tool.called", ...base, tool: pending.name, callId: pending.id, turn: turns, args, ...outcome, durationMs: Date.now() - callStarted, at: Date.now() })
+      await journaled.record({
+        type: "tool.called",
+        ...base,
+        tool: pending.name,
+        callId: pending.id,
+        turn: turns,
+        args,
+        ...outcome,
+        durationMs: Date.now() - callStarted,
+        at: Date.now(),
+      })
       return "result" in outcome ? result(contentOf(outcome.result), false) : result(`error: ${outcome.error.message}`, true)
     }
-    const toolError = (reason: "invalid-arguments" | "invalid-output" | "failed", message: string): RunError => ({ _tag: "ToolError", step: name, tool: pending.name, reason, retryable: false, message })
+    const toolError = (reason: "invalid-arguments" | "invalid-output" | "failed", message: string): RunError => ({
+      _tag: "ToolError",
+      step: name,
+      tool: pending.name,
+      reason,
+      retryable: false,
+      message,
+    })
     const definition: Tool<unknown, unknown> | undefined = step.tools[pending.name]
     if (definition === undefined) {
-      return journal({ error: toolError("invalid-arguments", `unknown tool "${pending.name}"; the tools are: ${Object.keys(step.tools).join(", ") || "none"}`) }, pending.arguments)
+      return journal(
+        { error: toolError("invalid-arguments", `unknown tool "${pending.name}"; the tools are: ${Object.keys(step.tools).join(", ") || "none"}`) },
+        pending.arguments,
+      )
     }
     // Invalid arguments never reach the tool: the model gets the issues and may try again.
     const args = definition.input.safeParse(pending.arguments)
-    if (!args.success) return journal({ error: toolError("invalid-arguments", `invalid arguments for tool "${pending.name}":\n${z.prettifyError(args.error)}`) }, pending.arguments)
+    if (!args.success)
+      return journal(
+        { error: toolError("invalid-arguments", `invalid arguments for tool "${pending.name}":\n${z.prettifyError(args.error)}`) },
+        pending.arguments,
+      )
     const idempotencyKey = `${services.runId}:${name}:${visit}:${turns}:${pending.id}`
     let value: unknown
     try {
@@ -215,12 +294,14 @@ export const runAgentTools = async (graph: AgentGraph, stepName: string, context
     } catch (thrown) {
       // Cancelled: the call was abandoned, not failed; nothing to journal.
       if (signal.aborted) throw cancelledError(name)
-      const error = thrown instanceof StepTimeoutError ? toolError("failed", `tool "${pending.name}" timed out after ${thrown.ms}ms`) : serializeStepError(name, thrown)
+      const error =
+        thrown instanceof StepTimeoutError ? toolError("failed", `tool "${pending.name}" timed out after ${thrown.ms}ms`) : serializeStepError(name, thrown)
       return journal({ error }, args.data)
     }
     if (definition.output === undefined) return journal({ result: value }, args.data)
     const checked = definition.output.safeParse(value)
-    if (!checked.success) return journal({ error: toolError("invalid-output", `output of tool "${pending.name}":\n${z.prettifyError(checked.error)}`) }, args.data)
+    if (!checked.success)
+      return journal({ error: toolError("invalid-output", `output of tool "${pending.name}":\n${z.prettifyError(checked.error)}`) }, args.data)
     return journal({ result: checked.data }, args.data)
   }
   const { pending } = conversation

@@ -1,7 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { toStepError, type StepError } from "../../contract/errors.ts"
+import { type StepError, toStepError } from "../../contract/errors.ts"
 import type { FnStep, StepContext } from "../../definition/steps/step.ts"
 import { cancelledError, fromUntyped, isThenable, runAttempts, untilAborted } from "../attempt.ts"
 import { DecisionError } from "../result.ts"
@@ -15,7 +15,9 @@ import { runErrorOfCause } from "../step-failure.ts"
  * const output = await runFn(step, stepRun)
  */
 export const runFn = (step: FnStep<unknown, StepContext<unknown, Record<string, unknown>>>, { name, context, scope }: StepRun): Promise<unknown> =>
-  runAttempts(scope, (signal) => settleCode(step.run(signal === context.signal ? context : { ...context, signal }), signal), { toError: (thrown) => codeFailure(name, thrown) })
+  runAttempts(scope, (signal) => settleCode(step.run(signal === context.signal ? context : { ...context, signal }), signal), {
+    toError: (thrown) => codeFailure(name, thrown),
+  })
 
 /**
  * What user code threw, as a step error: a typed error as it is, anything else a `StepCodeError`

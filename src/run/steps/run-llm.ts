@@ -1,12 +1,12 @@
 import { z } from "zod"
-import { ConfigurationError, ModelError, StepTimeoutError, messageOf, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
+import { ConfigurationError, ModelError, messageOf, StepTimeoutError, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
 import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models } from "../../contract/model.ts"
-import { costOf } from "../prices.ts"
-import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
-import { codeFailure } from "./run-code.ts"
 import type { LlmStep, StepContext } from "../../definition/steps/step.ts"
+import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
+import { costOf } from "../prices.ts"
 import type { StepRun } from "../services.ts"
 import { threadMessagesFor } from "../thread-session.ts"
+import { codeFailure } from "./run-code.ts"
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>()
 /** The JSON Schema of a zod schema, computed once per schema. */
@@ -78,7 +78,11 @@ const fallingBack = async <TValue>(
 }
 
 /** The attempts of one model under the step policy; each settles by itself when its signal aborts. */
-const attemptModel = <TValue>(candidate: string | Model, stepRun: StepRun, attempt: (model: Model, signal: AbortSignal) => Promise<TValue>): Promise<TValue> => {
+const attemptModel = <TValue>(
+  candidate: string | Model,
+  stepRun: StepRun,
+  attempt: (model: Model, signal: AbortSignal) => Promise<TValue>,
+): Promise<TValue> => {
   const model = resolveModel(candidate, stepRun.services.models, stepRun.name)
   if (model instanceof ConfigurationError) return Promise.reject(model)
   return runAttempts(stepRun.scope, (signal) => attempt(model, signal), { toError: (thrown) => asAttemptError(model, thrown), settlesOnAbort: true })
@@ -239,7 +243,9 @@ export const promptMessages = (
 const toModelError = (model: Model, error: unknown): ModelError =>
   error instanceof ModelError
     ? error
-    : fromUntyped(withEvidenceOf(new ModelError({ provider: model.provider, model: model.model, reason: "unknown", retryable: false, message: messageOf(error) }), error))
+    : fromUntyped(
+        withEvidenceOf(new ModelError({ provider: model.provider, model: model.model, reason: "unknown", retryable: false, message: messageOf(error) }), error),
+      )
 
 type Parsed =
   | { readonly success: true; readonly value: unknown }

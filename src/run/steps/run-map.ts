@@ -1,19 +1,27 @@
-import { visitKey } from "../../contract/keys.ts"
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
-import { serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
+import { type RunError, type StepError, serializeStepError } from "../../contract/errors.ts"
+import { visitKey } from "../../contract/keys.ts"
 import type { MapStep } from "../../definition/steps/fanout-step.ts"
+import type { StepRun } from "../services.ts"
 import { runCode } from "./run-code.ts"
 import { runUnit, unitPolicy } from "./run-unit.ts"
-import type { StepRun } from "../services.ts"
 
 /** A stable digest of an item list: a resumed run checks it recomputed the same list. */
-export const fingerprintOf = (items: readonly unknown[]): string => createHash("sha256").update(JSON.stringify(items) ?? "").digest("hex").slice(0, 32)
+export const fingerprintOf = (items: readonly unknown[]): string =>
+  createHash("sha256")
+    .update(JSON.stringify(items) ?? "")
+    .digest("hex")
+    .slice(0, 32)
 
 // A FanoutError is already the JSON a journal holds: it travels in the failure channel as is
 // (serializeStepError passes RunErrors through).
-const fanoutError = (step: string, reason: "items-changed" | "too-many-items" | "invalid-items" | "too-few-succeeded", message: string, errors?: readonly RunError[]) =>
-  ({ _tag: "FanoutError", step, reason, message, ...(errors === undefined ? {} : { errors }) }) satisfies RunError as unknown as StepError
+const fanoutError = (
+  step: string,
+  reason: "items-changed" | "too-many-items" | "invalid-items" | "too-few-succeeded",
+  message: string,
+  errors?: readonly RunError[],
+) => ({ _tag: "FanoutError", step, reason, message, ...(errors === undefined ? {} : { errors }) }) satisfies RunError as unknown as StepError
 
 /**
  * A `map` step: computes the item list, journals its size and fingerprint (a resumed run must
@@ -29,21 +37,31 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
       return yield* Effect.fail(fanoutError(name, "invalid-items", `map "${name}": over() returned ${items === null ? "null" : typeof items}, not an array`))
     }
     if (step.maxItems !== undefined && items.length > step.maxItems) {
-      return yield* Effect.fail(fanoutError(name, "too-many-items", `map "${name}": over() returned ${items.length} items, more than maxItems (${step.maxItems})`))
+      return yield* Effect.fail(
+        fanoutError(name, "too-many-items", `map "${name}": over() returned ${items.length} items, more than maxItems (${step.maxItems})`),
+      )
     }
     let fingerprint: string
     try {
       fingerprint = fingerprintOf(items)
     } catch (error) {
-      return yield* Effect.fail(fanoutError(name, "invalid-items", `map "${name}": the items must be JSON (a resumed run checks it computed the same list): ${error instanceof Error ? error.message : String(error)}`))
+      return yield* Effect.fail(
+        fanoutError(
+          name,
+          "invalid-items",
+          `map "${name}": the items must be JSON (a resumed run checks it computed the same list): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
     }
     const journaled = services.replay?.lists?.get(visitKey(name, context.visit))
     if (journaled !== undefined && (journaled.count !== items.length || journaled.fingerprint !== fingerprint)) {
-      return yield* Effect.fail(fanoutError(
-        name,
-        "items-changed",
-        `map "${name}": on resume over() returned ${items.length} items (fingerprint ${fingerprint}), but the run journaled ${journaled.count} (fingerprint ${journaled.fingerprint}); finished items cannot be matched to a changed list`,
-      ))
+      return yield* Effect.fail(
+        fanoutError(
+          name,
+          "items-changed",
+          `map "${name}": on resume over() returned ${items.length} items (fingerprint ${fingerprint}), but the run journaled ${journaled.count} (fingerprint ${journaled.fingerprint}); finished items cannot be matched to a changed list`,
+        ),
+      )
     }
     yield* Effect.promise(async () => stepRun.record({ type: "map.listed", ...base, count: items.length, fingerprint, at: Date.now() }))
     if (items.length === 0) return []
@@ -62,7 +80,12 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
           (error: unknown) => resume(Effect.fail(serializeStepError(path, error))),
         )
         // Interrupted (a sibling failed, the run was cancelled): wait until this item journaled its end.
-        return Effect.promise(() => finished.then(() => {}, () => {}))
+        return Effect.promise(() =>
+          finished.then(
+            () => {},
+            () => {},
+          ),
+        )
       })
     const concurrency = step.concurrency ?? "unbounded"
     if (policy === "fail-fast") return yield* Effect.forEach(items, runItem, { concurrency }) as Effect.Effect<unknown, StepError>
@@ -76,7 +99,14 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
             failures.push(error)
             // Fail as soon as too few items can still succeed: the rest would run for nothing.
             if (items.length - failures.length < required) {
-              return Effect.fail(fanoutError(name, "too-few-succeeded", `map "${name}": ${failures.length} of ${items.length} items failed, so fewer than ${required} can succeed`, [...failures]))
+              return Effect.fail(
+                fanoutError(
+                  name,
+                  "too-few-succeeded",
+                  `map "${name}": ${failures.length} of ${items.length} items failed, so fewer than ${required} can succeed`,
+                  [...failures],
+                ),
+              )
             }
             return Effect.succeed({ ok: false as const, error })
           }),

@@ -1,11 +1,11 @@
-import { attachServices } from "../services.ts"
-import type { MachineOutput } from "../../compile/run-context.ts"
 import * as Effect from "effect/Effect"
 import { createActor } from "xstate"
-import { StepCodeError, serializeStepError, type RunError, type StepError } from "../../contract/errors.ts"
+import type { MachineOutput } from "../../compile/run-context.ts"
+import { type RunError, StepCodeError, type StepError, serializeStepError } from "../../contract/errors.ts"
 import type { NestedPipeline, PipelineStep } from "../../definition/steps/fanout-step.ts"
-import { runCode } from "./run-code.ts"
 import type { RunServices, StepRun } from "../services.ts"
+import { attachServices } from "../services.ts"
+import { runCode } from "./run-code.ts"
 
 /**
  * A `pipeline` step: computes the child's input, checks it against the child's input schema, and
@@ -29,14 +29,22 @@ export const runNested = (step: PipelineStep<unknown, unknown>, stepRun: StepRun
         (error: RunError) => resume(Effect.fail(error as unknown as StepError)),
       )
       // Interrupted: the child is cancelled; wait until it has journaled how its steps ended.
-      return Effect.promise(() => finished.then(() => {}, () => {}))
+      return Effect.promise(() =>
+        finished.then(
+          () => {},
+          () => {},
+        ),
+      )
     })
   })
 
 /** Runs a child pipeline's machine in its own actor system whose services journal into the parent's. */
 export const runChild = (child: NestedPipeline, input: unknown, prefix: string, services: RunServices, signal: AbortSignal): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    const actor = createActor(child.machine, { input: { input, runId: services.runId }, ...(services.inspect === undefined ? {} : { inspect: services.inspect }) })
+    const actor = createActor(child.machine, {
+      input: { input, runId: services.runId },
+      ...(services.inspect === undefined ? {} : { inspect: services.inspect }),
+    })
     attachServices(actor.system, { ...services, path: prefix })
     const onAbort = () => actor.send({ type: "run.cancel", reason: "the parent step was cancelled" })
     actor.subscribe({
@@ -47,8 +55,17 @@ export const runChild = (child: NestedPipeline, input: unknown, prefix: string, 
         if (output.status === "done") resolve(output.last === null ? undefined : output.steps[output.last])
         else if (output.status === "stopped") {
           const rule = output.stoppedBy === null ? "a stop rule" : `stop rule ${output.stoppedBy.rule} of "${prefix}${output.stoppedBy.step}"`
-          reject({ _tag: "FanoutError", step: prefix.slice(0, -1), reason: "child-stopped", message: `nested pipeline "${child.id}" ended stopped (${rule}) instead of done` } satisfies RunError)
-        } else reject(output.error ?? ({ _tag: "StepCodeError", step: prefix.slice(0, -1), retryable: false, message: `nested pipeline "${child.id}" failed` } satisfies RunError))
+          reject({
+            _tag: "FanoutError",
+            step: prefix.slice(0, -1),
+            reason: "child-stopped",
+            message: `nested pipeline "${child.id}" ended stopped (${rule}) instead of done`,
+          } satisfies RunError)
+        } else
+          reject(
+            output.error ??
+              ({ _tag: "StepCodeError", step: prefix.slice(0, -1), retryable: false, message: `nested pipeline "${child.id}" failed` } satisfies RunError),
+          )
       },
       error: (error) => {
         signal.removeEventListener("abort", onAbort)

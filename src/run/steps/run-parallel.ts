@@ -1,22 +1,39 @@
-import { executeStep } from "../execute-step.ts"
-import { parallelStartedAt } from "../services.ts"
 import type { RunContext, StepDone } from "../../compile/run-context.ts"
-import type { PipelineGraph } from "../../definition/graph.ts"
+import { type RunError, serializeStepError, thrownIn } from "../../contract/errors.ts"
 import { journaledName } from "../../contract/keys.ts"
-import { serializeStepError, thrownIn, type RunError } from "../../contract/errors.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
+import type { PipelineGraph } from "../../definition/graph.ts"
 import type { ParallelStep } from "../../definition/steps/fanout-step.ts"
-import { runUnit, unitPolicy } from "./run-unit.ts"
 import type { AnyStep } from "../../definition/steps/step.ts"
+import { executeStep } from "../execute-step.ts"
 import type { RunServices } from "../services.ts"
+import { parallelStartedAt } from "../services.ts"
+import { runUnit, unitPolicy } from "./run-unit.ts"
 
 /** Runs one branch of a parallel step as its own journaled step `<step>.<branch>`. */
-export const runBranch = async (graph: PipelineGraph, step: string, branch: string, context: RunContext, services: RunServices, signal: AbortSignal): Promise<StepDone> => {
+export const runBranch = async (
+  graph: PipelineGraph,
+  step: string,
+  branch: string,
+  context: RunContext,
+  services: RunServices,
+  signal: AbortSignal,
+): Promise<StepDone> => {
   const definition = graph.steps.get(step) as ParallelStep<unknown, unknown>
   const unit = definition.branches[branch] as AnyStep
   const path = journaledName(services, `${step}.${branch}`)
   const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
-  const output = await runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal, executeStep)
+  const output = await runUnit(
+    unit,
+    path,
+    context.visits[step] ?? 1,
+    context.input,
+    context.steps,
+    { pipeline: graph.policy, resolved },
+    services,
+    signal,
+    executeStep,
+  )
   return { output, next: "" }
 }
 
@@ -44,7 +61,12 @@ export const joinParallel = async (graph: PipelineGraph, step: string, context: 
     throw error
   }
   if (!edge.targets.includes(done.next)) {
-    const error: RunError = { _tag: "RouteError", step: name, target: String(done.next), message: `route of "${name}" returned "${String(done.next)}"; declared targets: ${edge.targets.join(", ")}` }
+    const error: RunError = {
+      _tag: "RouteError",
+      step: name,
+      target: String(done.next),
+      message: `route of "${name}" returned "${String(done.next)}"; declared targets: ${edge.targets.join(", ")}`,
+    }
     await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
     throw error
   }

@@ -1,12 +1,12 @@
 import { z } from "zod"
 import { StepCodeError } from "../../contract/errors.ts"
-import { runAttempts } from "../attempt.ts"
 import type { Passage } from "../../contract/retriever.ts"
-import { codeFailure, runOnce } from "./run-code.ts"
-import { runLlm } from "./run-llm.ts"
 import type { RetrievalResult, RetrieveStep } from "../../definition/steps/retrieve.ts"
 import type { LlmStep } from "../../definition/steps/step.ts"
+import { runAttempts } from "../attempt.ts"
 import type { StepRun } from "../services.ts"
+import { codeFailure, runOnce } from "./run-code.ts"
+import { runLlm } from "./run-llm.ts"
 
 const Graded = z.object({ relevant: z.array(z.number().int()) })
 
@@ -44,8 +44,10 @@ export const runRetrieve = async (step: RetrieveStep<unknown, unknown>, stepRun:
 // A retriever is user code too: a malformed answer is named here, not left to fail later in a prompt.
 const checkPassages = (found: unknown): string | undefined => {
   if (!Array.isArray(found)) return `${found === null ? "null" : typeof found}, expected an array of passages`
-  const index = found.findIndex((passage: Partial<Passage> | null) =>
-    typeof passage?.id !== "string" || typeof passage.text !== "string" || typeof passage.score !== "number" || Number.isNaN(passage.score))
+  const index = found.findIndex(
+    (passage: Partial<Passage> | null) =>
+      typeof passage?.id !== "string" || typeof passage.text !== "string" || typeof passage.score !== "number" || Number.isNaN(passage.score),
+  )
   return index === -1 ? undefined : `passages[${index}] without a string id, a string text and a numeric score`
 }
 
@@ -58,7 +60,8 @@ const gradeRelevance = (step: RetrieveStep<unknown, unknown>, query: string, pas
   const grader: LlmStep<unknown, unknown> = {
     kind: "llm",
     model: relevance.model,
-    prompt: () => `${instructions}\n\nPassages:\n\n${numbered}\n\nAnswer with JSON: {"relevant": [the numbers of the relevant passages]}, or {"relevant": []} when none is.`,
+    prompt: () =>
+      `${instructions}\n\nPassages:\n\n${numbered}\n\nAnswer with JSON: {"relevant": [the numbers of the relevant passages]}, or {"relevant": []} when none is.`,
     output: Graded,
   }
   return runLlm(grader, stepRun).then((graded) => (graded as z.infer<typeof Graded>).relevant)

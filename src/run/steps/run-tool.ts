@@ -1,5 +1,5 @@
 import { z } from "zod"
-import { ToolError, messageOf, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
+import { messageOf, serializeStepError, ToolError, withEvidenceOf } from "../../contract/errors.ts"
 import type { ToolStep } from "../../definition/steps/step.ts"
 import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
 import type { StepRun } from "../services.ts"
@@ -18,7 +18,12 @@ const toolAttempt = async (step: ToolStep<unknown, unknown>, { name, context, re
   const raw = await untilAborted(settleCode(step.args(signal === context.signal ? context : { ...context, signal }), signal), signal)
   const args = definition.input.safeParse(raw)
   if (!args.success) {
-    throw new ToolError({ tool: definition.name, reason: "invalid-arguments", retryable: false, message: `arguments of tool "${definition.name}" in step "${name}":\n${z.prettifyError(args.error)}` })
+    throw new ToolError({
+      tool: definition.name,
+      reason: "invalid-arguments",
+      retryable: false,
+      message: `arguments of tool "${definition.name}" in step "${name}":\n${z.prettifyError(args.error)}`,
+    })
   }
   const idempotencyKey = `${context.runId}:${name}:${context.visit}`
   const started = Date.now()
@@ -46,7 +51,12 @@ const toolAttempt = async (step: ToolStep<unknown, unknown>, { name, context, re
   if (definition.output === undefined) return result
   const checked = definition.output.safeParse(result)
   if (!checked.success) {
-    throw new ToolError({ tool: definition.name, reason: "invalid-output", retryable: false, message: `output of tool "${definition.name}":\n${z.prettifyError(checked.error)}` })
+    throw new ToolError({
+      tool: definition.name,
+      reason: "invalid-output",
+      retryable: false,
+      message: `output of tool "${definition.name}":\n${z.prettifyError(checked.error)}`,
+    })
   }
   return checked.data
 }
@@ -54,6 +64,9 @@ const toolAttempt = async (step: ToolStep<unknown, unknown>, { name, context, re
 // An idempotent tool's failure is retryable; one that says `idempotent: false` never is; one that
 // says nothing is retried only under an explicit `retry.attempts`, like any untyped error.
 const failedCall = (definition: ToolStep<unknown, unknown>["tool"], thrown: unknown): ToolError => {
-  const error = withEvidenceOf(new ToolError({ tool: definition.name, reason: "failed", retryable: definition.idempotent === true, message: messageOf(thrown) }), thrown)
+  const error = withEvidenceOf(
+    new ToolError({ tool: definition.name, reason: "failed", retryable: definition.idempotent === true, message: messageOf(thrown) }),
+    thrown,
+  )
   return definition.idempotent === undefined ? fromUntyped(error) : error
 }

@@ -2,7 +2,7 @@ import { initialContext, type RunContext } from "../../compile/run-context.ts"
 import { visitKey } from "../../contract/keys.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { ResolvedPolicy, StepPolicy } from "../../definition/policy.ts"
-import { policyOfStep, type AnyStep } from "../../definition/steps/step.ts"
+import { type AnyStep, policyOfStep } from "../../definition/steps/step.ts"
 import type { ExecuteStep, RunServices } from "../services.ts"
 
 const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: undefined, timeout: undefined, stop: [], stopped: undefined }
@@ -44,4 +44,3 @@ export const runUnit = async (
   const done = await executeStep(graph, path, policies.resolved, context, unprefixed, signal)
   return done.output
 }
-

@@ -30,7 +30,8 @@ export const compareToBaseline = (report: EvalReport, baseline: EvalReport, opti
     if (before.mean === null) continue
     const now = report.scorers[scorer]?.mean ?? null
     if (now === null) regressions.push({ scorer, baseline: before.mean, current: null, delta: null })
-    else if (before.mean - now > threshold + 1e-9) regressions.push({ scorer, baseline: before.mean, current: now, delta: Math.round((now - before.mean) * 1e6) / 1e6 })
+    else if (before.mean - now > threshold + 1e-9)
+      regressions.push({ scorer, baseline: before.mean, current: now, delta: Math.round((now - before.mean) * 1e6) / 1e6 })
   }
   return regressions
 }

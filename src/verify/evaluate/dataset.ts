@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
-import { zod } from "./zod-lazy.ts"
 import { CsvSyntaxError, parseCsv } from "./csv.ts"
+import { zod } from "./zod-lazy.ts"
 
 /**
  * One labelled example: the run input, what it should produce, the steps it should go through,
@@ -34,7 +34,12 @@ export class DatasetError extends Error {
   readonly row: number | undefined
   readonly line: number | undefined
   constructor(source: string, where: { readonly row?: number; readonly line?: number }, problem: string) {
-    const place = where.row === undefined ? (where.line === undefined ? "" : ` line ${where.line}`) : ` row ${where.row}${where.line === undefined ? "" : ` (line ${where.line})`}`
+    const place =
+      where.row === undefined
+        ? where.line === undefined
+          ? ""
+          : ` line ${where.line}`
+        : ` row ${where.row}${where.line === undefined ? "" : ` (line ${where.line})`}`
     super(`${source}${place}: ${problem}`)
     this.source = source
     this.row = where.row
@@ -133,7 +138,8 @@ export const parseCsvDataset = (text: string, source = "CSV data"): EvalRow[] =>
       else if (column === "expected") {
         if (cell !== "") row["expected"] = jsonOrText(cell)
       } else if (column === "expectPath") {
-        if (cell !== "") row["expectPath"] = cell.trim().startsWith("[") ? json(cell, column, source, where) : cell.split(/\s*>\s*|\s+/).filter((step) => step !== "")
+        if (cell !== "")
+          row["expectPath"] = cell.trim().startsWith("[") ? json(cell, column, source, where) : cell.split(/\s*>\s*|\s+/).filter((step) => step !== "")
       } else if (column === "expire") {
         if (cell !== "") row["expire"] = cell.split(/[\s,>]+/).filter((step) => step !== "")
       } else if (column === "id") row["id"] = cell

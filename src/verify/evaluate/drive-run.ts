@@ -1,12 +1,12 @@
-import { memoryJournal } from "../../stores/memory-journal.ts"
 import { randomUUID } from "node:crypto"
-import type { Models } from "../../contract/model.ts"
-import type { PriceTable } from "../../run/prices.ts"
 import type { RunEvent } from "../../contract/events.ts"
-import { type Journal, type JournalEntry } from "../../contract/journal.ts"
-import type { RunResult } from "../../run/result.ts"
-import type { Pipeline } from "../../run/create-runner.ts"
+import type { Journal, JournalEntry } from "../../contract/journal.ts"
+import type { Models } from "../../contract/model.ts"
 import { usageOfJournal } from "../../contract/usage.ts"
+import type { Pipeline } from "../../run/create-runner.ts"
+import type { PriceTable } from "../../run/prices.ts"
+import type { RunResult } from "../../run/result.ts"
+import { memoryJournal } from "../../stores/memory-journal.ts"
 
 /** What a simulated person does at a human step visit: decide, let the deadline pass, or nothing (the run pauses). */
 export type HumanReply = { readonly decision: unknown } | { readonly expire: true } | undefined
@@ -50,7 +50,17 @@ export const driveRun = async (pipeline: Pipeline<unknown, Record<string, unknow
         const steps = handle.actor.getSnapshot().context.steps
         handle.actor.stop()
         void journal.read(runId).then((entries) =>
-          resolvePaused({ status: "awaiting-human", runId, step: event.step, deadline: event.deadline ?? null, steps, durationMs: Date.now() - startedAt, usage: usageOfJournal(entries), ...(event.prompt === undefined ? {} : { prompt: event.prompt }) }))
+          resolvePaused({
+            status: "awaiting-human",
+            runId,
+            step: event.step,
+            deadline: event.deadline ?? null,
+            steps,
+            durationMs: Date.now() - startedAt,
+            usage: usageOfJournal(entries),
+            ...(event.prompt === undefined ? {} : { prompt: event.prompt }),
+          }),
+        )
       } else if ("expire" in reply) handle.actor.send({ type: `${event.step}.expire` })
       else {
         try {

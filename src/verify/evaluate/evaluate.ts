@@ -1,10 +1,10 @@
-import type { Models } from "../../contract/model.ts"
-import type { PriceTable } from "../../run/prices.ts"
 import type { PipelineStructure } from "../../contract/events.ts"
+import type { Models } from "../../contract/model.ts"
 import type { Pipeline } from "../../run/create-runner.ts"
-import { DatasetError, loadDataset, type EvalRow } from "./dataset.ts"
+import type { PriceTable } from "../../run/prices.ts"
+import { DatasetError, type EvalRow, loadDataset } from "./dataset.ts"
 import { driveRun } from "./drive-run.ts"
-import { declaredTransitions, pathOf, structureOfRun, takenTransitions, type Transition } from "./run-journal.ts"
+import { declaredTransitions, pathOf, structureOfRun, type Transition, takenTransitions } from "./run-journal.ts"
 import type { Score, ScoreContext, Scorer } from "./scorers.ts"
 
 /**
@@ -162,12 +162,27 @@ export const evaluate = async <TInput, TSteps>(options: EvaluateOptions<TInput, 
 
 const checkInputs = (pipeline: { readonly id: string; readonly input: unknown }, rows: readonly EvalRow[], source: string) => {
   const problems = rows.flatMap((row, index) => {
-    const parsed = (pipeline.input as { safeParse: (value: unknown) => { success: boolean; error?: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } }).safeParse(row.input)
-    return parsed.success ? [] : [{ row: index + 1, message: (parsed.error?.issues ?? []).map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ") }]
+    const parsed = (
+      pipeline.input as { safeParse: (value: unknown) => { success: boolean; error?: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } }
+    ).safeParse(row.input)
+    return parsed.success
+      ? []
+      : [
+          {
+            row: index + 1,
+            message: (parsed.error?.issues ?? []).map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; "),
+          },
+        ]
   })
   const first = problems[0]
   if (first === undefined) return
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more row${problems.length === 2 ? "" : "s"}: ${problems.slice(1, 6).map((problem) => problem.row).join(", ")}${problems.length > 6 ? ", …" : ""})` : ""
+  const more =
+    problems.length > 1
+      ? ` (and ${problems.length - 1} more row${problems.length === 2 ? "" : "s"}: ${problems
+          .slice(1, 6)
+          .map((problem) => problem.row)
+          .join(", ")}${problems.length > 6 ? ", …" : ""})`
+      : ""
   throw new DatasetError(source, { row: first.row }, `input does not match the input of pipeline "${pipeline.id}": ${first.message}${more}`)
 }
 
@@ -178,7 +193,12 @@ const runRow = async <TInput, TSteps>(options: EvaluateOptions<TInput, TSteps>, 
     models,
     ...(options.prices === undefined ? {} : { prices: options.prices }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    human: (step) => (row.expire?.includes(step) === true ? { expire: true } : row.decisions !== undefined && step in row.decisions ? { decision: row.decisions[step] } : undefined),
+    human: (step) =>
+      row.expire?.includes(step) === true
+        ? { expire: true }
+        : row.decisions !== undefined && step in row.decisions
+          ? { decision: row.decisions[step] }
+          : undefined,
   })
   const latencyMs = Date.now() - started
   const path = pathOf(entries)
@@ -216,7 +236,11 @@ const runRow = async <TInput, TSteps>(options: EvaluateOptions<TInput, TSteps>, 
     costUsd: result.usage.costUsd,
     latencyMs,
     ...(error === undefined
-      ? result.status === "stopped" ? { error: `stopped at ${result.stoppedBy.step} by ${result.stoppedBy.rule}` } : result.status === "awaiting-human" ? { error: `waits for a decision on ${result.step} (give the row decisions.${result.step})` } : {}
+      ? result.status === "stopped"
+        ? { error: `stopped at ${result.stoppedBy.step} by ${result.stoppedBy.rule}` }
+        : result.status === "awaiting-human"
+          ? { error: `waits for a decision on ${result.step} (give the row decisions.${result.step})` }
+          : {}
       : { error: `${error._tag}: ${error.message}` }),
   }
   return { result: rowResult, structure: structureOfRun(entries), transitions: takenTransitions(entries) }

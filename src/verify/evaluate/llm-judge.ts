@@ -1,7 +1,7 @@
-import { zod } from "./zod-lazy.ts"
 import type { Model } from "../../contract/model.ts"
 import type { Score, Scorer, Selectors } from "./scorers.ts"
 import { stableJson } from "./stable-json.ts"
+import { zod } from "./zod-lazy.ts"
 
 let verdictSchema: ReturnType<typeof buildVerdict> | undefined
 const buildVerdict = () => {
@@ -28,35 +28,43 @@ export interface JudgeOptions<TSteps> extends Selectors<TSteps> {
  * @example
  * const tone = llmJudge({ model: "judge", rubric: "Polite, names the next step, at most two sentences." })
  */
-export const llmJudge = <TSteps = Record<string, unknown>>(options: JudgeOptions<TSteps>): Scorer<TSteps> => async (context) => {
-  const model = typeof options.model === "string" ? context.models[options.model] : options.model
-  if (model === undefined) return { score: 0, reason: `judge model "${String(options.model)}" is not among the evaluation's models` }
-  const actual = options.actual === undefined ? context.output : options.actual(context)
-  const expected = options.expected === undefined ? context.expected : options.expected(context)
-  const prompt = [
-    `Rubric:\n${options.rubric}`,
-    `Input:\n${text(context.input)}`,
-    ...(expected === undefined ? [] : [`Expected (reference):\n${text(expected)}`]),
-    `Output to grade:\n${text(actual)}`,
-    'Answer with JSON only: {"score": <number from 0 to 1>, "reason": "<one sentence>"}.',
-  ].join("\n\n")
-  let problem = "no verdict"
-  for (let attempt = 0; attempt <= (options.retries ?? 1); attempt++) {
-    try {
-      const response = await model.generate({
-        messages: [{ role: "system", content: "You grade the output of an AI pipeline against a rubric, strictly and briefly." }, { role: "user", content: prompt }],
-        output: { name: "verdict", jsonSchema: Verdict().toJSONSchema() as Record<string, unknown> },
-        temperature: 0,
-      }, { signal: context.signal })
-      const verdict = parseVerdict(response.text)
-      if ("score" in verdict) return verdict
-      problem = verdict.problem
-    } catch (error) {
-      problem = `judge call failed: ${error instanceof Error ? error.message : String(error)}`
+export const llmJudge =
+  <TSteps = Record<string, unknown>>(options: JudgeOptions<TSteps>): Scorer<TSteps> =>
+  async (context) => {
+    const model = typeof options.model === "string" ? context.models[options.model] : options.model
+    if (model === undefined) return { score: 0, reason: `judge model "${String(options.model)}" is not among the evaluation's models` }
+    const actual = options.actual === undefined ? context.output : options.actual(context)
+    const expected = options.expected === undefined ? context.expected : options.expected(context)
+    const prompt = [
+      `Rubric:\n${options.rubric}`,
+      `Input:\n${text(context.input)}`,
+      ...(expected === undefined ? [] : [`Expected (reference):\n${text(expected)}`]),
+      `Output to grade:\n${text(actual)}`,
+      'Answer with JSON only: {"score": <number from 0 to 1>, "reason": "<one sentence>"}.',
+    ].join("\n\n")
+    let problem = "no verdict"
+    for (let attempt = 0; attempt <= (options.retries ?? 1); attempt++) {
+      try {
+        const response = await model.generate(
+          {
+            messages: [
+              { role: "system", content: "You grade the output of an AI pipeline against a rubric, strictly and briefly." },
+              { role: "user", content: prompt },
+            ],
+            output: { name: "verdict", jsonSchema: Verdict().toJSONSchema() as Record<string, unknown> },
+            temperature: 0,
+          },
+          { signal: context.signal },
+        )
+        const verdict = parseVerdict(response.text)
+        if ("score" in verdict) return verdict
+        problem = verdict.problem
+      } catch (error) {
+        problem = `judge call failed: ${error instanceof Error ? error.message : String(error)}`
+      }
     }
+    return { score: 0, reason: problem }
   }
-  return { score: 0, reason: problem }
-}
 
 const text = (value: unknown) => (typeof value === "string" ? value : stableJson(value))
 
@@ -69,5 +77,7 @@ const parseVerdict = (answer: string): Score | { readonly problem: string } => {
   }
   const parsed = Verdict().safeParse(value)
   if (parsed.success) return parsed.data
-  return { problem: `judge verdict is invalid: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ")}` }
+  return {
+    problem: `judge verdict is invalid: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`).join("; ")}`,
+  }
 }

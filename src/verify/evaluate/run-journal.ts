@@ -29,7 +29,8 @@ export interface JournaledVisit {
 export const visitsOf = (entries: readonly JournalEntry[]): JournaledVisit[] => {
   const visits: Array<{ -readonly [K in keyof JournaledVisit]: JournaledVisit[K] }> = []
   const find = (step: string, visit: number) => visits.find((candidate) => candidate.step === step && candidate.visit === visit)
-  const open = (step: string, visit: number) => find(step, visit) ?? (visits.push({ step, visit, outcome: "running" }), visits.at(-1) as (typeof visits)[number])
+  const open = (step: string, visit: number) =>
+    find(step, visit) ?? (visits.push({ step, visit, outcome: "running" }), visits.at(-1) as (typeof visits)[number])
   for (const entry of [...entries].sort((left, right) => left.seq - right.seq)) {
     switch (entry.type) {
       case "step.started":

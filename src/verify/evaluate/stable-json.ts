@@ -9,4 +9,5 @@ export const stableJson = (value: unknown): string =>
   JSON.stringify(value, (_, field: unknown) =>
     field !== null && typeof field === "object" && !Array.isArray(field)
       ? Object.fromEntries(Object.entries(field).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)))
-      : field) ?? "undefined"
+      : field,
+  ) ?? "undefined"

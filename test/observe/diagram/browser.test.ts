@@ -5,14 +5,23 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { chromium, type Browser, type Page } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { chartOf, toHtml, toMermaid, traceOf, type JournalEntry, type Pipeline } from "../../../src/index.ts"
+import { chartOf, type JournalEntry, type Pipeline, toHtml, toMermaid, traceOf } from "../../../src/index.ts"
 import { essay, essayRun, loadMachine, machineFiles, sampleRun } from "./fixtures.ts"
 
 const executablePath = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium"
 const available = existsSync(executablePath)
-const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+const args = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+]
 
 describe.skipIf(available)("diagrams in a browser", () => {
   it(`SKIPPED: no Chromium at ${executablePath}; install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH`, () => {})
@@ -45,10 +54,16 @@ describe.runIf(available)("diagrams in headless Chromium", () => {
 
   const subjects: Array<[string, () => Promise<{ pipeline: Pipeline<unknown, Record<string, unknown>>; run: readonly JournalEntry[] }>]> = [
     ["essay", async () => ({ pipeline: essay as unknown as Pipeline<unknown, Record<string, unknown>>, run: await essayRun() })],
-    ...machineFiles.map((file) => [file, async () => {
-      const machine = await loadMachine(file)
-      return { pipeline: machine.default, run: await sampleRun(machine) }
-    }] as [string, () => Promise<{ pipeline: Pipeline<unknown, Record<string, unknown>>; run: readonly JournalEntry[] }>]),
+    ...machineFiles.map(
+      (file) =>
+        [
+          file,
+          async () => {
+            const machine = await loadMachine(file)
+            return { pipeline: machine.default, run: await sampleRun(machine) }
+          },
+        ] as [string, () => Promise<{ pipeline: Pipeline<unknown, Record<string, unknown>>; run: readonly JournalEntry[] }>],
+    ),
   ]
 
   it.each(subjects)("renders %s: every step and edge, the path taken, the timeline, a screenshot", async (name, subject) => {
@@ -113,11 +128,16 @@ describe.runIf(available)("diagrams in headless Chromium", () => {
       texts.push([file, toMermaid(machine.default, { run: await sampleRun(machine) }), machine.default.stepNames])
     }
     for (const [name, text, steps] of texts) {
-      const svg = await page.evaluate(async ([id, source]) => {
-        const mermaid = (globalThis as unknown as { mermaid: { parse(text: string): Promise<unknown>; render(id: string, text: string): Promise<{ svg: string }> } }).mermaid
-        await mermaid.parse(source as string)
-        return (await mermaid.render(id as string, source as string)).svg
-      }, [name.replace(/\W/g, "_"), text])
+      const svg = await page.evaluate(
+        async ([id, source]) => {
+          const mermaid = (
+            globalThis as unknown as { mermaid: { parse(text: string): Promise<unknown>; render(id: string, text: string): Promise<{ svg: string }> } }
+          ).mermaid
+          await mermaid.parse(source as string)
+          return (await mermaid.render(id as string, source as string)).svg
+        },
+        [name.replace(/\W/g, "_"), text],
+      )
       expect(svg).toContain("<svg")
       for (const step of steps) expect(svg).toContain(step)
     }

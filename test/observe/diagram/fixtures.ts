@@ -3,14 +3,35 @@ import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { z } from "zod"
-import { fn, human, maxVisits, memoryJournal, pipeline, route, type Journal, type JournalEntry, type Models, type Pipeline, type PipelineStructure } from "../../../src/index.ts"
+import {
+  fn,
+  human,
+  type Journal,
+  type JournalEntry,
+  type Models,
+  maxVisits,
+  memoryJournal,
+  type Pipeline,
+  type PipelineStructure,
+  pipeline,
+  route,
+} from "../../../src/index.ts"
 
 /** draft ⇄ critique (at most 2 drafts, then publish), a human review with a deadline, an error edge. */
 export const essay = pipeline({ id: "essay", input: z.object({ topic: z.string() }) })
-  .step("draft", fn(({ input, visit }) => `${input.topic} v${visit}`))
-  .step("critique", fn(({ steps }) => ({ good: String(steps.draft).endsWith("v9") })))
+  .step(
+    "draft",
+    fn(({ input, visit }) => `${input.topic} v${visit}`),
+  )
+  .step(
+    "critique",
+    fn(({ steps }) => ({ good: String(steps.draft).endsWith("v9") })),
+  )
   .step("review", human({ decision: z.object({ ok: z.boolean() }), timeout: "1h" }))
-  .step("publish", fn(({ steps }) => String(steps.draft)))
+  .step(
+    "publish",
+    fn(({ steps }) => String(steps.draft)),
+  )
   .edges({
     draft: { next: "critique", stop: maxVisits(2), stopped: "review" },
     critique: { next: route(["draft", "review"], ({ output }) => (output.good ? "review" : "draft")), error: "review" },
@@ -19,6 +40,7 @@ export const essay = pipeline({ id: "essay", input: z.object({ topic: z.string()
   })
 
 /** The graph as data, as the runtime journals it with `run.started`. */
+// biome-ignore lint/suspicious/noExplicitAny: any pipeline, whatever its input and steps
 export const structureOf = async (subject: Pipeline<any, any>, input: unknown): Promise<PipelineStructure> => {
   const journal = memoryJournal()
   const runId = await subject.submit(input, { journal })
@@ -49,7 +71,9 @@ export interface MachineModule {
 
 const directory = fileURLToPath(new URL("../../../machines/", import.meta.url))
 /** Every `machines/*.machine.ts`, by file name. */
-export const machineFiles = readdirSync(directory).filter((file) => file.endsWith(".machine.ts")).sort()
+export const machineFiles = readdirSync(directory)
+  .filter((file) => file.endsWith(".machine.ts"))
+  .sort()
 export const machinePath = (file: string) => join(directory, file)
 export const loadMachine = async (file: string) => (await import(pathToFileURL(machinePath(file)).href)) as MachineModule
 

@@ -26,7 +26,10 @@ describe("toHtml", () => {
 
   it("escapes names, descriptions and titles", () => {
     const tricky = pipeline({ id: "tricky", input: z.object({}), description: `<b>"bold" & 'quoted'</b>` })
-      .step("only", fn(() => 1, { description: "<script>alert(1)</script>" }))
+      .step(
+        "only",
+        fn(() => 1, { description: "<script>alert(1)</script>" }),
+      )
       .edges({ only: "done" })
     const html = toHtml(tricky, { title: "a < b" })
     expect(html).not.toContain("<script>")

@@ -67,8 +67,14 @@ describe("toMermaid", () => {
     const { z } = await import("zod")
     const { fn, pipeline } = await import("../../../src/index.ts")
     const odd = pipeline({ id: "odd", input: z.object({}) })
-      .step("note", fn(() => 1))
-      .step("load-data", fn(() => 2))
+      .step(
+        "note",
+        fn(() => 1),
+      )
+      .step(
+        "load-data",
+        fn(() => 2),
+      )
       .edges({ note: "load-data", "load-data": "done" })
     const text = toMermaid(odd)
     expect(text).toContain('    state "note" as step_note\n')

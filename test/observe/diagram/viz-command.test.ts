@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { vizCommand } from "../../../src/cli/viz-command.ts"
 import { UsageError } from "../../../src/cli/load-pipeline.ts"
+import { vizCommand } from "../../../src/cli/viz-command.ts"
 import { sqliteJournal } from "../../../src/index.ts"
 import { loadMachine, machinePath, sampleRun } from "./fixtures.ts"
 
@@ -63,7 +63,9 @@ describe("vizCommand", () => {
 
   it("refuses what it cannot do with a UsageError", async () => {
     const { output } = capture()
-    await expect(vizCommand(triage, { run: "r1" }, output)).rejects.toThrow(new UsageError("viz --run needs the journal the run is in: --journal sqlite:PATH or postgres:URL"))
+    await expect(vizCommand(triage, { run: "r1" }, output)).rejects.toThrow(
+      new UsageError("viz --run needs the journal the run is in: --journal sqlite:PATH or postgres:URL"),
+    )
     await expect(vizCommand(triage, { journal: "sqlite:x.db" }, output)).rejects.toThrow(/only used with --run/)
     await expect(vizCommand(join(directory, "missing.ts"), {}, output)).rejects.toThrow(UsageError)
     const path = join(directory, "empty.db")
@@ -77,7 +79,8 @@ describe("vizCommand", () => {
     const run = await sampleRun(await loadMachine("invoice-extraction.machine.ts"), journal)
     journal.close()
     const { output } = capture()
-    await expect(vizCommand(triage, { run: run[0]?.runId as string, journal: `sqlite:${path}` }, output))
-      .rejects.toThrow(/belongs to pipeline "invoice-extraction", not "support-triage"/)
+    await expect(vizCommand(triage, { run: run[0]?.runId as string, journal: `sqlite:${path}` }, output)).rejects.toThrow(
+      /belongs to pipeline "invoice-extraction", not "support-triage"/,
+    )
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { ModelError, type GenerateOptions, type ModelErrorReason } from "../../../src/index.ts"
-import { sse, startFakeServer, type FakeServer, type Reply } from "../fake-server.ts"
+import { type GenerateOptions, ModelError, type ModelErrorReason } from "../../../src/index.ts"
+import { type FakeServer, type Reply, sse, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, openSignal, rejectionOf, secretKey, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -13,7 +13,12 @@ afterEach(async () => {
 
 const ask = { messages: [{ role: "user" as const, content: "Where is my refund?" }] }
 const streaming = (extra: Partial<GenerateOptions> = {}): GenerateOptions => ({ signal: openSignal(), onDelta: () => {}, ...extra })
-const errorReply = (status: number, fixture: string, headers: Record<string, string> = {}): Reply => ({ kind: "json", status, headers, body: jsonFixture(fixture) })
+const errorReply = (status: number, fixture: string, headers: Record<string, string> = {}): Reply => ({
+  kind: "json",
+  status,
+  headers,
+  body: jsonFixture(fixture),
+})
 const textStart = sseFixture("stream-text.sse").slice(0, 3)
 
 interface Scenario {
@@ -25,32 +30,91 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [
-  { name: "429 with retry-after (seconds)", reply: errorReply(429, "error-rate-limit.json", { "retry-after": "2" }), expected: { reason: "rate-limited", retryable: true, status: 429, retryAfterMs: 2000 } },
-  { name: "429 with retry-after-ms", reply: errorReply(429, "error-rate-limit.json", { "retry-after-ms": "1500", "retry-after": "9" }), expected: { reason: "rate-limited", retryable: true, status: 429, retryAfterMs: 1500 } },
+  {
+    name: "429 with retry-after (seconds)",
+    reply: errorReply(429, "error-rate-limit.json", { "retry-after": "2" }),
+    expected: { reason: "rate-limited", retryable: true, status: 429, retryAfterMs: 2000 },
+  },
+  {
+    name: "429 with retry-after-ms",
+    reply: errorReply(429, "error-rate-limit.json", { "retry-after-ms": "1500", "retry-after": "9" }),
+    expected: { reason: "rate-limited", retryable: true, status: 429, retryAfterMs: 1500 },
+  },
   { name: "500 api_error", reply: errorReply(500, "error-api.json"), expected: { reason: "server", retryable: true, status: 500 } },
   { name: "529 overloaded_error", reply: errorReply(529, "error-overloaded.json"), expected: { reason: "overloaded", retryable: true, status: 529 } },
-  { name: "503 service unavailable", reply: { kind: "raw", status: 503, body: "upstream unavailable" }, expected: { reason: "overloaded", retryable: true, status: 503 } },
+  {
+    name: "503 service unavailable",
+    reply: { kind: "raw", status: 503, body: "upstream unavailable" },
+    expected: { reason: "overloaded", retryable: true, status: 503 },
+  },
   { name: "503 with an api_error body", reply: errorReply(503, "error-api.json"), expected: { reason: "overloaded", retryable: true, status: 503 } },
-  { name: "overloaded error event mid-stream", reply: { kind: "sse", chunks: sseFixture("stream-overloaded.sse") }, stream: true, expected: { reason: "overloaded", retryable: true } },
-  { name: "401 authentication_error", reply: errorReply(401, "error-authentication.json"), expected: { reason: "authentication", retryable: false, status: 401 } },
+  {
+    name: "overloaded error event mid-stream",
+    reply: { kind: "sse", chunks: sseFixture("stream-overloaded.sse") },
+    stream: true,
+    expected: { reason: "overloaded", retryable: true },
+  },
+  {
+    name: "401 authentication_error",
+    reply: errorReply(401, "error-authentication.json"),
+    expected: { reason: "authentication", retryable: false, status: 401 },
+  },
   { name: "403 permission_error", reply: errorReply(403, "error-permission.json"), expected: { reason: "authentication", retryable: false, status: 403 } },
-  { name: "400 prompt is too long", reply: errorReply(400, "error-prompt-too-long.json"), expected: { reason: "context-too-long", retryable: false, status: 400 } },
-  { name: "413 request_too_large", reply: errorReply(413, "error-request-too-large.json"), expected: { reason: "context-too-long", retryable: false, status: 413 } },
-  { name: "400 other invalid_request_error", reply: errorReply(400, "error-invalid-request.json"), expected: { reason: "invalid-request", retryable: false, status: 400 } },
+  {
+    name: "400 prompt is too long",
+    reply: errorReply(400, "error-prompt-too-long.json"),
+    expected: { reason: "context-too-long", retryable: false, status: 400 },
+  },
+  {
+    name: "413 request_too_large",
+    reply: errorReply(413, "error-request-too-large.json"),
+    expected: { reason: "context-too-long", retryable: false, status: 413 },
+  },
+  {
+    name: "400 other invalid_request_error",
+    reply: errorReply(400, "error-invalid-request.json"),
+    expected: { reason: "invalid-request", retryable: false, status: 400 },
+  },
   { name: "refusal", reply: { kind: "json", body: jsonFixture("message-refusal.json") }, expected: { reason: "content-filter", retryable: false } },
   {
     name: "refusal while streaming",
-    reply: { kind: "sse", chunks: [...textStart, sse({ type: "message_delta", delta: { stop_reason: "refusal" }, usage: { output_tokens: 3 } }, "message_delta"), sse({ type: "message_stop" }, "message_stop")] },
+    reply: {
+      kind: "sse",
+      chunks: [
+        ...textStart,
+        sse({ type: "message_delta", delta: { stop_reason: "refusal" }, usage: { output_tokens: 3 } }, "message_delta"),
+        sse({ type: "message_stop" }, "message_stop"),
+      ],
+    },
     stream: true,
     expected: { reason: "content-filter", retryable: false },
   },
   // The provider sent a broken body after a 200: its fault, and a retry usually gets a whole one.
-  { name: "truncated JSON body", reply: { kind: "raw", body: '{"id":"msg_01","type":"message","content":[{"type":"te' }, expected: { reason: "server", retryable: true } },
-  { name: "malformed JSON in a stream event", reply: { kind: "sse", chunks: [...textStart, "event: content_block_delta\ndata: {not json\n\n"] }, stream: true, expected: { reason: "server", retryable: true } },
+  {
+    name: "truncated JSON body",
+    reply: { kind: "raw", body: '{"id":"msg_01","type":"message","content":[{"type":"te' },
+    expected: { reason: "server", retryable: true },
+  },
+  {
+    name: "malformed JSON in a stream event",
+    reply: { kind: "sse", chunks: [...textStart, "event: content_block_delta\ndata: {not json\n\n"] },
+    stream: true,
+    expected: { reason: "server", retryable: true },
+  },
   // The step asked for an answer and got none: the same retryable reason as an unusable answer.
   { name: "empty content", reply: { kind: "json", body: jsonFixture("message-empty.json") }, expected: { reason: "invalid-output", retryable: true } },
-  { name: "connection reset mid-stream", reply: { kind: "sse", chunks: [...textStart, { pauseMs: 20 }], end: "reset" }, stream: true, expected: { reason: "network", retryable: true } },
-  { name: "stream closed before message_stop", reply: { kind: "sse", chunks: textStart, end: "close" }, stream: true, expected: { reason: "network", retryable: true } },
+  {
+    name: "connection reset mid-stream",
+    reply: { kind: "sse", chunks: [...textStart, { pauseMs: 20 }], end: "reset" },
+    stream: true,
+    expected: { reason: "network", retryable: true },
+  },
+  {
+    name: "stream closed before message_stop",
+    reply: { kind: "sse", chunks: textStart, end: "close" },
+    stream: true,
+    expected: { reason: "network", retryable: true },
+  },
   { name: "connection reset before any answer", reply: { kind: "reset" }, expected: { reason: "network", retryable: true } },
 ]
 

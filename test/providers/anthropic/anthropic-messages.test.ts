@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { anthropic, ModelError } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, openSignal, rejectionOf, secretKey, sentBody, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -91,7 +91,10 @@ describe("anthropic: streaming", () => {
   it("streams past thinking blocks: only the answer's text is reported", async () => {
     server.reply({ kind: "sse", chunks: sseFixture("stream-thinking.sse") })
     const deltas: string[] = []
-    const response = await modelFor(server).generate({ messages: [{ role: "user", content: "Classify" }] }, { signal: openSignal(), onDelta: (text) => deltas.push(text) })
+    const response = await modelFor(server).generate(
+      { messages: [{ role: "user", content: "Classify" }] },
+      { signal: openSignal(), onDelta: (text) => deltas.push(text) },
+    )
     expect(deltas).toEqual(["ref", "und"])
     expect(response.text).toBe("refund")
   })
@@ -121,7 +124,9 @@ describe("anthropic: API key", () => {
 
   it("without a key fails with a non-retryable authentication error naming the variable, and sends nothing", async () => {
     delete process.env["ANTHROPIC_API_KEY"]
-    const error = await rejectionOf(anthropic({ model: "claude-sonnet-5", baseURL: server.url }).generate({ messages: [{ role: "user", content: "Hi" }] }, { signal: openSignal() }))
+    const error = await rejectionOf(
+      anthropic({ model: "claude-sonnet-5", baseURL: server.url }).generate({ messages: [{ role: "user", content: "Hi" }] }, { signal: openSignal() }),
+    )
     expect(error).toBeInstanceOf(ModelError)
     expect(error).toMatchObject({ provider: "anthropic", reason: "authentication", retryable: false })
     expect((error as ModelError).message).toContain("ANTHROPIC_API_KEY")

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import { llm, pipeline, type RunEvent } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, secretKey, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -26,7 +26,10 @@ const triage = pipeline({ id: "triage", input: z.object({ ticket: z.string() }) 
   )
   .edges({ classify: "done" })
 
-const structured = (input: unknown) => ({ kind: "json" as const, body: { ...(jsonFixture("message-structured.json") as object), content: [{ type: "tool_use", id: "toolu_1", name: "classify", input }] } })
+const structured = (input: unknown) => ({
+  kind: "json" as const,
+  body: { ...(jsonFixture("message-structured.json") as object), content: [{ type: "tool_use", id: "toolu_1", name: "classify", input }] },
+})
 
 describe("anthropic in a pipeline", () => {
   it("an llm step with a zod output runs on Anthropic and returns the validated object", async () => {
@@ -61,7 +64,10 @@ describe("anthropic in a pipeline", () => {
     server.reply({ kind: "json", status: 401, body: echoed })
     const events: RunEvent[] = []
     const result = await triage.run({ ticket: "Hello" }, { models: { smart: modelFor(server) }, onEvent: (event) => events.push(event) })
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "ModelError", provider: "anthropic", reason: "authentication", retryable: false, status: 401 } })
+    expect(result).toMatchObject({
+      status: "failed",
+      error: { _tag: "ModelError", provider: "anthropic", reason: "authentication", retryable: false, status: 401 },
+    })
     expect(server.requests).toHaveLength(1)
     expect(JSON.stringify([result, events])).not.toContain("SECRET123456")
   })

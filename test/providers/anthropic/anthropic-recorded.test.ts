@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { ModelError } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { modelFor, openSignal, rejectionOf, sseEvents } from "./helpers.ts"
 
 const folder = new URL("../../../../shared/provider-fixtures/anthropic/", import.meta.url)
@@ -54,7 +54,9 @@ describe.skipIf(!present)(`recorded Anthropic payloads${present ? "" : " (skippe
       toolCalls: [{ id: "toolu_017R7ACrx7NF7sLDDtvdQ1u9", name: "checkSandboxErrors", arguments: {} }],
     })
     whole("messages-tool-no-args.json")
-    expect((await modelFor(server).generate(ask, { signal: openSignal() })).toolCalls).toEqual([{ id: "toolu_01LRmxn9vGM1d2DZSDBowdZ1", name: "updateIssueList", arguments: {} }])
+    expect((await modelFor(server).generate(ask, { signal: openSignal() })).toolCalls).toEqual([
+      { id: "toolu_01LRmxn9vGM1d2DZSDBowdZ1", name: "updateIssueList", arguments: {} },
+    ])
     streamed("messages-tool-no-args.sse")
     const response = await modelFor(server).generate(ask, { signal: openSignal(), onDelta: () => {} })
     expect(response).toMatchObject({ text: "I'll update the issue list for you.", toolCalls: [{ name: "updateIssueList", arguments: {} }] })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { ModelRequest } from "../../../src/index.ts"
-import { sse, startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, sse, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, openSignal, sentBody, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -11,7 +11,11 @@ afterEach(async () => {
   await server.close()
 })
 
-const lookupOrder = { name: "lookupOrder", description: "Finds an order", inputSchema: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"] } }
+const lookupOrder = {
+  name: "lookupOrder",
+  description: "Finds an order",
+  inputSchema: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"] },
+}
 const classifySchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   type: "object",
@@ -31,7 +35,10 @@ describe("anthropic: tool calls", () => {
     ]
     for (const [toolChoice, wire] of choices) {
       server.reply({ kind: "json", body: jsonFixture("message-tool-parallel.json") })
-      await modelFor(server).generate({ messages: [{ role: "user", content: "Orders?" }], tools: [lookupOrder], ...(toolChoice === undefined ? {} : { toolChoice }) }, { signal: openSignal() })
+      await modelFor(server).generate(
+        { messages: [{ role: "user", content: "Orders?" }], tools: [lookupOrder], ...(toolChoice === undefined ? {} : { toolChoice }) },
+        { signal: openSignal() },
+      )
       expect(sentBody(server).tools).toEqual([{ name: "lookupOrder", description: "Finds an order", input_schema: lookupOrder.inputSchema }])
       expect(sentBody(server).tool_choice).toEqual(wire)
     }
@@ -39,7 +46,10 @@ describe("anthropic: tool calls", () => {
 
   it("returns parallel tool calls with their parsed arguments and the text before them", async () => {
     server.reply({ kind: "json", body: jsonFixture("message-tool-parallel.json") })
-    const response = await modelFor(server).generate({ messages: [{ role: "user", content: "Orders A-1 and B-2?" }], tools: [lookupOrder] }, { signal: openSignal() })
+    const response = await modelFor(server).generate(
+      { messages: [{ role: "user", content: "Orders A-1 and B-2?" }], tools: [lookupOrder] },
+      { signal: openSignal() },
+    )
     expect(response).toMatchObject({
       text: "I'll look up both orders.",
       finishReason: "tool-calls",
@@ -53,7 +63,10 @@ describe("anthropic: tool calls", () => {
   it("assembles streamed arguments of parallel calls (input_json_delta), streaming only the text", async () => {
     server.reply({ kind: "sse", chunks: sseFixture("stream-tool-parallel.sse") })
     const deltas: string[] = []
-    const response = await modelFor(server).generate({ messages: [{ role: "user", content: "Orders?" }], tools: [lookupOrder] }, { signal: openSignal(), onDelta: (text) => deltas.push(text) })
+    const response = await modelFor(server).generate(
+      { messages: [{ role: "user", content: "Orders?" }], tools: [lookupOrder] },
+      { signal: openSignal(), onDelta: (text) => deltas.push(text) },
+    )
     expect(deltas).toEqual(["Looking up ", "both orders."])
     expect(response).toEqual({
       text: "Looking up both orders.",
@@ -67,8 +80,12 @@ describe("anthropic: tool calls", () => {
   })
 
   it("keeps streamed arguments that are not JSON as raw text; a call without arguments gets {}", async () => {
-    const start = { type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "claude-sonnet-5", content: [], usage: { input_tokens: 5, output_tokens: 1 } } }
-    const toolStart = (index: number, id: string) => sse({ type: "content_block_start", index, content_block: { type: "tool_use", id, name: "lookupOrder", input: {} } }, "content_block_start")
+    const start = {
+      type: "message_start",
+      message: { id: "m", type: "message", role: "assistant", model: "claude-sonnet-5", content: [], usage: { input_tokens: 5, output_tokens: 1 } },
+    }
+    const toolStart = (index: number, id: string) =>
+      sse({ type: "content_block_start", index, content_block: { type: "tool_use", id, name: "lookupOrder", input: {} } }, "content_block_start")
     server.reply({
       kind: "sse",
       chunks: [
@@ -82,7 +99,10 @@ describe("anthropic: tool calls", () => {
         sse({ type: "message_stop" }, "message_stop"),
       ],
     })
-    const response = await modelFor(server).generate({ messages: [{ role: "user", content: "Order?" }], tools: [lookupOrder] }, { signal: openSignal(), onDelta: () => {} })
+    const response = await modelFor(server).generate(
+      { messages: [{ role: "user", content: "Order?" }], tools: [lookupOrder] },
+      { signal: openSignal(), onDelta: () => {} },
+    )
     expect(response.toolCalls).toEqual([
       { id: "toolu_bad", name: "lookupOrder", arguments: '{"orderId": "A-' },
       { id: "toolu_empty", name: "lookupOrder", arguments: {} },
@@ -139,7 +159,10 @@ describe("anthropic: tool calls", () => {
 })
 
 describe("anthropic: structured output through a forced tool", () => {
-  const request: ModelRequest = { messages: [{ role: "user", content: "Classify: I want my money back" }], output: { name: "classify", jsonSchema: classifySchema } }
+  const request: ModelRequest = {
+    messages: [{ role: "user", content: "Classify: I want my money back" }],
+    output: { name: "classify", jsonSchema: classifySchema },
+  }
 
   it("offers one tool with the output schema, forces it, and answers with its input as JSON text", async () => {
     server.reply({ kind: "json", body: jsonFixture("message-structured.json") })
@@ -167,10 +190,18 @@ describe("anthropic: structured output through a forced tool", () => {
     const listSchema = { type: "array", items: { type: "string" } }
     server.reply({
       kind: "json",
-      body: { ...(jsonFixture("message-structured.json") as object), content: [{ type: "tool_use", id: "toolu_1", name: "tags", input: { value: ["refund", "urgent"] } }] },
+      body: {
+        ...(jsonFixture("message-structured.json") as object),
+        content: [{ type: "tool_use", id: "toolu_1", name: "tags", input: { value: ["refund", "urgent"] } }],
+      },
     })
-    const response = await modelFor(server).generate({ messages: [{ role: "user", content: "Tags?" }], output: { name: "tags", jsonSchema: listSchema } }, { signal: openSignal() })
-    expect(sentBody(server).tools).toEqual([{ name: "tags", description: expect.any(String), input_schema: { type: "object", properties: { value: listSchema }, required: ["value"] } }])
+    const response = await modelFor(server).generate(
+      { messages: [{ role: "user", content: "Tags?" }], output: { name: "tags", jsonSchema: listSchema } },
+      { signal: openSignal() },
+    )
+    expect(sentBody(server).tools).toEqual([
+      { name: "tags", description: expect.any(String), input_schema: { type: "object", properties: { value: listSchema }, required: ["value"] } },
+    ])
     expect(JSON.parse(response.text)).toEqual(["refund", "urgent"])
   })
 

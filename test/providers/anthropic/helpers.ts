@@ -1,6 +1,6 @@
 // Shared pieces of the Anthropic provider tests: fixtures from test/fixtures/anthropic, a model
 // pointed at the fake server, and a way to catch what `generate` rejects with.
-import { anthropic, type AnthropicOptions, type Model } from "../../../src/index.ts"
+import { type AnthropicOptions, anthropic, type Model } from "../../../src/index.ts"
 import type { FakeServer } from "../fake-server.ts"
 import { fixturesOf, secretKey } from "../fixtures.ts"
 
@@ -10,5 +10,3 @@ export const { jsonFixture, sseFixture } = fixturesOf("anthropic")
 /** The provider under test, talking to the fake server with the secret key. */
 export const modelFor = (server: FakeServer, options: Partial<AnthropicOptions> = {}): Model =>
   anthropic({ model: "claude-sonnet-5", apiKey: secretKey, baseURL: server.url, ...options })
-
-

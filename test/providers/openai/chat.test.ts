@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import { ModelError, type ModelRequest } from "../../../src/index.ts"
-import { startFakeServer, sse, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, sse, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, openSignal, rejectionOf, secretKey, sentBody, sseFixture, toolConversation, tools } from "./helpers.ts"
 
 let server: FakeServer
@@ -12,13 +12,22 @@ afterEach(async () => {
   await server.close()
 })
 
-const ask: ModelRequest = { messages: [{ role: "system", content: "You are support." }, { role: "user", content: "Where is my refund?" }] }
+const ask: ModelRequest = {
+  messages: [
+    { role: "system", content: "You are support." },
+    { role: "user", content: "Where is my refund?" },
+  ],
+}
 
 describe("openai chat: text", () => {
   it("answers with the text, normalised finish reason and usage with cached tokens", async () => {
     server.reply({ kind: "json", body: jsonFixture("chat-text.json") })
     const response = await modelFor(server, "chat").generate(ask, { signal: openSignal() })
-    expect(response).toEqual({ text: "Your refund is on its way.", finishReason: "stop", usage: { inputTokens: 1312, outputTokens: 9, cachedInputTokens: 1024 } })
+    expect(response).toEqual({
+      text: "Your refund is on its way.",
+      finishReason: "stop",
+      usage: { inputTokens: 1312, outputTokens: 9, cachedInputTokens: 1024 },
+    })
   })
 
   it("posts to /v1/chat/completions with the key as bearer, no SDK retries, max_completion_tokens", async () => {
@@ -38,7 +47,11 @@ describe("openai chat: streaming", () => {
     const response = await modelFor(server, "chat").generate(ask, { signal: openSignal(), onDelta: (text) => deltas.push(text) })
     expect(sentBody(server)).toMatchObject({ stream: true, stream_options: { include_usage: true } })
     expect(deltas).toEqual(["Your", " refund", " is on its way."])
-    expect(response).toEqual({ text: "Your refund is on its way.", finishReason: "stop", usage: { inputTokens: 1312, outputTokens: 9, cachedInputTokens: 1024 } })
+    expect(response).toEqual({
+      text: "Your refund is on its way.",
+      finishReason: "stop",
+      usage: { inputTokens: 1312, outputTokens: 9, cachedInputTokens: 1024 },
+    })
   })
 
   it("assembles parallel tool calls from argument deltas, by index", async () => {
@@ -56,15 +69,28 @@ describe("openai chat: streaming", () => {
   })
 
   it("rejects a streamed refusal as content-filter", async () => {
-    const chunk = (delta: unknown, finish: string | null = null) => sse({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })
-    server.reply({ kind: "sse", chunks: [chunk({ role: "assistant", refusal: "" }), chunk({ refusal: "I'm sorry, " }), chunk({ refusal: "I can't help." }), chunk({}, "stop"), sse("[DONE]")] })
+    const chunk = (delta: unknown, finish: string | null = null) =>
+      sse({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })
+    server.reply({
+      kind: "sse",
+      chunks: [
+        chunk({ role: "assistant", refusal: "" }),
+        chunk({ refusal: "I'm sorry, " }),
+        chunk({ refusal: "I can't help." }),
+        chunk({}, "stop"),
+        sse("[DONE]"),
+      ],
+    })
     const error = await rejectionOf(modelFor(server, "chat").generate(ask, { signal: openSignal(), onDelta: () => {} }))
     expect(error).toMatchObject({ _tag: "ModelError", reason: "content-filter", retryable: false })
     expect((error as ModelError).message).toContain("I'm sorry, I can't help.")
   })
 
   it("rejects a stream with no choice at all as invalid-output (retryable)", async () => {
-    server.reply({ kind: "sse", chunks: [sse({ id: "c", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }), sse("[DONE]")] })
+    server.reply({
+      kind: "sse",
+      chunks: [sse({ id: "c", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }), sse("[DONE]")],
+    })
     const error = await rejectionOf(modelFor(server, "chat").generate(ask, { signal: openSignal(), onDelta: () => {} }))
     expect(error).toMatchObject({ _tag: "ModelError", reason: "invalid-output", retryable: true })
   })
@@ -84,7 +110,10 @@ describe("openai chat: structured output", () => {
 
   it("sends strict: false for a schema with optional fields", async () => {
     server.reply({ kind: "json", body: jsonFixture("chat-structured.json") })
-    const jsonSchema = z.toJSONSchema(z.object({ kind: z.string(), items: z.array(z.object({ sku: z.string(), note: z.string().optional() })) })) as Record<string, unknown>
+    const jsonSchema = z.toJSONSchema(z.object({ kind: z.string(), items: z.array(z.object({ sku: z.string(), note: z.string().optional() })) })) as Record<
+      string,
+      unknown
+    >
     await modelFor(server, "chat").generate({ ...ask, output: { name: "classify", jsonSchema } }, { signal: openSignal() })
     expect(sentBody(server)["response_format"]).toMatchObject({ json_schema: { strict: false } })
   })
@@ -112,7 +141,12 @@ describe("openai chat: tools", () => {
     expect(body["tools"]).toEqual([
       {
         type: "function",
-        function: { name: "lookupOrder", description: "Finds an order", parameters: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"], additionalProperties: false }, strict: true },
+        function: {
+          name: "lookupOrder",
+          description: "Finds an order",
+          parameters: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"], additionalProperties: false },
+          strict: true,
+        },
       },
       { type: "function", function: { name: "lookupCustomer", parameters: tools[1].inputSchema, strict: false } },
     ])

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { z } from "zod"
 import { ModelError, type ModelRequest, openaiCompatible } from "../../../src/index.ts"
-import { startFakeServer, sse, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, sse, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, openSignal, rejectionOf, sentBody, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -13,9 +13,15 @@ afterEach(async () => {
   await server.close()
 })
 
-const ask: ModelRequest = { messages: [{ role: "system", content: "You classify tickets." }, { role: "user", content: "My card was charged twice" }] }
+const ask: ModelRequest = {
+  messages: [
+    { role: "system", content: "You classify tickets." },
+    { role: "user", content: "My card was charged twice" },
+  ],
+}
 const jsonSchema = z.toJSONSchema(z.object({ kind: z.enum(["refund", "bug"]) })) as Record<string, unknown>
-const local = (options: Partial<Parameters<typeof openaiCompatible>[0]> = {}) => openaiCompatible({ baseURL: `${server.url}/v1`, model: "llama3.2", ...options })
+const local = (options: Partial<Parameters<typeof openaiCompatible>[0]> = {}) =>
+  openaiCompatible({ baseURL: `${server.url}/v1`, model: "llama3.2", ...options })
 
 describe("openaiCompatible", () => {
   it("talks Chat Completions under its own provider name and sends a placeholder key when none is given", async () => {
@@ -48,7 +54,11 @@ describe("openaiCompatible", () => {
 
   it("names its provider in errors and masks its key even when the key is not OpenAI-shaped", async () => {
     const apiKey = "gsk_groq_KEY_abcdef123456"
-    server.reply({ kind: "json", status: 401, body: { error: { message: `Invalid API Key: ${apiKey}`, type: "invalid_request_error", code: "invalid_api_key" } } })
+    server.reply({
+      kind: "json",
+      status: 401,
+      body: { error: { message: `Invalid API Key: ${apiKey}`, type: "invalid_request_error", code: "invalid_api_key" } },
+    })
     const error = await rejectionOf(local({ apiKey, provider: "groq" }).generate(ask, { signal: openSignal() }))
     expect(error).toBeInstanceOf(ModelError)
     expect(error).toMatchObject({ provider: "groq", model: "llama3.2", reason: "authentication", retryable: false })
@@ -92,7 +102,10 @@ describe("openaiCompatible", () => {
 
   it("none mode sends no response_format and adds a system message with the schema when there is none", async () => {
     server.reply({ kind: "json", body: jsonFixture("chat-structured.json") })
-    await local({ structuredOutput: "none" }).generate({ messages: [{ role: "user", content: "Classify" }], output: { name: "classify", jsonSchema } }, { signal: openSignal() })
+    await local({ structuredOutput: "none" }).generate(
+      { messages: [{ role: "user", content: "Classify" }], output: { name: "classify", jsonSchema } },
+      { signal: openSignal() },
+    )
     const body = sentBody(server)
     expect(body["response_format"]).toBeUndefined()
     expect(body["messages"]).toEqual([

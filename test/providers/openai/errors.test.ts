@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { ModelError, type ModelRequest, openai } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { eventually, jsonFixture, modelFor, openSignal, rejectionOf, secretKey, sseFixture } from "./helpers.ts"
 
 let server: FakeServer
@@ -29,7 +29,12 @@ describe.each(["responses", "chat"] as const)("openai %s: HTTP errors", (api) =>
   })
 
   it("429 with retry-after-ms → the milliseconds win", async () => {
-    const error = await fails({ kind: "json", status: 429, headers: { "retry-after-ms": "120", "retry-after": "1" }, body: jsonFixture("error-rate-limit.json") })
+    const error = await fails({
+      kind: "json",
+      status: 429,
+      headers: { "retry-after-ms": "120", "retry-after": "1" },
+      body: jsonFixture("error-rate-limit.json"),
+    })
     expect(error).toMatchObject({ reason: "rate-limited", retryAfterMs: 120 })
   })
 

@@ -1,6 +1,6 @@
 // Shared pieces of the OpenAI provider tests: fixtures from test/fixtures/openai, models pointed at
 // the fake server, and a way to catch what `generate` rejects with.
-import { type Model, openai, type OpenAIOptions } from "../../../src/index.ts"
+import { type Model, type OpenAIOptions, openai } from "../../../src/index.ts"
 import type { FakeServer } from "../fake-server.ts"
 import { fixturesOf, secretKey } from "../fixtures.ts"
 
@@ -10,8 +10,6 @@ export const { jsonFixture, sseFixture } = fixturesOf("openai")
 /** The OpenAI provider under test, on the given API, talking to the fake server with the secret key. */
 export const modelFor = (server: FakeServer, api: "responses" | "chat", options: Partial<OpenAIOptions> = {}): Model =>
   openai({ model: "gpt-5-mini", apiKey: secretKey, baseURL: `${server.url}/v1`, api, ...options })
-
-
 
 /** Polls until `condition` holds (the server notices a closed socket a moment after the client). */
 export const eventually = async (condition: () => boolean, ms = 1000): Promise<void> => {
@@ -43,7 +41,13 @@ export const tools = [
   {
     name: "lookupOrder",
     description: "Finds an order",
-    inputSchema: { $schema: "https://json-schema.org/draft/2020-12/schema", type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"], additionalProperties: false },
+    inputSchema: {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: { orderId: { type: "string" } },
+      required: ["orderId"],
+      additionalProperties: false,
+    },
   },
   {
     name: "lookupCustomer",

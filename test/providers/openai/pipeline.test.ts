@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import { llm, memoryJournal, openaiCompatible, pipeline, type RunEvent } from "../../../src/index.ts"
-import { startFakeServer, sse, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, sse, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, secretKey } from "./helpers.ts"
 
 let server: FakeServer
@@ -50,7 +50,8 @@ describe("openai in a pipeline", () => {
   })
 
   it("streams on Chat Completions: model.delta events carry the text, the step returns the object", async () => {
-    const chunk = (delta: unknown, finish: string | null = null) => sse({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })
+    const chunk = (delta: unknown, finish: string | null = null) =>
+      sse({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })
     server.reply({ kind: "sse", chunks: [chunk({ content: '{"kind":"bug",' }), chunk({ content: '"confidence":0.8}' }), chunk({}, "stop"), sse("[DONE]")] })
     const events: RunEvent[] = []
     const result = await triage(true).run({ ticket: "It crashes" }, { models: { fast: modelFor(server, "chat") }, onEvent: (event) => events.push(event) })
@@ -59,7 +60,10 @@ describe("openai in a pipeline", () => {
   })
 
   it("retries a 429 after its retry-after-ms, then succeeds; the SDK itself never retries", async () => {
-    server.reply({ kind: "json", status: 429, headers: { "retry-after-ms": "60" }, body: jsonFixture("error-rate-limit.json") }, responsesAnswer('{"kind":"bug","confidence":0.8}'))
+    server.reply(
+      { kind: "json", status: 429, headers: { "retry-after-ms": "60" }, body: jsonFixture("error-rate-limit.json") },
+      responsesAnswer('{"kind":"bug","confidence":0.8}'),
+    )
     const events: RunEvent[] = []
     const result = await triage().run({ ticket: "It crashes" }, { models: { fast: modelFor(server, "responses") }, onEvent: (event) => events.push(event) })
     expect(result).toMatchObject({ status: "done", output: { kind: "bug" } })
@@ -76,11 +80,18 @@ describe("openai in a pipeline", () => {
   })
 
   it("a 401 fails the run without a retry, and the key appears in no event, journal entry or result", async () => {
-    server.reply({ kind: "json", status: 401, body: { error: { message: `Incorrect API key provided: ${secretKey}.`, type: "invalid_request_error", code: "invalid_api_key" } } })
+    server.reply({
+      kind: "json",
+      status: 401,
+      body: { error: { message: `Incorrect API key provided: ${secretKey}.`, type: "invalid_request_error", code: "invalid_api_key" } },
+    })
     const events: RunEvent[] = []
     const journal = memoryJournal()
     const result = await triage().run({ ticket: "Hello" }, { models: { fast: modelFor(server, "chat") }, journal, onEvent: (event) => events.push(event) })
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "ModelError", provider: "openai", reason: "authentication", retryable: false, status: 401 } })
+    expect(result).toMatchObject({
+      status: "failed",
+      error: { _tag: "ModelError", provider: "openai", reason: "authentication", retryable: false, status: 401 },
+    })
     expect(server.requests).toHaveLength(1)
     const entries = await journal.read(result.runId)
     expect(JSON.stringify(entries)).toContain("authentication")

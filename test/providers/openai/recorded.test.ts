@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { ModelRequest, ModelResponse } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { modelFor, openSignal, rejectionOf, sseEvents } from "./helpers.ts"
 
 const folder = new URL("../../../../shared/provider-fixtures/openai/", import.meta.url)
@@ -34,7 +34,11 @@ const streamed = async (api: "chat" | "responses", name: string): Promise<{ resp
 
 describe.skipIf(!available)("openai: recorded payloads (../shared/provider-fixtures/openai)", () => {
   it("chat text, whole and streamed (with obfuscation fields and a usage-only last chunk)", async () => {
-    expect(await whole("chat", "chat-text.json")).toMatchObject({ text: expect.stringMatching(/\w/), finishReason: "stop", usage: { inputTokens: expect.any(Number), cachedInputTokens: 0 } })
+    expect(await whole("chat", "chat-text.json")).toMatchObject({
+      text: expect.stringMatching(/\w/),
+      finishReason: "stop",
+      usage: { inputTokens: expect.any(Number), cachedInputTokens: 0 },
+    })
     const { response, deltas } = await streamed("chat", "chat-text-long.sse")
     expect(deltas.length).toBeGreaterThan(10)
     expect(response).toMatchObject({ text: deltas.join(""), finishReason: "stop", usage: { inputTokens: 16, outputTokens: 300 } })
@@ -69,7 +73,9 @@ describe.skipIf(!available)("openai: recorded payloads (../shared/provider-fixtu
     expect((await streamed("chat", "chat-length.sse")).response.finishReason).toBe("length")
     const { response } = await streamed("chat", "chat-multi-choice.sse")
     const firstChoice = sseEvents(recorded("chat-multi-choice.sse"))
-      .flatMap((event) => (event.startsWith("data: {") ? [JSON.parse(event.slice(6)) as { choices: Array<{ index: number; delta: { content?: string } }> }] : []))
+      .flatMap((event) =>
+        event.startsWith("data: {") ? [JSON.parse(event.slice(6)) as { choices: Array<{ index: number; delta: { content?: string } }> }] : [],
+      )
       .flatMap((chunk) => chunk.choices.filter((choice) => choice.index === 0).map((choice) => choice.delta.content ?? ""))
       .join("")
     expect(response.text).toBe(firstChoice)
@@ -87,13 +93,23 @@ describe.skipIf(!available)("openai: recorded payloads (../shared/provider-fixtu
     expect(call).toMatchObject({ finishReason: "tool-calls", toolCalls: [{ name: "get_weather", arguments: expect.any(Object) }] })
     // The stream is another call: same tool and arguments, another call id.
     const streamedCall = (await streamed("responses", "responses-function-call.sse")).response
-    expect(streamedCall).toMatchObject({ finishReason: "tool-calls", toolCalls: [{ id: expect.stringMatching(/^call_/), name: "get_weather", arguments: call.toolCalls?.[0]?.arguments }] })
+    expect(streamedCall).toMatchObject({
+      finishReason: "tool-calls",
+      toolCalls: [{ id: expect.stringMatching(/^call_/), name: "get_weather", arguments: call.toolCalls?.[0]?.arguments }],
+    })
   })
 
   it("errors: the error event after 200 and the recorded error bodies", async () => {
     server.reply({ kind: "sse", chunks: sseEvents(recorded("responses-error-event.sse")) })
-    expect(await rejectionOf(modelFor(server, "responses").generate(ask, { signal: openSignal(), onDelta: () => {} }))).toMatchObject({ reason: "authentication", retryable: false })
-    expect(await rejectionOf(whole("responses", "error-429-insufficient-quota.json", 429))).toMatchObject({ reason: "authentication", retryable: false, status: 429 })
+    expect(await rejectionOf(modelFor(server, "responses").generate(ask, { signal: openSignal(), onDelta: () => {} }))).toMatchObject({
+      reason: "authentication",
+      retryable: false,
+    })
+    expect(await rejectionOf(whole("responses", "error-429-insufficient-quota.json", 429))).toMatchObject({
+      reason: "authentication",
+      retryable: false,
+      status: 429,
+    })
     expect(await rejectionOf(whole("chat", "error-401-invalid-api-key.json", 401))).toMatchObject({ reason: "authentication", status: 401 })
     expect(await rejectionOf(whole("chat", "error-400-unsupported-param.json", 400))).toMatchObject({ reason: "invalid-request", status: 400 })
     expect(await rejectionOf(whole("responses", "error-400-invalid-request.json", 400))).toMatchObject({ reason: "invalid-request", status: 400 })

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { z } from "zod"
 import { ModelError, type ModelRequest } from "../../../src/index.ts"
-import { startFakeServer, type FakeServer } from "../fake-server.ts"
+import { type FakeServer, startFakeServer } from "../fake-server.ts"
 import { jsonFixture, modelFor, openSignal, rejectionOf, secretKey, sentBody, sseFixture, toolConversation, tools } from "./helpers.ts"
 
 let server: FakeServer
@@ -12,7 +12,12 @@ afterEach(async () => {
   await server.close()
 })
 
-const ask: ModelRequest = { messages: [{ role: "system", content: "You are support." }, { role: "user", content: "Where is my refund?" }] }
+const ask: ModelRequest = {
+  messages: [
+    { role: "system", content: "You are support." },
+    { role: "user", content: "Where is my refund?" },
+  ],
+}
 
 describe("openai responses: text", () => {
   it("answers with all message text (reasoning items skipped), finish reason and usage with cached tokens", async () => {
@@ -58,13 +63,19 @@ describe("openai responses: streaming", () => {
     const deltas: string[] = []
     const response = await modelFor(server, "responses").generate(ask, { signal: openSignal(), onDelta: (text) => deltas.push(text) })
     expect(deltas).toEqual(["Your", " refund", " is on its way."])
-    expect(response).toEqual({ text: "Your refund is on its way.", finishReason: "stop", usage: { inputTokens: 1312, outputTokens: 73, cachedInputTokens: 1024 } })
+    expect(response).toEqual({
+      text: "Your refund is on its way.",
+      finishReason: "stop",
+      usage: { inputTokens: 1312, outputTokens: 73, cachedInputTokens: 1024 },
+    })
     expect(sentBody(server)).toMatchObject({ stream: true })
   })
 
   it("assembles parallel function calls from streamed argument deltas", async () => {
     // Without the final `done` events, only the deltas can give the arguments.
-    const chunks = sseFixture("responses-function-calls.sse").filter((chunk) => !chunk.includes("function_call_arguments.done") && !chunk.includes("output_item.done"))
+    const chunks = sseFixture("responses-function-calls.sse").filter(
+      (chunk) => !chunk.includes("function_call_arguments.done") && !chunk.includes("output_item.done"),
+    )
     server.reply({ kind: "sse", chunks })
     const response = await modelFor(server, "responses").generate({ ...ask, tools: [...tools] }, { signal: openSignal(), onDelta: () => {} })
     expect(response).toEqual({
@@ -128,10 +139,19 @@ describe("openai responses: structured output", () => {
 describe("openai responses: tools", () => {
   it("sends tools (strict only when the schema allows), the tool choice, and calls and results as items", async () => {
     server.reply({ kind: "json", body: jsonFixture("responses-function-calls.json") })
-    await modelFor(server, "responses").generate({ messages: toolConversation, tools: [...tools], toolChoice: { name: "lookupOrder" } }, { signal: openSignal() })
+    await modelFor(server, "responses").generate(
+      { messages: toolConversation, tools: [...tools], toolChoice: { name: "lookupOrder" } },
+      { signal: openSignal() },
+    )
     const body = sentBody(server)
     expect(body["tools"]).toEqual([
-      { type: "function", name: "lookupOrder", description: "Finds an order", parameters: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"], additionalProperties: false }, strict: true },
+      {
+        type: "function",
+        name: "lookupOrder",
+        description: "Finds an order",
+        parameters: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"], additionalProperties: false },
+        strict: true,
+      },
       { type: "function", name: "lookupCustomer", parameters: tools[1].inputSchema, strict: false },
     ])
     expect(body["tool_choice"]).toEqual({ type: "function", name: "lookupOrder" })

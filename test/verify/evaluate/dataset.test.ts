@@ -41,10 +41,18 @@ describe("JSONL datasets", () => {
 
 describe("CSV datasets", () => {
   it("parses RFC 4180 quoting: commas, line breaks and doubled quotes inside quoted fields, CRLF", () => {
-    const rows = parseCsvDataset('id,input.ticket,input.orderId,expected,expectPath,decisions.review,note\r\nr1,"Refund, please","A-1",refund,classify > refund,,vip\r\nr2,"Line one\nsaid ""hi""",,"{""kind"":""bug""}",classify answer,"{""kind"":""bug""}",\r\n')
+    const rows = parseCsvDataset(
+      'id,input.ticket,input.orderId,expected,expectPath,decisions.review,note\r\nr1,"Refund, please","A-1",refund,classify > refund,,vip\r\nr2,"Line one\nsaid ""hi""",,"{""kind"":""bug""}",classify answer,"{""kind"":""bug""}",\r\n',
+    )
     expect(rows).toEqual([
       { id: "r1", input: { ticket: "Refund, please", orderId: "A-1" }, expected: "refund", expectPath: ["classify", "refund"], metadata: { note: "vip" } },
-      { id: "r2", input: { ticket: 'Line one\nsaid "hi"' }, expected: { kind: "bug" }, expectPath: ["classify", "answer"], decisions: { review: { kind: "bug" } } },
+      {
+        id: "r2",
+        input: { ticket: 'Line one\nsaid "hi"' },
+        expected: { kind: "bug" },
+        expectPath: ["classify", "answer"],
+        decisions: { review: { kind: "bug" } },
+      },
     ])
   })
 
@@ -61,7 +69,9 @@ describe("CSV datasets", () => {
 
   it("names the row without input and the column with invalid JSON", () => {
     expect(caught(() => parseCsvDataset("input.ticket,expected\nhi,bug\n,bug\n", "t.csv")).message).toMatch(/^t\.csv row 2 \(line 3\): has no input/)
-    expect(caught(() => parseCsvDataset('input.ticket,decisions.review\nhi,"{kind: bug}"\n', "t.csv")).message).toMatch(/^t\.csv row 1 \(line 2\): column decisions\.review is not valid JSON/)
+    expect(caught(() => parseCsvDataset('input.ticket,decisions.review\nhi,"{kind: bug}"\n', "t.csv")).message).toMatch(
+      /^t\.csv row 1 \(line 2\): column decisions\.review is not valid JSON/,
+    )
   })
 })
 

@@ -11,12 +11,15 @@ const pipelineFile = fileURLToPath(new URL("fixtures/kind.pipeline.ts", import.m
 const setup = () => {
   const folder = mkdtempSync(join(tmpdir(), "switchboard-eval-"))
   const data = join(folder, "rows.jsonl")
-  writeFileSync(data, [
-    '{"input":{"ticket":"money back"},"expected":"refund","expectPath":["classify","refund"]}',
-    '{"input":{"ticket":"it will crash"},"expected":"bug","expectPath":["classify","answer"]}',
-    '{"input":{"ticket":"crash, money"},"expected":"bug","expectPath":["classify","answer"]}',
-    '{"input":{"ticket":"how do I log in"},"expected":"question","expectPath":["classify","answer"]}',
-  ].join("\n"))
+  writeFileSync(
+    data,
+    [
+      '{"input":{"ticket":"money back"},"expected":"refund","expectPath":["classify","refund"]}',
+      '{"input":{"ticket":"it will crash"},"expected":"bug","expectPath":["classify","answer"]}',
+      '{"input":{"ticket":"crash, money"},"expected":"bug","expectPath":["classify","answer"]}',
+      '{"input":{"ticket":"how do I log in"},"expected":"question","expectPath":["classify","answer"]}',
+    ].join("\n"),
+  )
   const lines: string[] = []
   const errors: string[] = []
   return { folder, data, lines, errors, output: { out: (line: string) => lines.push(line), error: (line: string) => errors.push(line) } }
@@ -53,15 +56,19 @@ describe("switchboard eval", () => {
   it("reports dataset and flag mistakes as usage errors naming the row", async () => {
     const { folder, data, output } = setup()
     const csv = join(folder, "rows.csv")
-    writeFileSync(csv, "input.ticket,expected\nmoney back,refund\n\"never closed,bug\n")
+    writeFileSync(csv, 'input.ticket,expected\nmoney back,refund\n"never closed,bug\n')
     await expect(evalCommand(pipelineFile, { data: csv }, output)).rejects.toThrow(new UsageError(`${csv} line 3: a quoted field is never closed`))
     const wrongInput = join(folder, "wrong.jsonl")
     writeFileSync(wrongInput, '{"input":{"ticket":"a"}}\n{"input":{"text":"b"}}\n')
-    await expect(evalCommand(pipelineFile, { data: wrongInput }, output)).rejects.toThrow(/wrong\.jsonl row 2: input does not match the input of pipeline "kinds"/)
+    await expect(evalCommand(pipelineFile, { data: wrongInput }, output)).rejects.toThrow(
+      /wrong\.jsonl row 2: input does not match the input of pipeline "kinds"/,
+    )
     await expect(evalCommand(pipelineFile, {}, output)).rejects.toThrow("eval needs --data FILE")
     await expect(evalCommand(pipelineFile, { data: csv, threshold: "lots" }, output)).rejects.toThrow('--threshold must be a number from 0 to 1, got "lots"')
     await expect(evalCommand(pipelineFile, { data: csv, baseline: join(folder, "none.json") }, output)).rejects.toThrow("--baseline file not found")
     await expect(evalCommand(pipelineFile, { data, scorers: data }, output)).rejects.toThrow(/cannot import/)
-    await expect(evalCommand(pipelineFile, { data, scorers: fileURLToPath(new URL("../../../machines/support-triage.machine.ts", import.meta.url)) }, output)).rejects.toThrow(/exports no `scorers`/)
+    await expect(
+      evalCommand(pipelineFile, { data, scorers: fileURLToPath(new URL("../../../machines/support-triage.machine.ts", import.meta.url)) }, output),
+    ).rejects.toThrow(/exports no `scorers`/)
   })
 })

@@ -1,8 +1,25 @@
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
 import {
-  compareToBaseline, DatasetError, evaluate, exact, expectPath, fn, human, includes, llm, llmJudge, numeric, pipeline, regex, route, schemaValid,
-  toHtmlReport, toMarkdownReport, type EvalRow, type ModelRequest,
+  compareToBaseline,
+  DatasetError,
+  type EvalRow,
+  evaluate,
+  exact,
+  expectPath,
+  fn,
+  human,
+  includes,
+  llm,
+  llmJudge,
+  type ModelRequest,
+  numeric,
+  pipeline,
+  regex,
+  route,
+  schemaValid,
+  toHtmlReport,
+  toMarkdownReport,
 } from "../../../src/index.ts"
 import { scriptedModel } from "../../../src/testing/index.ts"
 
@@ -14,14 +31,20 @@ let peak = 0
 const triage = pipeline({ id: "eval-triage", input: z.object({ ticket: z.string() }) })
   .step("classify", llm({ model: "fast", prompt: ({ input }) => `Classify: ${input.ticket}`, output: Kind }))
   .step("review", human({ decision: z.object({ kind: z.string() }), timeout: "1h" }))
-  .step("answer", fn(async ({ steps }) => {
-    active++
-    peak = Math.max(peak, active)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-    active--
-    return `Thanks! Your ${steps.review?.kind ?? steps.classify?.kind} ticket is handled.`
-  }))
-  .step("escalate", fn(() => "escalated"))
+  .step(
+    "answer",
+    fn(async ({ steps }) => {
+      active++
+      peak = Math.max(peak, active)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      active--
+      return `Thanks! Your ${steps.review?.kind ?? steps.classify?.kind} ticket is handled.`
+    }),
+  )
+  .step(
+    "escalate",
+    fn(() => "escalated"),
+  )
   .edges({
     classify: route(["review", "answer"], ({ output }) => (output.confidence < 0.5 ? "review" : "answer")),
     review: { next: "answer", timeout: "escalate" },
@@ -32,15 +55,20 @@ const triage = pipeline({ id: "eval-triage", input: z.object({ ticket: z.string(
 // "money" → refund, "crash" → bug, else question; "unsure" lowers confidence; "busy" is rate-limited once.
 const model = () => {
   const limited = new Set<string>()
-  return scriptedModel([(request: ModelRequest) => {
-    const text = String(request.messages.at(-1)?.content)
-    if (text.includes("busy") && !limited.has(text)) {
-      limited.add(text)
-      return { fail: "rate-limited", retryAfterMs: 1 }
-    }
-    const kind = text.includes("money") ? "refund" : text.includes("crash") ? "bug" : "question"
-    return { object: { kind, confidence: text.includes("unsure") ? 0.2 : 0.9 }, usage: { inputTokens: 10, outputTokens: 4 } }
-  }], { repeat: true, name: "kinds" })
+  return scriptedModel(
+    [
+      (request: ModelRequest) => {
+        const text = String(request.messages.at(-1)?.content)
+        if (text.includes("busy") && !limited.has(text)) {
+          limited.add(text)
+          return { fail: "rate-limited", retryAfterMs: 1 }
+        }
+        const kind = text.includes("money") ? "refund" : text.includes("crash") ? "bug" : "question"
+        return { object: { kind, confidence: text.includes("unsure") ? 0.2 : 0.9 }, usage: { inputTokens: 10, outputTokens: 4 } }
+      },
+    ],
+    { repeat: true, name: "kinds" },
+  )
 }
 
 const rows: EvalRow[] = [
@@ -60,7 +88,14 @@ const scorers = {
 
 describe("evaluate", () => {
   it("computes known per-row scores, means, totals and transition coverage with a scripted model", async () => {
-    const report = await evaluate({ pipeline: triage, data: rows, scorers, models: { fast: model() }, prices: { "scripted:kinds": { input: 1, output: 2 } }, concurrency: 3 })
+    const report = await evaluate({
+      pipeline: triage,
+      data: rows,
+      scorers,
+      models: { fast: model() },
+      prices: { "scripted:kinds": { input: 1, output: 2 } },
+      concurrency: 3,
+    })
     expect(report.rows.map((row) => [row.id, row.status, row.scores["kind"]?.score, row.scores["path"]?.score ?? null, row.scores["thanks"]?.score])).toEqual([
       ["a", "done", 1, 1, 1],
       ["b", "done", 1, 1, 1],
@@ -79,7 +114,14 @@ describe("evaluate", () => {
     })
     expect(report.rows[5]).toMatchObject({ retries: 1, path: ["classify", "answer"], inputTokens: 10, outputTokens: 4, costUsd: 0.000018 })
     expect(report.totals).toMatchObject({ rows: 6, done: 5, failed: 0, awaitingHuman: 1, retries: 1, inputTokens: 60, outputTokens: 24, costUsd: 0.000108 })
-    expect(report.coverage).toMatchObject({ declared: 6, ratio: 0.6667, uncovered: [{ from: "review", to: "escalate" }, { from: "escalate", to: "done" }] })
+    expect(report.coverage).toMatchObject({
+      declared: 6,
+      ratio: 0.6667,
+      uncovered: [
+        { from: "review", to: "escalate" },
+        { from: "escalate", to: "done" },
+      ],
+    })
     expect(report.coverage.covered).toContainEqual({ from: "classify", to: "answer", count: 4 })
   })
 
@@ -87,7 +129,14 @@ describe("evaluate", () => {
     const many = Array.from({ length: 12 }, (_, index) => ({ input: { ticket: `crash ${index}` }, expected: "bug" }))
     const progress: number[] = []
     peak = 0
-    const report = await evaluate({ pipeline: triage, data: many, scorers, models: { fast: model() }, concurrency: 3, onProgress: ({ done, total }) => progress.push(done / total) })
+    const report = await evaluate({
+      pipeline: triage,
+      data: many,
+      scorers,
+      models: { fast: model() },
+      concurrency: 3,
+      onProgress: ({ done, total }) => progress.push(done / total),
+    })
     expect(peak).toBe(3)
     expect(progress).toHaveLength(12)
     expect(progress.at(-1)).toBe(1)
@@ -95,7 +144,12 @@ describe("evaluate", () => {
   })
 
   it("lets a human step expire for rows that say so, covering the timeout route", async () => {
-    const report = await evaluate({ pipeline: triage, data: [{ input: { ticket: "unsure" }, expire: ["review"], expectPath: ["classify", "review", "escalate"] }], scorers, models: { fast: model() } })
+    const report = await evaluate({
+      pipeline: triage,
+      data: [{ input: { ticket: "unsure" }, expire: ["review"], expectPath: ["classify", "review", "escalate"] }],
+      scorers,
+      models: { fast: model() },
+    })
     expect(report.rows[0]).toMatchObject({ status: "done", output: "escalated", scores: { path: { score: 1 } } })
     expect(report.coverage.covered.map((transition) => `${transition.from}→${transition.to}`)).toEqual(["classify→review", "review→escalate", "escalate→done"])
   })
@@ -120,7 +174,14 @@ describe("evaluate", () => {
     })
     const scores = report.rows[0]?.scores ?? {}
     expect(Object.fromEntries(Object.entries(scores).map(([name, verdict]) => [name, verdict?.score]))).toEqual({
-      polite: 1, confidence: 1, tight: 0, shape: 1, notShape: 1, length: 0.5, broken: 0, outOfRange: 0,
+      polite: 1,
+      confidence: 1,
+      tight: 0,
+      shape: 1,
+      notShape: 1,
+      length: 0.5,
+      broken: 0,
+      outOfRange: 0,
     })
     expect(scores["tight"]?.reason).toMatch(/^0\.9 is 0\.05\d* away from 0\.85 \(tolerance 0\.01\)$/)
     expect(scores["broken"]?.reason).toBe("scorer threw: oops")
@@ -129,13 +190,23 @@ describe("evaluate", () => {
 
   it("asks an LLM judge for a zod-validated verdict, and scores 0 when the verdict stays invalid", async () => {
     const judge = scriptedModel([{ object: { score: 0.7, reason: "polite but vague" } }, "not json", { object: { score: 3, reason: "" } }])
-    const judged = await evaluate({ pipeline: triage, data: [{ input: { ticket: "money" }, expected: "refund" }], models: { fast: model(), judge }, scorers: { tone: llmJudge<Steps>({ model: "judge", rubric: "Polite and specific." }) } })
+    const judged = await evaluate({
+      pipeline: triage,
+      data: [{ input: { ticket: "money" }, expected: "refund" }],
+      models: { fast: model(), judge },
+      scorers: { tone: llmJudge<Steps>({ model: "judge", rubric: "Polite and specific." }) },
+    })
     expect(judged.rows[0]?.scores["tone"]).toEqual({ score: 0.7, reason: "polite but vague" })
     const prompt = String(judge.calls[0]?.request.messages.at(-1)?.content)
     expect(prompt).toContain("Rubric:\nPolite and specific.")
     expect(prompt).toContain("Expected (reference):\nrefund")
     expect(prompt).toContain("Output to grade:\nThanks! Your refund ticket is handled.")
-    const failing = await evaluate({ pipeline: triage, data: [{ input: { ticket: "money" } }], models: { fast: model(), judge }, scorers: { tone: llmJudge<Steps>({ model: "judge", rubric: "Polite." }) } })
+    const failing = await evaluate({
+      pipeline: triage,
+      data: [{ input: { ticket: "money" } }],
+      models: { fast: model(), judge },
+      scorers: { tone: llmJudge<Steps>({ model: "judge", rubric: "Polite." }) },
+    })
     expect(failing.rows[0]?.scores["tone"]?.score).toBe(0)
     expect(failing.rows[0]?.scores["tone"]?.reason).toMatch(/^judge verdict is invalid: score: /)
   })
@@ -144,14 +215,19 @@ describe("evaluate", () => {
     const bad = [{ input: { ticket: "ok" } }, { input: { text: "wrong" } }, { input: 3 }]
     const rejected = evaluate({ pipeline: triage, data: bad, scorers, models: { fast: model() } })
     await expect(rejected).rejects.toBeInstanceOf(DatasetError)
-    await expect(rejected).rejects.toThrow('data row 2: input does not match the input of pipeline "eval-triage": ticket: Invalid input: expected string, received undefined (and 1 more row: 3)')
+    await expect(rejected).rejects.toThrow(
+      'data row 2: input does not match the input of pipeline "eval-triage": ticket: Invalid input: expected string, received undefined (and 1 more row: 3)',
+    )
   })
 })
 
 describe("baseline and reports", () => {
   it("flags a scorer whose mean fell by more than the threshold, not one within it", async () => {
     const report = await evaluate({ pipeline: triage, data: rows.slice(0, 3), scorers, models: { fast: model() } })
-    const baseline = { ...report, scorers: { kind: { mean: 0.7, scored: 3, perfect: 2 }, path: { mean: 1, scored: 3, perfect: 3 }, gone: { mean: 0.5, scored: 3, perfect: 0 } } }
+    const baseline = {
+      ...report,
+      scorers: { kind: { mean: 0.7, scored: 3, perfect: 2 }, path: { mean: 1, scored: 3, perfect: 3 }, gone: { mean: 0.5, scored: 3, perfect: 0 } },
+    }
     // kind: 0.666667 vs 0.7 is within 0.05; gone is no longer scored.
     expect(compareToBaseline(report, baseline, { threshold: 0.05 })).toEqual([{ scorer: "gone", baseline: 0.5, current: null, delta: null }])
     expect(compareToBaseline(report, baseline, { threshold: 0.02 })).toEqual([
@@ -162,7 +238,12 @@ describe("baseline and reports", () => {
   })
 
   it("renders Markdown and self-contained, escaped HTML", async () => {
-    const report = await evaluate({ pipeline: triage, data: [{ id: "<b>x</b>", input: { ticket: "money <script>" }, expected: "bug" }], scorers, models: { fast: model() } })
+    const report = await evaluate({
+      pipeline: triage,
+      data: [{ id: "<b>x</b>", input: { ticket: "money <script>" }, expected: "bug" }],
+      scorers,
+      models: { fast: model() },
+    })
     const markdown = toMarkdownReport(report, [{ scorer: "kind", baseline: 1, current: 0, delta: -1 }])
     expect(markdown).toContain("| kind | 0.0% | 1 | 0 |")
     expect(markdown).toContain("- review → escalate")

@@ -17,7 +17,10 @@ describe("example 13: evaluate on your data", () => {
     expect(missed("kind")).toEqual(["t07", "t15", "t21"])
     expect(missed("path")).toEqual(["t07", "t22"])
     expect(Object.keys(mistakes)).toEqual(["t07", "t15", "t21", "t22"])
-    expect(report.coverage.uncovered).toEqual([{ from: "review", to: "escalate" }, { from: "escalate", to: "done" }])
+    expect(report.coverage.uncovered).toEqual([
+      { from: "review", to: "escalate" },
+      { from: "escalate", to: "done" },
+    ])
     expect(report.totals.costUsd).toBeGreaterThan(0)
     expect(lines.join("\n")).toContain("| kind | 92.5% | 40 | 37 |")
   })
