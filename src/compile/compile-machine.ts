@@ -294,14 +294,14 @@ export const compileMachine = (graph: Graph) => {
       // The agent sub-charts' actions (compile-agent.ts).
       ...(agents.actions as {}),
     },
-    // biome-ignore lint: delays are keyed by step name, known only at build time
+    // biome-ignore lint/suspicious/noExplicitAny: delays are keyed by step name, known only at build time
     delays: delays as any,
   }).createMachine({
     id: graph.id,
     context: ({ input }) => initialContext(input.runId ?? "local", input.input, input.deadlines ?? {}),
     initial: graph.steps.keys().next().value as string,
     on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },
-    // biome-ignore lint: states are built from the graph
+    // biome-ignore lint/suspicious/noExplicitAny: states are built from the graph
     states: states as any,
     output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
   })

@@ -36,7 +36,7 @@ export interface WorkerJournal extends Journal {
  */
 export interface WorkerOptions {
   readonly journal: WorkerJournal
-  // biome-ignore lint: a worker runs pipelines of any input and steps
+  // biome-ignore lint/suspicious/noExplicitAny: a worker runs pipelines of any input and steps
   readonly pipelines: ReadonlyArray<Pipeline<any, any>>
   readonly models?: Models
   /** Where the threads of runs started with a `threadId` live: a worker that continues such a run saves its thread there. */

@@ -24,10 +24,10 @@ export interface AgentStep<TOutput, TContext> {
   readonly prompt: (context: TContext) => string | readonly Message[]
   readonly system?: string | ((context: TContext) => string)
   /** Offered to the model under their keys. */
-  // biome-ignore lint: each tool's argument and result types are its own
+  // biome-ignore lint/suspicious/noExplicitAny: each tool's argument and result types are its own
   readonly tools: Readonly<Record<string, Tool<any, any>>>
   readonly output?: z.ZodType<TOutput>
-  // biome-ignore lint: rules are checked against the step's context where the step is built
+  // biome-ignore lint/suspicious/noExplicitAny: rules are checked against the step's context where the step is built
   readonly stop: ReadonlyArray<StopRule<AgentStopContext<any, any>>>
   readonly toolConcurrency: number
   readonly maxToolErrors: number
@@ -51,7 +51,7 @@ export interface AgentOptions<TOutput, TInput, TSteps> {
   readonly prompt: (context: StepContext<TInput, TSteps>) => string | readonly Message[]
   readonly system?: string | ((context: StepContext<TInput, TSteps>) => string)
   /** Tools the model may call, by the name it sees (`{ lookupOrder }`). */
-  // biome-ignore lint: each tool's argument and result types are its own
+  // biome-ignore lint/suspicious/noExplicitAny: each tool's argument and result types are its own
   readonly tools: Readonly<Record<string, Tool<any, any>>>
   /**
    * The final answer's schema (JSON); without it the answer is the model's text. Checked here, not

@@ -53,7 +53,7 @@ interface FanoutBase<TOutput> {
 export interface ParallelStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly kind: "parallel"
   readonly branches: Readonly<Record<string, AnyStep>>
-  // biome-ignore lint: the record of branch outputs is typed where the step is built
+  // biome-ignore lint/suspicious/noExplicitAny: the record of branch outputs is typed where the step is built
   readonly join?: (outputs: any, context: TContext) => TOutput
 }
 

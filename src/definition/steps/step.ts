@@ -100,7 +100,7 @@ export interface LlmStep<TOutput, TContext> extends StepBase<TOutput> {
 /** A deterministic call of a typed tool. */
 export interface ToolStep<TOutput, TContext> extends StepBase<TOutput> {
   readonly kind: "tool"
-  // biome-ignore lint: the tool's argument type is checked where the step is built
+  // biome-ignore lint/suspicious/noExplicitAny: the tool's argument type is checked where the step is built
   readonly tool: Tool<any, TOutput>
   readonly args: (context: TContext) => unknown
 }
@@ -132,7 +132,7 @@ export type Step<TOutput, TContext> =
   | AgentStep<TOutput, TContext>
 
 /** A step of any output and context, as the runtime sees it. */
-// biome-ignore lint: erased at run time
+// biome-ignore lint/suspicious/noExplicitAny: erased at run time
 export type AnyStep = Step<any, any>
 
 /** The output type of a step definition. */

@@ -3,7 +3,7 @@ import type { Pipeline } from "../../run/create-runner.ts"
 import { DecisionError, type RunResult } from "../../run/result.ts"
 import type { RestateWaiting } from "./endpoint.ts"
 
-// biome-ignore lint: the client addresses pipelines of any input and steps
+// biome-ignore lint/suspicious/noExplicitAny: the client addresses pipelines of any input and steps
 type AnyPipeline = Pipeline<any, any>
 
 /**
@@ -64,7 +64,7 @@ export interface RestateClient {
   /** The human step the run waits on now, or null. */
   waiting(pipeline: AnyPipeline | string, runId: string): Promise<RestateWaiting | null>
   /** Waits for the run to end (done, failed or stopped) and resolves with its result. */
-  // biome-ignore lint: any input
+  // biome-ignore lint/suspicious/noExplicitAny: any input
   result<TSteps>(pipeline: Pipeline<any, TSteps> | string, runId: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult<TSteps>>
   /** Starts a run and waits for its result. */
   run<TInput, TSteps>(

@@ -10,7 +10,7 @@ import type { RunResult } from "../../run/result.ts"
 import { projectionJournal } from "./projection.ts"
 import { restateStepExecutor } from "./step-executor.ts"
 
-// biome-ignore lint: an endpoint serves pipelines of any input and steps
+// biome-ignore lint/suspicious/noExplicitAny: an endpoint serves pipelines of any input and steps
 type AnyPipeline = Pipeline<any, any>
 
 /** Where a run waits, kept in the workflow's state so `decide` can check a decision against it. */
