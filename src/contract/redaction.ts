@@ -72,3 +72,6 @@ export const redactor = (redaction: Redaction | undefined) => {
       event.type === "model.delta" ? { ...event, text: redactSecrets(event.text) } : (redactValue(event, keys) as RunEvent),
   }
 }
+
+/** What {@link redactor} returns: how one run redacts what it journals, shows and returns. */
+export type Redactor = ReturnType<typeof redactor>

@@ -1,4 +1,5 @@
 import type { PendingCall } from "../compile/agent-conversation.ts"
+import type { PipelineGraph } from "../definition/graph.ts"
 import { parseApproval } from "../definition/steps/approval.ts"
 import { DecisionError } from "./result.ts"
 
@@ -13,5 +14,23 @@ export const checkApproval = (step: string, current: string, status: string, dec
   }
   const parsed = parseApproval(decision)
   if (!parsed.success) throw new DecisionError("invalid-decision", `approval decision for "${step}" is invalid`, parsed.issues)
+  return parsed.data
+}
+
+/** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
+export const checkDecision = (graph: PipelineGraph, current: string, status: string, step: string, decision: unknown): unknown => {
+  const definition = graph.steps.get(step)
+  if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
+  if (definition.kind === "agent") return checkApproval(step, current, status, decision)
+  if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
+  if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
+  const parsed = definition.decision.safeParse(decision)
+  if (!parsed.success) {
+    throw new DecisionError(
+      "invalid-decision",
+      `decision for "${step}" is invalid`,
+      parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })),
+    )
+  }
   return parsed.data
 }

@@ -2,20 +2,21 @@ import { createActor, type SnapshotFrom } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { MachineOutput } from "../compile/run-context.ts"
 import { pendingApproval, stateNameOf, topState } from "../compile/state-value.ts"
-import { type RunError, serializeStepError } from "../contract/errors.ts"
+import { serializeStepError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
-import type { JournalEntry, RunClaim } from "../contract/journal.ts"
+import type { RunClaim } from "../contract/journal.ts"
 import { visitKey } from "../contract/keys.ts"
 import { redactor } from "../contract/redaction.ts"
 import { noThread } from "../contract/thread.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import type { RunHandle, RunOptions } from "./create-runner.ts"
-import { approvalPrompt, checkApproval } from "./decisions.ts"
+import { approvalPrompt, checkDecision } from "./decisions.ts"
 import { discardingJournal } from "./discarding-journal.ts"
+import { journalWriter } from "./journal-writer.ts"
 import { defaultPrices } from "./prices.ts"
 import { eventKey, type Replay } from "./replay.ts"
-import { DecisionError, EventStream, type RunResult, toRunResult } from "./result.ts"
+import { EventStream, type RunResult, toRunResult } from "./result.ts"
 import { attachServices } from "./services.ts"
 import { threadSession } from "./thread-session.ts"
 
@@ -59,111 +60,19 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
   const { runId, runOptions, keepWaiting, replay } = config
   const journal = runOptions.journal ?? discardingJournal
   const stream = config.buffer ? new EventStream() : undefined
-  let seq = config.seq
-  let pending: Promise<void> | undefined
-  let journalFailure: RunError | undefined
-  // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
-  // after the last durable event is claimed as done.
-  const onJournalFailure = (error: unknown) => {
-    if (journalFailure !== undefined) return
-    const message = `journal write failed: ${error instanceof Error ? error.message : String(error)}`
-    journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
-    actor.send({ type: "run.cancel", reason: message })
-  }
   const redaction = redactor(runOptions.redact)
   const listeners = [...(runOptions.onEvent === undefined ? [] : [runOptions.onEvent]), ...(runOptions.observers ?? [])]
-  const notify = (event: RunEvent) => {
-    if (listeners.length === 0 && stream === undefined) return
-    let visible: RunEvent
-    try {
-      visible = redaction.full(event)
-    } catch {
-      // A value redaction cannot walk must not fail the write it follows; the journal has the event.
-      return
-    }
-    stream?.push(visible)
-    for (const listener of listeners) {
-      try {
-        listener(visible)
-      } catch {
-        // A listener's bug must not change the run; the journal still has the event.
-      }
-    }
-  }
-  // A journal that writes several events in one commit (Postgres) gets batches: every event
-  // recorded while the previous batch is being written, or in the same turn of the event loop (a
-  // step's `route.taken` and `step.started`), goes in the next one. Batches are written in order.
-  type Batch = { readonly entries: JournalEntry[]; readonly events: RunEvent[]; written?: Promise<void> }
-  const appendMany = journal.appendMany?.bind(journal)
-  let writing: Promise<void> = Promise.resolve()
-  let collecting: Batch | undefined
-  const appendToBatch = (entry: JournalEntry, event: RunEvent): Promise<void> => {
-    let batch = collecting
-    if (batch === undefined) {
-      const next: Batch = { entries: [], events: [] }
-      next.written = writing.then(async () => {
-        if (collecting === next) collecting = undefined
-        if (journalFailure !== undefined || appendMany === undefined) return
-        try {
-          await appendMany(next.entries)
-        } catch (error) {
-          return onJournalFailure(error)
-        }
-        for (const written of next.events) notify(written)
-      })
-      writing = next.written
-      collecting = batch = next
-    }
-    batch.entries.push(entry)
-    batch.events.push(event)
-    return batch.written as Promise<void>
-  }
-  // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
-  const append = (event: RunEvent): void | Promise<void> => {
-    if (journalFailure !== undefined) return
-    if (replay !== undefined) {
-      // Replaying what the journal holds produces those events again: write each only once.
-      const key = eventKey(event)
-      const count = replay.journaled.get(key) ?? 0
-      if (count > 0) {
-        replay.journaled.set(key, count - 1)
-        return
-      }
-    }
-    if (appendMany !== undefined) {
-      let entry: JournalEntry
-      try {
-        entry = { ...redaction.journal(event), seq } as JournalEntry
-      } catch (error) {
-        return onJournalFailure(error)
-      }
-      seq++
-      return appendToBatch(entry, event)
-    }
-    let written: void | Promise<void>
-    try {
-      // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
-      // calls carry the whole conversation, every turn).
-      written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(event), seq })
-    } catch (error) {
-      return onJournalFailure(error)
-    }
-    seq++
-    if (written instanceof Promise) return written.then(() => notify(event), onJournalFailure)
-    notify(event)
-  }
-  const record = (event: RunEvent): void | Promise<void> => {
-    if (appendMany !== undefined) return append(event)
-    if (pending !== undefined) return (pending = pending.then(() => append(event)))
-    const written = append(event)
-    if (written instanceof Promise) {
-      const chained: Promise<void> = written.finally(() => {
-        if (pending === chained) pending = undefined
-      })
-      pending = chained
-      return chained
-    }
-  }
+  const writer = journalWriter({
+    journal,
+    redaction,
+    listeners,
+    stream,
+    replay,
+    seq: config.seq,
+    onFailure: (reason) => actor.send({ type: "run.cancel", reason }),
+  })
+  const { record, notify } = writer
+  const onJournalFailure = writer.fail
   const startedAt = Date.now()
   const actor = createActor(machine, {
     ...("snapshot" in config.from ? { snapshot: config.from.snapshot as SnapshotFrom<PipelineMachine> } : {}),
@@ -219,7 +128,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
   let finished = false
   const saveSnapshot = async () => {
     // Persisting walks the whole context (an agent's conversation, every output): not for a journal that keeps nothing.
-    if (journalFailure !== undefined || journal === discardingJournal) return
+    if (writer.failure() !== undefined || journal === discardingJournal) return
     try {
       await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
     } catch (error) {
@@ -400,22 +309,4 @@ export const closedStream = () => {
   const stream = new EventStream()
   stream.close()
   return stream
-}
-
-/** Validates a human decision for the run's current state; throws a DecisionError naming what is wrong. */
-export const checkDecision = (graph: PipelineGraph, current: string, status: string, step: string, decision: unknown): unknown => {
-  const definition = graph.steps.get(step)
-  if (definition === undefined) throw new DecisionError("not-human-step", `"${step}" is not a step of pipeline "${graph.id}"`)
-  if (definition.kind === "agent") return checkApproval(step, current, status, decision)
-  if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
-  if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
-  const parsed = definition.decision.safeParse(decision)
-  if (!parsed.success) {
-    throw new DecisionError(
-      "invalid-decision",
-      `decision for "${step}" is invalid`,
-      parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })),
-    )
-  }
-  return parsed.data
 }
