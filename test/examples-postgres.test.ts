@@ -3,7 +3,7 @@
 import pg from "pg"
 import { describe, expect, it } from "vitest"
 import { main } from "../examples/12-workers-on-postgres.ts"
-import { locatePostgres } from "./store/postgres.ts"
+import { locatePostgres } from "./stores/postgres.ts"
 
 const server = await locatePostgres()
 

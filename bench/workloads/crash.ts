@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { type JournalEntry, sqliteJournal } from "../../src/index.ts"
 import { checkInvariants, kill, killAll, sleep, startWorker } from "../../test/durability/crash-support.ts"
 import { crashy } from "../../test/durability/crash-worker.ts"
-import { locatePostgres } from "../../test/store/postgres.ts"
+import { locatePostgres } from "../../test/stores/postgres.ts"
 import { type Row, row, type Workload } from "../measure.ts"
 import { eachConcurrently, temporaryPostgres, unmeasuredRow } from "./durability.ts"
 

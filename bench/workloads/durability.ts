@@ -7,7 +7,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { z } from "zod"
 import { type AnyStep, fn, human, type Journal, memoryJournal, type Pipeline, pipeline, postgresJournal, sqliteJournal } from "../../src/index.ts"
-import { dropSchemas, freshSchema, locatePostgres, type TestServer } from "../../test/store/postgres.ts"
+import { dropSchemas, freshSchema, locatePostgres, type TestServer } from "../../test/stores/postgres.ts"
 import { compare, defaultRepetitions, median, type Repetitions, type Row, row, type Workload } from "../measure.ts"
 
 const quick = process.env["BENCH_QUICK"] === "1"

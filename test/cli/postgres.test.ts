@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { postgresJournal } from "../../src/index.ts"
-import { dropSchemas, freshSchema, locatePostgres } from "../store/postgres.ts"
+import { dropSchemas, freshSchema, locatePostgres } from "../stores/postgres.ts"
 import { orders } from "./fixtures/orders.pipeline.ts"
 import { cli, type Running, removeTemporaryFolders, startCli, temporaryFolder } from "./run-cli.ts"
 

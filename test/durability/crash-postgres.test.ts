@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { postgresJournal } from "../../src/index.ts"
-import { dropSchemas, freshSchema, locatePostgres } from "../store/postgres.ts"
+import { dropSchemas, freshSchema, locatePostgres } from "../stores/postgres.ts"
 import { afterProgress, checkInvariants, kill, killAll, sleep, startWorker } from "./crash-support.ts"
 import { crashy } from "./crash-worker.ts"
 

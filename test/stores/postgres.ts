@@ -83,7 +83,7 @@ export const locatePostgres = async (): Promise<TestServer> => {
     if (failure === undefined) return { available: true, url: testDatabaseUrl }
   }
   const reason = `Postgres at ${testDatabaseUrl} is unavailable (${failure}); ${attempt}`
-  if (process.env.CI !== undefined && process.env.CI !== "") throw new Error(`${reason}. CI must run the Postgres tests (see test/store/postgres.ts)`)
+  if (process.env.CI !== undefined && process.env.CI !== "") throw new Error(`${reason}. CI must run the Postgres tests (see test/stores/postgres.ts)`)
   return { available: false, reason }
 }
 
