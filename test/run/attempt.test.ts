@@ -104,39 +104,26 @@ describe("1. every attempt has its own AbortSignal, aborted when its time is up"
     expect(firstAbortedWhenSecondStarted).toEqual([true])
   }, 2_000)
 
-  it("aborts the attempt's signal when the attempt timeout fails the step", async () => {
-    let seen: AbortSignal | undefined
-    const pipelineUnderTest = oneStep(
-      async ({ signal }) => {
+  it.each([
+    { timer: "the attempt timeout fails the step", policy: { attemptTimeout: "30ms" }, scope: "attempt" },
+    { timer: "the step timeout fires", policy: { timeout: "40ms" }, scope: "step" },
+  ] as const)(
+    "aborts the attempt's signal when $timer",
+    async ({ policy, scope }) => {
+      let seen: AbortSignal | undefined
+      const pipelineUnderTest = oneStep(async ({ signal }) => {
         seen = signal
         await abortedWithin(signal, 800)
         return "late"
-      },
-      { attemptTimeout: "30ms" },
-    )
+      }, policy)
 
-    const result = await pipelineUnderTest.run({})
+      const result = await pipelineUnderTest.run({})
 
-    expect(failedOf(result).error).toMatchObject({ _tag: "StepTimeoutError", step: "work", scope: "attempt" })
-    expect(seen?.aborted).toBe(true)
-  }, 2_000)
-
-  it("aborts the attempt's signal when the step timeout fires", async () => {
-    let seen: AbortSignal | undefined
-    const pipelineUnderTest = oneStep(
-      async ({ signal }) => {
-        seen = signal
-        await abortedWithin(signal, 800)
-        return "late"
-      },
-      { timeout: "40ms" },
-    )
-
-    const result = await pipelineUnderTest.run({})
-
-    expect(failedOf(result).error).toMatchObject({ _tag: "StepTimeoutError", step: "work", scope: "step" })
-    expect(seen?.aborted).toBe(true)
-  }, 2_000)
+      expect(failedOf(result).error).toMatchObject({ _tag: "StepTimeoutError", step: "work", scope })
+      expect(seen?.aborted).toBe(true)
+    },
+    2_000,
+  )
 
   it("aborts every attempt's signal, the one in flight included, when the step timeout ends the retries", async () => {
     const signals: AbortSignal[] = []
