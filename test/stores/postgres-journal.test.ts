@@ -201,7 +201,7 @@ describe.skipIf(!server.available)(title, () => {
       const resolved = []
       registerHooks({ resolve: (specifier, context, next) => { const result = next(specifier, context); resolved.push(result.url); return result } })
       const isPg = (resolvedUrl) => resolvedUrl.includes("/node_modules/pg/")
-      await import("../store/src/index.ts")
+      await import("./src/index.ts")
       const before = resolved.filter(isPg)
       await import("pg")
       process.stdout.write(JSON.stringify({ before, after: resolved.some(isPg) }))`
@@ -289,7 +289,7 @@ describe.skipIf(!server.available)(title, () => {
       const journal = openPostgres(schema)
       await journal.append(started("r1"))
       const script = `
-        const { postgresJournal } = await import("../store/src/index.ts")
+        const { postgresJournal } = await import("./src/index.ts")
         const claim = await postgresJournal({ connectionString: process.env.TEST_URL, schema: process.env.TEST_SCHEMA }).claim("r1")
         process.stdout.write(claim === undefined ? "refused\\n" : "claimed\\n")
         setInterval(() => {}, 60_000)`
