@@ -51,8 +51,7 @@ describe("sqliteJournal", () => {
   })
 
   it("is not loaded by importing the package", async () => {
-    const script =
-      'await import("./src/index.ts"); process.stdout.write(JSON.stringify(process.moduleLoadList.filter((name) => name.includes("sqlite"))))'
+    const script = 'await import("./src/index.ts"); process.stdout.write(JSON.stringify(process.moduleLoadList.filter((name) => name.includes("sqlite"))))'
     const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "--eval", script], { cwd: join(import.meta.dirname, "../..") })
     expect(JSON.parse(stdout)).toEqual([])
   })
