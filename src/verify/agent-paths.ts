@@ -1,9 +1,9 @@
-import type { AnyEventObject } from "xstate"
-import { emptyUsage } from "../contract/usage.ts"
-import type { AgentChartState, ChartState } from "./chart.ts"
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
 // approves. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
+import type { AnyEventObject } from "xstate"
+import { emptyUsage } from "../contract/usage.ts"
+import type { AgentChartState, ChartState } from "./chart.ts"
 import { type Fixtures, fixtureOutput } from "./fixtures.ts"
 
 interface AgentTally {
