@@ -1,21 +1,21 @@
 import { createActor, type SnapshotFrom } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { MachineOutput } from "../compile/run-context.ts"
-import { pendingApproval, stateNameOf, topState } from "../compile/state-value.ts"
+import { stateNameOf, topState } from "../compile/state-value.ts"
 import { serializeStepError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 import type { RunClaim } from "../contract/journal.ts"
-import { visitKey } from "../contract/keys.ts"
 import { redactor } from "../contract/redaction.ts"
 import { noThread } from "../contract/thread.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import type { RunHandle, RunOptions } from "./create-runner.ts"
-import { approvalPrompt, checkDecision } from "./decisions.ts"
+import { checkDecision } from "./decisions.ts"
 import { discardingJournal } from "./discarding-journal.ts"
+import { humanPauses } from "./human-pause.ts"
 import { journalWriter } from "./journal-writer.ts"
 import { defaultPrices } from "./prices.ts"
-import { eventKey, type Replay } from "./replay.ts"
+import type { Replay } from "./replay.ts"
 import { EventStream, type RunResult, toRunResult } from "./result.ts"
 import { attachServices } from "./services.ts"
 import { threadSession } from "./thread-session.ts"
@@ -163,77 +163,32 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
   }
-  const pause = async (step: string, snapshot: SnapshotFrom<PipelineMachine>, approval?: string) => {
-    const definition = graph.steps.get(step)
-    let prompt: string | undefined = approval
-    if (definition?.kind === "human" && definition.prompt !== undefined) {
-      try {
-        const context = snapshot.context
-        prompt = definition.prompt({
-          input: context.input,
-          steps: context.steps,
-          visit: context.visits[step] ?? 1,
-          runId,
-          signal: AbortSignal.abort(),
-          thread: thread?.current() ?? noThread,
-        })
-      } catch (error) {
-        prompt = `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
-      }
-    }
-    const deadline = snapshot.context.waiting?.deadline ?? null
-    const visit = snapshot.context.visits[step] ?? 1
-    await record({
-      type: "human.waiting",
-      runId,
-      step,
-      visit,
-      ...(prompt === undefined ? {} : { prompt }),
-      ...(deadline === null ? {} : { deadline }),
-      at: Date.now(),
-    })
-    await saveSnapshot()
-    if (keepWaiting) return
+  const { arriveAtHuman, arriveAtApproval } = humanPauses({
+    graph,
+    runId,
+    replay,
+    keepWaiting,
+    actor,
+    record,
+    saveSnapshot,
+    thread: () => thread?.current() ?? noThread,
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
-    actor.stop()
-    stream?.close()
-    resolveSettled({
-      status: "awaiting-human",
-      runId,
-      step,
-      ...(prompt === undefined ? {} : { prompt }),
-      deadline,
-      steps: snapshot.context.steps,
-      durationMs: Date.now() - startedAt,
-      usage,
-    } as unknown as RunResult<never>)
-  }
-  // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.
-  const arriveAtHuman = (step: string, snapshot: SnapshotFrom<PipelineMachine>) => {
-    const key = visitKey(step, snapshot.context.visits[step] ?? 1)
-    if (replay?.decisions.has(key) === true) actor.send({ type: `${step}.decide`, decision: replay.decisions.get(key) })
-    else if (replay?.expired.has(key) === true) actor.send({ type: `${step}.expire` })
-    // A deadline that passed while nothing ran (a resumed run) applies now, as it would have live.
-    else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
-    else void pause(step, snapshot).catch(endedBadly)
-  }
-  // At an agent's tool call that needs a person: a resumed run applies the journaled decision.
-  let approvalSeen: string | undefined
-  const arriveAtApproval = (snapshot: SnapshotFrom<PipelineMachine>) => {
-    const approval = pendingApproval(snapshot.value, snapshot.context)
-    if (approval === undefined || approval.key === approvalSeen) return
-    approvalSeen = approval.key
-    if (replay?.approvals?.has(approval.key) === true) {
-      // The original run journaled this pause and its decision; replaying stands for both, so
-      // a later pause of the same visit is not mistaken for one already written.
-      const visit = snapshot.context.visits[approval.step] ?? 1
-      for (const type of ["human.waiting", "human.decided"] as const) {
-        const key = eventKey({ type, runId, step: approval.step, visit, decision: null, at: 0 })
-        replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
-      }
-      actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
-    } else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call)).catch(endedBadly)
-  }
+    settle: ({ step, prompt, deadline, snapshot }) => {
+      actor.stop()
+      stream?.close()
+      resolveSettled({
+        status: "awaiting-human",
+        runId,
+        step,
+        ...(prompt === undefined ? {} : { prompt }),
+        deadline,
+        steps: snapshot.context.steps,
+        durationMs: Date.now() - startedAt,
+        usage,
+      } as unknown as RunResult<never>)
+    },
+    failed: (error) => endedBadly(error),
+  })
   actor.subscribe({
     next: (snapshot) => {
       const value = topState(snapshot.value)
