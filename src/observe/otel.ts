@@ -100,9 +100,12 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
       state.steps.set(stepKey(step, visit), span)
       return span
     }
-    const fail = (span: OpenTelemetry.Span, error: RunError) => {
+    const fail = (span: OpenTelemetry.Span, error: RunError, at: number) => {
       span.setStatus({ code: api.SpanStatusCode.ERROR, message: error.message })
       span.setAttribute("error.type", errorType(error))
+      // The thrown error's class and stack (already redacted) as the span's exception event, so a
+      // trace viewer points at the line that threw.
+      if (error.stack !== undefined) span.recordException({ name: error.name ?? error._tag, message: error.message, stack: error.stack }, at)
     }
     const endSteps = (at: number) => {
       for (const span of state.steps.values()) span.end(at)
@@ -162,7 +165,7 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
           },
           under(step),
         )
-        if (event.error !== undefined) fail(span, event.error)
+        if (event.error !== undefined) fail(span, event.error, event.at)
         if (capture) {
           const { instructions, input } = inputMessages(event.messages)
           span.addEvent(
@@ -194,7 +197,7 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
           },
           under(openStep(event.step, event.visit, startTime)),
         )
-        if (event.error !== undefined) fail(span, event.error)
+        if (event.error !== undefined) fail(span, event.error, event.at)
         span.end(event.at)
         return
       }
@@ -210,7 +213,7 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
           })
         }
         if (event.type === "step.finished") span.setAttribute("switchboard.step.next", event.next)
-        else fail(span, event.error)
+        else fail(span, event.error, event.at)
         span.end(event.at)
         state.steps.delete(stepKey(event.step, event.visit))
         return
@@ -245,7 +248,7 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
         run.setAttributes({ "switchboard.run.status": event.status, "switchboard.run.duration_ms": event.durationMs })
         if (event.stoppedBy !== undefined)
           run.setAttributes({ "switchboard.run.stopped_by.step": event.stoppedBy.step, "switchboard.run.stopped_by.rule": event.stoppedBy.rule })
-        if (event.error !== undefined) fail(run, event.error)
+        if (event.error !== undefined) fail(run, event.error, event.at)
         endSteps(event.at)
         run.end(event.at)
         runs.delete(event.runId)

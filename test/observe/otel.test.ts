@@ -152,6 +152,26 @@ describe("otelObserver", () => {
     expect(one(spans, "step lookup").status.code).toBe(SpanStatusCode.UNSET)
   })
 
+  it("records what user code threw as the failed step's exception event: its class and stack", async () => {
+    class UpstreamError extends Error {
+      override readonly name = "UpstreamError"
+    }
+    const failing = pipeline({ id: "upstream", input: z.object({}) })
+      .step(
+        "fetch",
+        fn(() => {
+          throw new UpstreamError("503 from the inventory service")
+        }),
+      )
+      .edges({ fetch: "done" })
+    const result = await runWithFakeTime(() => failing.run({}, { observers: [otelObserver({ tracer })] }))
+    await flush()
+    expect(result.status).toBe("failed")
+    const exception = one(exporter.getFinishedSpans(), "step fetch").events.find((event) => event.name === "exception")
+    expect(exception?.attributes).toMatchObject({ "exception.type": "UpstreamError", "exception.message": "503 from the inventory service" })
+    expect(String(exception?.attributes?.["exception.stacktrace"])).toContain("otel.test.ts")
+  })
+
   it("parents the run span to the caller's active span", async () => {
     const manager = new AsyncLocalStorageContextManager().enable()
     context.setGlobalContextManager(manager)
