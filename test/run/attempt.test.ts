@@ -53,6 +53,18 @@ const oneStep = (run: (context: { readonly signal: AbortSignal }) => unknown, po
     .step("work", fn(run, policy === undefined ? {} : { policy }))
     .edges({ work: "done" })
 
+/** Code that counts its calls and throws `make()`: synchronously, or as an async function's rejection. */
+const thrower = (mode: "sync" | "async", make: () => unknown, onCall: () => void) =>
+  mode === "sync"
+    ? () => {
+        onCall()
+        throw make()
+      }
+    : async () => {
+        onCall()
+        throw make()
+      }
+
 /** Resolves "aborted" when `signal` aborts, "not aborted" after `ms` (so nothing waits forever). */
 const abortedWithin = (signal: AbortSignal, ms: number): Promise<"aborted" | "not aborted"> =>
   new Promise((resolve) => {
@@ -213,15 +225,7 @@ describe("3. a retryable error is retried the same whether fn code throws it syn
       let calls = 0
       const journal = memoryJournal()
       const pipelineUnderTest = oneStep(
-        mode === "sync"
-          ? () => {
-              calls += 1
-              throw make()
-            }
-          : async () => {
-              calls += 1
-              throw make()
-            },
+        thrower(mode, make, () => (calls += 1)),
         fast(3),
       )
 
@@ -256,15 +260,11 @@ describe("4. an explicit retry.attempts retries any thrown error except those ty
       let calls = 0
       const journal = memoryJournal()
       const pipelineUnderTest = oneStep(
-        mode === "sync"
-          ? () => {
-              calls += 1
-              throw new Error("connection refused")
-            }
-          : async () => {
-              calls += 1
-              throw new Error("connection refused")
-            },
+        thrower(
+          mode,
+          () => new Error("connection refused"),
+          () => (calls += 1),
+        ),
         { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
       )
 
@@ -317,15 +317,7 @@ describe("4. an explicit retry.attempts retries any thrown error except those ty
     async ({ make, mode }) => {
       let calls = 0
       const pipelineUnderTest = oneStep(
-        mode === "sync"
-          ? () => {
-              calls += 1
-              throw make()
-            }
-          : async () => {
-              calls += 1
-              throw make()
-            },
+        thrower(mode, make, () => (calls += 1)),
         { retry: { attempts: 6, initialDelay: "1ms", jitter: false } },
       )
 
