@@ -1,7 +1,7 @@
 // What the run layer lends a compiled machine through `machine.provide()`: the actor that runs
 // each invoked step, the agents' actors, and the actions that journal. The compiler only names
 // them (compile/compile-machine.ts).
-import { type AnyActorRef, fromPromise } from "xstate"
+import { fromPromise } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import { journaledName, visitKey } from "../contract/keys.ts"
@@ -10,17 +10,15 @@ import type { ResolvedPolicy } from "../definition/policy.ts"
 import { policyOfStep } from "../definition/steps/step.ts"
 import { agentImplementations } from "./agent/agent-actors.ts"
 import { throughExecutor } from "./executor.ts"
-import { detachedServices, noteParallelStart, type RunServices, servicesOf } from "./services.ts"
+import { invokerContext, noteParallelStart, type RunServices, servicesFor, servicesOf } from "./services.ts"
 
 // Effect is loaded with the first step that runs, not with `import "switchboard"`: it is most of
 // the import cost, and building or drawing a pipeline never needs it.
 let stepRuntime: Promise<typeof import("./execute-step.ts")> | undefined
 let parallelRuntime: Promise<typeof import("./steps/run-parallel.ts")> | undefined
 
-const parentContext = (self: AnyActorRef) => (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
-
 /** The resolved policy of every step that runs as an actor; a bad duration throws, naming the step. */
-export const stepPolicies = (graph: PipelineGraph): ReadonlyMap<string, ResolvedPolicy> => {
+const stepPolicies = (graph: PipelineGraph): ReadonlyMap<string, ResolvedPolicy> => {
   const policies = new Map<string, ResolvedPolicy>()
   for (const [name, step] of graph.steps) {
     if (step.kind === "human") continue
@@ -30,10 +28,10 @@ export const stepPolicies = (graph: PipelineGraph): ReadonlyMap<string, Resolved
 }
 
 /** The one actor logic every invoked step state uses: runs the step named by its input. */
-export const stepLogic = (graph: PipelineGraph, policies: ReadonlyMap<string, ResolvedPolicy> = stepPolicies(graph)) =>
+const stepLogic = (graph: PipelineGraph, policies: ReadonlyMap<string, ResolvedPolicy>) =>
   fromPromise<StepDone, { step: string; branch?: string }>(async ({ input, signal, self, system }) => {
-    const context = parentContext(self)
-    const services = servicesOf(system) ?? detachedServices(context.runId)
+    const context = invokerContext(self)
+    const services = servicesFor(system, context.runId)
     // A parallel step's branch journals (and replays) under its own path.
     const visit = context.visits[input.step] ?? 1
     if (input.branch !== undefined) {

@@ -153,6 +153,3 @@ export const journalWriter = (options: JournalWriterOptions) => {
     failure: (): RunError | undefined => journalFailure,
   }
 }
-
-/** What {@link journalWriter} returns. */
-export type JournalWriter = ReturnType<typeof journalWriter>

@@ -1,4 +1,4 @@
-import type { InspectionEvent } from "xstate"
+import type { AnyActorRef, InspectionEvent } from "xstate"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 import type { Models } from "../contract/model.ts"
@@ -88,8 +88,23 @@ export const attachServices = (system: object, services: RunServices): void => {
   servicesBySystem.set(system, services)
 }
 
-/** The services of a machine driven without a run (`createActor(p.machine)`): no journal, no models. */
-export const detachedServices = (runId: string): RunServices => ({ runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices })
+/**
+ * The services of the actor system an actor runs in: its run's, or, for a machine driven without
+ * a run (`createActor(p.machine)`), defaults with no journal and no models.
+ *
+ * @example
+ * const services = servicesFor(system, context.runId)
+ */
+export const servicesFor = (system: unknown, runId: string): RunServices =>
+  servicesBySystem.get(system as object) ?? { runId, models: {}, record: () => {}, emit: () => {}, prices: defaultPrices }
+
+/**
+ * The context of the pipeline machine that invoked an actor (a step, an agent's turn or tools).
+ *
+ * @example
+ * const context = invokerContext(self)
+ */
+export const invokerContext = (self: AnyActorRef): RunContext => (self._parent as AnyActorRef | undefined)?.getSnapshot().context as RunContext
 
 // When each parallel step visit started, by run: its `step.finished` reports the whole duration.
 const parallelStarts = new WeakMap<object, Map<string, number>>()

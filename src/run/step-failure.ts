@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import { type RunError, serializeStepError } from "../contract/errors.ts"
+import { cancelledError } from "./attempt.ts"
 
 /**
  * The RunError of a step program that failed: its typed error, a `CancelledError` when it was
@@ -12,6 +13,6 @@ import { type RunError, serializeStepError } from "../contract/errors.ts"
 export const runErrorOfCause = (step: string, cause: Cause.Cause<unknown>): RunError => {
   const failure = Cause.findErrorOption(cause)
   if (failure._tag === "Some") return serializeStepError(step, failure.value)
-  if (Cause.hasInterruptsOnly(cause)) return { _tag: "CancelledError", step, message: `step "${step}" was cancelled` }
+  if (Cause.hasInterruptsOnly(cause)) return cancelledError(step)
   return serializeStepError(step, Cause.squash(cause))
 }

@@ -1,7 +1,7 @@
 // The run layer's half of an agent step: the two actors its sub-chart invokes (a model turn and a
 // tool batch, each through the run's executor), and the actions that read the run's services or
 // journal. The sub-chart itself, its guards and its pure actions are compile/agent-state.ts.
-import { type AnyActorRef, assign, fromPromise } from "xstate"
+import { assign, fromPromise } from "xstate"
 import type { ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
 import { beginConversation } from "../../compile/agent-conversation.ts"
 import { agentFailure, agentToolsActor, agentTurnActor, conversationOf, withConversation } from "../../compile/agent-state.ts"
@@ -10,36 +10,33 @@ import { visitKey } from "../../contract/keys.ts"
 import type { PipelineGraph } from "../../definition/graph.ts"
 import type { ResolvedPolicy } from "../../definition/policy.ts"
 import { throughExecutor } from "../executor.ts"
-import { detachedServices, servicesOf } from "../services.ts"
+import { invokerContext, servicesFor, servicesOf } from "../services.ts"
 
 // Effect is loaded with the first agent turn, not with `import "switchboard"`.
 let agentRuntime: Promise<typeof import("./agent-run.ts")> | undefined
 
 type Args = { readonly context: RunContext; readonly system?: unknown }
 
-const parentContext = (self: AnyActorRef) => (self._parent as AnyActorRef).getSnapshot().context as RunContext
-
 /** The actors and run-time actions of every agent step of a pipeline, by the names the chart uses. */
 export const agentImplementations = (graph: PipelineGraph, policies: ReadonlyMap<string, ResolvedPolicy>) => {
   if (![...graph.steps.values()].some((step) => step.kind === "agent")) return { actors: {}, actions: {} }
-  const servicesFor = (system: unknown, context: RunContext) => servicesOf(system as object) ?? detachedServices(context.runId)
 
   const actors = {
     [agentTurnActor]: fromPromise<TurnOutput, { step: string }>(async ({ input, signal, self, system }) => {
-      const context = parentContext(self)
+      const context = invokerContext(self)
       const { runAgentTurn } = await (agentRuntime ??= import("./agent-run.ts"))
       const conversation = context.agents?.[input.step]
       const key = `${visitKey(input.step, conversation?.visit ?? 1)}#turn${(conversation?.turns ?? 0) + 1}`
-      return throughExecutor(servicesFor(system, context), key, (bound) =>
+      return throughExecutor(servicesFor(system, context.runId), key, (bound) =>
         runAgentTurn(graph, input.step, policies.get(input.step) as ResolvedPolicy, context, bound, signal),
       )
     }),
     [agentToolsActor]: fromPromise<ToolsOutput, { step: string }>(async ({ input, signal, self, system }) => {
-      const context = parentContext(self)
+      const context = invokerContext(self)
       const { runAgentTools } = await (agentRuntime ??= import("./agent-run.ts"))
       const conversation = context.agents?.[input.step]
       const key = `${visitKey(input.step, conversation?.visit ?? 1)}#tools${conversation?.turns ?? 0}`
-      return throughExecutor(servicesFor(system, context), key, (bound) => runAgentTools(graph, input.step, context, bound, signal))
+      return throughExecutor(servicesFor(system, context.runId), key, (bound) => runAgentTools(graph, input.step, context, bound, signal))
     }),
   }
 

@@ -90,6 +90,3 @@ export const runCode = (name: string, run: () => unknown): Effect.Effect<unknown
     if (isThenable(result)) return Effect.tryPromise({ try: () => result as PromiseLike<unknown>, catch: (error) => toStepError(name, error) })
     return Effect.succeed(result)
   })
-
-// The one conversion of what user code throws, in the contract (it keeps the thrown error's evidence).
-export { isThenable, toStepError }
