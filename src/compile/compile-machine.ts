@@ -4,7 +4,7 @@
 // (run/implementations.ts), so a compiled machine can be tested without the runtime.
 import { type ActorLogic, type AnyEventObject, assign, fromPromise, setup } from "xstate"
 import { toMillis } from "../contract/duration.ts"
-import { type RunError, serializeStepError, thrownIn } from "../contract/errors.ts"
+import { type RunError, serializeStepError, thrownIn, undeclaredTarget } from "../contract/errors.ts"
 import type { RunStatus } from "../contract/events.ts"
 import { visitKey } from "../contract/keys.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
@@ -227,12 +227,13 @@ export const compileMachine = (graph: Graph) => {
       // A human decision whose route threw or named an undeclared target.
       routeFailed: ({ context, event }, params: { from: string }) =>
         event.type === `${params.from}.decide` && chosen(params.from, context, event) === undefined && decisionOf(params.from, event).failure !== undefined,
-      // The agent sub-charts' guards (compile-agent.ts), referenced by name like these.
+      // The agent sub-charts' guards (agent-state.ts), referenced by name like these.
       ...(agents.guards as {}),
     },
     actions: {
-      // Parallel steps: journal the step's start before any branch's events; keep each branch's output.
+      // The journaling actions are the run layer's (run/implementations.ts): no-ops until provided.
       ...Object.fromEntries(journalingActions.map((name) => [name, () => {}])),
+      // Parallel steps: keep each branch's output while the step runs.
       branchDone: assign(({ context, event }, params: { step: string; branch: string }) => branchOutput(context, event, params)),
       branchesDone: assign(({ context }, params: { step: string }) => withoutBranches(context, params.step)),
       enter: assign(({ context }, params: { step: string }) => {
@@ -291,7 +292,7 @@ export const compileMachine = (graph: Graph) => {
           message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
         },
       })),
-      // The agent sub-charts' actions (compile-agent.ts).
+      // The agent sub-charts' pure actions (agent-state.ts).
       ...(agents.actions as {}),
     },
     // biome-ignore lint/suspicious/noExplicitAny: delays are keyed by step name, known only at build time
@@ -306,14 +307,6 @@ export const compileMachine = (graph: Graph) => {
     output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),
   })
 }
-
-// The message an invoked step's route gets for the same mistake (run/execute-step.ts).
-const undeclaredTarget = (step: string, target: unknown, targets: readonly string[]): RunError => ({
-  _tag: "RouteError",
-  step,
-  target: String(target),
-  message: `route of "${step}" returned "${String(target)}"; declared targets: ${targets.join(", ")}`,
-})
 
 const parseDecision = (step: AnyStep | undefined, event: AnyEventObject) => {
   if (step?.kind !== "human") return { success: false as const, data: undefined }

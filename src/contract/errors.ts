@@ -233,6 +233,19 @@ export const toStepError = (step: string, thrown: unknown): StepError =>
   isStepError(thrown) ? thrown : withEvidenceOf(new StepCodeError({ step, retryable: false, message: messageOf(thrown) }), thrown)
 
 /**
+ * The error of a route that chose a target its edge does not declare.
+ *
+ * @example
+ * undeclaredTarget("classify", "answr", ["answer", "review"]) // RouteError: route of "classify" returned "answr"; declared targets: answer, review
+ */
+export const undeclaredTarget = (step: string, target: unknown, targets: readonly string[]): RunError => ({
+  _tag: "RouteError",
+  step,
+  target: String(target),
+  message: `route of "${step}" returned "${String(target)}"; declared targets: ${targets.join(", ")}`,
+})
+
+/**
  * What a step's prompt, route or join threw, as a `StepCodeError` that says where (`route of
  * "classify" threw: …`) and keeps the thrown value's name, stack, cause and fields.
  *

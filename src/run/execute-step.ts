@@ -1,4 +1,4 @@
-import { type RunError, type StepError, serializeStepError, thrownIn } from "../contract/errors.ts"
+import { type RunError, type StepError, serializeStepError, thrownIn, undeclaredTarget } from "../contract/errors.ts"
 import { journaledName } from "../contract/keys.ts"
 import { noThread } from "../contract/thread.ts"
 import { emptyUsage } from "../contract/usage.ts"
@@ -75,12 +75,7 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
     return fail(serializeStepError(name, routeError(error)))
   }
   if (!edge.targets.includes(next)) {
-    return fail({
-      _tag: "RouteError",
-      step: name,
-      target: String(next),
-      message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}`,
-    })
+    return fail(undeclaredTarget(name, next, edge.targets))
   }
   const thread = threadExchangeOf(step, stepContext, output)
   await record({

@@ -6,7 +6,7 @@
 import { z } from "zod"
 import type { AgentConversation, PendingCall, ToolsOutput, TurnOutput } from "../../compile/agent-conversation.ts"
 import type { RunContext } from "../../compile/run-context.ts"
-import { messageOf, type RunError, StepTimeoutError, serializeStepError, ToolError, thrownIn, withEvidenceOf } from "../../contract/errors.ts"
+import { messageOf, type RunError, StepTimeoutError, serializeStepError, ToolError, thrownIn, undeclaredTarget, withEvidenceOf } from "../../contract/errors.ts"
 import type { UsageTotals } from "../../contract/events.ts"
 import { journaledName, visitKey } from "../../contract/keys.ts"
 import type { Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition } from "../../contract/model.ts"
@@ -185,15 +185,7 @@ export const runAgentTurn = async (
     return fail(serializeStepError(name, thrownIn(name, "route", error)), usage)
   }
   if (!edge.targets.includes(next)) {
-    return fail(
-      {
-        _tag: "RouteError",
-        step: name,
-        target: String(next),
-        message: `route of "${name}" returned "${String(next)}"; declared targets: ${edge.targets.join(", ")}`,
-      },
-      usage,
-    )
+    return fail(undeclaredTarget(name, next, edge.targets), usage)
   }
   if (!finishedBefore) {
     await services.record({

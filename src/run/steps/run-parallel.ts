@@ -1,5 +1,5 @@
 import type { RunContext, StepDone } from "../../compile/run-context.ts"
-import { type RunError, serializeStepError, thrownIn } from "../../contract/errors.ts"
+import { serializeStepError, thrownIn, undeclaredTarget } from "../../contract/errors.ts"
 import { journaledName } from "../../contract/keys.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { PipelineGraph } from "../../definition/graph.ts"
@@ -61,12 +61,7 @@ export const joinParallel = async (graph: PipelineGraph, step: string, context: 
     throw error
   }
   if (!edge.targets.includes(done.next)) {
-    const error: RunError = {
-      _tag: "RouteError",
-      step: name,
-      target: String(done.next),
-      message: `route of "${name}" returned "${String(done.next)}"; declared targets: ${edge.targets.join(", ")}`,
-    }
+    const error = undeclaredTarget(name, done.next, edge.targets)
     await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
     throw error
   }
