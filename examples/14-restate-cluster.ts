@@ -1,10 +1,10 @@
 /**
  * 14 — the same pipeline on a Restate cluster. It starts a local three-node Restate cluster
  * (replication 2, from the `@restatedev/restate-server` npm package, on loopback ports), a worker
- * process serving the order pipeline as a Restate workflow, and three orders. While an order is
+ * process serving the order pipeline as a Restate workflow, and three orders. While every order is
  * shipping, the worker is killed with SIGKILL. A new worker starts on the same address; Restate
- * replays each run from its own journal: packed orders are not packed again, the order that was
- * shipping ships again with the same idempotency key (`runId:ship:1`), and ships once.
+ * replays each run from its own journal: packed orders are not packed again, and each order ships
+ * again with the same idempotency key (`runId:ship:1`), so the carrier ships it once.
  *
  * Run: `npx node examples/14-restate-cluster.ts`. It runs offline: everything listens on
  * 127.0.0.1 (the server's start-up check for a newer release on GitHub just fails).
@@ -125,9 +125,16 @@ export const main = async ({ log = console.log }: { readonly log?: (line: string
   try {
     log(`Restate cluster of ${cluster.nodes.length} nodes up; ingress ${cluster.ingressUrl}`)
     const port = await freePort()
-    let shipping: () => void = () => {}
-    const firstShipment = new Promise<void>((resolve) => (shipping = resolve))
-    const onLine = (line: string) => line.startsWith("shipping ") && shipping()
+    // Kill once every order is shipping: each pack's result is then in Restate's journal (ctx.run
+    // returns only once Restate has it). A step killed before Restate has its result runs again:
+    // Restate, like every durable engine, runs a step at least once, so killing while an order is
+    // still packing could pack it twice.
+    let allShipping: () => void = () => {}
+    const everyOrderShipping = new Promise<void>((resolve) => (allShipping = resolve))
+    let shippingLines = 0
+    const onLine = (line: string) => {
+      if (line.startsWith("shipping ") && ++shippingLines === 3) allShipping()
+    }
     worker = await startWorker(port, warehouse, onLine)
     await cluster.register(`http://127.0.0.1:${port}`)
     log(`worker ${worker.pid} serves the "orders" workflow on port ${port}`)
@@ -136,7 +143,7 @@ export const main = async ({ log = console.log }: { readonly log?: (line: string
     const client = restateClient({ ingress: cluster.ingressUrl })
     const runIds = await Promise.all(["A-1001", "A-1002", "A-1003"].map((orderId) => client.start(orders, { orderId })))
     log(`started ${runIds.length} orders`)
-    await firstShipment
+    await everyOrderShipping
     const killedPid = worker.pid ?? -1
     const exited = new Promise((resolve) => worker?.once("exit", resolve))
     worker.kill("SIGKILL")
