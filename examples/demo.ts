@@ -105,7 +105,7 @@ export const main = async ({ log = console.log, color = process.stdout.isTTY ===
       if (decision === undefined) {
         log(
           style.magenta(
-            `  ⏸ SIMULATED REVIEWER (demo only) does not answer: run ${result.runId.slice(0, 8)} stays paused in the journal; after the 4h deadline it goes to escalate`,
+            `  ⏸ SIMULATED REVIEWER (demo only) does not answer: run ${result.runId.slice(0, 8)} stays paused in the journal; after the 4h deadline \`switchboard worker\` takes it to escalate`,
           ),
         )
       } else {

@@ -16,7 +16,7 @@ export type { RelevanceCheck, RetrievalResult, RetrieveStep } from "./definition
 export { rememberFacts } from "./definition/steps/remember-facts.ts"
 export { agent } from "./definition/steps/agent.ts"
 export type { AgentOptions, AgentStep } from "./definition/steps/agent.ts"
-export type { ApprovalDecision } from "./definition/steps/approval.ts"
+export type { ApprovalDecision, ApprovalOptions, ToolApproval } from "./definition/steps/approval.ts"
 export { parallel } from "./definition/steps/parallel.ts"
 export type { BranchOutputs } from "./definition/steps/parallel.ts"
 export { atLeast, map } from "./definition/steps/map.ts"
@@ -44,7 +44,9 @@ export { DecisionError } from "./run/result.ts"
 export type { DoneResult, RunResult } from "./run/result.ts"
 export { ResumeError } from "./run/resume.ts"
 export type { ResumeOptions } from "./run/resume.ts"
-export type { PipelineStructure, RunEvent, RunEventType, RunStatus, UsageTotals } from "./contract/events.ts"
+export type { ModelCallConversation, PipelineStructure, RunEvent, RunEventType, RunStatus, UsageTotals } from "./contract/events.ts"
+export { ConversationReadError, fullModelCalls, messagesOfCall, modelCallReader } from "./contract/model-calls.ts"
+export type { FullModelCall, ModelCall, ModelCallReader } from "./contract/model-calls.ts"
 export {
   ConfigurationError,
   isRetryableReason,
@@ -54,8 +56,11 @@ export {
   StepTimeoutError,
   ToolError,
 } from "./contract/errors.ts"
-export type { ErrorCause, ErrorEvidence, FanoutErrorReason, ModelErrorReason, RunError, StepError } from "./contract/errors.ts"
+export type { ErrorCause, ErrorEvidence, FanoutErrorReason, JournalErrorReason, ModelErrorReason, RunError, StepError } from "./contract/errors.ts"
+export { defaultRedactedKeys, redactSecrets } from "./contract/redaction.ts"
 export type { Redaction } from "./contract/redaction.ts"
+export { jsonValueProblem } from "./contract/json-value.ts"
+export type { JsonValueProblem } from "./contract/json-value.ts"
 export { estimateMessageTokens, trimHistory } from "./run/agent/trim-history.ts"
 
 // ── Models and providers (src/contract/model.ts, src/providers) ─────────────────────────────────
@@ -71,14 +76,20 @@ export { anthropic } from "./providers/anthropic/anthropic.ts"
 export type { AnthropicOptions } from "./providers/anthropic/anthropic.ts"
 
 // ── Stores: journals and thread memory (src/contract, src/stores) ───────────────────────────────
-export { JournalConflictError } from "./contract/journal.ts"
+export { ClaimLostError, JournalConflictError, JournalTimeoutError, RunClaimedError } from "./contract/journal.ts"
 export type { Journal, JournalEntry, RunClaim } from "./contract/journal.ts"
+export { CorruptJournalError, checkJournal, entryOfRow, parseStored } from "./contract/journal-check.ts"
 export { memoryJournal } from "./stores/memory-journal.ts"
 export { sqliteJournal } from "./stores/sqlite-journal.ts"
-export type { SqliteJournal, SqliteJournalOptions } from "./stores/sqlite-journal.ts"
+export type { SqliteJournal, SqliteJournalOptions, SqliteRunSummary } from "./stores/sqlite-journal.ts"
+export { SqliteOpenError } from "./stores/sqlite-open.ts"
 export type { RunSummary } from "./contract/journal.ts"
 export { postgresJournal } from "./stores/postgres-journal.ts"
 export type { PostgresJournal, PostgresJournalOptions, PostgresRunClaim, PostgresRunSummary } from "./stores/postgres-journal.ts"
+export { CodecError, clearFieldsOf, encodedJournal } from "./stores/codec.ts"
+export type { PayloadCodec } from "./stores/codec.ts"
+export { aesGcmCodec } from "./stores/aes-gcm-codec.ts"
+export type { AesGcmKey } from "./stores/aes-gcm-codec.ts"
 export type { Thread, ThreadStore, ThreadUpdate } from "./contract/thread.ts"
 export { memoryThreadStore } from "./stores/memory-thread-store.ts"
 export { sqliteThreadStore } from "./stores/sqlite-thread-store.ts"

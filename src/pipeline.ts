@@ -5,10 +5,11 @@ import type { z } from "zod"
 import { compileMachine } from "./compile/compile-machine.ts"
 import { PipelineDefinitionError } from "./contract/errors.ts"
 import type { Budget } from "./definition/agent-stop-rules.ts"
+import { stepProblems } from "./definition/check-steps.ts"
 import type { EdgesOf } from "./definition/edges.ts"
 import type { StepPolicy } from "./definition/policy.ts"
-import { type AnyStep, type Step, type StepContext, stepKindDefinitions, stepKinds } from "./definition/steps/step.ts"
-import { checkStepName, validateGraph } from "./definition/validate.ts"
+import type { AnyStep, Step, StepContext } from "./definition/steps/step.ts"
+import { checkPipelineOptions, checkStepName, validateGraph } from "./definition/validate.ts"
 import { createRunner, type Pipeline } from "./run/create-runner.ts"
 import { implementations } from "./run/implementations.ts"
 
@@ -22,7 +23,10 @@ import { implementations } from "./run/implementations.ts"
  *   .edges({ upper: "done" })
  */
 export interface PipelineBuilder<TInput, TSteps> {
-  /** Adds a step. Its name must be new; its functions read earlier steps' outputs, typed. */
+  /**
+   * Adds a step. Its name must be new; its functions read earlier steps' outputs, typed. Throws a
+   * {@link PipelineDefinitionError} naming the step and the field when the name or the definition is wrong.
+   */
   step<const TName extends string, TOutput>(
     name: TName extends keyof TSteps ? never : TName,
     step: Step<TOutput, StepContext<TInput, TSteps>>,
@@ -62,10 +66,14 @@ export interface PipelineOptions<TInput> {
  *   .edges({ classify: "answer", answer: "done" })
  */
 export const pipeline = <TInput>(options: PipelineOptions<TInput>): PipelineBuilder<TInput, {}> => {
-  if (!/^[A-Za-z][\w.-]*$/.test(options.id)) {
-    throw new PipelineDefinitionError(String(options.id), [
-      { steps: [], message: `pipeline id "${options.id}" must start with a letter and use letters, digits, "_", "-" or "."` },
-    ])
+  // Checked as plain JavaScript passes them (definition/check-arguments.ts): a build never throws a TypeError.
+  const problems = checkPipelineOptions(options)
+  if (problems.length > 0) {
+    const id = (options as { id?: unknown } | null | undefined)?.id
+    throw new PipelineDefinitionError(
+      typeof id === "string" ? id : "(no id)",
+      problems.map((message) => ({ steps: [], message })),
+    )
   }
   return builder(options, new Map())
 }
@@ -73,14 +81,17 @@ export const pipeline = <TInput>(options: PipelineOptions<TInput>): PipelineBuil
 const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: ReadonlyMap<string, AnyStep>): PipelineBuilder<TInput, TSteps> => ({
   step(name, step) {
     const problem = checkStepName(name, steps)
-    if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: [name], message: problem }])
-    if (typeof step !== "object" || step === null || !(stepKinds as readonly string[]).includes((step as AnyStep).kind)) {
-      throw new PipelineDefinitionError(options.id, [{ steps: [name], message: `step "${name}" is not a step definition: build it with ${stepBuilderList}` }])
-    }
+    if (problem !== undefined) throw new PipelineDefinitionError(options.id, [{ steps: typeof name === "string" ? [name] : [], message: problem }])
+    const problems = stepProblems(`step "${name}"`, step)
+    if (problems.length > 0)
+      throw new PipelineDefinitionError(
+        options.id,
+        problems.map((message) => ({ steps: [name], message })),
+      )
     return builder(options, new Map([...steps, [name, step as AnyStep]]))
   },
   edges(edges) {
-    const { edges: normalized, problems } = validateGraph(steps, edges as Record<string, unknown>)
+    const { edges: normalized, problems } = validateGraph(steps, edges)
     if (problems.length > 0) throw new PipelineDefinitionError(options.id, problems)
     const graph = { id: options.id, steps, edges: normalized, policy: options.policy, budget: options.budget }
     let machine
@@ -93,9 +104,3 @@ const builder = <TInput, TSteps>(options: PipelineOptions<TInput>, steps: Readon
     return createRunner(options, graph, machine)
   },
 })
-
-// "fn(), llm(), … or subpipeline()": the message names every builder, from the one table of kinds.
-const stepBuilderList = Object.values(stepKindDefinitions)
-  .map(({ builder }) => `${builder}()`)
-  .join(", ")
-  .replace(/, ([^,]*)$/, " or $1")

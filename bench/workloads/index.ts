@@ -1,6 +1,7 @@
 // Every workload `npm run bench` runs, in order. Add a workload by adding its file here.
 import type { Workload } from "../measure.ts"
 import { agentWorkload } from "./agent.ts"
+import { agentJournalWorkload } from "./agent-journal.ts"
 import { chainWorkload } from "./chain.ts"
 import { concurrencyWorkload } from "./concurrency.ts"
 import { crashWorkload } from "./crash.ts"
@@ -24,5 +25,6 @@ export const workloads: readonly Workload[] = [
   typecheckWorkload,
   fanoutWorkload,
   agentWorkload,
+  agentJournalWorkload,
   restateWorkload,
 ]

@@ -1,5 +1,7 @@
 import { messageOf } from "../contract/errors.ts"
 import type { Journal, RunSummary } from "../contract/journal.ts"
+import { aesGcmCodec } from "../stores/aes-gcm-codec.ts"
+import type { PayloadCodec } from "../stores/codec.ts"
 import { memoryJournal } from "../stores/memory-journal.ts"
 // pg itself is loaded only when a Postgres journal first connects.
 import { type PostgresRunSummary, postgresJournal } from "../stores/postgres-journal.ts"
@@ -80,6 +82,8 @@ export interface OpenedJournal {
  */
 export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
   const spec = parseJournal(value)
+  const codec = journalCodec()
+  const encoded = codec === undefined ? {} : { codec }
   if (spec.kind === "memory") {
     const journal = memoryJournal()
     // The memory journal lists nothing: commands that need runs refuse it before opening.
@@ -87,7 +91,7 @@ export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
   }
   if (spec.kind === "sqlite") {
     try {
-      const journal = sqliteJournal({ path: spec.path })
+      const journal = sqliteJournal({ path: spec.path, ...encoded })
       return { journal, durable: value, close: async () => journal.close() }
     } catch (error) {
       throw new UsageError(`--journal ${value}: cannot open the database: ${messageOf(error)}`)
@@ -96,6 +100,7 @@ export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
   let journal
   try {
     journal = postgresJournal({
+      ...encoded,
       ...(spec.connectionString === undefined ? {} : { connectionString: spec.connectionString }),
       ...(spec.schema === undefined ? {} : { schema: spec.schema }),
     })
@@ -107,6 +112,44 @@ export const openJournal = async (value = "memory"): Promise<OpenedJournal> => {
   }
   const opened = journal
   return { journal: opened, durable: value, close: () => opened.close() }
+}
+
+/**
+ * The environment variable holding the key(s) of an encrypted journal (see {@link journalCodec}).
+ *
+ * @example
+ * const encrypted = process.env[journalKeyVariable] !== undefined
+ */
+export const journalKeyVariable = "SWITCHBOARD_JOURNAL_KEY"
+
+/**
+ * The codec of the journals the CLI opens: AES-256-GCM under the key(s) in
+ * `SWITCHBOARD_JOURNAL_KEY` (unset or empty: payloads in clear). The value is one key (64 hex
+ * characters or base64 of 32 bytes) or, to rotate, several separated by commas, the first one
+ * encrypting; each may be written `id:key` to name it as the program that wrote the journal did.
+ * A key that does not fit is a usage error that never prints the key.
+ *
+ * @example
+ * // SWITCHBOARD_JOURNAL_KEY="2026:$(openssl rand -base64 32),2025:$OLD_KEY" switchboard show r-42 --journal sqlite:runs.db
+ * const codec = journalCodec({ SWITCHBOARD_JOURNAL_KEY: process.env.JOURNAL_KEY })
+ */
+export const journalCodec = (environment: Readonly<Record<string, string | undefined>> = process.env): PayloadCodec | undefined => {
+  const value = environment[journalKeyVariable]?.trim() ?? ""
+  if (value === "") return undefined
+  const keys = value
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .map((part) => {
+      // Neither hex nor base64 has a ":", so one names the key.
+      const colon = part.indexOf(":")
+      return colon === -1 ? part : { id: part.slice(0, colon), key: part.slice(colon + 1) }
+    })
+  try {
+    return aesGcmCodec(keys)
+  } catch (error) {
+    throw new UsageError(`${journalKeyVariable}: ${messageOf(error)}`)
+  }
 }
 
 /**

@@ -2,6 +2,8 @@
 // The `switchboard` command: wires commander to the run, decide, resume, runs, worker, viz and eval commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
+import { CorruptJournalError } from "../contract/journal-check.ts"
+import { CodecError } from "../stores/codec.ts"
 import { decideCommand, exitCodes, type Output, resumeCommand, runCommand, runsCommand } from "./commands.ts"
 import { type EvalCommandOptions, evalCommand } from "./eval-command.ts"
 import { addInspectOptions, type InspectFlags, withInspector } from "./inspect.ts"
@@ -27,6 +29,9 @@ Journals (--journal):
                           e.g. postgres:postgres://app@db:5432/app#billing; an empty
                           URL (postgres: or postgres:#schema) uses SWITCHBOARD_DATABASE_URL;
                           the schema defaults to "switchboard" and is created at first use
+  SWITCHBOARD_JOURNAL_KEY encrypts what sqlite: and postgres: journals keep (AES-256-GCM):
+                          a 32-byte key as 64 hex characters or base64, or id:key, or
+                          several separated by commas to rotate (the first encrypts)
 
 Exit codes:
   0 done, 1 failed (eval: a regression), 2 usage error, 3 awaiting a human decision or stopped`
@@ -286,7 +291,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
   } catch (error) {
     // Commander has already printed its own message (or the help / version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodes.usage
-    if (error instanceof UsageError) {
+    // A journal that does not read back as its run's events (a torn row, a wrong key) is named in one line.
+    if (error instanceof UsageError || error instanceof CorruptJournalError || error instanceof CodecError) {
       output.error(`switchboard: ${error.message}`)
       return exitCodes.usage
     }

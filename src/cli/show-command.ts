@@ -1,7 +1,9 @@
 // `switchboard show <runId>`: a run's step-by-step timeline, read from its journal.
 import type { ErrorEvidence, RunError } from "../contract/errors.ts"
 import type { JournalEntry } from "../contract/journal.ts"
+import { checkJournal } from "../contract/journal-check.ts"
 import type { Message } from "../contract/model.ts"
+import { messagesOfCall } from "../contract/model-calls.ts"
 import { type RunTrace, type StepVisit, traceOf } from "../observe/diagram/run-trace.ts"
 import { exitCodes, type Output, requireDurable, withJournal } from "./commands.ts"
 import { mask } from "./journal-option.ts"
@@ -24,7 +26,8 @@ export const fullLimit = 500
 
 /**
  * `switchboard show <runId>`: prints the run's timeline (or, with `--json`, its trace and raw
- * journal entries). An unknown run is a usage error (exit 2).
+ * journal entries). An unknown run is a usage error (exit 2), and so is a corrupt journal (a
+ * `CorruptJournalError` naming the run and the seq).
  *
  * @example
  * process.exitCode = await showCommand("run-1", { journal: "sqlite:runs.db" }, output)
@@ -32,7 +35,8 @@ export const fullLimit = 500
 export const showCommand = async (runId: string, options: ShowOptions, output: Output): Promise<number> => {
   requireDurable("show", options.journal)
   return withJournal(options.journal, async ({ journal, durable }) => {
-    const entries = await journal.read(runId)
+    // A corrupt journal is refused in one line (exit 2), not drawn as a timeline that makes no sense.
+    const entries = checkJournal(runId, await journal.read(runId))
     if (entries.length === 0) throw new UsageError(`run ${runId} is not in the journal ${mask(durable ?? "")}`)
     if (options.json === true) {
       const trace = traceOf(entries)
@@ -64,7 +68,7 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
   for (const visit of trace.visits) {
     lines.push(visitLine(visit))
     const mine = ordered.filter((entry) => "visit" in entry && entry.step === visit.step && entry.visit === visit.visit)
-    for (const entry of mine) lines.push(...detailLines(entry, startedAt, options.full))
+    for (const entry of mine) lines.push(...detailLines(entry, startedAt, options.full, ordered))
   }
   lines.push(ending(trace, ordered))
   if (options.full) lines.push(...endingEvidence(ordered))
@@ -96,7 +100,8 @@ const visitLine = (visit: StepVisit): string => {
 }
 
 // Lines under a visit, each indented past the offset column.
-const detailLines = (entry: JournalEntry, startedAt: number, full: boolean): string[] => {
+// `entries`: the run's, in order; an agent's journaled model call is rebuilt from them.
+const detailLines = (entry: JournalEntry, startedAt: number, full: boolean, entries: readonly JournalEntry[]): string[] => {
   const indent = "           "
   switch (entry.type) {
     case "step.retried":
@@ -107,7 +112,7 @@ const detailLines = (entry: JournalEntry, startedAt: number, full: boolean): str
       const failure = entry.error === undefined ? "" : `, error ${describe(entry.error)}`
       const lines = [`${indent}model ${entry.provider}/${entry.model} ${formatDuration(entry.durationMs)}${usage}${finish}${failure}`]
       if (full) {
-        for (const message of entry.messages) lines.push(`${indent}  ${message.role}: ${excerpt(contentOf(message))}`)
+        for (const message of messagesOfCall(entries, entry)) lines.push(`${indent}  ${message.role}: ${excerpt(contentOf(message))}`)
         if (entry.response !== undefined) lines.push(`${indent}  response: ${excerpt(entry.response.text)}`)
       }
       return lines

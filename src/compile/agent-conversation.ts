@@ -18,7 +18,8 @@ export interface PendingCall {
   readonly id: string
   readonly name: string
   readonly arguments: unknown
-  readonly approval: "none" | "needed" | "approved" | { readonly rejected: string }
+  /** `expired`: nobody decided before the approval's deadline; `rejected` is then what the model is told. */
+  readonly approval: "none" | "needed" | "approved" | { readonly rejected: string; readonly expired?: true }
 }
 
 /** How an agent step ended: an answer (and the route it chose), a stop rule, or a failure. */
@@ -38,6 +39,11 @@ export interface AgentConversation {
   readonly startedAt: number
   /** Everything said so far, untrimmed (trimming applies to what is sent). */
   readonly messages: readonly Message[]
+  /**
+   * How many of `messages` there were when the latest turn asked the model: that turn's journaled
+   * call holds them, so the next call journals only the rest (absent in contexts saved before).
+   */
+  readonly askedWith?: number
   readonly turns: number
   readonly toolCalls: number
   /** Tool calls in a row that returned an error. */
@@ -52,6 +58,8 @@ export interface AgentConversation {
   readonly runBudget: Budget | null
   /** Approval decisions applied in this visit: numbers each pause so a resume replays them in order. */
   readonly approvals: number
+  /** How many of those pauses ended at their deadline instead (absent until one does). */
+  readonly expired?: number
   readonly outcome: AgentOutcome | null
 }
 
@@ -88,6 +96,7 @@ export const beginConversation = (visit: number, runBudget: Budget | null): Agen
   visit,
   startedAt: Date.now(),
   messages: [],
+  askedWith: 0,
   turns: 0,
   toolCalls: 0,
   toolErrors: 0,
@@ -109,9 +118,11 @@ export const afterTurn = (conversation: AgentConversation, output: TurnOutput): 
       ? { role: "assistant", content: output.text }
       : { role: "assistant", content: output.text, toolCalls: output.calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })) }
   const feedback: Message[] = output.invalid === undefined ? [] : [{ role: "user", content: output.invalid }]
+  const asked = output.opening ?? conversation.messages
   return {
     ...conversation,
-    messages: [...(output.opening ?? conversation.messages), assistant, ...feedback],
+    messages: [...asked, assistant, ...feedback],
+    askedWith: asked.length,
     turns: output.turn,
     pending: output.calls,
     usage: addUsage(conversation.usage, output.usage),
@@ -161,6 +172,19 @@ export const afterDecision = (conversation: AgentConversation, decision: Approva
         ? { ...call, approval: { rejected: decision.reason } }
         : { ...call, arguments: decision.arguments, approval: "approved" }
   return { ...conversation, pending: conversation.pending.map((pending, at) => (at === index ? decided : pending)), approvals: conversation.approvals + 1 }
+}
+
+/** The conversation after the deadline of the first call waiting for a person passed: it is refused, with `reason` for the model. */
+export const afterExpiry = (conversation: AgentConversation, reason: string): AgentConversation => {
+  const index = conversation.pending.findIndex((call) => call.approval === "needed")
+  if (index === -1) return conversation
+  const expired: PendingCall = { ...(conversation.pending[index] as PendingCall), approval: { rejected: reason, expired: true } }
+  return {
+    ...conversation,
+    pending: conversation.pending.map((pending, at) => (at === index ? expired : pending)),
+    approvals: conversation.approvals + 1,
+    expired: (conversation.expired ?? 0) + 1,
+  }
 }
 
 /** The first call waiting for a person, if any. */

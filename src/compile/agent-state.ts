@@ -1,21 +1,24 @@
 // An agent step as a sub-chart of the pipeline machine:
 //   thinking ──(tool calls)──▶ callingTools ──▶ thinking …   thinking ──(answer)──▶ finished
 //   thinking ──(a call needs a person)──▶ awaitingApproval ──decide──▶ callingTools
+//   awaitingApproval ──(its deadline passes: the call is refused)──▶ callingTools
 //   thinking | callingTools ──(stop rule / run budget)──▶ stopped;  failures ──▶ failed
 // The sub-chart's final states end the step; the step state's onDone then takes its edge.
 import { assign } from "xstate"
 import { type RunError, serializeStepError } from "../contract/errors.ts"
+import { visitKey } from "../contract/keys.ts"
 import { addUsage } from "../contract/usage.ts"
 import { budgetReached, describeBudget } from "../definition/agent-stop-rules.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
 import type { StepPolicy } from "../definition/policy.ts"
-import type { AgentStep } from "../definition/steps/agent.ts"
-import { parseApproval } from "../definition/steps/approval.ts"
+import { type AgentStep, approvalToolsOf, timedApprovalToolsOf } from "../definition/steps/agent.ts"
+import { approvalTimeoutMs, parseApproval } from "../definition/steps/approval.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import {
   type AgentConversation,
   type AgentOutcome,
   afterDecision,
+  afterExpiry,
   afterTools,
   afterTurn,
   awaitingApproval,
@@ -24,7 +27,7 @@ import {
   type ToolsOutput,
   type TurnOutput,
 } from "./agent-conversation.ts"
-import type { RunContext } from "./run-context.ts"
+import { machineEvents, type RunContext } from "./run-context.ts"
 
 interface AgentGraph {
   readonly id: string
@@ -36,6 +39,25 @@ interface AgentGraph {
 /** The invoked actor names of the sub-chart (a step name never contains a dot). */
 export const agentTurnActor = "agent.turn"
 export const agentToolsActor = "agent.tools"
+
+/** The name of the delay after which an agent's pending approval expires. */
+export const approvalDelayOf = (step: string): string => `${step}.approval`
+
+// Node's timers take at most 2^31 - 1 ms (about 24.8 days); a longer delay would fire at once.
+const longestDelay = 2_147_483_647
+
+/** `4h`, `90s`, `300ms`: how the model is told the deadline it missed. */
+const describeMs = (ms: number): string => {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}
 
 type Transition = Record<string, unknown>
 
@@ -64,12 +86,21 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
     },
   ]
   const failed = { target: "failed", actions: [{ type: "agentError", params }] }
-  const approvalTools = Object.entries(step.tools)
-    .filter(([, definition]) => definition.approval !== undefined && definition.approval !== false)
-    .map(([key]) => key)
+  const approvalTools = approvalToolsOf(step)
+  const approvalTimeouts = timedApprovalToolsOf(step)
   // Only a step with a tool that asks a person has the state where the run waits for one.
   const approval =
     approvalTools.length === 0 ? [] : [{ target: "awaitingApproval", guard: { type: "agentNeedsApproval" }, actions: [{ type: "agentTurn", params }] }]
+  // A pause whose deadline passes refuses the call (journaled like a human step's expiry) and
+  // goes on as a rejection would: to the next call that needs a person, or to the tools.
+  const expiry = [
+    { type: "agentExpire", params },
+    { type: "journal.humanExpired", params },
+  ]
+  const timeout = [
+    { target: "awaitingApproval", reenter: true, guard: { type: "agentMoreAfterExpiry", params }, actions: expiry },
+    { target: "callingTools", guard: { type: "agentApprovalTimed", params }, actions: expiry },
+  ]
   return {
     entry: [
       { type: "enter", params },
@@ -77,7 +108,14 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
     ],
     initial: "thinking",
     // What the verification tools need to drive the sub-chart, as JSON.
-    meta: { agent: { tools: Object.keys(step.tools), approvalTools, maxToolErrors: step.maxToolErrors } },
+    meta: {
+      agent: {
+        tools: Object.keys(step.tools),
+        approvalTools,
+        ...(approvalTimeouts.length === 0 ? {} : { approvalTimeouts }),
+        maxToolErrors: step.maxToolErrors,
+      },
+    },
     description: step.description ?? "An agent: the model calls tools in a loop until it answers or a stop rule fires",
     states: {
       thinking: {
@@ -102,12 +140,17 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
               entry: [{ type: "agentWait", params }],
               exit: [{ type: "leave" }],
               on: {
-                [`${name}.decide`]: [
+                [machineEvents.decide(name)]: [
                   { target: "awaitingApproval", reenter: true, guard: { type: "agentMoreApprovals", params }, actions: [{ type: "agentDecide", params }] },
                   { target: "callingTools", guard: { type: "agentValidDecision" }, actions: [{ type: "agentDecide", params }] },
                 ],
+                ...(approvalTimeouts.length === 0 ? {} : { [machineEvents.expire(name)]: timeout }),
               },
-              description: "Waits for a person to approve, reject or edit a tool call",
+              ...(approvalTimeouts.length === 0 ? {} : { after: { [approvalDelayOf(name)]: timeout } }),
+              description:
+                approvalTimeouts.length === 0
+                  ? "Waits for a person to approve, reject or edit a tool call"
+                  : `Waits for a person to approve, reject or edit a tool call; past the deadline (${approvalTimeouts.join(", ")}) the call is refused`,
             },
           }),
       callingTools: {
@@ -182,7 +225,12 @@ export const agentFailure = (context: RunContext, step: string): RunError => {
 export const agentImplementations = (graph: AgentGraph) => {
   const agents = new Map<string, AgentStep<unknown, unknown>>()
   for (const [name, step] of graph.steps) if (step.kind === "agent") agents.set(name, step)
-  if (agents.size === 0) return { guards: {}, actions: {} }
+  if (agents.size === 0) return { guards: {}, actions: {}, delays: {} }
+  // The deadline of the call a pause waits on: its tool's approval timeout, else the agent's default.
+  const approvalMsOf = (step: string, call: { readonly name: string } | undefined): number | undefined => {
+    const definition = agents.get(step)
+    return call === undefined || definition === undefined ? undefined : approvalTimeoutMs(definition.tools[call.name]?.approval, definition.approval?.timeout)
+  }
 
   // Guards are pure functions of the context and the event; each rebuilds the conversation the
   // action would store, so a rule sees the turn (or the tool results) that just arrived.
@@ -223,6 +271,12 @@ export const agentImplementations = (graph: AgentGraph) => {
     },
     agentEnded: ({ context }: Args, params: { step: string; outcome: AgentOutcome["kind"] }) =>
       conversationOf(context, params.step)?.outcome?.kind === params.outcome,
+    // Only a pause with a deadline expires (a call whose tool sets none waits for its decision).
+    agentApprovalTimed: ({ context }: Args, params: { step: string }) => context.waiting?.step === params.step && context.waiting.deadline !== null,
+    agentMoreAfterExpiry: ({ context }: Args, params: { step: string }) =>
+      context.waiting?.step === params.step &&
+      context.waiting.deadline !== null &&
+      awaitingApproval(afterExpiry(conversationOf(context, params.step), "")) !== undefined,
   }
 
   const actions = {
@@ -258,7 +312,19 @@ export const agentImplementations = (graph: AgentGraph) => {
       const rule = params.rule === "runBudget" && conversation.runBudget !== null ? `run budget(${describeBudget(conversation.runBudget)})` : params.rule
       return withConversation(context, params.step, { ...conversation, outcome: { kind: "stopped", rule } })
     }),
-    agentWait: assign((_: Args, params: { step: string }) => ({ status: "awaiting-human" as const, waiting: { step: params.step, deadline: null } })),
+    // A resumed run keeps the deadline its journal has for this pause (`step#visit#n`): a restart never extends it.
+    agentWait: assign(({ context }: Args, params: { step: string }) => {
+      const conversation = conversationOf(context, params.step)
+      const ms = approvalMsOf(params.step, awaitingApproval(conversation))
+      const journaled = context.deadlines[`${visitKey(params.step, conversation.visit)}#${conversation.approvals}`]
+      return { status: "awaiting-human" as const, waiting: { step: params.step, deadline: ms === undefined ? null : (journaled ?? Date.now() + ms) } }
+    }),
+    agentExpire: assign(({ context }: Args, params: { step: string }) => {
+      const conversation = conversationOf(context, params.step)
+      const ms = approvalMsOf(params.step, awaitingApproval(conversation)) ?? 0
+      const reason = `No decision on this call within ${describeMs(ms)}: its approval deadline passed, so it was not run.`
+      return withConversation(context, params.step, afterExpiry(conversation, reason))
+    }),
     agentDecide: assign(({ context, event }: Args, params: { step: string }) => {
       const parsed = parseApproval(event.decision)
       if (!parsed.success) return {}
@@ -275,5 +341,15 @@ export const agentImplementations = (graph: AgentGraph) => {
       return { errors: { ...context.errors, [params.step]: error }, ...(params.routed ? {} : { error }) }
     }),
   }
-  return { guards, actions }
+  // A pause without a deadline gets a delay of 0: its timer fires at once, the guard refuses it, and no timer lingers.
+  const delays = Object.fromEntries(
+    [...agents.keys()].map((step) => [
+      approvalDelayOf(step),
+      ({ context }: { context: RunContext }) => {
+        const deadline = context.waiting?.step === step ? context.waiting.deadline : null
+        return deadline === null ? 0 : Math.min(longestDelay, Math.max(0, deadline - Date.now()))
+      },
+    ]),
+  )
+  return { guards, actions, delays }
 }

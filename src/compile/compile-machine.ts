@@ -11,7 +11,7 @@ import type { NormalizedEdge } from "../definition/edges.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { agentAnswer, agentImplementations, agentState, agentToolsActor, agentTurnActor } from "./agent-state.ts"
 import { branchOutput, parallelState, withoutBranches } from "./parallel-state.ts"
-import { initialContext, type MachineInput, type MachineOutput, type PipelineEvent, type RunContext, type StepDone } from "./run-context.ts"
+import { initialContext, type MachineInput, type MachineOutput, machineEvents, type PipelineEvent, type RunContext, type StepDone } from "./run-context.ts"
 
 interface Graph {
   readonly id: string
@@ -72,7 +72,7 @@ export const compileMachine = (graph: Graph) => {
     if (event.type.startsWith("xstate.done.state.")) return agentAnswer(context, from)?.next
     if (event.type.startsWith("xstate.done.actor.")) return (event as unknown as { output: StepDone }).output.next
     if (event.type.startsWith("xstate.error.actor.")) return edge.error
-    if (event.type === `${from}.decide`) {
+    if (event.type === machineEvents.decide(from)) {
       const decision = decisionOf(from, event)
       if (!decision.parsed.success) return undefined
       if (edge.select === undefined) return edge.targets[0]
@@ -101,7 +101,7 @@ export const compileMachine = (graph: Graph) => {
     const steps = { ...context.steps }
     if (event.type.startsWith("xstate.done.actor.")) steps[from] = (event as unknown as { output: StepDone }).output.output
     else if (event.type.startsWith("xstate.done.state.")) steps[from] = agentAnswer(context, from)?.output
-    else if (event.type === `${from}.decide`) steps[from] = decisionOf(from, event).parsed.data
+    else if (event.type === machineEvents.decide(from)) steps[from] = decisionOf(from, event).parsed.data
     return rules.find((rule) => rule.fires({ input: context.input, steps, visits: context.visits[to] ?? 0 }))?.name
   }
 
@@ -167,16 +167,22 @@ export const compileMachine = (graph: Graph) => {
       states[name] = {
         entry,
         exit: [{ type: "leave" }],
-        on: { [`${name}.decide`]: [...routes, routeFailed], [`${name}.expire`]: step.timeout === undefined ? [] : onTimeout },
+        on: { [machineEvents.decide(name)]: [...routes, routeFailed], [machineEvents.expire(name)]: step.timeout === undefined ? [] : onTimeout },
         ...(step.timeout === undefined ? {} : { after: { [`${name}.timeout`]: onTimeout } }),
         description: step.description ?? "Waits for a human decision",
       }
       continue
     }
     const failure = [{ type: "fail", params: { step: name } }]
+    // A journal that refused the step's write stops the run: an error edge is for the step's own failures.
+    const onError =
+      edge.error === undefined
+        ? [{ target: "failed", actions: failure }]
+        : [
+            { target: "failed", guard: { type: "journalStopped" }, actions: failure },
+            ...into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
+          ]
     if (step.kind === "parallel") {
-      const onError =
-        edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false)
       const unknownRoute = { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }
       states[name] = parallelState(name, step, { entry, routes: [...routes, unknownRoute], onError, description: step.description })
       continue
@@ -188,8 +194,7 @@ export const compileMachine = (graph: Graph) => {
         src: name,
         input: { step: name },
         onDone: [...routes, { target: "failed", actions: [{ type: "unknownRoute", params: { step: name } }] }],
-        onError:
-          edge.error === undefined ? [{ target: "failed", actions: failure }] : into(name, edge.error, [{ type: "noteError", params: { step: name } }], false),
+        onError,
       },
       ...(step.description === undefined ? {} : { description: step.description }),
     }
@@ -226,7 +231,10 @@ export const compileMachine = (graph: Graph) => {
         chosen(params.from, context, event) === params.to && firingRule(params.from, params.to, context, event) !== undefined,
       // A human decision whose route threw or named an undeclared target.
       routeFailed: ({ context, event }, params: { from: string }) =>
-        event.type === `${params.from}.decide` && chosen(params.from, context, event) === undefined && decisionOf(params.from, event).failure !== undefined,
+        event.type === machineEvents.decide(params.from) &&
+        chosen(params.from, context, event) === undefined &&
+        decisionOf(params.from, event).failure !== undefined,
+      journalStopped: ({ event }) => (event as { error?: { _tag?: unknown } }).error?._tag === "JournalError",
       // The agent sub-charts' guards (agent-state.ts), referenced by name like these.
       ...(agents.guards as {}),
     },
@@ -248,9 +256,10 @@ export const compileMachine = (graph: Graph) => {
       }),
       leave: assign({ status: "running" as const, waiting: null }),
       record: assign(({ context, event }, params: { step: string }) => {
+        // The whole type: a step named `decide` finishes with xstate.done.actor.decide.
         const output = event.type.startsWith("xstate.done.state.")
           ? agentAnswer(context, params.step)?.output
-          : event.type.endsWith(".decide")
+          : event.type === machineEvents.decide(params.step)
             ? decisionOf(params.step, event).parsed.data
             : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
@@ -267,7 +276,7 @@ export const compileMachine = (graph: Graph) => {
       // The route chose no declared target. A human step's error edge (`continues`) reads the error
       // from `errors`; otherwise it is the run's.
       unknownRoute: assign(({ context, event }, params: { step: string; continues?: boolean }) => {
-        const failure = event.type === `${params.step}.decide` ? decisionOf(params.step, event).failure : undefined
+        const failure = event.type === machineEvents.decide(params.step) ? decisionOf(params.step, event).failure : undefined
         if (failure !== undefined) {
           const errors = { ...context.errors, [params.step]: failure }
           return params.continues === true ? { errors } : { error: failure, errors }
@@ -285,8 +294,9 @@ export const compileMachine = (graph: Graph) => {
         stoppedBy: { step: params.to, rule: firingRule(params.from, params.to, context, event) ?? "stop" },
       })),
       finish: assign((_, params: { status: RunStatus }) => ({ status: params.status, waiting: null })),
+      // A run stopped by its journal (run/journal-writer.ts) carries that JournalError instead.
       cancel: assign(({ context, event }) => ({
-        error: {
+        error: (event as { error?: RunError }).error ?? {
           _tag: "CancelledError" as const,
           ...(context.waiting === null ? {} : { step: context.waiting.step }),
           message: `run cancelled${(event as { reason?: string }).reason === undefined ? "" : `: ${(event as { reason?: string }).reason}`}`,
@@ -296,12 +306,12 @@ export const compileMachine = (graph: Graph) => {
       ...(agents.actions as {}),
     },
     // biome-ignore lint/suspicious/noExplicitAny: delays are keyed by step name, known only at build time
-    delays: delays as any,
+    delays: { ...delays, ...agents.delays } as any,
   }).createMachine({
     id: graph.id,
     context: ({ input }) => initialContext(input.runId ?? "local", input.input, input.deadlines ?? {}),
     initial: graph.steps.keys().next().value as string,
-    on: { "run.cancel": { target: ".failed", actions: [{ type: "cancel" }] } },
+    on: { [machineEvents.cancel]: { target: ".failed", actions: [{ type: "cancel" }] } },
     // biome-ignore lint/suspicious/noExplicitAny: states are built from the graph
     states: states as any,
     output: ({ context }) => ({ status: context.status, steps: context.steps, last: context.last, error: context.error, stoppedBy: context.stoppedBy }),

@@ -55,7 +55,28 @@ export interface MachineInput {
 export type PipelineEvent =
   | { readonly type: `${string}.decide`; readonly decision: unknown }
   | { readonly type: `${string}.expire` }
-  | { readonly type: "run.cancel"; readonly reason?: string }
+  | { readonly type: "run.cancel"; readonly reason?: string; readonly error?: RunError }
+
+/**
+ * The types of {@link PipelineEvent}, built in one place so that no step name can make one event
+ * read as another. A step's events are `<step>.<verb>` with the verbs `decide` and `expire`; a step
+ * name has no dot, so the step is the whole first part, and no run event (`run.cancel`) nor XState
+ * event of two parts (`xstate.init`, `xstate.stop`, `xstate.error`) uses those verbs. XState's
+ * other events (`xstate.done.actor.<id>`, `xstate.after.<delay>.<state>`, …) have more parts.
+ * Read an event by comparing its whole type with one of these, never by a suffix: a step named
+ * `decide` finishes with `xstate.done.actor.decide`.
+ *
+ * @example
+ * actor.send({ type: machineEvents.decide("review"), decision: { approve: true } }) // "review.decide"
+ */
+export const machineEvents = {
+  /** A person's decision for a human step, or an approval for the agent step waiting on one. */
+  decide: (step: string): `${string}.decide` => `${step}.decide`,
+  /** Applies the deadline of the human step (or the agent's pending approval) now. */
+  expire: (step: string): `${string}.expire` => `${step}.expire`,
+  /** Cancels the run. */
+  cancel: "run.cancel",
+} as const
 
 /** What a step actor resolves with: the output and the target its edge chose. */
 export interface StepDone {

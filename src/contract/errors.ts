@@ -165,6 +165,24 @@ type TypedRunError =
     }
   | { readonly _tag: "CancelledError"; readonly step?: string; readonly message: string }
   | { readonly _tag: "RouteError"; readonly step: string; readonly target: string; readonly message: string }
+  | {
+      /**
+       * The run's journal refused a write or did not answer in time: the run stopped before any
+       * more user code, and stays resumable from its last durable event. `reason`: the store
+       * failed (`write-failed`, its `code` says why, e.g. `ENOSPC`, `SQLITE_FULL`), another
+       * process wrote the run's next event (`conflict`), this process lost its claim on the run
+       * (`claim-lost`), or the store did not settle within the run's `journalTimeout` (`timeout`).
+       */
+      readonly _tag: "JournalError"
+      readonly reason: JournalErrorReason
+      /** The store, as it names itself (`sqlite /var/lib/app/runs.db`, `postgres`, `memory`). */
+      readonly store: string
+      /** The step that was writing, when a step was. */
+      readonly step?: string
+      /** The store's error code (`ENOSPC`, `SQLITE_FULL`, `57P01`), when it gave one. */
+      readonly code?: string
+      readonly message: string
+    }
   /** The run's thread could not be loaded or saved (see `threadId` in the run options). */
   | { readonly _tag: "ThreadError"; readonly threadId: string; readonly message: string }
   | {
@@ -176,6 +194,14 @@ type TypedRunError =
       /** `too-few-succeeded`: the errors of the items that failed. */
       readonly errors?: readonly RunError[]
     }
+
+/**
+ * Why a run's journal stopped it (see the `JournalError` member of {@link RunError}).
+ *
+ * @example
+ * const anotherProcess = (reason: JournalErrorReason) => reason === "conflict" || reason === "claim-lost"
+ */
+export type JournalErrorReason = "write-failed" | "conflict" | "claim-lost" | "timeout"
 
 /**
  * Why a fan-out step failed: its item list differs from the one its journal recorded
@@ -306,7 +332,7 @@ const typedEvidenceOf = (error: StepError): ErrorEvidence => {
   return stripUndefined({ stack, cause }) as ErrorEvidence
 }
 
-const runErrorTags = new Set([
+const runErrorTags: ReadonlySet<string> = new Set([
   "ModelError",
   "ToolError",
   "StepTimeoutError",
@@ -318,7 +344,8 @@ const runErrorTags = new Set([
   "RouteError",
   "ThreadError",
   "FanoutError",
-])
+  "JournalError",
+] satisfies readonly RunError["_tag"][])
 
 const isRunError = (value: unknown): value is RunError => typeof value === "object" && value !== null && runErrorTags.has(String(read(value, "_tag") ?? ""))
 

@@ -36,7 +36,30 @@ export interface PipelineStructure {
     /** Agent steps: the names of their own stop rules, and their tools. */
     readonly agentStop?: readonly string[]
     readonly tools?: readonly string[]
+    /** Agent steps: the tools whose approval has a deadline (past it the call is refused and the agent goes on). */
+    readonly approvalTimeouts?: readonly string[]
   }>
+}
+
+/**
+ * An agent's model call relative to the calls of the same step visit before it: the visit's
+ * conversation is its first `from` messages as the latest earlier call of the visit had it, then
+ * `added`; the model was sent all of it or, when the history was trimmed, the `sent` parts: index
+ * ranges `[start, end)` of the conversation and messages of their own (a summary, say).
+ *
+ * @example
+ * const secondTurn: ModelCallConversation = {
+ *   from: 1,
+ *   added: [
+ *     { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "lookup", arguments: { id: "A-1" } }] },
+ *     { role: "tool", toolCallId: "c1", name: "lookup", content: "shipped" },
+ *   ],
+ * }
+ */
+export interface ModelCallConversation {
+  readonly from: number
+  readonly added: readonly Message[]
+  readonly sent?: ReadonlyArray<readonly [number, number] | Message>
 }
 
 /** Status of a run. */
@@ -82,7 +105,10 @@ export type RunEvent =
       readonly at: number
     }
   | {
-      /** One model call: what was sent, what came back (or the error), tokens and time. */
+      /**
+       * One model call: what was sent, what came back (or the error), tokens and time. Read a
+       * journaled call's messages with `messagesOfCall` or `fullModelCalls`, never `messages` alone.
+       */
       readonly type: "model.called"
       readonly runId: string
       readonly step: string
@@ -91,7 +117,14 @@ export type RunEvent =
       readonly turn?: number
       readonly provider: string
       readonly model: string
-      readonly messages: readonly Message[]
+      /**
+       * The messages sent, in full. Listeners (`onEvent`, observers) always get them; a journal
+       * leaves them out of a call that has `conversation` (an agent's turn), which says the same
+       * in a form that grows with the conversation, not with its square.
+       */
+      readonly messages?: readonly Message[]
+      /** Agent steps: this call's messages as the part of its visit's conversation that is new. */
+      readonly conversation?: ModelCallConversation
       readonly response?: { readonly text: string; readonly toolCalls?: readonly ToolCall[]; readonly finishReason?: string }
       readonly error?: RunError
       readonly usage?: Usage

@@ -17,6 +17,8 @@ export type JournalEntry = RunEvent & { readonly seq: number }
  * await journal.append({ seq: 0, type: "run.started", runId: "r1", pipeline: "p", input: {}, at: Date.now() })
  */
 export interface Journal {
+  /** How the store names itself in a {@link JournalError}-tagged run error (`sqlite ./runs.db`, `postgres`). */
+  readonly label?: string
   /**
    * Appends one event. An entry whose `(runId, seq)` is already taken must be refused with a
    * {@link JournalConflictError} (another process is executing the run), any gap with an error.
@@ -82,4 +84,60 @@ export interface RunSummary {
   readonly status: RunStatus
   /** Epoch milliseconds of the run's latest lifecycle event or snapshot. */
   readonly updatedAt: number
+  /**
+   * A run waiting on a person with a deadline: epoch milliseconds after which its timeout route
+   * applies (a `worker()` resumes it then). Absent otherwise.
+   */
+  readonly deadline?: number
+}
+
+/**
+ * Another process holds the claim on a run this process was asked to start or continue: the run is
+ * healthy and executed there; this process runs none of it.
+ *
+ * @example
+ * if (error instanceof RunClaimedError) console.info(`run ${error.runId} is executed elsewhere`)
+ */
+export class RunClaimedError extends Error {
+  override readonly name = "RunClaimedError"
+  readonly runId: string
+  constructor(runId: string) {
+    super(`another process holds the claim on run ${runId}`)
+    this.runId = runId
+  }
+}
+
+/**
+ * This process lost its claim on a run (the claim's connection died, or another process took the
+ * run over): it must stop executing the run at once and append nothing more.
+ *
+ * @example
+ * claim.signal?.addEventListener("abort", () => stop(new ClaimLostError(runId, "the connection died")))
+ */
+export class ClaimLostError extends Error {
+  override readonly name = "ClaimLostError"
+  readonly runId: string
+  constructor(runId: string, detail: string) {
+    super(`lost the claim on run ${runId}: ${detail}`)
+    this.runId = runId
+  }
+}
+
+/**
+ * A journal operation did not settle within the run's `journalTimeout`: the store is stalled (a
+ * hung database server, an unreachable network mount). The run stops; the operation may still
+ * complete later, which a resume reads.
+ *
+ * @example
+ * if (error instanceof JournalTimeoutError) console.warn(`${error.operation} took over ${error.ms} ms`)
+ */
+export class JournalTimeoutError extends Error {
+  override readonly name = "JournalTimeoutError"
+  readonly operation: string
+  readonly ms: number
+  constructor(operation: string, ms: number) {
+    super(`the journal did not answer ${operation} within ${ms} ms`)
+    this.operation = operation
+    this.ms = ms
+  }
 }

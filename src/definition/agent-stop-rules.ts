@@ -1,5 +1,6 @@
 import type { UsageTotals } from "../contract/events.ts"
 import type { Message } from "../contract/model.ts"
+import { aStopRule, describeValue, isRecord } from "./check-arguments.ts"
 import type { StopRule } from "./stop-rules.ts"
 
 /**
@@ -90,6 +91,7 @@ export const budgetReached = (limit: Budget, usage: UsageTotals, elapsedMs: numb
  */
 // biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const budget = (limit: Budget): StopRule<AgentStopContext<any, any>> => {
+  if (!isRecord(limit)) throw new TypeError(`budget({ tokens?, usd?, ms? }): expected an object of limits, got ${describeValue(limit)}`)
   const description = describeBudget(limit)
   if (description === "") throw new RangeError("budget({ tokens?, usd?, ms? }): give at least one limit")
   for (const [key, value] of Object.entries(limit)) {
@@ -119,7 +121,7 @@ export const hasToolCall = (name: string): StopRule<AgentStopContext<any, any>> 
  * const slowAndLong = and(maxSteps(4), budget({ ms: 30_000 }))
  */
 export const and = <TContext>(...rules: ReadonlyArray<StopRule<TContext>>): StopRule<TContext> => ({
-  name: `and(${rules.map((rule) => rule.name).join(", ")})`,
+  name: `and(${namesOf("and", rules)})`,
   fires: (context) => rules.length > 0 && rules.every((rule) => rule.fires(context)),
 })
 
@@ -130,7 +132,7 @@ export const and = <TContext>(...rules: ReadonlyArray<StopRule<TContext>>): Stop
  * const enough = or(maxSteps(6), hasToolCall("finish"))
  */
 export const or = <TContext>(...rules: ReadonlyArray<StopRule<TContext>>): StopRule<TContext> => ({
-  name: `or(${rules.map((rule) => rule.name).join(", ")})`,
+  name: `or(${namesOf("or", rules)})`,
   fires: (context) => rules.some((rule) => rule.fires(context)),
 })
 
@@ -141,6 +143,16 @@ export const or = <TContext>(...rules: ReadonlyArray<StopRule<TContext>>): StopR
  * const stillWorking = and(maxSteps(3), not(hasToolCall("finish")))
  */
 export const not = <TContext>(rule: StopRule<TContext>): StopRule<TContext> => ({
-  name: `not(${rule.name})`,
+  name: `not(${namesOf("not", [rule])})`,
   fires: (context) => !rule.fires(context),
 })
+
+// The combinators read their rules' names now: a value that is no rule is named here, not a TypeError.
+const namesOf = (combinator: string, rules: readonly unknown[]): string =>
+  rules
+    .map((rule, index) => {
+      const problems = aStopRule(rule, `${combinator}(...) rule ${index + 1}`)
+      if (problems.length > 0) throw new TypeError(problems.join("; "))
+      return (rule as StopRule).name
+    })
+    .join(", ")

@@ -1,3 +1,5 @@
+import { describeValue } from "./check-arguments.ts"
+
 /**
  * What a stop rule sees when a route is about to enter its step.
  *
@@ -44,6 +46,9 @@ export const maxVisits = (n: number): StopRule => {
  */
 // biome-ignore lint/suspicious/noExplicitAny: by default a predicate fits a loop of any input and step outputs
 export const when = <TContext = StopContext<any, any>>(name: string, predicate: (context: TContext) => boolean): StopRule<TContext> => {
-  if (name.trim() === "") throw new TypeError("when(name, predicate): name must not be empty; it names the rule in charts and results")
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new TypeError(`when(name, predicate): name must be a non-empty string (it names the rule in charts and results), got ${describeValue(name)}`)
+  }
+  if (typeof predicate !== "function") throw new TypeError(`when("${name}", predicate): predicate must be a function, got ${describeValue(predicate)}`)
   return { name, fires: predicate }
 }

@@ -1,5 +1,6 @@
 import type { PipelineStructure } from "../contract/events.ts"
 import type { PipelineGraph } from "./graph.ts"
+import { timedApprovalToolsOf } from "./steps/agent.ts"
 
 /** The graph as data, stored with `run.started`. */
 export const structureOf = (graph: PipelineGraph): PipelineStructure => ({
@@ -16,6 +17,8 @@ export const structureOf = (graph: PipelineGraph): PipelineStructure => ({
       ...(edge === undefined || edge.stop.length === 0 ? {} : { stop: edge.stop.map((rule) => rule.name) }),
       // An agent's own stop rules: shown on its stopped edge, and a change is a structure change.
       ...(step.kind === "agent" ? { agentStop: step.stop.map((rule) => rule.name), tools: Object.keys(step.tools) } : {}),
+      // Tools whose approval has a deadline: a pause of the agent then has a timeout route (the call is refused).
+      ...(step.kind === "agent" && timedApprovalToolsOf(step).length > 0 ? { approvalTimeouts: timedApprovalToolsOf(step) } : {}),
     }
   }),
 })

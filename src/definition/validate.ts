@@ -1,3 +1,18 @@
+import {
+  aFunction,
+  aPositiveNumber,
+  aStopRule,
+  aString,
+  aZodSchema,
+  type Check,
+  describeValue,
+  expectValue,
+  fieldsOf,
+  isRecord,
+  listOf,
+  optional,
+} from "./check-arguments.ts"
+import { aPolicy } from "./check-steps.ts"
 import { type NormalizedEdge, normalizeEdge } from "./edges.ts"
 import type { AnyStep } from "./steps/step.ts"
 
@@ -9,14 +24,57 @@ export interface GraphProblem {
 
 const reservedNames = new Set(["done", "failed", "stopped"])
 const stepNamePattern = /^[A-Za-z][A-Za-z0-9_-]*$/
+// `steps.toString` would read Object.prototype's before the step has run, and an output keyed by
+// it would shadow what every object has: such a name cannot key a record of outputs.
+const objectProperties = new Set(Object.getOwnPropertyNames(Object.prototype))
 
 /** Checks a step name when it is added; returns the problem or undefined. */
-export const checkStepName = (name: string, existing: ReadonlyMap<string, unknown>): string | undefined => {
+export const checkStepName = (name: unknown, existing: ReadonlyMap<string, unknown>): string | undefined => {
+  if (typeof name !== "string") return `a step name must be a string, got ${describeValue(name)}`
   if (!stepNamePattern.test(name)) return `step name "${name}" must start with a letter and use only letters, digits, "_" or "-"`
   if (reservedNames.has(name)) return `step name "${name}" is reserved (done, failed and stopped are the run's final states)`
+  if (objectProperties.has(name)) {
+    return `step name "${name}" is reserved: every JavaScript object has the property "${name}" (from Object.prototype), so it cannot name a step's output`
+  }
   if (existing.has(name)) return `step "${name}" is declared twice`
   return undefined
 }
+
+const aPipelineId = expectValue(
+  'an id that starts with a letter and uses letters, digits, "_", "-" or "."',
+  (value) => typeof value === "string" && /^[A-Za-z][\w.-]*$/.test(value),
+)
+const aBudget = fieldsOf({ tokens: optional(aPositiveNumber), usd: optional(aPositiveNumber), ms: optional(aPositiveNumber) }, "a budget ({ tokens, usd, ms })")
+
+/**
+ * Checks the options of `pipeline(options)` as plain JavaScript passes them: the problems, each naming its field.
+ *
+ * @example
+ * checkPipelineOptions({ input: z.object({}) }) // ['pipeline({ ... }).id must be an id that starts with a letter …, got undefined']
+ */
+export const checkPipelineOptions = (options: unknown): readonly string[] =>
+  isRecord(options)
+    ? fieldsOf({ id: aPipelineId, input: aZodSchema, description: optional(aString), policy: optional(aPolicy), budget: optional(aBudget) })(
+        options,
+        "pipeline({ ... })",
+      )
+    : [`pipeline(options) must be an object { id, input }, got ${describeValue(options)}`]
+
+// The edge forms, as plain JavaScript may pass them; normalizeEdge then reads a checked edge.
+const isRoute = (value: unknown): boolean => isRecord(value) && value["kind"] === "route"
+const aRoute = fieldsOf({ targets: listOf(aString, "a list of target names"), select: aFunction, name: optional(aString) }, "", ["kind"])
+const aNext: Check = (value, where) =>
+  typeof value === "string"
+    ? []
+    : isRoute(value)
+      ? aRoute(value, where)
+      : [`${where} must be a step name, "done" or route([...], fn), got ${describeValue(value)}`]
+const aStopRules: Check = (value, where) => (Array.isArray(value) ? listOf(aStopRule, "a list of stop rules")(value, where) : aStopRule(value, where))
+const aLongEdge = fieldsOf(
+  { next: aNext, error: optional(aString), timeout: optional(aString), stop: optional(aStopRules), stopped: optional(aString), empty: optional(aString) },
+  'an edge: a step name, "done", route([...], fn) or { next, ... }',
+)
+const anEdge: Check = (value, where) => (typeof value === "string" ? [] : isRoute(value) ? aRoute(value, where) : aLongEdge(value, where))
 
 /**
  * Normalizes the edges and checks the graph: every step has an edge, every target exists,
@@ -24,11 +82,15 @@ export const checkStepName = (name: string, existing: ReadonlyMap<string, unknow
  */
 export const validateGraph = (
   steps: ReadonlyMap<string, AnyStep>,
-  rawEdges: Readonly<Record<string, unknown>>,
+  rawEdges: unknown,
 ): { readonly edges: ReadonlyMap<string, NormalizedEdge>; readonly problems: readonly GraphProblem[] } => {
   const problems: GraphProblem[] = []
   const edges = new Map<string, NormalizedEdge>()
   if (steps.size === 0) problems.push({ steps: [], message: "a pipeline needs at least one step" })
+  if (!isRecord(rawEdges)) {
+    problems.push({ steps: [], message: `edges(...) must be an object with an edge for each step ({ step: "next" }), got ${describeValue(rawEdges)}` })
+    return { edges, problems }
+  }
   for (const name of Object.keys(rawEdges)) {
     if (!steps.has(name)) problems.push({ steps: [name], message: `edges name "${name}", which is not a step of this pipeline` })
   }
@@ -36,6 +98,11 @@ export const validateGraph = (
   for (const [name, step] of steps) {
     if (!Object.hasOwn(rawEdges, name)) {
       problems.push({ steps: [name], message: `step "${name}" has no edge: add edges.${name} (a step name, "done", or a route)` })
+      continue
+    }
+    const wrong = anEdge(rawEdges[name], `edges.${name}`)
+    if (wrong.length > 0) {
+      problems.push(...wrong.map((message) => ({ steps: [name], message })))
       continue
     }
     const edge = normalizeEdge(rawEdges[name])

@@ -3,6 +3,7 @@ import type { Journal } from "../contract/journal.ts"
 import type { Models } from "../contract/model.ts"
 import type { ThreadStore } from "../contract/thread.ts"
 import type { Pipeline } from "../run/create-runner.ts"
+import { deadlineFollowedHere, forgetDeadline } from "../run/deadline-timer.ts"
 import { executingHere } from "../run/execution.ts"
 import type { RunResult } from "../run/result.ts"
 import { ResumeError } from "../run/resume.ts"
@@ -12,13 +13,16 @@ interface ListedRun {
   readonly runId: string
   readonly pipeline: string
   readonly status: RunStatus
-  /** Who holds the run's claim right now, when the journal knows (Postgres). */
+  /** Who holds the run's claim right now, when the journal knows (SQLite, Postgres). */
   readonly owner?: string | null
+  /** A run waiting on a person: when its timeout route applies (epoch ms), if it has a deadline. */
+  readonly deadline?: number
 }
 
 /**
- * A journal a worker can take runs from: it lists its runs, and may push run ids as they become
- * runnable (Postgres LISTEN/NOTIFY) so the worker need not wait for its next poll.
+ * A journal a worker can take runs from: it lists its runs (with the deadline of each run waiting
+ * on a person), and may push run ids as they become runnable or start waiting with a deadline
+ * (Postgres LISTEN/NOTIFY) so the worker need not wait for its next poll.
  *
  * @example
  * const journal: WorkerJournal = sqliteJournal({ path: ".switchboard/runs.db" })
@@ -43,7 +47,10 @@ export interface WorkerOptions {
   readonly threads?: ThreadStore
   /** Runs executed at once by this worker (default 10). */
   readonly concurrency?: number
-  /** How often to look for runnable runs when nothing wakes the worker (default 1000 ms). */
+  /**
+   * How often to look for runnable runs when nothing wakes the worker (default 1000 ms). A run
+   * waiting on a deadline the worker has seen is taken at that deadline, not at the next poll.
+   */
   readonly pollMs?: number
   /** Told of each run this worker finished or paused. */
   readonly onResult?: (result: RunResult<Record<string, unknown>>) => void
@@ -68,10 +75,14 @@ export interface Worker {
 }
 
 /**
- * Executes the runnable runs of a journal: new runs (`submit`), decided runs, and runs orphaned by
- * a process that died. With a journal that can `claim` (Postgres), any number of workers in any
- * number of processes share the journal and a run is executed by one at a time; a worker takes
- * over a dead one's runs as soon as Postgres releases its claim. Steps run at least once, the
+ * Executes the runnable runs of a journal: new runs (`submit`), decided runs, runs orphaned by a
+ * process that died, and runs waiting on a person whose deadline has passed (resumed at the
+ * deadline, so they take their timeout route: a timer is armed for the earliest deadline the
+ * worker has seen, and the journal is polled every `pollMs` for new ones, or woken by Postgres
+ * NOTIFY). With a journal that can `claim`, any number of workers in any number of processes
+ * share the journal and a run is executed by one at a time: on Postgres, a worker takes over a
+ * dead one's runs as soon as Postgres releases its claim; on SQLite (processes of one machine),
+ * at its next poll after the process holding them is gone. Steps run at least once, the
  * journal is written exactly once, and tools get idempotency keys (`runId:step:visit`).
  *
  * @example
@@ -98,6 +109,8 @@ export const worker = (options: WorkerOptions): Worker => {
         ...(options.models === undefined ? {} : { models: options.models }),
         ...(options.threads === undefined ? {} : { threads: options.threads }),
       })
+      // A run that paused again is this worker's to follow through the journal, not a timer of its own.
+      forgetDeadline(run.runId)
       options.onResult?.(result)
     })()
       .catch((error: unknown) => {
@@ -112,15 +125,24 @@ export const worker = (options: WorkerOptions): Worker => {
     settling.add(done)
   }
 
-  const scan = async () => {
+  // Resolves with the earliest deadline still to come among the waiting runs this worker could take.
+  const scan = async (): Promise<number> => {
     const runs = await options.journal.runs()
+    const now = Date.now()
+    const ours = (run: ListedRun) => pipelines.has(run.pipeline) && !executingHere.has(run.runId) && !deadlineFollowedHere(run.runId)
+    let next = Number.POSITIVE_INFINITY
+    for (const run of runs)
+      if (run.status === "awaiting-human" && run.deadline !== undefined && run.deadline > now && ours(run)) next = Math.min(next, run.deadline)
     for (const run of runs) {
-      if (stopped || active.size >= concurrency) return
-      if (run.status !== "running" || active.has(run.runId) || executingHere.has(run.runId) || !pipelines.has(run.pipeline)) continue
+      if (stopped || active.size >= concurrency) break
+      const due = run.status === "awaiting-human" && run.deadline !== undefined && run.deadline <= now
+      // A run this process paused follows its deadline by its own timer (run/deadline-timer.ts).
+      if ((run.status !== "running" && !due) || active.has(run.runId) || !ours(run)) continue
       // Claimed by a live process: trying would only cost a connection and fail.
       if (run.owner !== undefined && run.owner !== null) continue
       execute(run)
     }
+    return next
   }
 
   const wake = () => {
@@ -130,7 +152,9 @@ export const worker = (options: WorkerOptions): Worker => {
       return
     }
     clearTimeout(timer)
+    let next = Number.POSITIVE_INFINITY
     scanning = scan()
+      .then((deadline) => void (next = deadline))
       .catch((error: unknown) => options.onError?.("", error))
       .finally(() => {
         scanning = undefined
@@ -138,7 +162,8 @@ export const worker = (options: WorkerOptions): Worker => {
           again = false
           wake()
         } else if (!stopped) {
-          timer = setTimeout(wake, options.pollMs ?? 1_000)
+          // Poll as usual, or sooner when a deadline falls due first (never a busy loop: a due run is taken now).
+          timer = setTimeout(wake, Math.min(options.pollMs ?? 1_000, Math.max(0, next - Date.now())))
         }
       })
   }

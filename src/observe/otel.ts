@@ -2,6 +2,7 @@ import { createRequire } from "node:module"
 import type * as OpenTelemetry from "@opentelemetry/api"
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent } from "../contract/events.ts"
+import { modelCallReader } from "../contract/model-calls.ts"
 import { inputMessages, outputMessages } from "./gen-ai-messages.ts"
 
 /** The `@opentelemetry/api` module, as `import * as api from "@opentelemetry/api"` gives it. */
@@ -50,6 +51,9 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
   let tracer = options.tracer
   const runs = new Map<string, RunSpans>()
   const capture = options.captureContent === true
+  // Listeners get every call's messages in full; journaled agent calls (a journal fed to the
+  // observer) hold only their conversation's new part, which this rebuilds.
+  const prompts = modelCallReader()
 
   const startRun = (api: OpenTelemetryApi, tracer: OpenTelemetry.Tracer, state: RunSpans, runId: string, at: number): OpenTelemetry.Span => {
     const span = tracer.startSpan(
@@ -167,12 +171,18 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
         )
         if (event.error !== undefined) fail(span, event.error, event.at)
         if (capture) {
-          const { instructions, input } = inputMessages(event.messages)
+          // A journaled call whose earlier calls were not given cannot be rebuilt: its span keeps the rest.
+          let sent: ReturnType<typeof inputMessages> | undefined
+          try {
+            sent = inputMessages(prompts.messagesOf(event))
+          } catch {
+            sent = undefined
+          }
           span.addEvent(
             "gen_ai.client.inference.operation.details",
             {
-              "gen_ai.input.messages": JSON.stringify(input),
-              ...(instructions.length === 0 ? {} : { "gen_ai.system_instructions": JSON.stringify(instructions) }),
+              ...(sent === undefined ? {} : { "gen_ai.input.messages": JSON.stringify(sent.input) }),
+              ...(sent === undefined || sent.instructions.length === 0 ? {} : { "gen_ai.system_instructions": JSON.stringify(sent.instructions) }),
               ...(event.response === undefined ? {} : { "gen_ai.output.messages": JSON.stringify(outputMessages(event.response)) }),
             },
             event.at,
@@ -252,6 +262,7 @@ export const otelObserver = (options: OtelObserverOptions = {}): ((event: RunEve
         endSteps(event.at)
         run.end(event.at)
         runs.delete(event.runId)
+        prompts.forget(event.runId)
         return
     }
   }

@@ -47,6 +47,54 @@ export const isNetworkFailure = (error: unknown): boolean => {
   return false
 }
 
+/**
+ * Masks the provider's own key by value in text, whatever its shape: `redactSecrets` knows keys
+ * shaped `sk-…` only, and a gateway or a compatible server may use (and echo back) any other.
+ * Values shorter than 8 characters are left alone (a placeholder such as `none` is no secret).
+ *
+ * @example
+ * maskKeys("invalid x-api-key gw-0123456789", ["gw-0123456789"]) // "invalid x-api-key ***"
+ */
+export const maskKeys = (text: string, keys: readonly string[]): string =>
+  keys.reduce((masked, key) => (key.length >= 8 && masked.includes(key) ? masked.replaceAll(key, "***") : masked), text)
+
+/**
+ * What a provider hands back, with its own key masked by value: in an error's message and raw
+ * text (a 401 body that echoes the key), in a response's text and in streamed text. Everything a
+ * run journals, shows or returns of a model call goes through one of these.
+ *
+ * @example
+ * const masking = keyMasking(["gw-0123456789"])
+ * masking.text("echo gw-0123456789") // "echo ***"
+ */
+export const keyMasking = (keys: readonly string[]) => {
+  const live = keys.filter((key) => key.length >= 8)
+  const text = (value: string): string => (live.length === 0 ? value : maskKeys(value, live))
+  return {
+    text,
+    /** The same error when it holds no key, else a copy with the key masked. */
+    error: (error: ModelError): ModelError => {
+      const rawText = error.rawText === undefined ? undefined : text(error.rawText)
+      if (text(error.message) === error.message && rawText === error.rawText) return error
+      return new ModelError({
+        provider: error.provider,
+        model: error.model,
+        reason: error.reason,
+        retryable: error.retryable,
+        message: text(error.message),
+        ...(error.status === undefined ? {} : { status: error.status }),
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+        ...(error.issues === undefined ? {} : { issues: error.issues.map((issue) => ({ path: issue.path, message: text(issue.message) })) }),
+        ...(rawText === undefined ? {} : { rawText }),
+      })
+    },
+    response: <T extends { readonly text: string }>(response: T): T => {
+      const masked = text(response.text)
+      return masked === response.text ? response : { ...response, text: masked }
+    },
+  }
+}
+
 /** Builds a ModelError with the default retryability of its reason. */
 export const modelError = (
   provider: string,

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto"
 import type { createActor, InspectionEvent } from "xstate"
 import type { z } from "zod"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
+import type { DurationInput } from "../contract/duration.ts"
+import { type RunError, serializeStepError } from "../contract/errors.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { Journal, JournalEntry } from "../contract/journal.ts"
 import type { Models } from "../contract/model.ts"
@@ -9,16 +11,19 @@ import type { Redaction } from "../contract/redaction.ts"
 import type { ThreadStore } from "../contract/thread.ts"
 import { emptyUsage } from "../contract/usage.ts"
 import type { Budget } from "../definition/agent-stop-rules.ts"
+import { isRecord } from "../definition/check-arguments.ts"
 import type { PipelineDefinition, PipelineGraph } from "../definition/graph.ts"
 import type { ApprovalDecision } from "../definition/steps/approval.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { structureOf } from "../definition/structure.ts"
+import { followDeadline } from "./deadline-timer.ts"
 import { checkDecision } from "./decisions.ts"
 import { closedStream, type Execution, execute } from "./execution.ts"
 import type { StepExecutor } from "./executor.ts"
 import type { PriceTable } from "./prices.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 import { decideRun, type ResumeOptions, resumeRun } from "./resume.ts"
+import { runOptionProblems } from "./run-options.ts"
 
 /**
  * Options of one run.
@@ -52,6 +57,12 @@ export interface RunOptions {
   readonly budget?: Budget
   /** Where each step visit runs: an engine such as `switchboard/restate` journals it durably (default: directly here). */
   readonly executor?: StepExecutor
+  /**
+   * How long one journal operation (a write, a claim, a snapshot) may take before the run stops
+   * with a `JournalError` of reason `timeout` (default `"30s"`): a stalled store cannot hang a
+   * run, or its `cancel()`, for longer.
+   */
+  readonly journalTimeout?: DurationInput
 }
 
 /**
@@ -88,9 +99,14 @@ export interface RunHandle<TSteps> {
 export interface Pipeline<TInput, TSteps> extends PipelineDefinition<TInput, TSteps> {
   /** The compiled XState v5 machine: `createActor(p.machine, { input: { input } })`. */
   readonly machine: PipelineMachine
-  /** Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never throws. */
+  /**
+   * Runs until done, failed, stopped, or a human step is reached (then `awaiting-human`). Never
+   * rejects: input that fails the schema fails the run (`InputValidationError`), options of the
+   * wrong type or a misspelt option fail it (`ConfigurationError` naming the option), both before
+   * anything is journaled. (A wrong definition never gets this far: the builder throws.)
+   */
   run(input: TInput, options?: RunOptions): Promise<RunResult<TSteps>>
-  /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. */
+  /** Starts a run and returns its handle; human steps wait in memory for `handle.send`. Never throws: a run refused like `run()`'s has a failed `result`. */
   start(input: TInput, options?: RunOptions): RunHandle<TSteps>
   /**
    * Continues a run from its journal after a crash, a restart or a pause: finished steps are not
@@ -119,22 +135,31 @@ export const createRunner = <TInput, TSteps>(
   graph: PipelineGraph,
   machine: PipelineMachine,
 ): Pipeline<TInput, TSteps> => {
+  // Whatever run() and start() are given, the run settles: wrong options or input fail it at once
+  // (nothing journaled), and so does anything that throws while it is set up.
   const begin = (input: unknown, runOptions: RunOptions, keepWaiting: boolean): Execution => {
-    const runId = runOptions.runId ?? randomUUID()
-    const checked = validateInput(options.input, input)
-    if (!checked.success) {
-      const failed = { status: "failed", runId, error: checked.error, steps: {}, durationMs: 0, usage: emptyUsage } as unknown as RunResult<never>
-      const refuse = () => {
-        throw new DecisionError("not-waiting", `run ${runId} never started: its input is invalid`)
-      }
-      const handle = { id: runId, events: closedStream(), result: Promise.resolve(failed), send: refuse, cancel: () => {}, actor: undefined as never }
-      return { handle, settled: Promise.resolve(failed), start: async () => {} }
+    const runId = isRecord(runOptions) && typeof runOptions.runId === "string" && runOptions.runId !== "" ? runOptions.runId : randomUUID()
+    const problems = runOptionProblems(runOptions)
+    if (problems.length > 0) return refused(runId, { _tag: "ConfigurationError", step: "", retryable: false, message: problems.join("; ") })
+    try {
+      const checked = validateInput(options.input, input)
+      if (!checked.success) return refused(runId, checked.error)
+      return execute(graph, machine, { runId, runOptions, from: { input: checked.data }, seq: 0, keepWaiting, buffer: keepWaiting })
+    } catch (error) {
+      return refused(runId, serializeStepError("", error))
     }
-    return execute(graph, machine, { runId, runOptions, from: { input: checked.data }, seq: 0, keepWaiting, buffer: keepWaiting })
   }
   const structure = structureOf(graph)
   const started = (runId: string, input: unknown): RunEvent => ({ type: "run.started", runId, pipeline: options.id, input, structure, at: Date.now() })
   const target = { id: options.id, graph, machine }
+  // A run this process paused on a deadline is resumed here when the deadline passes, while the
+  // process lives (run/deadline-timer.ts); without a journal there is nothing to resume it from.
+  const resume = (runId: string, resumeOptions: ResumeOptions): Promise<RunResult<never>> =>
+    resumeRun(target, runId, resumeOptions).then((result) => follow(result, resumeOptions))
+  const follow = (result: RunResult<never>, runOptions: RunOptions): RunResult<never> => {
+    const journal = runOptions.journal
+    return journal === undefined ? result : followDeadline(result, journal, () => resume(result.runId, { ...runOptions, journal }))
+  }
 
   return {
     id: options.id,
@@ -147,7 +172,8 @@ export const createRunner = <TInput, TSteps>(
     run: async (input, runOptions = {}) => {
       const execution = begin(input, runOptions, false)
       await execution.start(started(execution.handle.id, input))
-      return execution.settled as Promise<RunResult<TSteps>>
+      const result = await execution.settled
+      return (result.status === "awaiting-human" ? follow(result, runOptions) : result) as RunResult<TSteps>
     },
     start: (input, runOptions = {}) => {
       const execution = begin(input, runOptions, true)
@@ -161,8 +187,21 @@ export const createRunner = <TInput, TSteps>(
       await submitOptions.journal.append({ ...started(runId, checked.data), seq: 0 } as JournalEntry)
       return runId
     },
-    resume: (runId, resumeOptions) => resumeRun(target, runId, resumeOptions) as Promise<RunResult<TSteps>>,
-    decide: (runId: string, step: string, decision: unknown, resumeOptions: ResumeOptions) =>
-      decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)) as Promise<RunResult<TSteps>>,
+    resume: (runId, resumeOptions) => resume(runId, resumeOptions) as Promise<RunResult<TSteps>>,
+    decide: async (runId: string, step: string, decision: unknown, resumeOptions: ResumeOptions) =>
+      follow(
+        await decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)),
+        resumeOptions,
+      ) as RunResult<TSteps>,
   }
+}
+
+// A run that cannot start: failed at once, nothing journaled, no decision can reach it.
+const refused = (runId: string, error: RunError): Execution => {
+  const failed = { status: "failed", runId, error, steps: {}, durationMs: 0, usage: emptyUsage } as unknown as RunResult<never>
+  const refuse = () => {
+    throw new DecisionError("not-waiting", `run ${runId} never started: ${error._tag === "InputValidationError" ? "its input is invalid" : error.message}`)
+  }
+  const handle = { id: runId, events: closedStream(), result: Promise.resolve(failed), send: refuse, cancel: () => {}, actor: undefined as never }
+  return { handle, settled: Promise.resolve(failed), start: async () => {} }
 }

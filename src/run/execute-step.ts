@@ -5,6 +5,7 @@ import { emptyUsage } from "../contract/usage.ts"
 import type { NormalizedEdge } from "../definition/edges.ts"
 import type { AnyStep, StepContext } from "../definition/steps/step.ts"
 import { type AttemptScope, cancelledError } from "./attempt.ts"
+import { outputRefusal } from "./json-values.ts"
 import type { ExecuteStep, StepRun } from "./services.ts"
 import { StepJournal } from "./step-journal.ts"
 import { runStepKind } from "./step-kinds.ts"
@@ -26,7 +27,7 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
   const base = { runId: services.runId, step: name, visit }
   const tally = { attempts: 1 }
   const usage = { ...emptyUsage }
-  const journal = new StepJournal(services.record, name)
+  const journal = new StepJournal(services.record, name, services.journalFailure)
   const { record } = journal
   await record({ type: "step.started", ...base, at: started })
   const stepContext: StepContext<unknown, Record<string, unknown>> = {
@@ -68,6 +69,11 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
   // The route is user code too: not once the step was cancelled or its journal refused a write.
   const stopped = signal.aborted ? cancelledError(name) : journal.refusal
   if (stopped !== undefined) return fail(stopped)
+  // JSON has no undefined: a step that returns nothing has the output null, live and resumed alike.
+  if (output === undefined) output = null
+  // What a journal would change (a Date, a Map, NaN) or refuse (a BigInt, a cycle) fails the step here, on every journal.
+  const refused = outputRefusal(name, stepName, output)
+  if (refused !== undefined) return fail(refused)
   let next: string
   try {
     next = chooseNext(output)

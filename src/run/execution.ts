@@ -1,10 +1,11 @@
 import { createActor, type SnapshotFrom } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
-import type { MachineOutput } from "../compile/run-context.ts"
+import { type MachineOutput, machineEvents } from "../compile/run-context.ts"
 import { stateNameOf, topState } from "../compile/state-value.ts"
-import { serializeStepError } from "../contract/errors.ts"
+import { toMillis } from "../contract/duration.ts"
+import { type RunError, serializeStepError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
-import type { RunClaim } from "../contract/journal.ts"
+import { ClaimLostError, type RunClaim, RunClaimedError } from "../contract/journal.ts"
 import { redactor } from "../contract/redaction.ts"
 import { noThread } from "../contract/thread.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
@@ -13,6 +14,7 @@ import type { RunHandle, RunOptions } from "./create-runner.ts"
 import { checkDecision } from "./decisions.ts"
 import { discardingJournal } from "./discarding-journal.ts"
 import { humanPauses } from "./human-pause.ts"
+import { boundedClaim } from "./journal-failure.ts"
 import { journalWriter } from "./journal-writer.ts"
 import { defaultPrices } from "./prices.ts"
 import type { Replay } from "./replay.ts"
@@ -69,7 +71,11 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     stream,
     replay,
     seq: config.seq,
-    onFailure: (reason) => actor.send({ type: "run.cancel", reason }),
+    ...(runOptions.journalTimeout === undefined ? {} : { timeoutMs: toMillis(runOptions.journalTimeout, "journalTimeout") }),
+    // The run stops where it is, with the JournalError as its error: no more user code runs.
+    onFailure: (error) => {
+      if (actor.getSnapshot().status === "active") actor.send({ type: machineEvents.cancel, reason: error.message, error })
+    },
   })
   const { record, notify } = writer
   const onJournalFailure = writer.fail
@@ -111,6 +117,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     runId,
     models: runOptions.models ?? {},
     record: recordStep,
+    journalFailure: writer.failure,
     emit: notify,
     prices: { ...defaultPrices, ...runOptions.prices },
     ...(replay === undefined ? {} : { replay }),
@@ -130,7 +137,9 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     // Persisting walks the whole context (an agent's conversation, every output): not for a journal that keeps nothing.
     if (writer.failure() !== undefined || journal === discardingJournal) return
     try {
-      await journal.saveSnapshot(runId, actor.getPersistedSnapshot())
+      // Its errors are redacted like the journal's copies; outputs stay exact for the resume.
+      const saved = journal.saveSnapshot(runId, redaction.snapshot(actor.getPersistedSnapshot()))
+      if (saved instanceof Promise) await writer.bounded(saved, `the snapshot of run ${runId}`)
     } catch (error) {
       onJournalFailure(error)
     }
@@ -147,23 +156,27 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
       resolveFinal(failed as RunResult<never>)
       return
     }
-    // The result is read, logged and shown like the journal: its error is redacted the same way.
-    const result = toRunResult(runId, output.error === null ? output : { ...output, error: redaction.error(output.error) }, Date.now() - startedAt, usage)
     await record({
       type: "run.finished",
       runId,
-      status: result.status as "done" | "failed" | "stopped",
+      status: output.status as "done" | "failed" | "stopped",
       durationMs: Date.now() - startedAt,
       ...(output.error === null ? {} : { error: output.error }),
       ...(output.stoppedBy === null ? {} : { stoppedBy: output.stoppedBy }),
       at: Date.now(),
     })
     await saveSnapshot()
+    // A run whose journal stopped it, or that could not journal its end, is not finished: it says
+    // so with the JournalError, and a resume continues it from its last durable event.
+    const refused = writer.failure()
+    const ended = refused === undefined ? output : { ...output, status: "failed" as const, error: refused, stoppedBy: null }
+    // The result is read, logged and shown like the journal: its error is redacted the same way.
+    const result = toRunResult(runId, ended.error === null ? ended : { ...ended, error: redaction.error(ended.error) }, Date.now() - startedAt, usage)
     stream?.close()
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
   }
-  const { arriveAtHuman, arriveAtApproval } = humanPauses({
+  const { arriveAtHuman, arriveAtApproval, refuseLate } = humanPauses({
     graph,
     runId,
     replay,
@@ -174,6 +187,9 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     thread: () => thread?.current() ?? noThread,
     // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
     settle: ({ step, prompt, deadline, snapshot }) => {
+      // The pause was not saved whole (its snapshot write failed): say so instead of waiting.
+      const refused = writer.failure()
+      if (refused !== undefined) return endWith(refused)
       actor.stop()
       stream?.close()
       resolveSettled({
@@ -202,24 +218,28 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
       void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null }).catch(endedBadly)
     },
   })
-  const onAbort = () => actor.send({ type: "run.cancel", reason: String(runOptions.signal?.reason ?? "aborted") })
+  const onAbort = () => actor.send({ type: machineEvents.cancel, reason: String(runOptions.signal?.reason ?? "aborted") })
   const handle: RunHandle<never> = {
     id: runId,
     events: stream ?? closedStream(),
     result: final,
     send: (step: string, decision: unknown) => {
       const snapshot = actor.getSnapshot()
+      // After the deadline the timeout route applies, not the decision (run/human-pause.ts); an
+      // engine that keeps deadlines itself (its clock's timers never fire) is their judge instead.
+      if (runOptions.executor?.clock === undefined) refuseLate(step, snapshot)
       const parsed = checkDecision(graph, stateNameOf(snapshot.value), snapshot.status, step, decision)
       void record({ type: "human.decided", runId, step, visit: snapshot.context.visits[step] ?? 1, decision: parsed, at: Date.now() })
-      actor.send({ type: `${step}.decide`, decision: parsed })
+      actor.send({ type: machineEvents.decide(step), decision: parsed })
     },
-    cancel: (reason) => actor.send({ type: "run.cancel", ...(reason === undefined ? {} : { reason }) }),
+    cancel: (reason) => actor.send({ type: machineEvents.cancel, ...(reason === undefined ? {} : { reason }) }),
     actor,
   }
   // Ending or pausing the run failed itself (a thread store that threw, say), where nothing awaits
   // it: the run still settles, failed, instead of leaving a rejection that nobody handles.
-  const endedBadly = (error: unknown) => {
-    const runError = redaction.error(serializeStepError(previous, error))
+  const endedBadly = (error: unknown) => endWith(serializeStepError(previous, error))
+  const endWith = (error: RunError) => {
+    const runError = redaction.error(error)
     const failed = toRunResult(
       runId,
       { status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null },
@@ -237,12 +257,17 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     let claim = config.claim
     if (config.seq === 0 && journal.claim !== undefined) {
       // A new run is claimed like a resumed one, so no worker anywhere takes it meanwhile.
-      claim = (await journal.claim(runId).catch((error: unknown) => onJournalFailure(error))) ?? undefined
-      if (claim === undefined) onJournalFailure(new Error(`run ${runId} is claimed by another process`))
+      claim = (await boundedClaim(journal, runId, writer.timeoutMs).catch((error: unknown) => onJournalFailure(error))) ?? undefined
+      if (claim === undefined && writer.failure() === undefined) onJournalFailure(new RunClaimedError(runId))
       else void settled.finally(() => claim?.release().catch(() => {}))
     }
     // Whoever holds the run now may execute it: stop here, appending nothing more.
-    claim?.signal?.addEventListener("abort", () => onJournalFailure(new Error(`lost the claim on run ${runId}`)), { once: true })
+    const lost = () =>
+      onJournalFailure(
+        new ClaimLostError(runId, String(claim?.signal?.reason instanceof Error ? claim.signal.reason.message : (claim?.signal?.reason ?? "released"))),
+      )
+    if (claim?.signal?.aborted === true) lost()
+    else claim?.signal?.addEventListener("abort", lost, { once: true })
     if (first !== undefined) await record(first)
     const threadFailure = await thread?.load(record)
     if (threadFailure !== undefined) return finish({ status: "failed", steps: {}, last: null, error: threadFailure, stoppedBy: null })

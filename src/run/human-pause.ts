@@ -1,14 +1,17 @@
 // Where a run meets a person: a human step or an agent's tool call that needs approval. A resumed
-// run applies the decision (or expiry) its journal holds; otherwise the run journals that it waits
-// and, unless its handle keeps it in memory, pauses to the journal.
+// run applies the decision (or expiry) its journal holds, or the expiry of a deadline that passed
+// meanwhile; otherwise the run journals that it waits (with the deadline) and, unless its handle
+// keeps it in memory, pauses to the journal. A live handle's decision that comes after the
+// deadline is refused as late.
 import type { AnyActorRef, SnapshotFrom } from "xstate"
 import type { PipelineMachine } from "../compile/compile-machine.ts"
+import { machineEvents } from "../compile/run-context.ts"
 import { pendingApproval } from "../compile/state-value.ts"
 import type { RunEvent } from "../contract/events.ts"
 import { visitKey } from "../contract/keys.ts"
 import type { Thread } from "../contract/thread.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
-import { approvalPrompt } from "./decisions.ts"
+import { approvalPrompt, lateDecision } from "./decisions.ts"
 import { eventKey, type Replay } from "./replay.ts"
 
 type Snapshot = SnapshotFrom<PipelineMachine>
@@ -41,14 +44,27 @@ export interface PauseOptions {
   readonly failed: (error: unknown) => void
 }
 
+/** The latest pause of a step in this execution: enough to tell a late decision from one on time. */
+interface Arrival {
+  readonly visit: number
+  readonly deadline: number | null
+  /** Human steps: the step's error when the pause began (the expiry puts a new one there). */
+  readonly error?: unknown
+  /** Agent steps: the pause's `step#visit#n`, and how many of the visit's pauses had expired before it. */
+  readonly key?: string
+  readonly expired?: number
+}
+
 /**
- * The two places a run can meet a person, for its state subscription to call.
+ * The two places a run can meet a person, for its state subscription to call, and the check of a
+ * live decision's timing.
  *
  * @example
- * const { arriveAtHuman, arriveAtApproval } = humanPauses(options)
+ * const { arriveAtHuman, arriveAtApproval, refuseLate } = humanPauses(options)
  */
 export const humanPauses = (options: PauseOptions) => {
   const { graph, runId, replay, actor, record } = options
+  const arrivals = new Map<string, Arrival>()
 
   const pause = async (step: string, snapshot: Snapshot, approval?: string) => {
     const prompt = approval ?? promptOf(step, snapshot)
@@ -88,11 +104,13 @@ export const humanPauses = (options: PauseOptions) => {
 
   // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.
   const arriveAtHuman = (step: string, snapshot: Snapshot) => {
-    const key = visitKey(step, snapshot.context.visits[step] ?? 1)
-    if (replay?.decisions.has(key) === true) actor.send({ type: `${step}.decide`, decision: replay.decisions.get(key) })
-    else if (replay?.expired.has(key) === true) actor.send({ type: `${step}.expire` })
+    const visit = snapshot.context.visits[step] ?? 1
+    arrivals.set(step, { visit, deadline: snapshot.context.waiting?.deadline ?? null, error: snapshot.context.errors[step] })
+    const key = visitKey(step, visit)
+    if (replay?.decisions.has(key) === true) actor.send({ type: machineEvents.decide(step), decision: replay.decisions.get(key) })
+    else if (replay?.expired.has(key) === true) actor.send({ type: machineEvents.expire(step) })
     // A deadline that passed while nothing ran (a resumed run) applies now, as it would have live.
-    else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: `${step}.expire` })
+    else if ((snapshot.context.waiting?.deadline ?? Number.POSITIVE_INFINITY) <= Date.now()) actor.send({ type: machineEvents.expire(step) })
     else void pause(step, snapshot).catch(options.failed)
   }
 
@@ -102,17 +120,55 @@ export const humanPauses = (options: PauseOptions) => {
     const approval = pendingApproval(snapshot.value, snapshot.context)
     if (approval === undefined || approval.key === approvalSeen) return
     approvalSeen = approval.key
-    if (replay?.approvals?.has(approval.key) === true) {
-      // The original run journaled this pause and its decision; replaying stands for both, so
-      // a later pause of the same visit is not mistaken for one already written.
-      const visit = snapshot.context.visits[approval.step] ?? 1
-      for (const type of ["human.waiting", "human.decided"] as const) {
+    const visit = snapshot.context.visits[approval.step] ?? 1
+    const deadline = snapshot.context.waiting?.deadline ?? null
+    const conversation = snapshot.context.agents?.[approval.step]
+    arrivals.set(approval.step, { visit, deadline, key: approval.key, expired: conversation?.expired ?? 0 })
+    // A pause the journal holds, ended here without pausing again, stands for its journaled wait
+    // (and for a decision, which the machine does not journal again), so a later pause of the same
+    // visit is not mistaken for one already written. An expiry is journaled again, and skipped there.
+    const replayed = (types: ReadonlyArray<"human.waiting" | "human.decided">) => {
+      for (const type of types) {
+        if (type === "human.waiting" && replay?.waits?.has(approval.key) !== true) continue
         const key = eventKey({ type, runId, step: approval.step, visit, decision: null, at: 0 })
-        replay.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
+        replay?.journaled.set(key, Math.max(0, (replay.journaled.get(key) ?? 0) - 1))
       }
-      actor.send({ type: `${approval.step}.decide`, decision: replay.approvals.get(approval.key) })
+    }
+    if (replay?.approvals?.has(approval.key) === true) {
+      replayed(["human.waiting", "human.decided"])
+      actor.send({ type: machineEvents.decide(approval.step), decision: replay.approvals.get(approval.key) })
+    } else if (replay?.expiredApprovals?.has(approval.key) === true) {
+      replayed(["human.waiting"])
+      actor.send({ type: machineEvents.expire(approval.step) })
+    } else if (deadline !== null && deadline <= Date.now()) {
+      // The deadline passed while the run was paused: the call is refused now, as it would have been live.
+      replayed(["human.waiting"])
+      actor.send({ type: machineEvents.expire(approval.step) })
     } else void pause(approval.step, snapshot, approvalPrompt(approval.step, approval.call)).catch(options.failed)
   }
 
-  return { arriveAtHuman, arriveAtApproval }
+  /**
+   * Throws `DecisionError("late")` for a live decision on `step` that comes after the deadline of
+   * its latest pause: while the run still waits there (its timer has not fired yet), or once that
+   * pause has expired and the run moved on. A decision for a pause that ended on time passes.
+   */
+  const refuseLate = (step: string, snapshot: Snapshot, now = Date.now()): void => {
+    const arrival = arrivals.get(step)
+    if (arrival === undefined || arrival.deadline === null || arrival.deadline > now) return
+    const { context } = snapshot
+    const waitingHere = context.status === "awaiting-human" && context.waiting?.step === step
+    if (arrival.key === undefined) {
+      if ((context.visits[step] ?? 0) !== arrival.visit) return
+      const error = context.errors[step]
+      const expired = error !== arrival.error && error?._tag === "HumanTimeoutError"
+      if (waitingHere || expired) throw lateDecision(step, arrival.deadline, now)
+      return
+    }
+    const conversation = context.agents?.[step]
+    if (conversation === undefined || conversation.visit !== arrival.visit) return
+    const stillThere = waitingHere && pendingApproval(snapshot.value, context)?.key === arrival.key
+    if (stillThere || (conversation.expired ?? 0) > (arrival.expired ?? 0)) throw lateDecision(step, arrival.deadline, now)
+  }
+
+  return { arriveAtHuman, arriveAtApproval, refuseLate }
 }

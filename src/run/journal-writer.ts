@@ -1,11 +1,13 @@
 // The journal writer of one execution: appends each event in order (in batches where the journal
 // takes them), writes a replayed event only once, redacts what it journals and what listeners
-// see, and turns a failed write into the run's end instead of a crash.
+// see, bounds every write in time, and turns a failed write into the run's end instead of a crash.
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { Journal, JournalEntry } from "../contract/journal.ts"
+import { journalFormOf } from "../contract/model-calls.ts"
 import type { Redactor } from "../contract/redaction.ts"
 import { discardingJournal } from "./discarding-journal.ts"
+import { bounded, defaultJournalTimeoutMs, journalErrorOf } from "./journal-failure.ts"
 import { eventKey, type Replay } from "./replay.ts"
 import type { EventStream } from "./result.ts"
 
@@ -13,7 +15,7 @@ import type { EventStream } from "./result.ts"
  * Where one execution's events go and what it needs to know of them.
  *
  * @example
- * const options: JournalWriterOptions = { journal, redaction: redactor(), listeners: [], seq: 0, onFailure: (reason) => actor.send({ type: "run.cancel", reason }) }
+ * const options: JournalWriterOptions = { journal, redaction: redactor(), listeners: [], seq: 0, onFailure: (error) => actor.send({ type: "run.cancel", error }) }
  */
 export interface JournalWriterOptions {
   readonly journal: Journal
@@ -26,8 +28,10 @@ export interface JournalWriterOptions {
   readonly replay?: Replay | undefined
   /** Journal position of the next event. */
   readonly seq: number
-  /** Called once, at the first write that fails (or a lost claim): the run must stop. */
-  readonly onFailure: (reason: string) => void
+  /** How long one write may take before the run stops with a `timeout` JournalError (default 30 s). */
+  readonly timeoutMs?: number
+  /** Called once, at the first write that fails (or a lost claim): the run must stop, with `error`. */
+  readonly onFailure: (error: RunError) => void
 }
 
 /**
@@ -39,17 +43,22 @@ export interface JournalWriterOptions {
  */
 export const journalWriter = (options: JournalWriterOptions) => {
   const { journal, redaction, listeners, stream, replay } = options
+  const timeoutMs = options.timeoutMs ?? defaultJournalTimeoutMs
+  const store = journal.label ?? "journal"
   let seq = options.seq
   let pending: Promise<void> | undefined
   let journalFailure: RunError | undefined
+  // After the run's end is journaled nothing more is (a cancelled step that settles late).
+  let closed = false
   // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
-  // after the last durable event is claimed as done.
-  const onJournalFailure = (error: unknown) => {
+  // after the last durable event is claimed as done, and no more user code runs (StepJournal).
+  const onJournalFailure = (error: unknown, step?: string) => {
     if (journalFailure !== undefined) return
-    const message = `journal write failed: ${error instanceof Error ? error.message : String(error)}`
-    journalFailure = { _tag: "CancelledError", message: `run cancelled: ${message}` }
-    options.onFailure(message)
+    journalFailure = redaction.error(journalErrorOf(error, store, step))
+    options.onFailure(journalFailure)
   }
+  const stepOf = (event: RunEvent) => ("step" in event && typeof event.step === "string" ? event.step : undefined)
+  const write = (written: Promise<void>, event: RunEvent) => bounded(written, timeoutMs, `the write of ${event.type} #${seq}`)
   const notify = (event: RunEvent) => {
     if (listeners.length === 0 && stream === undefined) return
     let visible: RunEvent
@@ -83,9 +92,9 @@ export const journalWriter = (options: JournalWriterOptions) => {
         if (collecting === next) collecting = undefined
         if (journalFailure !== undefined || appendMany === undefined) return
         try {
-          await appendMany(next.entries)
+          await bounded(appendMany(next.entries), timeoutMs, `the write of ${next.entries.length} events`)
         } catch (error) {
-          return onJournalFailure(error)
+          return onJournalFailure(error, stepOf(next.events[0] as RunEvent))
         }
         for (const written of next.events) notify(written)
       })
@@ -98,7 +107,8 @@ export const journalWriter = (options: JournalWriterOptions) => {
   }
   // Appends in order; stays synchronous while the journal is (memory), chains when it is not.
   const append = (event: RunEvent): void | Promise<void> => {
-    if (journalFailure !== undefined) return
+    if (journalFailure !== undefined || closed) return
+    if (event.type === "run.finished") closed = true
     if (replay !== undefined) {
       // Replaying what the journal holds produces those events again: write each only once.
       const key = eventKey(event)
@@ -111,9 +121,9 @@ export const journalWriter = (options: JournalWriterOptions) => {
     if (appendMany !== undefined) {
       let entry: JournalEntry
       try {
-        entry = { ...redaction.journal(event), seq } as JournalEntry
+        entry = { ...redaction.journal(journalFormOf(event)), seq } as JournalEntry
       } catch (error) {
-        return onJournalFailure(error)
+        return onJournalFailure(error, stepOf(event))
       }
       seq++
       return appendToBatch(entry, event)
@@ -122,12 +132,19 @@ export const journalWriter = (options: JournalWriterOptions) => {
     try {
       // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
       // calls carry the whole conversation, every turn).
-      written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(event), seq })
+      written = journal === discardingJournal ? undefined : journal.append({ ...redaction.journal(journalFormOf(event)), seq })
     } catch (error) {
-      return onJournalFailure(error)
+      return onJournalFailure(error, stepOf(event))
     }
     seq++
-    if (written instanceof Promise) return written.then(() => notify(event), onJournalFailure)
+    if (written instanceof Promise) {
+      return write(written, event).then(
+        () => {
+          if (journalFailure === undefined) notify(event)
+        },
+        (error: unknown) => onJournalFailure(error, stepOf(event)),
+      )
+    }
     notify(event)
   }
   const record = (event: RunEvent): void | Promise<void> => {
@@ -149,6 +166,10 @@ export const journalWriter = (options: JournalWriterOptions) => {
     notify,
     /** Ends the writing: nothing more is appended, and the run is told to stop. */
     fail: onJournalFailure,
+    /** How long one journal operation of this run may take. */
+    timeoutMs,
+    /** Bounds another journal operation of this run (a snapshot, a claim) like a write. */
+    bounded: <TValue>(operation: Promise<TValue>, what: string) => bounded(operation, timeoutMs, what),
     /** Why writing ended, if it has. */
     failure: (): RunError | undefined => journalFailure,
   }

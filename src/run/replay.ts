@@ -13,6 +13,7 @@ export interface Replay {
   readonly steps: ReadonlyMap<string, { readonly done: StepDone } | { readonly error: RunError }>
   readonly decisions: ReadonlyMap<string, unknown>
   readonly expired: ReadonlySet<string>
+  /** Deadlines of waits, by `step#visit`, and of each approval pause of an agent by `step#visit#n`. */
   readonly deadlines: ReadonlyMap<string, number>
   /** Events already journaled, counted by {@link eventKey}: a replay that produces them again does not append them twice. */
   readonly journaled: Map<string, number>
@@ -22,10 +23,20 @@ export interface Replay {
   readonly lists?: ReadonlyMap<string, { readonly count: number; readonly fingerprint: string }>
   /** Agent model turns, by `step#visit#turn`. */
   readonly turns?: ReadonlyMap<string, Extract<RunEvent, { type: "agent.turned" }>>
+  /**
+   * Agent visits, by `step#visit`: how many messages of the visit's conversation its journaled
+   * model calls hold (0 when they predate linear journaling). A resumed agent's first call
+   * journals the rest of its conversation from there.
+   */
+  readonly conversations?: ReadonlyMap<string, number>
   /** Agent tool calls that finished, by `step#visit#turn#callId`. */
   readonly toolResults?: ReadonlyMap<string, { readonly result: unknown } | { readonly error: RunError }>
   /** Decisions in the order they were given within a visit, by `step#visit#n` (n from 0): an agent asks for several. */
   readonly approvals?: ReadonlyMap<string, unknown>
+  /** Approval pauses that ended at their deadline, by `step#visit#n` (numbered with the decisions). */
+  readonly expiredApprovals?: ReadonlySet<string>
+  /** Every journaled wait, by `step#visit#n`: an agent's approval pause that the journal already holds. */
+  readonly waits?: ReadonlySet<string>
 }
 
 /**
@@ -71,8 +82,12 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
   const journaled = new Map<string, number>()
   const lists = new Map<string, { count: number; fingerprint: string }>()
   const turns = new Map<string, Extract<RunEvent, { type: "agent.turned" }>>()
+  const conversations = new Map<string, number>()
   const toolResults = new Map<string, { result: unknown } | { error: RunError }>()
   const approvals = new Map<string, unknown>()
+  const expiredApprovals = new Set<string>()
+  const waits = new Set<string>()
+  // Pauses ended so far in each visit (decided or expired): numbers an agent's approval pauses.
   const decidedIn = new Map<string, number>()
   for (const entry of entries) {
     const key = eventKey(entry)
@@ -96,6 +111,12 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
       case "agent.turned":
         turns.set(`${visitKey(entry.step, entry.visit)}#${entry.turn}`, entry)
         break
+      case "model.called":
+        if (entry.turn !== undefined) {
+          const described = entry.conversation
+          conversations.set(visitKey(entry.step, entry.visit), described === undefined ? 0 : described.from + described.added.length)
+        }
+        break
       case "tool.called":
         // A call cut short by a dying run did not really fail: run it again.
         if (entry.callId !== undefined && entry.error?._tag !== "CancelledError") {
@@ -105,16 +126,41 @@ export const buildReplay = (entries: readonly JournalEntry[]): Replay => {
           )
         }
         break
-      case "human.expired":
-        expired.add(visitKey(entry.step, entry.visit))
+      case "human.expired": {
+        const key = visitKey(entry.step, entry.visit)
+        expired.add(key)
+        const ordinal = decidedIn.get(key) ?? 0
+        expiredApprovals.add(`${key}#${ordinal}`)
+        decidedIn.set(key, ordinal + 1)
         break
+      }
       case "map.listed":
         lists.set(visitKey(entry.step, entry.visit), { count: entry.count, fingerprint: entry.fingerprint })
         break
-      case "human.waiting":
-        if (entry.deadline !== undefined) deadlines.set(visitKey(entry.step, entry.visit), entry.deadline)
+      case "human.waiting": {
+        const key = visitKey(entry.step, entry.visit)
+        waits.add(`${key}#${decidedIn.get(key) ?? 0}`)
+        if (entry.deadline !== undefined) {
+          deadlines.set(key, entry.deadline)
+          deadlines.set(`${key}#${decidedIn.get(key) ?? 0}`, entry.deadline)
+        }
         break
+      }
     }
   }
-  return { steps, decisions, expired, deadlines, journaled, thread: threadReplayOf(entries), lists, turns, toolResults, approvals }
+  return {
+    steps,
+    decisions,
+    expired,
+    deadlines,
+    journaled,
+    thread: threadReplayOf(entries),
+    lists,
+    turns,
+    conversations,
+    toolResults,
+    approvals,
+    expiredApprovals,
+    waits,
+  }
 }

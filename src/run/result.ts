@@ -2,6 +2,7 @@ import type { z } from "zod"
 import type { MachineOutput } from "../compile/run-context.ts"
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
+import { jsonIssue } from "./json-values.ts"
 
 interface ResultBase<TSteps> {
   readonly runId: string
@@ -62,7 +63,12 @@ export const validateInput = <TInput>(
   input: unknown,
 ): { readonly success: true; readonly data: TInput } | { readonly success: false; readonly error: RunError } => {
   const parsed = schema.safeParse(input)
-  if (parsed.success) return { success: true, data: parsed.data }
+  if (parsed.success) {
+    // The journal keeps the input as given and the run reads it as parsed: both must stay as they are.
+    const issue = jsonIssue(input) ?? jsonIssue(parsed.data)
+    if (issue === undefined) return { success: true, data: parsed.data }
+    return { success: false, error: { _tag: "InputValidationError", issues: [issue], message: `invalid run input: ${issue.path}: ${issue.message}` } }
+  }
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }))
   return {
     success: false,
@@ -72,14 +78,15 @@ export const validateInput = <TInput>(
 
 /**
  * A human decision that cannot be delivered: unknown run, not waiting on that step, not a human
- * step, or a decision that fails the step's schema. The run is unchanged.
+ * step, a decision that fails the step's schema, or one that came after the wait's deadline
+ * (`late`: the timeout route applies instead, or already has). The run is unchanged.
  *
  * @example
- * try { handle.send("review", decision) } catch (error) { if (error instanceof DecisionError) console.error(error.issues) }
+ * try { handle.send("review", decision) } catch (error) { if (error instanceof DecisionError && error.reason === "late") console.error(error.message) }
  */
 export class DecisionError extends Error {
   override readonly name = "DecisionError"
-  readonly reason: "unknown-run" | "not-waiting" | "not-human-step" | "invalid-decision"
+  readonly reason: "unknown-run" | "not-waiting" | "not-human-step" | "invalid-decision" | "late"
   readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>
   constructor(reason: DecisionError["reason"], message: string, issues: DecisionError["issues"] = []) {
     super(issues.length === 0 ? message : `${message}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`)

@@ -1,12 +1,16 @@
 import type { PipelineMachine } from "../compile/compile-machine.ts"
+import { toMillis } from "../contract/duration.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { Journal, JournalEntry, RunClaim } from "../contract/journal.ts"
+import { CorruptJournalError, checkJournal } from "../contract/journal-check.ts"
 import { visitKey } from "../contract/keys.ts"
 import { usageOfJournal } from "../contract/usage.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import { structureChanges, structureOf } from "../definition/structure.ts"
 import type { RunOptions } from "./create-runner.ts"
+import { lateDecision } from "./decisions.ts"
 import { execute } from "./execution.ts"
+import { bounded, boundedClaim, defaultJournalTimeoutMs } from "./journal-failure.ts"
 import { buildReplay } from "./replay.ts"
 import { DecisionError, type RunResult } from "./result.ts"
 
@@ -56,15 +60,18 @@ export const resumeRun = async (
   before?: (entries: readonly JournalEntry[]) => Promise<readonly JournalEntry[]>,
 ): Promise<RunResult<never>> => {
   const { journal } = options
-  const checked = check(target, runId, await journal.read(runId), options)
+  // A stalled store rejects with a JournalTimeoutError instead of hanging the caller.
+  const timeoutMs = options.journalTimeout === undefined ? defaultJournalTimeoutMs : toMillis(options.journalTimeout, "journalTimeout")
+  const read = () => checkedRead(runId, bounded(journal.read(runId), timeoutMs, `the read of run ${runId}`))
+  const checked = check(target, runId, await read(), options)
   let claim: RunClaim | undefined
   if (journal.claim !== undefined) {
-    claim = await journal.claim(runId)
+    claim = await boundedClaim(journal, runId, timeoutMs)
     if (claim === undefined) throw new ResumeError("claimed", runId, "another process is executing it")
   }
   try {
     // Read again under the claim: another process may have moved the run on meanwhile.
-    let entries = claim === undefined ? checked : check(target, runId, await journal.read(runId), options)
+    let entries = claim === undefined ? checked : check(target, runId, await read(), options)
     const added = before === undefined ? [] : await before(entries)
     entries = [...entries, ...added]
     const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
@@ -87,12 +94,22 @@ export const resumeRun = async (
   }
 }
 
+// A run's journal as its store gave it, every entry checked: a torn row, an entry of no known
+// type or without a field its type requires is a corrupt journal, not a run to act on.
+const checkedRead = async (runId: string, read: Promise<readonly JournalEntry[]>): Promise<readonly JournalEntry[]> => {
+  try {
+    return checkJournal(runId, await read)
+  } catch (error) {
+    if (!(error instanceof CorruptJournalError)) throw error
+    const where = error.seq === undefined ? "" : ` at seq ${error.seq}`
+    throw Object.assign(new ResumeError("corrupt-journal", runId, `its journal is corrupt${where}: ${error.problem}`), { cause: error })
+  }
+}
+
 const check = (target: Target, runId: string, entries: readonly JournalEntry[], options: ResumeOptions): readonly JournalEntry[] => {
   if (entries.length === 0) throw new ResumeError("unknown-run", runId, "the journal has no such run")
-  const gap = entries.findIndex((entry, index) => entry.seq !== index || entry.runId !== runId)
-  if (gap !== -1) throw new ResumeError("corrupt-journal", runId, `entry ${gap} is out of place (seq ${entries[gap]?.seq})`)
-  const started = entries[0] as JournalEntry
-  if (started.type !== "run.started") throw new ResumeError("corrupt-journal", runId, `its first event is ${started.type}, not run.started`)
+  // checkJournal has made sure the first event is run.started.
+  const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
   if (started.pipeline !== target.id) throw new ResumeError("other-pipeline", runId, `it belongs to pipeline "${started.pipeline}", not "${target.id}"`)
   if (entries.some((entry) => entry.type === "run.finished")) throw new ResumeError("finished", runId, "it has already finished")
   if (started.structure !== undefined && options.allowStructureChange !== true) {
@@ -128,30 +145,55 @@ export const waitingOf = (
 }
 
 /**
- * Delivers a decision to a paused run through its journal: checks the run waits on `step` and the
- * decision fits the schema, journals it (or the expiry, when the deadline has passed), then resumes.
+ * The deadline of the latest pause of `step`, when that pause ended at its deadline (the run took
+ * the timeout route) and the run has not waited on `step` since.
  */
-export const decideRun = (
+export const expiredPauseOf = (entries: readonly JournalEntry[], step: string): number | undefined => {
+  let pause: { visit: number; deadline: number | undefined; expired: boolean } | undefined
+  for (const entry of entries) {
+    if (entry.type === "human.waiting" && entry.step === step) pause = { visit: entry.visit, deadline: entry.deadline, expired: false }
+    else if (entry.type === "human.expired" && entry.step === step && pause?.visit === entry.visit) pause.expired = true
+  }
+  return pause?.expired === true ? pause.deadline : undefined
+}
+
+/**
+ * Delivers a decision to a paused run through its journal: checks the run waits on `step`, that
+ * the wait's deadline has not passed, and that the decision fits the schema, journals it, then
+ * resumes. A decision after the deadline is refused as `late` (nothing written): the timeout
+ * route applies instead, taken by a worker, a later `resume`, or already.
+ */
+export const decideRun = async (
   target: Target,
   runId: string,
   step: string,
   decision: unknown,
   options: ResumeOptions,
   validate: (step: string, decision: unknown) => unknown,
-): Promise<RunResult<never>> =>
-  resumeRun(target, runId, options, async (entries) => {
-    const waiting = waitingOf(entries)
-    if (waiting === undefined || waiting.step !== step) {
-      throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}"${waiting === undefined ? "" : ` (it waits on "${waiting.step}")`}`)
+): Promise<RunResult<never>> => {
+  try {
+    return await resumeRun(target, runId, options, async (entries) => {
+      const waiting = waitingOf(entries)
+      const now = Date.now()
+      if (waiting === undefined || waiting.step !== step) {
+        const expired = expiredPauseOf(entries, step)
+        if (expired !== undefined) throw lateDecision(step, expired, now)
+        throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}"${waiting === undefined ? "" : ` (it waits on "${waiting.step}")`}`)
+      }
+      if (waiting.deadline !== undefined && waiting.deadline <= now) throw lateDecision(step, waiting.deadline, now)
+      const parsed = validate(step, decision)
+      const event: RunEvent = { type: "human.decided", runId, step, visit: waiting.visit, decision: parsed, at: now }
+      const entry = { ...event, seq: entries.length } as JournalEntry
+      await options.journal.append(entry)
+      return [entry]
+    })
+  } catch (error) {
+    // The timeout route may have taken the run to its end already: the decision is still late, not "finished".
+    if (error instanceof ResumeError && error.reason === "finished") {
+      const timeoutMs = options.journalTimeout === undefined ? defaultJournalTimeoutMs : toMillis(options.journalTimeout, "journalTimeout")
+      const expired = expiredPauseOf(await bounded(options.journal.read(runId), timeoutMs, `the read of run ${runId}`), step)
+      if (expired !== undefined) throw lateDecision(step, expired)
     }
-    const parsed = validate(step, decision)
-    const base = { runId, step, visit: waiting.visit, at: Date.now() }
-    // The deadline passed while the run was paused: the timeout route wins, as it would have live.
-    const event: RunEvent =
-      waiting.deadline !== undefined && waiting.deadline <= Date.now()
-        ? { type: "human.expired", ...base }
-        : { type: "human.decided", ...base, decision: parsed }
-    const entry = { ...event, seq: entries.length } as JournalEntry
-    await options.journal.append(entry)
-    return [entry]
-  })
+    throw error
+  }
+}

@@ -1,5 +1,6 @@
 import type { AnyActorRef, InspectionEvent } from "xstate"
 import type { RunContext, StepDone } from "../compile/run-context.ts"
+import type { RunError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 import type { Models } from "../contract/model.ts"
 import type { Thread } from "../contract/thread.ts"
@@ -23,6 +24,8 @@ export interface RunServices {
   readonly models: Models
   /** Appends to the journal (awaited before the machine moves on) and notifies listeners. */
   readonly record: (event: RunEvent) => void | Promise<void>
+  /** Why the run's journal stopped the run (a refused write, a lost claim), once it has: no more user code may start. */
+  readonly journalFailure?: () => RunError | undefined
   /** Notifies listeners without journaling (streamed text). */
   readonly emit: (event: RunEvent) => void
   readonly prices: PriceTable

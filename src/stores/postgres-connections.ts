@@ -23,6 +23,14 @@ interface Session {
  */
 export const claimSession = (connect: () => Client) => {
   let opening: Promise<Session> | undefined
+  // One statement at a time on the session: many runs claim and release at once, and a client
+  // given a second query while one is in flight only queues it by a deprecated path (pg 9 refuses).
+  let queue: Promise<unknown> = Promise.resolve()
+  const serially = <TValue>(statement: () => Promise<TValue>): Promise<TValue> => {
+    const run = queue.then(statement)
+    queue = run.catch(() => {})
+    return run
+  }
   const open = (): Promise<Session> => {
     if (opening !== undefined) return opening
     const client = connect()
@@ -48,7 +56,7 @@ export const claimSession = (connect: () => Client) => {
     /** Runs `lock` on the session; `unlock` is run by the returned claim's release while the session lives. */
     async hold(lock: (client: Client) => Promise<boolean>, unlock: (client: Client) => Promise<unknown>, forget: () => void): Promise<Claim | undefined> {
       const session = await open()
-      if (!(await lock(session.client))) return undefined
+      if (!(await serially(() => lock(session.client)))) return undefined
       // Each claim has its own signal: losing the session aborts the claims it still holds, never a released one.
       const lost = new AbortController()
       const onLost = () => {
@@ -66,7 +74,7 @@ export const claimSession = (connect: () => Client) => {
             forget()
             if (lost.signal.aborted) return
             try {
-              await unlock(session.client)
+              await serially(() => unlock(session.client))
             } catch {
               // A failed unlock leaves the lock to the session; ending the session (close) frees it.
             }

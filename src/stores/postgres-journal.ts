@@ -4,8 +4,10 @@ import { messageOf } from "../contract/errors.ts"
 import type { RunStatus } from "../contract/events.ts"
 import type { RunSummary } from "../contract/journal.ts"
 import { type Journal, JournalConflictError, type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { entryOfRow } from "../contract/journal-check.ts"
+import { type PayloadCodec, withCodec } from "./codec.ts"
 import { type Claim, claimSession, listenForRuns } from "./postgres-connections.ts"
-import { channelOf, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
+import { channelOf, deadlineAfter, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
 
 /**
  * Options of a Postgres journal.
@@ -28,6 +30,8 @@ export interface PostgresJournalOptions {
    * claim of a process whose host died or whose network was cut (default 10, 5, 3: ~25 s).
    */
   readonly keepAlive?: { readonly idleSeconds?: number; readonly intervalSeconds?: number; readonly count?: number }
+  /** Encodes (encrypts) every event's payload and snapshot at rest, e.g. `aesGcmCodec(key)`; `encodedJournal` says what stays in clear. */
+  readonly codec?: PayloadCodec
 }
 
 /**
@@ -60,19 +64,23 @@ export interface PostgresRunClaim extends RunClaim {
  */
 export interface PostgresJournal extends Journal {
   readonly schema: string
-  /** The channel NOTIFY'd (payload: the run id) when a run starts or a human decision arrives. */
+  /** The channel NOTIFY'd (payload: the run id) when a run starts, a human decision arrives, or a run starts waiting with a deadline. */
   readonly channel: string
   append(entry: JournalEntry): Promise<void>
   saveSnapshot(runId: string, snapshot: unknown): Promise<void>
   claim(runId: string): Promise<PostgresRunClaim | undefined>
   /**
-   * Calls `onRunnable(runId)` when a run starts or a human decision arrives, from any process, on a
+   * Calls `onRunnable(runId)` when a run starts, a human decision arrives, or a run starts waiting
+   * with a deadline (a worker arms its timer for it), from any process, on a
    * connection of its own (reconnected after a second if it drops; NOTIFYs sent meanwhile are lost,
    * so keep polling `runs()` as a backstop). Resolves once listening, with the function that stops.
    */
   listen(onRunnable: (runId: string) => void): Promise<() => Promise<void>>
-  /** Runs, most recently updated first, optionally only those with the given status(es). */
-  runs(filter?: { readonly status?: RunStatus | readonly RunStatus[] }): Promise<readonly PostgresRunSummary[]>
+  /**
+   * Runs, most recently updated first, optionally only those with the given status(es), or only
+   * those waiting on a deadline due by `dueBy` (epoch ms; served by the `runs_by_deadline` index).
+   */
+  runs(filter?: { readonly status?: RunStatus | readonly RunStatus[]; readonly dueBy?: number }): Promise<readonly PostgresRunSummary[]>
   /** Releases this journal's claims and closes its connections; the journal cannot be used afterwards. */
   close(): Promise<void>
 }
@@ -176,8 +184,9 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
         pipeline?.type === "run.started" ? pipeline.pipeline : null,
         claimed,
         channel,
-        entries.some((entry) => notifies(entry.type)),
+        entries.some((entry) => notifies(entry.type, (entry as { deadline?: unknown }).deadline)),
         lifecycle?.at ?? first.at,
+        lifecycle === undefined ? null : deadlineAfter(lifecycle.type, (lifecycle as { deadline?: unknown }).deadline),
       ])
       row = result.rows[0] as { written: number; next: number }
     } catch (error) {
@@ -191,22 +200,16 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     throw new Error(`journal for run ${runId}: expected seq ${row.next}, got ${first.seq}`)
   }
 
-  return {
+  return withCodec<PostgresJournal>(options.codec, {
+    label: `postgres (schema ${schema})`,
     schema,
     channel,
     // One event is a batch of one: the same statement, the same checks.
     append: (entry) => appendMany([entry]),
     appendMany,
     read: async (runId) =>
-      (await query(sql.read, [runId])).rows.map(
-        (row: { seq: number; type: string; at: string; data: object }) =>
-          ({
-            type: row.type,
-            runId,
-            ...row.data,
-            at: Number(row.at),
-            seq: row.seq,
-          }) as JournalEntry,
+      (await query(sql.read, [runId])).rows.map((row: { seq: number; type: string; at: string; data: unknown }) =>
+        entryOfRow(runId, { seq: row.seq, type: row.type, at: Number(row.at), data: row.data }),
       ),
     async saveSnapshot(runId, snapshot) {
       await query(sql.saveSnapshot, [runId, Date.now(), JSON.stringify(snapshot) ?? null])
@@ -260,12 +263,13 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     },
     async runs(filter = {}) {
       const status = filter.status === undefined ? null : typeof filter.status === "string" ? [filter.status] : [...filter.status]
-      const { rows } = await query(sql.runs, [schema, status])
-      return rows.map((row: { run_id: string; pipeline: string; status: RunStatus; updated_at: string; owner: string | null }) => ({
+      const { rows } = await query(sql.runs, [schema, status, filter.dueBy === undefined ? null : Math.floor(filter.dueBy)])
+      return rows.map((row: { run_id: string; pipeline: string; status: RunStatus; updated_at: string; deadline: string | null; owner: string | null }) => ({
         runId: row.run_id,
         pipeline: row.pipeline,
         status: row.status,
         updatedAt: Number(row.updated_at),
+        ...(row.deadline === null || row.deadline === undefined ? {} : { deadline: Number(row.deadline) }),
         ...(row.owner === null ? {} : { owner: row.owner }),
       }))
     },
@@ -278,7 +282,7 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
       const ready = await pending?.catch(() => undefined)
       await ready?.pool.end()
     },
-  }
+  })
 }
 
 const prepare = async (connection: ClientConfig, max: number | undefined, sql: ReturnType<typeof statements>, schema: string) => {

@@ -23,14 +23,22 @@ const claimKey = (schemaParameter: string, runParameter: string) => `hashtextext
 
 /** Lifecycle events keep `runs.status` current; everything else only goes into the journal. */
 export const statusAfter = (type: string, finishedStatus: unknown): string | null => {
-  if (type === "run.started" || type === "human.decided") return "running"
+  if (type === "run.started" || type === "human.decided" || type === "human.expired") return "running"
   if (type === "human.waiting") return "awaiting-human"
   if (type === "run.finished") return String(finishedStatus)
   return null
 }
 
-/** Events a worker wants to hear about: a new run, and a run whose human decision arrived. */
-export const notifies = (type: string): boolean => type === "run.started" || type === "human.decided"
+/**
+ * Events a worker wants to hear about: a new run, a run whose human decision arrived, and a run
+ * that now waits with a deadline (so a worker arms its timer without waiting for its next poll).
+ */
+export const notifies = (type: string, deadline?: unknown): boolean =>
+  type === "run.started" || type === "human.decided" || (type === "human.waiting" && deadline !== undefined)
+
+/** The `runs.deadline` a lifecycle event leaves: a wait's deadline (a whole millisecond, rounded up), else none. */
+export const deadlineAfter = (type: string, deadline: unknown): number | null =>
+  type === "human.waiting" && typeof deadline === "number" && Number.isFinite(deadline) ? Math.ceil(deadline) : null
 
 /** All statements of one schema. */
 export const statements = (schema: string) => {
@@ -40,7 +48,7 @@ export const statements = (schema: string) => {
   return {
     /** True when the tables exist, so a process without CREATE rights can use a prepared schema. */
     ready: `SELECT to_regclass('${quoted}.runs') IS NOT NULL AND to_regclass('${quoted}.journal') IS NOT NULL
-      AND to_regclass('${quoted}.runs_by_status') IS NOT NULL AS ready`,
+      AND to_regclass('${quoted}.runs_by_status') IS NOT NULL AND to_regclass('${quoted}.runs_by_deadline') IS NOT NULL AS ready`,
     // Payloads are `json`, not `jsonb`: a journal gives back exactly what was written (jsonb would
     // sort object keys, changing a resumed run's outputs, and refuse "\u0000"); nothing queries inside them.
     // One simple-protocol string: a transaction whose advisory lock makes two processes that start
@@ -56,7 +64,8 @@ CREATE TABLE IF NOT EXISTS ${runs} (
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
   snapshot json,
-  owner text
+  owner text,
+  deadline bigint
 );
 CREATE TABLE IF NOT EXISTS ${journal} (
   run_id text NOT NULL,
@@ -67,11 +76,18 @@ CREATE TABLE IF NOT EXISTS ${journal} (
   PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON ${runs} (status, updated_at);
+-- A schema made before runs had a deadline gets the column; CREATE TABLE IF NOT EXISTS adds none.
+ALTER TABLE ${runs} ADD COLUMN IF NOT EXISTS deadline bigint;
+UPDATE ${runs} AS run SET deadline = ceil((
+  SELECT (entry.data->>'deadline')::float8 FROM ${journal} AS entry
+  WHERE entry.run_id = run.run_id AND entry.type = 'human.waiting' ORDER BY entry.seq DESC LIMIT 1
+))::bigint WHERE run.status = 'awaiting-human' AND run.deadline IS NULL;
+CREATE INDEX IF NOT EXISTS runs_by_deadline ON ${runs} (deadline) WHERE deadline IS NOT NULL;
 COMMIT;`,
     // Consecutive events of one run (one, or a batch) in one statement: one round trip, one
     // commit, all or none. The rows go in only if the first seq is the run's next (a repeat or a
     // gap writes nothing; the primary key refuses the loser of a race). The run row takes the
-    // last lifecycle status ($6, at $11) in the same transaction, and one NOTIFY goes out when it
+    // last lifecycle status ($6, at $11) and the deadline it leaves ($12) in the same transaction, and one NOTIFY goes out when it
     // commits if any event asks for it. `next` is read from the snapshot before the insert, so a
     // refused append can say what was expected.
     appendBatch: `
@@ -83,13 +99,14 @@ WITH batch AS (
   WHERE ($2::integer[])[1] = (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)
   RETURNING run_id
 ), lifecycle AS (
-  INSERT INTO ${runs} AS run (run_id, pipeline, status, created_at, updated_at, owner)
-  SELECT $1, coalesce($7::text, ''), $6::text, $11, $11, $8::text WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+  INSERT INTO ${runs} AS run (run_id, pipeline, status, created_at, updated_at, owner, deadline)
+  SELECT $1, coalesce($7::text, ''), $6::text, $11, $11, $8::text, $12::bigint WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
   ON CONFLICT (run_id) DO UPDATE SET
     pipeline = coalesce($7::text, run.pipeline),
     status = excluded.status,
     updated_at = greatest(run.updated_at, excluded.updated_at),
-    owner = coalesce(excluded.owner, run.owner)
+    owner = coalesce(excluded.owner, run.owner),
+    deadline = excluded.deadline
   RETURNING 1
 ), notified AS (
   SELECT pg_notify($9::text, $1) WHERE $10::boolean AND EXISTS (SELECT 1 FROM inserted)
@@ -111,9 +128,9 @@ WITH held AS MATERIALIZED (
   WHERE locktype = 'advisory' AND granted AND objsubid = 1
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 )
-SELECT run.run_id, run.pipeline, run.status, run.updated_at, CASE WHEN held.key IS NULL THEN NULL ELSE run.owner END AS owner
+SELECT run.run_id, run.pipeline, run.status, run.updated_at, run.deadline, CASE WHEN held.key IS NULL THEN NULL ELSE run.owner END AS owner
 FROM ${runs} AS run LEFT JOIN held ON held.key = ${claimKey("$1::text", "run.run_id")}
-WHERE $2::text[] IS NULL OR run.status = ANY($2::text[])
+WHERE ($2::text[] IS NULL OR run.status = ANY($2::text[])) AND ($3::bigint IS NULL OR run.deadline <= $3::bigint)
 ORDER BY run.updated_at DESC, run.run_id`,
     // The lock is taken, and the owner recorded, in one statement on the claim's own connection.
     // Server-side keepalives (settable per session) make Postgres notice a vanished peer and free

@@ -1,8 +1,10 @@
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import type { RunStatus } from "../contract/events.ts"
-import { type Journal, JournalConflictError, type JournalEntry, type RunSummary } from "../contract/journal.ts"
+import { type Journal, JournalConflictError, type JournalEntry, type RunClaim, type RunSummary } from "../contract/journal.ts"
+import { entryOfRow, parseStored } from "../contract/journal-check.ts"
+import { type PayloadCodec, withCodec } from "./codec.ts"
+import { claimsSchema, sqliteClaims } from "./sqlite-claim.ts"
+import { openSqlite } from "./sqlite-open.ts"
 
 /**
  * Options of a SQLite journal.
@@ -15,6 +17,18 @@ export interface SqliteJournalOptions {
   readonly path: string
   /** How long a write waits for another process's lock before failing (default 5000 ms). */
   readonly busyTimeoutMs?: number
+  /** Encodes (encrypts) every event's payload and snapshot at rest, e.g. `aesGcmCodec(key)`; `encodedJournal` says what stays in clear. */
+  readonly codec?: PayloadCodec
+}
+
+/**
+ * A run as a SQLite journal lists it; `owner` (`host:pid`) is present while a live process holds its claim.
+ *
+ * @example
+ * const orphaned = (runs: readonly SqliteRunSummary[]) => runs.filter((run) => run.status === "running" && run.owner === undefined)
+ */
+export interface SqliteRunSummary extends RunSummary {
+  readonly owner?: string
 }
 
 /**
@@ -27,12 +41,42 @@ export interface SqliteJournalOptions {
 export interface SqliteJournal extends Journal {
   readonly path: string
   /** Every run in this database, most recently updated first. */
-  runs(): readonly RunSummary[]
-  /** Closes the database; the journal cannot be used afterwards. */
+  runs(): readonly SqliteRunSummary[]
+  /** Resolves with a claim on the run while no live process on this machine holds one (this one included), else `undefined`. */
+  claim(runId: string): Promise<RunClaim | undefined>
+  /** Releases this journal's claims (aborting their signals) and closes the database; the journal cannot be used afterwards. */
   close(): void
 }
 
-// Lifecycle events keep `runs` current from inside SQLite, so an append stays one INSERT.
+// Lifecycle events keep `runs` current from inside SQLite, so an append stays one INSERT. A wait
+// with a deadline sets `deadline` (rounded up to a whole millisecond), every other lifecycle event
+// clears it: a worker finds the runs whose deadline is due there.
+const runStatusTrigger = `journal_run_status AFTER INSERT ON journal
+WHEN NEW.type IN ('run.started', 'human.waiting', 'human.decided', 'human.expired', 'run.finished')
+BEGIN
+  INSERT INTO runs (run_id, pipeline, status, created_at, updated_at, deadline)
+  VALUES (
+    NEW.run_id,
+    coalesce(json_extract(NEW.data, '$.pipeline'), ''),
+    CASE NEW.type
+      WHEN 'human.waiting' THEN 'awaiting-human'
+      WHEN 'run.finished' THEN json_extract(NEW.data, '$.status')
+      ELSE 'running'
+    END,
+    NEW.at,
+    NEW.at,
+    CASE WHEN NEW.type = 'human.waiting' THEN
+      CAST(json_extract(NEW.data, '$.deadline') AS INTEGER)
+        + (json_extract(NEW.data, '$.deadline') > CAST(json_extract(NEW.data, '$.deadline') AS INTEGER))
+    END
+  )
+  ON CONFLICT (run_id) DO UPDATE SET
+    pipeline = CASE WHEN NEW.type = 'run.started' THEN excluded.pipeline ELSE runs.pipeline END,
+    status = excluded.status,
+    updated_at = max(runs.updated_at, excluded.updated_at),
+    deadline = excluded.deadline;
+END;`
+
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY,
@@ -40,7 +84,8 @@ CREATE TABLE IF NOT EXISTS runs (
   status TEXT NOT NULL DEFAULT 'running',
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  snapshot TEXT
+  snapshot TEXT,
+  deadline INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS journal (
   run_id TEXT NOT NULL,
@@ -51,38 +96,27 @@ CREATE TABLE IF NOT EXISTS journal (
   PRIMARY KEY (run_id, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_by_update ON runs (updated_at);
-CREATE TRIGGER IF NOT EXISTS journal_run_status AFTER INSERT ON journal
-WHEN NEW.type IN ('run.started', 'human.waiting', 'human.decided', 'run.finished')
-BEGIN
-  INSERT INTO runs (run_id, pipeline, status, created_at, updated_at)
-  VALUES (
-    NEW.run_id,
-    coalesce(json_extract(NEW.data, '$.pipeline'), ''),
-    CASE NEW.type
-      WHEN 'human.waiting' THEN 'awaiting-human'
-      WHEN 'run.finished' THEN json_extract(NEW.data, '$.status')
-      ELSE 'running'
-    END,
-    NEW.at,
-    NEW.at
-  )
-  ON CONFLICT (run_id) DO UPDATE SET
-    pipeline = CASE WHEN NEW.type = 'run.started' THEN excluded.pipeline ELSE runs.pipeline END,
-    status = excluded.status,
-    updated_at = max(runs.updated_at, excluded.updated_at);
-END;
+CREATE TRIGGER IF NOT EXISTS ${runStatusTrigger}
 `
-
-const loadSqlite = (): typeof import("node:sqlite") => {
-  // Loaded on first use, so importing switchboard never loads SQLite.
-  const sqlite = process.getBuiltinModule?.("node:sqlite") as typeof import("node:sqlite") | undefined
-  if (sqlite === undefined) throw new Error(`sqliteJournal needs node:sqlite (Node >= 22.13); this is Node ${process.versions.node}`)
-  return sqlite
-}
 
 /**
  * A journal in a SQLite database (`node:sqlite`, WAL mode): runs survive the process, and a run
  * paused on a human step can be decided later, from another process.
+ *
+ * Several processes on one machine may share the file (a `worker()` beside CLI `decide`s, or
+ * several workers): `claim(runId)` lets one of them execute a run at a time. A claim is a row
+ * naming its process (host name, boot id, pid and the process's start time), taken in `BEGIN
+ * IMMEDIATE`; it holds until released or until that process is gone, when the next claim takes it
+ * over. Nothing is leased or renewed, so there is no timeout to tune. One machine only:
+ * processes on different hosts sharing the file over a network file system are not supported
+ * (SQLite's own locking is not safe there), and a claim row from another host name is never taken
+ * over, since its process cannot be checked from here (delete a vanished host's rows by hand:
+ * `DELETE FROM claims WHERE host = '…'`). Processes sharing the file must see each other's pids:
+ * containers need a shared PID namespace or distinct host names. Without `/proc` (macOS) only the
+ * pid is checked, so a reused pid keeps a dead process's claim until that process exits too.
+ *
+ * An unusable `path` (a directory that cannot be created, a file that cannot be opened or is not
+ * a database) throws a {@link SqliteOpenError} naming the path and the cause.
  *
  * @example
  * const journal = sqliteJournal({ path: ".switchboard/runs.db" })
@@ -91,21 +125,17 @@ const loadSqlite = (): typeof import("node:sqlite") => {
  * await triage.decide(paused.runId, "review", { approve: true }, { models, journal: sqliteJournal({ path: ".switchboard/runs.db" }) })
  */
 export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
-  const { DatabaseSync: Database } = loadSqlite()
-  if (options.path !== ":memory:" && !options.path.startsWith("file:")) mkdirSync(dirname(options.path), { recursive: true })
-  const database: DatabaseSync = new Database(options.path)
-  try {
-    database.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`)
-    database.exec("PRAGMA journal_mode = WAL")
-    database.exec("PRAGMA synchronous = NORMAL")
-    database.exec(schema)
-  } catch (error) {
-    database.close()
-    throw error
-  }
+  const database = openSqlite("sqliteJournal", options.path, options, (opened) => {
+    opened.exec("PRAGMA synchronous = NORMAL")
+    opened.exec(schema)
+    addDeadlines(opened)
+    opened.exec(claimsSchema)
+  })
   const statements = prepare(database)
+  const claims = sqliteClaims(database, `sqliteJournal ${options.path}`)
 
-  return {
+  return withCodec<SqliteJournal>(options.codec, {
+    label: `sqlite ${options.path}`,
     path: options.path,
     append(entry) {
       const { type, runId, at, seq, ...data } = entry
@@ -124,34 +154,39 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
       throw new Error(`journal for run ${runId}: expected seq ${expected}, got ${seq}`)
     },
     read: async (runId) =>
-      statements.read.all({ runId }).map(
-        (row) =>
-          ({
-            type: row.type,
-            runId,
-            ...(JSON.parse(String(row.data)) as object),
-            at: Number(row.at),
-            seq: Number(row.seq),
-          }) as JournalEntry,
-      ),
+      statements.read.all({ runId }).map((row) => {
+        const seq = Number(row.seq)
+        const type = String(row.type)
+        return entryOfRow(runId, { seq, type, at: Number(row.at), data: parseStored(runId, seq, `${type} row`, String(row.data)) })
+      }),
     saveSnapshot(runId, snapshot) {
       statements.saveSnapshot.run({ runId, snapshot: JSON.stringify(snapshot) ?? null, now: Date.now() })
     },
     loadSnapshot: async (runId) => {
       const snapshot = statements.loadSnapshot.get({ runId })?.snapshot
-      return typeof snapshot === "string" ? JSON.parse(snapshot) : undefined
+      return typeof snapshot === "string" ? parseStored(runId, undefined, "snapshot", snapshot) : undefined
     },
-    runs: () =>
-      statements.runs.all().map((row) => ({
-        runId: String(row.run_id),
-        pipeline: String(row.pipeline),
-        status: String(row.status) as RunStatus,
-        updatedAt: Number(row.updated_at),
-      })),
+    claim: claims.claim,
+    runs: () => {
+      const ownerOf = claims.owners()
+      return statements.runs.all().map((row) => {
+        const owner = ownerOf(row)
+        return {
+          runId: String(row.run_id),
+          pipeline: String(row.pipeline),
+          status: String(row.status) as RunStatus,
+          updatedAt: Number(row.updated_at),
+          ...(row.deadline === null || row.deadline === undefined ? {} : { deadline: Number(row.deadline) }),
+          ...(owner === undefined ? {} : { owner }),
+        }
+      })
+    },
     close: () => {
-      if (database.isOpen) database.close()
+      if (!database.isOpen) return
+      claims.close()
+      database.close()
     },
-  }
+  })
 }
 
 const prepare = (database: DatabaseSync): Record<"append" | "nextSeq" | "read" | "saveSnapshot" | "loadSnapshot" | "runs", StatementSync> => ({
@@ -167,7 +202,10 @@ const prepare = (database: DatabaseSync): Record<"append" | "nextSeq" | "read" |
     INSERT INTO runs (run_id, created_at, updated_at, snapshot) VALUES (:runId, :now, :now, :snapshot)
     ON CONFLICT (run_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = max(runs.updated_at, excluded.updated_at)`),
   loadSnapshot: database.prepare("SELECT snapshot FROM runs WHERE run_id = :runId"),
-  runs: database.prepare("SELECT run_id, pipeline, status, updated_at FROM runs ORDER BY updated_at DESC, run_id"),
+  // With each run's claim row, if any: whether its process still lives is checked in JS.
+  runs: database.prepare(`
+    SELECT runs.run_id, pipeline, status, updated_at, runs.deadline, claims.host, claims.boot, claims.pid, claims.started
+    FROM runs LEFT JOIN claims ON claims.run_id = runs.run_id ORDER BY updated_at DESC, runs.run_id`),
 })
 
 const serialize = (entry: JournalEntry, data: object): string => {
@@ -175,5 +213,33 @@ const serialize = (entry: JournalEntry, data: object): string => {
     return JSON.stringify(data)
   } catch (error) {
     throw new Error(`journal for run ${entry.runId}: event ${entry.seq} (${entry.type}) is not JSON: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+/**
+ * Brings a database written before runs had a `deadline` up to date: adds the column, replaces the
+ * trigger that keeps it, and fills it in for the runs waiting now. `CREATE ... IF NOT EXISTS` does
+ * neither to an existing table; `BEGIN IMMEDIATE` makes two processes opening the file at once
+ * migrate it one after the other.
+ */
+const addDeadlines = (database: DatabaseSync): void => {
+  const hasDeadline = () => database.prepare("SELECT 1 AS found FROM pragma_table_info('runs') WHERE name = 'deadline'").get() !== undefined
+  if (hasDeadline()) return
+  database.exec("BEGIN IMMEDIATE")
+  try {
+    if (!hasDeadline()) {
+      database.exec(`
+ALTER TABLE runs ADD COLUMN deadline INTEGER;
+DROP TRIGGER IF EXISTS journal_run_status;
+CREATE TRIGGER ${runStatusTrigger}
+UPDATE runs SET deadline = (
+  SELECT CAST(json_extract(data, '$.deadline') AS INTEGER) + (json_extract(data, '$.deadline') > CAST(json_extract(data, '$.deadline') AS INTEGER))
+  FROM journal WHERE journal.run_id = runs.run_id AND journal.type = 'human.waiting' ORDER BY seq DESC LIMIT 1
+) WHERE status = 'awaiting-human';`)
+    }
+    database.exec("COMMIT")
+  } catch (error) {
+    database.exec("ROLLBACK")
+    throw error
   }
 }

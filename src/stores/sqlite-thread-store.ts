@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import type { Message } from "../contract/model.ts"
 import { checkThreadId, type ThreadStore } from "../contract/thread.ts"
+import { ensureDirectory } from "./sqlite-open.ts"
 
 /**
  * A thread store in a SQLite database that must be closed when done.
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS thread_updates (
 export const sqliteThreadStore = (path: string, options: { readonly busyTimeoutMs?: number } = {}): SqliteThreadStore => {
   const sqlite = process.getBuiltinModule?.("node:sqlite") as typeof import("node:sqlite") | undefined
   if (sqlite === undefined) throw new Error(`sqliteThreadStore needs node:sqlite (Node >= 22.13); this is Node ${process.versions.node}`)
-  if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true })
+  if (path !== ":memory:" && !path.startsWith("file:")) ensureDirectory(dirname(path))
   const database: DatabaseSync = new sqlite.DatabaseSync(path)
   try {
     database.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`)

@@ -1,6 +1,6 @@
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
-// approves. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
+// approves, or (for a tool whose approval has a deadline) nobody does in time. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
 import type { AnyEventObject } from "xstate"
 import { emptyUsage } from "../contract/usage.ts"
 import type { AgentChartState, ChartState } from "./chart.ts"
@@ -8,7 +8,7 @@ import { type Fixtures, fixtureOutput } from "./fixtures.ts"
 
 interface AgentTally {
   readonly turns: number
-  readonly pending: ReadonlyArray<{ readonly id: string; readonly name: string }>
+  readonly pending: ReadonlyArray<{ readonly id: string; readonly name: string; readonly approval?: unknown }>
 }
 
 /** Events to explore from one state of an agent's sub-chart. */
@@ -59,5 +59,7 @@ export const agentEvents = (
       ...failure("callingTools"),
     ]
   }
-  return [{ type: `${step}.decide`, decision: { action: "approve" } }]
+  const waitingOn = tally.pending.find((call) => call.approval === "needed")?.name
+  const expiry = waitingOn !== undefined && agent.approvalTimeouts.includes(waitingOn) ? [{ type: `${step}.expire` }] : []
+  return [{ type: `${step}.decide`, decision: { action: "approve" } }, ...expiry]
 }

@@ -43,6 +43,8 @@ export interface AgentChartState {
   readonly phase: "thinking" | "callingTools" | "awaitingApproval"
   readonly tools: readonly string[]
   readonly approvalTools: readonly string[]
+  /** The approval tools whose pause has a deadline (past it the call is refused: the `timeout` transition). */
+  readonly approvalTimeouts: readonly string[]
   readonly maxToolErrors: number
 }
 
@@ -65,7 +67,14 @@ interface StateConfig {
   readonly type?: string
   readonly states?: Readonly<Record<string, StateConfig>>
   readonly onDone?: readonly TransitionConfig[]
-  readonly meta?: { readonly agent?: { readonly tools: readonly string[]; readonly approvalTools: readonly string[]; readonly maxToolErrors: number } }
+  readonly meta?: {
+    readonly agent?: {
+      readonly tools: readonly string[]
+      readonly approvalTools: readonly string[]
+      readonly approvalTimeouts?: readonly string[]
+      readonly maxToolErrors: number
+    }
+  }
   readonly invoke?: { readonly onDone?: readonly TransitionConfig[]; readonly onError?: readonly TransitionConfig[] }
   readonly on?: Readonly<Record<string, readonly TransitionConfig[]>>
   readonly after?: Readonly<Record<string, readonly TransitionConfig[]>>
@@ -79,6 +88,8 @@ const labelled = (from: string, label: TransitionLabel, configs: readonly Transi
   configs.flatMap((config): ChartTransition[] => {
     // The unguarded fallback after every route catches an undeclared target (a RouteError): no declared transition.
     if (config.actions?.some((action) => action.type === "unknownRoute") === true || config.target === undefined) return []
+    // A journal that refused a write stops the run from any step (like `run.cancel`): not a route of the graph.
+    if (config.guard?.type === "journalStopped") return []
     const stoppedAt = config.guard?.type === "stops" ? config.guard.params.to : undefined
     return [
       { from, label, target: config.target, ...(stoppedAt === undefined ? {} : { stoppedAt }), key: transitionKey(from, label, config.target, stoppedAt) },
@@ -165,18 +176,27 @@ const agentStates = (name: string, state: StateConfig): ChartState[] => {
     if (config === undefined) continue
     const full = `${name}.${phase}`
     const decide = config.on?.[`${name}.decide`]
+    // A pause whose deadline passes refuses the call: the `expire` event (or the `after` timer) goes on to the tools.
+    const expire = config.on?.[`${name}.expire`] ?? []
     const transitions =
       decide === undefined
         ? [...through(full, "done", config.invoke?.onDone ?? []), ...through(full, "error", config.invoke?.onError ?? [])]
-        : through(full, "decide", decide)
+        : [...through(full, "decide", decide), ...through(full, "timeout", expire)]
     const unique = [...new Map(transitions.map((transition) => [transition.key, transition])).values()]
     result.push({
       name: full,
       kind: decide === undefined ? "invoked" : "human",
       routes: [...new Set(routes.map((config) => config.guard?.params.to as string))],
-      deadline: false,
+      deadline: config.after !== undefined,
       transitions: unique,
-      agent: { step: name, phase, tools: meta.tools, approvalTools: meta.approvalTools, maxToolErrors: meta.maxToolErrors },
+      agent: {
+        step: name,
+        phase,
+        tools: meta.tools,
+        approvalTools: meta.approvalTools,
+        approvalTimeouts: meta.approvalTimeouts ?? [],
+        maxToolErrors: meta.maxToolErrors,
+      },
     })
   }
   return result

@@ -11,6 +11,7 @@ export type FindingCode =
   | "never-done"
   | "human-without-timeout"
   | "human-timeout-fails"
+  | "approval-without-timeout"
   | "map-without-concurrency"
   | "branch-no-way-out"
 
@@ -36,8 +37,8 @@ export interface Finding {
  * Checks a built pipeline's chart (or any machine of the same shape) and returns what is wrong,
  * errors first: unreachable steps, steps with no way to a final state, loops without a stop rule
  * (errors; `pipeline().edges()` already rejects these, so they show up in machines edited or
- * assembled by hand), steps that can never end `done`, human steps without a deadline, and
- * deadlines that fail the run (warnings). Given the step definitions (every built pipeline has
+ * assembled by hand), steps that can never end `done`, human steps without a deadline,
+ * deadlines that fail the run, and agent tools whose approval has no deadline (warnings). Given the step definitions (every built pipeline has
  * them), it also flags a `map` with no concurrency cap over a list of unknown length (warning) and
  * a parallel branch or map item that is a pipeline with no way to `done` (error).
  *
@@ -50,7 +51,12 @@ export interface Finding {
  */
 export const check = (pipeline: { readonly machine: AnyStateMachine; readonly definitions?: ReadonlyMap<string, AnyStep> }): Finding[] => {
   const chart = readChart(pipeline.machine)
-  const findings = [...soundness(chart), ...humanDeadlines(chart), ...(pipeline.definitions === undefined ? [] : fanoutFindings(pipeline.definitions))]
+  const findings = [
+    ...soundness(chart),
+    ...humanDeadlines(chart),
+    ...approvalDeadlines(chart),
+    ...(pipeline.definitions === undefined ? [] : fanoutFindings(pipeline.definitions)),
+  ]
   return [...findings.filter((finding) => finding.severity === "error"), ...findings.filter((finding) => finding.severity === "warning")]
 }
 
@@ -153,6 +159,27 @@ const humanDeadlines = (chart: Chart): Finding[] =>
       ]
     }
     return []
+  })
+
+// A call that asks a person without a deadline can hold its run in awaiting-human forever.
+const approvalDeadlines = (chart: Chart): Finding[] =>
+  [...chart.states.values()].flatMap((state): Finding[] => {
+    if (state.agent?.phase !== "awaitingApproval") return []
+    const { step, approvalTools, approvalTimeouts } = state.agent
+    const waiting = approvalTools.filter((tool) => !approvalTimeouts.includes(tool))
+    if (waiting.length === 0) return []
+    const tools = waiting.map((tool) => `"${tool}"`).join(", ")
+    return [
+      {
+        severity: "warning",
+        code: "approval-without-timeout",
+        steps: [step],
+        message: `agent "${step}": the approval of ${tools} has no timeout: a run can wait for a person forever`,
+        fix:
+          `set approval: { timeout: "4h" } on ${waiting.length === 1 ? "the tool" : "each tool"} (with when: for a predicate), or agent({ ..., approval: { timeout: "4h" } }) ` +
+          "for all of the agent's approvals: past the deadline the call is refused and the agent goes on",
+      },
+    ]
   })
 
 /** Tarjan's algorithm: strongly connected components, each in discovery order. */

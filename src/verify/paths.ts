@@ -308,7 +308,8 @@ const simplePaths = (nodes: Nodes, initial: string, maxPaths: number): PathStep[
 
 /**
  * Transition coverage: which of the machine's transitions the given paths (or simulations) take.
- * Not counted: `run.cancel` (any state, to failed) and the RouteError fallback of each route.
+ * Not counted: `run.cancel` and a journal that stops the run (any state, to failed), and the
+ * RouteError fallback of each route.
  *
  * @example
  * const { covered, total, uncovered } = coverage(supportTriage, await paths(supportTriage, { fixtures }))

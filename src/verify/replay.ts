@@ -2,6 +2,7 @@ import { ModelError, type ModelErrorReason, type RunError } from "../contract/er
 import type { RunEvent } from "../contract/events.ts"
 import type { JournalEntry } from "../contract/journal.ts"
 import type { Message, Model, ModelRequest, ModelResponse, Models } from "../contract/model.ts"
+import { type FullModelCall, fullModelCalls } from "../contract/model-calls.ts"
 import type { Pipeline } from "../run/create-runner.ts"
 import type { RunResult } from "../run/result.ts"
 import type { EvalRow } from "./evaluate/dataset.ts"
@@ -9,7 +10,8 @@ import { driveRun, type HumanReply } from "./evaluate/drive-run.ts"
 import { type JournaledVisit, pathOf, visitsOf } from "./evaluate/run-journal.ts"
 import { stableJson } from "./evaluate/stable-json.ts"
 
-type RecordedCall = Extract<JournalEntry, { type: "model.called" }>
+// Each recorded call with its full messages (an agent's journaled calls hold only what is new).
+type RecordedCall = FullModelCall<JournalEntry>
 
 /** A replayed request that did not match the recording: the step's prompt (or its input) changed. */
 export interface RequestMismatch {
@@ -47,7 +49,7 @@ export interface ReplayModel extends Model {
  */
 export const replayModel = (entries: readonly JournalEntry[]): ReplayModel => {
   const ordered = [...entries].sort((left, right) => left.seq - right.seq)
-  const recorded = ordered.filter((entry): entry is RecordedCall => entry.type === "model.called")
+  const recorded: readonly RecordedCall[] = fullModelCalls(ordered)
   const key = (messages: readonly Message[]) => stableJson(messages)
   // A failure that a later call of the same visit answered was retried: the replay skips it.
   const calls = recorded.filter(

@@ -28,7 +28,8 @@ const labelOf = (type: string, state: string): TransitionLabel | undefined =>
       : // An agent's approval state takes its step's decide event.
         type === `${state}.decide` || type === `${state.split(".")[0]}.decide`
         ? "decide"
-        : type === `${state}.expire` || type.startsWith(`xstate.after.${state}.timeout.`)
+        : // An agent's approval state expires by its step's expire event.
+          type === `${state}.expire` || type === `${state.split(".")[0]}.expire` || type.startsWith(`xstate.after.${state}.timeout.`)
           ? "timeout"
           : undefined
 

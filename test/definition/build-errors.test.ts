@@ -156,7 +156,9 @@ describe("pipeline build errors", () => {
   })
 
   it("rejects bad durations and policies with the step's name", () => {
-    expect(() => human({ decision: z.boolean(), timeout: "soon" as never })).toThrow(/cannot read "soon" as a duration/)
+    expect(() => start().step("ask", human({ decision: z.boolean(), timeout: "soon" as never }))).toThrow(
+      /step "ask": human\(\{ ... \}\).timeout must be a duration .*, got "soon"/,
+    )
     expect(() =>
       start()
         .step(
@@ -164,7 +166,7 @@ describe("pipeline build errors", () => {
           fn(() => 1, { policy: { retry: { attempts: 0 } } }),
         )
         .edges({ a: "done" }),
-    ).toThrow(/step "a": retry.attempts must be an integer >= 1/)
+    ).toThrow(/step "a": fn\(run, \{ ... \}\).policy.retry.attempts must be an integer >= 1, got 0/)
   })
 
   it("rejects something that is not a step", () => {

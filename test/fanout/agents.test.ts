@@ -39,7 +39,9 @@ describe("agents in fan-out", () => {
 
   it("refuses a bare agent as a map item, naming the step and the way to do it", () => {
     const bare = checkOne.definitions.get("ask")
-    expect(() => map({ over: () => ["a"], each: bare as never, concurrency: 1 })).toThrow(/an agent step: nest it in a pipeline and use subpipeline/)
+    expect(() => pipeline({ id: "bare", input: z.object({}) }).step("checks", map({ over: () => ["a"], each: bare as never, concurrency: 1 }))).toThrow(
+      /step "checks": map\(\{ ... \}\).each is an agent step: nest it in a pipeline and use subpipeline/,
+    )
     expect(subpipeline(checkOne, { input: () => ({ id: "a" }) }).kind).toBe("pipeline")
   })
 })

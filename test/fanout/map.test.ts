@@ -233,13 +233,14 @@ describe("map", () => {
   it("refuses a list longer than maxItems before any item starts, and a value that is not a list", async () => {
     const each = vi.fn((_: { input: number }) => 1)
     const p = pipeline({ id: "bounded", input: z.object({ numbers: z.unknown() }) })
-      .step("work", map({ over: ({ input }) => input.numbers as number[], each: fn(each), maxItems: 2 }))
+      // A run input must be JSON itself: a list of BigInts can only come from `over`.
+      .step("work", map({ over: ({ input }) => (input.numbers === "bigints" ? [1n] : input.numbers) as number[], each: fn(each), maxItems: 2 }))
       .edges({ work: "done" })
     const tooMany = await p.run({ numbers: [1, 2, 3] })
     expect(tooMany).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "too-many-items" } })
     const notAList = await p.run({ numbers: "1,2" })
     expect(notAList).toMatchObject({ status: "failed", error: { _tag: "FanoutError", step: "work", reason: "invalid-items" } })
-    const notJson = await p.run({ numbers: [1n] })
+    const notJson = await p.run({ numbers: "bigints" })
     expect(notJson).toMatchObject({
       status: "failed",
       error: { _tag: "FanoutError", step: "work", reason: "invalid-items", message: expect.stringContaining("the items must be JSON") },
@@ -298,8 +299,11 @@ describe("map", () => {
 
   it("rejects bad options with errors that name them", () => {
     const each = fn(({ input }: { input: number }) => input)
-    expect(() => map({ over: () => [1], each: fn(({ input }: { input: number }) => input, { policy: { timeout: "soon" as never } }) })).toThrow(/map each/)
-    expect(() => map({ over: () => [1], each, concurrency: 0 })).toThrow(/concurrency.*expected an integer >= 1, got 0/)
+    const added = (step: unknown) => () => pipeline({ id: "bad", input: z.object({}) }).step("items", step as never)
+    expect(added(map({ over: () => [1], each: fn(({ input }: { input: number }) => input, { policy: { timeout: "soon" as never } }) }))).toThrow(
+      /step "items": map\(\{ ... \}\).each: fn\(run, \{ ... \}\).policy.timeout must be a duration/,
+    )
+    expect(added(map({ over: () => [1], each, concurrency: 0 }))).toThrow(/concurrency must be an integer >= 1, got 0/)
     expect(() => atLeast(-1)).toThrow(/atLeast\(count\)/)
   })
 })

@@ -162,6 +162,8 @@ describe("nested pipelines", () => {
     const withHuman = pipeline({ id: "approval", input: z.object({}) })
       .step("approve", human({ decision: z.boolean() }))
       .edges({ approve: "done" })
-    expect(() => subpipeline(withHuman, { input: () => ({}) })).toThrow(/human steps \(approve\) cannot run inside another pipeline/)
+    expect(() => pipeline({ id: "parent", input: z.object({}) }).step("review", subpipeline(withHuman, { input: () => ({}) }))).toThrow(
+      /human steps \(approve\) cannot run inside another pipeline/,
+    )
   })
 })

@@ -164,8 +164,11 @@ describe("parallel", () => {
   })
 
   it("rejects a human step or a nested parallel step as a branch at run time too (JavaScript callers), naming the branch", () => {
-    expect(() => parallel({ branches: { ask: human({ decision: z.boolean() }) as never } })).toThrow(/parallel branch "ask" is a human step/)
-    expect(() => parallel({ branches: { inner: parallel({ branches: { a: fn(() => 1) } }) as never } })).toThrow(/parallel branch "inner" is a parallel step/)
-    expect(() => parallel({ branches: {} })).toThrow(/at least one branch/)
+    const added = (step: unknown) => () => pipeline({ id: "branches", input: z.object({}) }).step("fan", step as never)
+    expect(added(parallel({ branches: { ask: human({ decision: z.boolean() }) as never } }))).toThrow(
+      /step "fan": parallel\(\{ ... \}\).branches.ask is a human step/,
+    )
+    expect(added(parallel({ branches: { inner: parallel({ branches: { a: fn(() => 1) } }) as never } }))).toThrow(/branches.inner is a parallel step/)
+    expect(added(parallel({ branches: {} }))).toThrow(/at least one branch/)
   })
 })

@@ -154,8 +154,8 @@ describe("thread memory", () => {
     expect(await short.run({ message: "d" }, { models: { fast }, threadId: "t", threads })).toMatchObject({ status: "failed" })
     expect(fast.calls[0]?.request.messages.map((message) => message.content)).toEqual(["b", "c", "d"])
     expect((await threads.load("t")).messages).toHaveLength(3)
-    expect(() => llm({ model: "fast", thread: { lastMessages: -1 }, prompt: () => "x" })).toThrow(
-      "llm({ thread: { lastMessages } }): expected an integer >= 0, got -1",
+    expect(() => pipeline({ id: "bad", input: z.object({}) }).step("reply", llm({ model: "fast", thread: { lastMessages: -1 }, prompt: () => "x" }))).toThrow(
+      'step "reply": llm({ ... }).thread.lastMessages must be an integer >= 0, got -1',
     )
   })
 

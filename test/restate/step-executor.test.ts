@@ -78,7 +78,7 @@ describe("restateStepExecutor", () => {
     const result = await p.run({}, { executor: restateStepExecutor(ctx) })
     expect(result).toMatchObject({
       status: "failed",
-      error: { _tag: "StepCodeError", step: "count", message: expect.stringContaining("cannot be journaled as JSON") },
+      error: { _tag: "StepCodeError", step: "count", message: expect.stringContaining("steps.count.output.total: a BigInt is not a JSON value") },
     })
   })
 })

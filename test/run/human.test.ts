@@ -109,13 +109,16 @@ describe("human handoff", () => {
     await expect(p.decide("h1", "review", { approve: true }, { journal })).rejects.toMatchObject({ name: "ResumeError", reason: "finished" })
   })
 
-  it("applies the timeout route when the decision comes after the deadline", async () => {
+  it("refuses a decision that comes after the deadline as late; the timeout route applies", async () => {
     vi.useFakeTimers()
     const journal = memoryJournal()
     const p = approval(true)
     await p.run({ amount: 1 }, { journal, runId: "late" })
     vi.setSystemTime(Date.now() + 25 * 3_600_000)
-    expect(await p.decide("late", "review", { approve: true }, { journal })).toMatchObject({ status: "done", step: "escalate" })
+    const before = await journal.read("late")
+    await expect(p.decide("late", "review", { approve: true }, { journal })).rejects.toMatchObject({ name: "DecisionError", reason: "late" })
+    expect(await journal.read("late")).toEqual(before)
+    expect(await p.resume("late", { journal })).toMatchObject({ status: "done", step: "escalate" })
   })
 
   it("a human step can be the first step", async () => {

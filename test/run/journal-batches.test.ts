@@ -73,7 +73,7 @@ describe("journal batches", () => {
     const result = await chain.run({ n: 1 }, { journal })
     expect(result).toMatchObject({
       status: "failed",
-      error: { _tag: "CancelledError", message: expect.stringContaining("journal write failed: connection lost") },
+      error: { _tag: "JournalError", reason: "write-failed", message: expect.stringContaining("connection lost") },
     })
     const entries = await inner.read(inner.runIds()[0] as string)
     expect(typesOf(entries)).toContain("step.started")

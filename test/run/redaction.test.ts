@@ -29,7 +29,8 @@ describe("redaction", () => {
     const observed = JSON.stringify(seen)
     // call records in the journal: masked
     const toolCall = (await journal.read("s")).find((entry) => entry.type === "tool.called")
-    expect(toolCall).toMatchObject({ args: { user: "ada", password: "[redacted]" }, result: { token: "Bearer ***" } })
+    // `token` is a default secret name: masked whole, not only its bearer value
+    expect(toolCall).toMatchObject({ args: { user: "ada", password: "[redacted]" }, result: { token: "[redacted]" } })
     expect(journaled).not.toContain("sk-live-0123456789abcdef")
     // observers never see the password or the keys at all
     expect(observed).not.toContain("hunter2")

@@ -223,7 +223,10 @@ describe("resume refuses what it cannot do, writing nothing", () => {
     await vi.waitFor(() => expect(entered).toBe(true))
     const before = (await journal.read("l")).length
     lost.abort()
-    expect(await result).toMatchObject({ status: "failed", error: { _tag: "CancelledError", message: expect.stringContaining("lost the claim on run l") } })
+    expect(await result).toMatchObject({
+      status: "failed",
+      error: { _tag: "JournalError", reason: "claim-lost", message: expect.stringContaining("lost the claim on run l") },
+    })
     expect((await journal.read("l")).length).toBe(before)
   })
 

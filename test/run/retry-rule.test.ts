@@ -154,7 +154,7 @@ describe("a journal that refuses a write stops the step's user code", () => {
     const result = await work.run({}, { executor: refusing })
 
     expect(calls).toBe(0)
-    expect(result).toMatchObject({ status: "failed", error: { _tag: "CancelledError", message: expect.stringContaining("journal write failed: disk full") } })
+    expect(result).toMatchObject({ status: "failed", error: { _tag: "JournalError", step: "work", message: expect.stringContaining("disk full") } })
   }, 2_000)
 
   it("does not start a retry once a step.retried write is refused", async () => {
@@ -174,7 +174,7 @@ describe("a journal that refuses a write stops the step's user code", () => {
     const result = await work.run({}, { executor: refusing })
 
     expect(calls).toBe(1)
-    const refused = { _tag: "CancelledError", message: expect.stringContaining("journal write failed: connection lost") }
+    const refused = { _tag: "JournalError", reason: "write-failed", message: expect.stringContaining("connection lost") }
     expect(result).toMatchObject({ status: "failed", error: refused })
   }, 2_000)
 })

@@ -252,7 +252,10 @@ describe("agent step", () => {
 
   it("rejects an agent without stop rules when it is built", () => {
     // @ts-expect-error stop needs at least one rule
-    expect(() => agent({ model: "smart", prompt: () => "go", tools: {}, stop: [] })).toThrow(/at least one stop rule/)
+    const bare = agent({ model: "smart", prompt: () => "go", tools: {}, stop: [] })
+    expect(() => pipeline({ id: "unbounded", input: z.object({}) }).step("loop", bare as never)).toThrow(
+      /step "loop": agent\(\{ ... \}\).stop must be a list of at least one stop rule/,
+    )
   })
 
   void budget

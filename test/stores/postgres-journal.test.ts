@@ -96,6 +96,7 @@ describe.skipIf(!server.available)(title, () => {
       "runs.updated_at bigint",
       "runs.snapshot json",
       "runs.owner text",
+      "runs.deadline bigint",
     ])
   })
 

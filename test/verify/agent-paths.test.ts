@@ -37,8 +37,8 @@ const withAgent = pipeline({ id: "writer", input: z.object({ topic: z.string() }
   })
 
 describe("agent sub-chart verification", () => {
-  it("check() finds nothing wrong with an agent step", () => {
-    expect(check(withAgent)).toEqual([])
+  it("check() finds nothing wrong with an agent step but its approval without a deadline", () => {
+    expect(check(withAgent)).toEqual([expect.objectContaining({ severity: "warning", code: "approval-without-timeout", steps: ["write"] })])
   })
 
   it("paths reach every state of the sub-chart and cover every transition", async () => {

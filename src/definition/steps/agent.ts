@@ -1,8 +1,11 @@
 import type { z } from "zod"
+import type { DurationInput } from "../../contract/duration.ts"
 import type { Message, Model } from "../../contract/model.ts"
 import type { AgentStopContext } from "../agent-stop-rules.ts"
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { StopRule } from "../stop-rules.ts"
+import { approvalTimeoutMs, asksApproval } from "./approval.ts"
 import type { StepContext } from "./step.ts"
 import type { Tool } from "./tool.ts"
 
@@ -35,6 +38,8 @@ export interface AgentStep<TOutput, TContext> {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** The deadline of approvals whose tool sets none. */
+  readonly approval?: { readonly timeout?: DurationInput }
 }
 
 /**
@@ -73,9 +78,13 @@ export interface AgentOptions<TOutput, TInput, TSteps> {
   readonly description?: string
   /** Retries, timeouts per model turn (the attempt timeout applies to each turn). */
   readonly policy?: StepPolicy
+  /**
+   * Tool approvals of this agent: `timeout` is how long a call waits for a person when its tool
+   * sets no `approval.timeout` of its own. When it passes, the call is refused (the tool never runs)
+   * and the model is told no decision came in time.
+   */
+  readonly approval?: { readonly timeout?: DurationInput }
 }
-
-const toolKey = /^[A-Za-z][\w-]{0,63}$/
 
 /**
  * An agent step: the model decides which tools to call, in a loop bounded by stop rules. Tool
@@ -95,27 +104,41 @@ const toolKey = /^[A-Za-z][\w-]{0,63}$/
 export const agent = <TOutput = string, TInput = never, TSteps = never>(
   options: AgentOptions<TOutput, TInput, TSteps>,
 ): AgentStep<NoInfer<TOutput>, StepContext<TInput, TSteps>> => {
-  if (!Array.isArray(options.stop) || options.stop.length === 0) {
-    throw new TypeError("agent({ stop }): give at least one stop rule (maxSteps(n), budget({...}), ...): an agent loop must be bounded")
-  }
-  for (const [key, definition] of Object.entries(options.tools ?? {})) {
-    if (!toolKey.test(key))
-      throw new TypeError(`agent({ tools }): tool key "${key}" must start with a letter and use only letters, digits, "_" or "-" (at most 64)`)
-    if (typeof definition?.run !== "function") throw new TypeError(`agent({ tools }): "${key}" is not a tool: build it with tool({ name, input, run })`)
-  }
-  const integer = (name: string, value: number | undefined, fallback: number) => {
-    if (value === undefined) return fallback
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`agent({ ${name} }): expected an integer >= 1, got ${value}`)
-    return value
-  }
-  if (options.history !== undefined && !(options.history.maxTokens > 0)) {
-    throw new RangeError(`agent({ history: { maxTokens } }): expected a number > 0, got ${options.history.maxTokens}`)
-  }
-  return {
-    ...options,
-    kind: "agent",
-    stop: options.stop as AgentStep<TOutput, unknown>["stop"],
-    toolConcurrency: integer("toolConcurrency", options.toolConcurrency, 4),
-    maxToolErrors: integer("maxToolErrors", options.maxToolErrors, 3),
-  } as AgentStep<TOutput, StepContext<TInput, TSteps>>
+  // Checked with the step, by `.step()` (definition/check-steps.ts): stop rules, tools, counts, history, approval.
+  const given = optionsOf(options)
+  const tools = given["tools"]
+  return builtFrom(
+    {
+      ...given,
+      kind: "agent",
+      // Without a prototype, a tool name the model makes up ("toString") is unknown, not Object's.
+      tools: typeof tools === "object" && tools !== null && !Array.isArray(tools) ? Object.assign(Object.create(null), tools) : tools,
+      toolConcurrency: given["toolConcurrency"] ?? 4,
+      maxToolErrors: given["maxToolErrors"] ?? 3,
+    } as AgentStep<TOutput, StepContext<TInput, TSteps>>,
+    "agent(options)",
+    options,
+    true,
+  )
 }
+
+/**
+ * The tools of an agent step whose calls may ask a person, by the key the model calls them by.
+ *
+ * @example
+ * approvalToolsOf(refundAgent) // ["issueRefund"]
+ */
+export const approvalToolsOf = (step: AgentStep<unknown, unknown>): string[] =>
+  Object.entries(step.tools)
+    .filter(([, definition]) => asksApproval(definition.approval))
+    .map(([key]) => key)
+
+/**
+ * The approval tools of an agent step whose calls wait for a person only until a deadline (their
+ * own `approval.timeout`, or the agent's `approval.timeout`).
+ *
+ * @example
+ * timedApprovalToolsOf(refundAgent) // ["issueRefund"] once it has approval: { timeout: "4h" }
+ */
+export const timedApprovalToolsOf = (step: AgentStep<unknown, unknown>): string[] =>
+  approvalToolsOf(step).filter((key) => approvalTimeoutMs(step.tools[key]?.approval, step.approval?.timeout) !== undefined)

@@ -1,4 +1,5 @@
 import type * as Effect from "effect/Effect"
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { FnStep, StepContext } from "./step.ts"
 
@@ -11,4 +12,5 @@ import type { FnStep, StepContext } from "./step.ts"
 export const fn = <TOutput, TInput = never, TSteps = never>(
   run: (context: StepContext<TInput, TSteps>) => TOutput | PromiseLike<TOutput> | Effect.Effect<TOutput, unknown>,
   options: { readonly description?: string; readonly policy?: StepPolicy } = {},
-): FnStep<TOutput, StepContext<TInput, TSteps>> => ({ kind: "fn", run, ...options })
+): FnStep<TOutput, StepContext<TInput, TSteps>> =>
+  builtFrom({ ...optionsOf(options), kind: "fn", run } as FnStep<TOutput, StepContext<TInput, TSteps>>, "fn(run, options)", options, false)

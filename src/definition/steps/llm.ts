@@ -1,11 +1,13 @@
 import type { z } from "zod"
 import type { Message, Model } from "../../contract/model.ts"
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { LlmStep, StepContext } from "./step.ts"
 
 /**
  * A model call. Without `output` the step returns the model's text; with a zod schema it returns
- * the validated object (invalid output is a retryable `invalid-output` error).
+ * the validated object (invalid output is a retryable `invalid-output` error). The options are
+ * checked when the step is added to a pipeline (`.step()`), naming the step.
  *
  * @example
  * const classify = llm({
@@ -28,12 +30,5 @@ export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
   readonly thread?: boolean | { readonly lastMessages: number }
   readonly description?: string
   readonly policy?: StepPolicy
-}): LlmStep<TOutput, StepContext<TInput, TSteps>> => {
-  if (options.repair !== undefined && (!Number.isInteger(options.repair) || options.repair < 0)) {
-    throw new RangeError(`llm({ repair }): expected an integer >= 0, got ${options.repair}`)
-  }
-  if (typeof options.thread === "object" && (!Number.isInteger(options.thread.lastMessages) || options.thread.lastMessages < 0)) {
-    throw new RangeError(`llm({ thread: { lastMessages } }): expected an integer >= 0, got ${options.thread.lastMessages}`)
-  }
-  return { kind: "llm", ...options }
-}
+}): LlmStep<TOutput, StepContext<TInput, TSteps>> =>
+  builtFrom({ ...optionsOf(options), kind: "llm" } as LlmStep<TOutput, StepContext<TInput, TSteps>>, "llm(options)", options, true)

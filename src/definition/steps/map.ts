@@ -1,9 +1,9 @@
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { PipelineDefinition } from "../graph.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { ItemErrorPolicy, ItemResult, MapStep, UnitStep } from "./fanout-step.ts"
-import type { AnyStep, StepContext } from "./step.ts"
+import type { StepContext } from "./step.ts"
 import { subpipeline } from "./subpipeline.ts"
-import { checkUnit } from "./unit.ts"
 
 /**
  * The output of one nested pipeline: the output of the step that routed it to `done`.
@@ -65,18 +65,17 @@ export const map = <TItem, TItemOutput, const TPolicy extends ItemErrorPolicy = 
   /** Defaults for each item (the item step's own policy wins field by field). */
   readonly policy?: StepPolicy
 }): MapStep<MapOutput<TItemOutput, TPolicy>, StepContext<TInput, TSteps>> => {
-  const { concurrency, maxItems } = options
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
-    throw new RangeError(`map({ concurrency }): expected an integer >= 1, got ${concurrency}`)
-  if (maxItems !== undefined && !(Number.isInteger(maxItems) && maxItems >= 0))
-    throw new RangeError(`map({ maxItems }): expected an integer >= 0, got ${maxItems}`)
-  const policy = options.onItemError ?? "fail-fast"
-  if (policy !== "fail-fast" && policy !== "collect" && !(typeof policy === "object" && policy !== null && Number.isInteger(policy.atLeast))) {
-    throw new TypeError(`map({ onItemError }): expected "fail-fast", "collect" or atLeast(k), got ${JSON.stringify(policy)}`)
-  }
-  const each = isPipeline(options.each) ? (subpipeline(options.each, { input: ({ input }) => input }) as AnyStep) : (options.each as AnyStep)
-  checkUnit("map each", each)
-  return { ...options, kind: "map", each, onItemError: policy } as unknown as MapStep<MapOutput<TItemOutput, TPolicy>, StepContext<TInput, TSteps>>
+  const given = optionsOf(options)
+  const each = isPipeline(given["each"]) ? subpipeline(given["each"], { input: ({ input }) => input }) : given["each"]
+  return builtFrom(
+    { ...given, kind: "map", each, onItemError: given["onItemError"] ?? "fail-fast" } as unknown as MapStep<
+      MapOutput<TItemOutput, TPolicy>,
+      StepContext<TInput, TSteps>
+    >,
+    "map(options)",
+    options,
+    true,
+  )
 }
 
 const isPipeline = (value: unknown): value is PipelineDefinition<unknown, Record<string, unknown>> =>

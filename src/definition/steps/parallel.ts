@@ -1,7 +1,7 @@
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { ParallelStep, UnitStep } from "./fanout-step.ts"
-import type { AnyStep, OutputOf, StepContext } from "./step.ts"
-import { checkUnit } from "./unit.ts"
+import type { OutputOf, StepContext } from "./step.ts"
 
 /**
  * The outputs of a parallel step's branches, by branch name.
@@ -40,13 +40,6 @@ export const parallel = <
   readonly description?: string
   /** Defaults for the branches (a branch's own policy wins field by field). */
   readonly policy?: StepPolicy
-}): ParallelStep<TOutput, StepContext<TInput, TSteps>> => {
-  const names = Object.keys(options.branches)
-  if (names.length === 0) throw new TypeError("parallel({ branches }): give at least one branch")
-  for (const name of names) {
-    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name))
-      throw new TypeError(`parallel branch "${name}" must start with a letter and use only letters, digits, "_" or "-"`)
-    checkUnit(`parallel branch "${name}"`, options.branches[name] as AnyStep)
-  }
-  return { kind: "parallel", ...options } as ParallelStep<TOutput, StepContext<TInput, TSteps>>
-}
+}): ParallelStep<TOutput, StepContext<TInput, TSteps>> =>
+  // Branches are checked with the step, by `.step()`: a human, parallel or agent branch is refused there, by name.
+  builtFrom({ ...optionsOf(options), kind: "parallel" } as ParallelStep<TOutput, StepContext<TInput, TSteps>>, "parallel(options)", options, true)

@@ -1,3 +1,4 @@
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { FnStep, StepContext } from "./step.ts"
 
 /**
@@ -12,12 +13,20 @@ import type { FnStep, StepContext } from "./step.ts"
 export const rememberFacts = <TFacts extends Readonly<Record<string, unknown>>, TInput = never, TSteps = never>(
   select: (context: StepContext<TInput, TSteps>) => TFacts | PromiseLike<TFacts>,
   options: { readonly description?: string } = {},
-): FnStep<TFacts, StepContext<TInput, TSteps>> & { readonly remember: true } => ({
-  kind: "fn",
-  run: select,
-  remember: true,
-  description: options.description ?? "Saves facts to the thread",
-})
+): FnStep<TFacts, StepContext<TInput, TSteps>> & { readonly remember: true } => {
+  const given = optionsOf(options)
+  return builtFrom(
+    { ...given, kind: "fn", run: select, remember: true, description: given["description"] ?? "Saves facts to the thread" } as FnStep<
+      TFacts,
+      StepContext<TInput, TSteps>
+    > & {
+      readonly remember: true
+    },
+    "rememberFacts(select, options)",
+    options,
+    false,
+  )
+}
 
 /** Whether a step's output is facts for the thread. */
 export const isFactsStep = (step: unknown): boolean => (step as { readonly remember?: unknown } | undefined)?.remember === true

@@ -1,5 +1,6 @@
 import type { Model } from "../../contract/model.ts"
 import type { Passage, Retriever } from "../../contract/retriever.ts"
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { StepContext } from "./step.ts"
 
@@ -65,11 +66,11 @@ export const retrieve = <TInput = never, TSteps = never>(options: {
   readonly description?: string
   readonly policy?: StepPolicy
 }): RetrieveStep<RetrievalResult, StepContext<TInput, TSteps>> => {
-  const k = options.k ?? 4
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`retrieve({ k }): expected an integer >= 1, got ${k}`)
-  if (typeof options.retriever?.retrieve !== "function")
-    throw new TypeError("retrieve({ retriever }): expected a Retriever (an object with retrieve(query, { k, signal }))")
-  if (options.minScore !== undefined && !Number.isFinite(options.minScore))
-    throw new RangeError(`retrieve({ minScore }): expected a finite number, got ${options.minScore}`)
-  return { kind: "retrieve", ...options, k }
+  const given = optionsOf(options)
+  return builtFrom(
+    { ...given, kind: "retrieve", k: given["k"] ?? 4 } as RetrieveStep<RetrievalResult, StepContext<TInput, TSteps>>,
+    "retrieve(options)",
+    options,
+    true,
+  )
 }

@@ -1,3 +1,4 @@
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { PipelineDefinition } from "../graph.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { PipelineStep } from "./fanout-step.ts"
@@ -22,12 +23,11 @@ export const subpipeline = <TChildInput, TChildSteps, TInput = never, TSteps = n
     readonly description?: string
     readonly policy?: StepPolicy
   },
-): PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>> => {
-  if (typeof child !== "object" || child === null || !("machine" in child))
-    throw new TypeError("subpipeline(child): child must be a built pipeline (pipeline(...).step(...).edges(...))")
-  const humans = [...child.definitions].filter(([, step]) => step.kind === "human").map(([name]) => name)
-  if (humans.length > 0) {
-    throw new TypeError(`subpipeline(${child.id}): human steps (${humans.join(", ")}) cannot run inside another pipeline; keep them in the parent`)
-  }
-  return { kind: "pipeline", pipeline: child, ...options } as PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>>
-}
+): PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>> =>
+  // The child is checked with the step, by `.step()`: a child with human steps is refused there.
+  builtFrom(
+    { ...optionsOf(options), kind: "pipeline", pipeline: child } as unknown as PipelineStep<TChildSteps[keyof TChildSteps], StepContext<TInput, TSteps>>,
+    "subpipeline(child, options)",
+    options,
+    true,
+  )

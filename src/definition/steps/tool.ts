@@ -1,6 +1,8 @@
 import type { z } from "zod"
 import type { DurationInput } from "../../contract/duration.ts"
+import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
+import type { ToolApproval } from "./approval.ts"
 import type { StepContext, ToolStep } from "./step.ts"
 
 /**
@@ -39,24 +41,21 @@ export interface Tool<TArgs, TResult> {
   readonly idempotent?: boolean
   /**
    * Agents only: a person approves each call first (`true`), or the calls whose arguments the
-   * predicate picks. The run waits in `awaiting-human` for an {@link ApprovalDecision}.
+   * predicate picks, or `{ when, timeout }` (see {@link ApprovalOptions}): the run waits in
+   * `awaiting-human` for an {@link ApprovalDecision}; after `timeout` the call is refused.
    */
-  readonly approval?: boolean | ((args: TArgs) => boolean)
+  readonly approval?: ToolApproval<TArgs>
   readonly run: (args: TArgs, context: ToolCallContext) => TResult | PromiseLike<TResult>
 }
 
 /**
- * Defines a typed tool that steps (and, later, agents) can call.
+ * Defines a typed tool that steps and agents can call. It is checked (name, schemas, `run`,
+ * `approval`) with the step that uses it, when that step is added to a pipeline.
  *
  * @example
  * const add = tool({ name: "add", input: z.object({ a: z.number(), b: z.number() }), run: ({ a, b }) => a + b })
  */
-export const tool = <TArgs, TResult>(definition: Tool<TArgs, TResult>): Tool<TArgs, TResult> => {
-  if (!/^[A-Za-z][\w-]{0,63}$/.test(definition.name)) {
-    throw new TypeError(`tool name "${definition.name}" must start with a letter and use only letters, digits, "_" or "-" (at most 64)`)
-  }
-  return definition
-}
+export const tool = <TArgs, TResult>(definition: Tool<TArgs, TResult>): Tool<TArgs, TResult> => definition
 
 /**
  * A step that calls a tool with arguments computed from the run so far.
@@ -68,4 +67,10 @@ export const callTool = <TArgs, TResult, TInput = never, TSteps = never>(
   toolDefinition: Tool<TArgs, TResult>,
   args: (context: StepContext<TInput, TSteps>) => NoInfer<TArgs>,
   options: { readonly description?: string; readonly policy?: StepPolicy } = {},
-): ToolStep<TResult, StepContext<TInput, TSteps>> => ({ kind: "tool", tool: toolDefinition, args, ...options })
+): ToolStep<TResult, StepContext<TInput, TSteps>> =>
+  builtFrom(
+    { ...optionsOf(options), kind: "tool", tool: toolDefinition, args } as ToolStep<TResult, StepContext<TInput, TSteps>>,
+    "callTool(tool, args, options)",
+    options,
+    false,
+  )

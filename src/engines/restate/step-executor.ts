@@ -1,7 +1,7 @@
 import type { WorkflowContext } from "@restatedev/restate-sdk"
 import { messageOf, type RunError, serializeStepError } from "../../contract/errors.ts"
 import type { RunEvent } from "../../contract/events.ts"
-import { type Redaction, redactor, redactValue } from "../../contract/redaction.ts"
+import { type Redaction, redactor } from "../../contract/redaction.ts"
 import { type StepExecutor, silentClock } from "../../run/executor.ts"
 import type { RunServices } from "../../run/services.ts"
 
@@ -26,7 +26,6 @@ type VisitRecord = ({ readonly done: unknown } | { readonly error: RunError }) &
  */
 export const restateStepExecutor = (ctx: WorkflowContext, options: { readonly redact?: Redaction } = {}): StepExecutor => {
   const redaction = redactor(options.redact)
-  const keys = new Set((options.redact?.keys ?? []).map((key) => key.toLowerCase()))
   return {
     clock: silentClock,
     runStep: async <TOutcome>(key: string, run: (services: RunServices) => Promise<TOutcome>, services: RunServices): Promise<TOutcome> => {
@@ -37,7 +36,7 @@ export const restateStepExecutor = (ctx: WorkflowContext, options: { readonly re
         try {
           outcome = { done: await run(buffered), events: events.map(redaction.journal) }
         } catch (error) {
-          outcome = { error: redactValue(serializeStepError(stepOf(key), error), keys) as RunError, events: events.map(redaction.journal) }
+          outcome = { error: redaction.error(serializeStepError(stepOf(key), error)), events: events.map(redaction.journal) }
         }
         // What cannot be journaled as JSON fails the step here, as a value, instead of failing ctx.run.
         try {

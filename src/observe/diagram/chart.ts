@@ -142,6 +142,8 @@ export const chartOf = (pipeline: PipelineDefinition<unknown, Record<string, unk
         ? ended("failed")
         : list(state.invoke?.onError ?? state.on?.[`xstate.error.actor.${name}`])
     for (const transition of failing) {
+      // A journal that refused a write stops the run from any step: not an edge of the graph.
+      if (transition.guard?.type === "journalStopped") continue
       const to = targetOf(transition)
       if (transition.guard?.type === "stops") add({ from: name, to, kind: "stopped", label: stopLabel(transition.guard.params.to) })
       else add({ from: name, to, kind: human ? "timeout" : "error", label: human ? "timeout" : "error" })

@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk"
 import type { GenerateOptions, Model, ModelRequest, ModelResponse } from "../../contract/model.ts"
-import { modelError, withStreamTimeouts } from "../shared.ts"
+import { keyMasking, modelError, withStreamTimeouts } from "../shared.ts"
 import { type ErrorSubject, toModelError } from "./errors.ts"
 import { type MessagesBody, type OutputTool, toMessagesBody } from "./request.ts"
 import { blocksOfMessage, toModelResponse } from "./response.ts"
@@ -88,6 +88,9 @@ export const anthropic = (options: AnthropicOptions): Model => {
     if (apiKey === undefined || apiKey === "") {
       throw modelError(subject.provider, subject.model, "authentication", "no Anthropic API key: set ANTHROPIC_API_KEY or pass anthropic({ apiKey })")
     }
+    // `redactSecrets` knows keys shaped `sk-…`; a gateway's key of any other shape, echoed in a 401
+    // body or an answer, is masked by value before anything is journaled, shown or returned.
+    const masking = keyMasking([apiKey])
     const client = await clientFor(apiKey)
     const { body, outputTool } = toMessagesBody(request, { model: options.model, maxOutputTokens: options.maxOutputTokens ?? 4096 })
     // Our own controller, so a stream timeout can close the request as well as the caller's signal.
@@ -97,13 +100,15 @@ export const anthropic = (options: AnthropicOptions): Model => {
     try {
       if (generateOptions.onDelta === undefined) {
         const message = await client.messages.create(body, { signal: controller.signal })
-        return toModelResponse({ blocks: blocksOfMessage(message.content), stopReason: message.stop_reason, usage: message.usage }, outputTool, subject)
+        return masking.response(
+          toModelResponse({ blocks: blocksOfMessage(message.content), stopReason: message.stop_reason, usage: message.usage }, outputTool, subject),
+        )
       }
-      return await streamAnswer(client, body, outputTool, generateOptions, controller)
+      return masking.response(await streamAnswer(client, body, outputTool, generateOptions, controller, masking.text))
     } catch (error) {
       // However the SDK reports an abort (an error, or a stream that just ends), the caller gets its reason.
       signal.throwIfAborted()
-      throw toModelError(error, subject)
+      throw masking.error(toModelError(error, subject))
     } finally {
       signal.removeEventListener("abort", forwardAbort)
     }
@@ -115,6 +120,7 @@ export const anthropic = (options: AnthropicOptions): Model => {
     outputTool: OutputTool | undefined,
     generateOptions: GenerateOptions,
     controller: AbortController,
+    mask: (text: string) => string,
   ): Promise<ModelResponse> => {
     // The wait for response headers is inside the iteration, so the first-token timeout covers a slow first byte.
     async function* events(): AsyncGenerator<StreamEvent> {
@@ -134,7 +140,8 @@ export const anthropic = (options: AnthropicOptions): Model => {
         return error
       },
     })
-    const onDelta = generateOptions.onDelta ?? (() => {})
+    const delta = generateOptions.onDelta ?? (() => {})
+    const onDelta = (text: string) => delta(mask(text))
     const answer = await readStream(timed, { onText: onDelta, streamTool: outputTool?.wrapped === false ? outputTool.name : undefined })
     generateOptions.signal.throwIfAborted()
     if (!answer.complete) throw modelError(subject.provider, subject.model, "network", "Anthropic stream ended before message_stop")

@@ -1,6 +1,6 @@
 import type * as OpenAISdk from "openai"
 import { type ModelError, type ModelErrorReason, messageOf } from "../../contract/errors.ts"
-import { isNetworkFailure, modelError, reasonForStatus, retryAfterMs } from "../shared.ts"
+import { isNetworkFailure, maskKeys, modelError, reasonForStatus, retryAfterMs } from "../shared.ts"
 
 /** Who made the failing call, and values that must never reach a message (the API key). */
 export interface ErrorContext {
@@ -69,7 +69,7 @@ export const failure = (
   reason: ModelErrorReason,
   message: string,
   extra: { readonly status?: number; readonly retryAfterMs?: number; readonly retryable?: boolean } = {},
-): ModelError => modelError(context.provider, context.model, reason, scrub(`${context.provider} (${context.model}): ${message}`, context.secrets), extra)
+): ModelError => modelError(context.provider, context.model, reason, maskKeys(`${context.provider} (${context.model}): ${message}`, context.secrets), extra)
 
 const classify = (context: ErrorContext, message: string, details: Details): ModelError => {
   // Some compatible servers (OpenRouter) put an HTTP status in `code` of a mid-stream error.
@@ -88,8 +88,3 @@ const connectionMessage = (error: Error): string => {
   const cause = (error as { cause?: unknown }).cause
   return cause === undefined ? error.message : `${error.message} (${messageOf(cause)})`
 }
-
-// `redactSecrets` knows OpenAI-style keys; compatible servers use other shapes, so the key in use
-// is masked by value too.
-const scrub = (text: string, secrets: readonly string[]): string =>
-  secrets.reduce((masked, secret) => (secret.length >= 8 ? masked.replaceAll(secret, "***") : masked), text)

@@ -1,6 +1,7 @@
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions"
 import type { ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming } from "openai/resources/responses/responses"
 import type { Model } from "../../contract/model.ts"
+import { keyMasking } from "../shared.ts"
 import { type ChatDialect, chatBody } from "./chat-request.ts"
 import { readChatCompletion, readChatStream } from "./chat-response.ts"
 import { type Connection, connect } from "./client.ts"
@@ -20,15 +21,19 @@ export const chatModel = (connection: Connection, dialect: ChatDialect): Model =
     generate: (request, options) =>
       run(options, async ({ client, signal, context, stream }) => {
         const { onDelta } = options
+        // A server that echoes the key in its answer must not put it in the journal either.
+        const masking = keyMasking(context.secrets)
         if (onDelta === undefined) {
           const body = chatBody(connection.model, request, dialect, false) as ChatCompletionCreateParamsNonStreaming
-          return readChatCompletion(await jsonBody(client.chat.completions.create(body, { signal }).asResponse()), context)
+          return masking.response(readChatCompletion(await jsonBody(client.chat.completions.create(body, { signal }).asResponse()), context))
         }
         const body = chatBody(connection.model, request, dialect, true) as ChatCompletionCreateParamsStreaming
-        return readChatStream(
-          stream(() => client.chat.completions.create(body, { signal })),
-          context,
-          onDelta,
+        return masking.response(
+          await readChatStream(
+            stream(() => client.chat.completions.create(body, { signal })),
+            context,
+            (text) => onDelta(masking.text(text)),
+          ),
         )
       }),
   }
@@ -43,15 +48,18 @@ export const responsesModel = (connection: Connection): Model => {
     generate: (request, options) =>
       run(options, async ({ client, signal, context, stream }) => {
         const { onDelta } = options
+        const masking = keyMasking(context.secrets)
         if (onDelta === undefined) {
           const body = responsesBody(connection.model, request, false) as ResponseCreateParamsNonStreaming
-          return readResponse(await jsonBody(client.responses.create(body, { signal }).asResponse()), context)
+          return masking.response(readResponse(await jsonBody(client.responses.create(body, { signal }).asResponse()), context))
         }
         const body = responsesBody(connection.model, request, true) as ResponseCreateParamsStreaming
-        return readResponseStream(
-          stream(() => client.responses.create(body, { signal })),
-          context,
-          onDelta,
+        return masking.response(
+          await readResponseStream(
+            stream(() => client.responses.create(body, { signal })),
+            context,
+            (text) => onDelta(masking.text(text)),
+          ),
         )
       }),
   }

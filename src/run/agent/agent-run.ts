@@ -15,13 +15,16 @@ import { addUsage, emptyUsage } from "../../contract/usage.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import { type ResolvedPolicy, resolvePolicy, type StepPolicy } from "../../definition/policy.ts"
 import type { AgentStep } from "../../definition/steps/agent.ts"
+import { callNeedsApproval } from "../../definition/steps/approval.ts"
 import type { AnyStep, StepContext } from "../../definition/steps/step.ts"
 import type { Tool } from "../../definition/steps/tool.ts"
 import { type AttemptScope, cancelledError, type OnRetry, runAttempts } from "../attempt.ts"
 import { executeStep } from "../execute-step.ts"
+import { outputRefusal } from "../json-values.ts"
 import type { RunServices, StepRun, UsageTally } from "../services.ts"
 import { StepJournal } from "../step-journal.ts"
 import { callModel, jsonSchemaOf, parseOutput, promptMessages, repairPrompt, withFallback } from "../steps/run-llm.ts"
+import { journaledFrom, recordingConversation } from "./journaled-conversation.ts"
 import { trimHistory } from "./trim-history.ts"
 
 interface AgentGraph {
@@ -66,11 +69,7 @@ const approvalOf = (step: AgentStep<unknown, unknown>, toolCall: ToolCall): Pend
   if (definition.approval === true) return "needed"
   const args = definition.input.safeParse(toolCall.arguments)
   if (!args.success) return "none"
-  try {
-    return definition.approval(args.data) ? "needed" : "none"
-  } catch {
-    return "needed"
-  }
+  return callNeedsApproval(definition.approval, args.data) ? "needed" : "none"
 }
 
 const freshTally = (): UsageTally => ({ ...emptyUsage })
@@ -138,7 +137,7 @@ export const runAgentTurn = async (
       ...(step.maxOutputTokens === undefined ? {} : { maxOutputTokens: step.maxOutputTokens }),
     }
     const tally = freshTally()
-    const journal = new StepJournal(services.record, name)
+    const journal = new StepJournal(services.record, name, services.journalFailure)
     const onRetry: OnRetry = (failedAttempt, error, delayMs) =>
       journal.record({ type: "step.retried", ...turnBase, attempt: failedAttempt, error: serializeStepError(name, error), delayMs, at: Date.now() })
     // The step's timeout bounds one model turn (its retries and fallbacks), not the whole loop.
@@ -150,7 +149,8 @@ export const runAgentTurn = async (
       policy,
       services,
       scope,
-      record: journal.record,
+      // The journal keeps only what the conversation gained since the call before.
+      record: recordingConversation(journal.record, messages, request.messages, journaledFrom(services, name, visit, turn, conversation.askedWith)),
       usage: tally,
       base: turnBase,
       tally: { attempts: 1 },
@@ -178,6 +178,9 @@ export const runAgentTurn = async (
   if (calls.length > 0) return common
   const parsed = parseAnswer(step, text)
   if (!parsed.success) return { ...common, invalid: parsed.feedback }
+  // An output schema may transform the answer (into a Date, say): what a journal cannot keep fails the step.
+  const refused = outputRefusal(name, stepName, parsed.value)
+  if (refused !== undefined) return fail(refused, usage)
   let next: string
   try {
     next = edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output: parsed.value, input: context.input, steps: context.steps, visit })
@@ -225,11 +228,15 @@ export const runAgentTools = async (
   const name = journaledName(services, stepName)
   const { visit, turns } = conversation
   const base = { runId: services.runId, step: name, visit }
-  const journaled = new StepJournal(services.record, name)
+  const journaled = new StepJournal(services.record, name, services.journalFailure)
   let ranLive = false
   const runOne = async (pending: PendingCall): Promise<CallResult> => {
     const result = (content: string, isError: boolean, ran = true): CallResult => ({ callId: pending.id, name: pending.name, content, isError, ran })
-    if (typeof pending.approval === "object") return result(`A person reviewing this call rejected it: ${pending.approval.rejected}`, true, false)
+    if (typeof pending.approval === "object") {
+      // A deadline that passed refuses the call like a person would, but the model is told which it was.
+      const refusal = pending.approval.expired === true ? pending.approval.rejected : `A person reviewing this call rejected it: ${pending.approval.rejected}`
+      return result(refusal, true, false)
+    }
     // The turn is part of the key: a model's call ids need only be unique within its answer.
     const key = `${visitKey(name, visit)}#${turns}#${pending.id}`
     const replayed = services.replay?.toolResults?.get(key)

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { createActor } from "xstate"
-import type { MachineOutput } from "../../compile/run-context.ts"
+import { type MachineOutput, machineEvents } from "../../compile/run-context.ts"
 import { type RunError, StepCodeError, type StepError, serializeStepError } from "../../contract/errors.ts"
 import type { NestedPipeline, PipelineStep } from "../../definition/steps/fanout-step.ts"
 import type { RunServices, StepRun } from "../services.ts"
@@ -46,7 +46,7 @@ export const runChild = (child: NestedPipeline, input: unknown, prefix: string, 
       ...(services.inspect === undefined ? {} : { inspect: services.inspect }),
     })
     attachServices(actor.system, { ...services, path: prefix })
-    const onAbort = () => actor.send({ type: "run.cancel", reason: "the parent step was cancelled" })
+    const onAbort = () => actor.send({ type: machineEvents.cancel, reason: "the parent step was cancelled" })
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== "done") return

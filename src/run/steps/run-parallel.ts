@@ -6,6 +6,7 @@ import type { PipelineGraph } from "../../definition/graph.ts"
 import type { ParallelStep } from "../../definition/steps/fanout-step.ts"
 import type { AnyStep } from "../../definition/steps/step.ts"
 import { executeStep } from "../execute-step.ts"
+import { outputRefusal } from "../json-values.ts"
 import type { RunServices } from "../services.ts"
 import { parallelStartedAt } from "../services.ts"
 import { runUnit, unitPolicy } from "./run-unit.ts"
@@ -52,7 +53,9 @@ export const joinParallel = async (graph: PipelineGraph, step: string, context: 
   const stepContext = { input: context.input, steps: context.steps, visit, runId: services.runId, signal }
   let done: StepDone
   try {
-    const output = definition.join === undefined ? outputs : await definition.join(outputs, stepContext)
+    const joined = definition.join === undefined ? outputs : await definition.join(outputs, stepContext)
+    // As for any step: nothing returned is null, and a value a journal cannot keep fails the step.
+    const output = joined === undefined ? null : joined
     const next = edge.select === undefined ? (edge.targets[0] as string) : edge.select({ output, input: context.input, steps: context.steps, visit })
     done = { output, next }
   } catch (thrown) {
@@ -64,6 +67,11 @@ export const joinParallel = async (graph: PipelineGraph, step: string, context: 
     const error = undeclaredTarget(name, done.next, edge.targets)
     await services.record({ type: "step.failed", ...base, error, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
     throw error
+  }
+  const refused = outputRefusal(name, step, done.output)
+  if (refused !== undefined) {
+    await services.record({ type: "step.failed", ...base, error: refused, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
+    throw refused
   }
   await services.record({ type: "step.finished", ...base, output: done.output, next: done.next, attempts: 1, durationMs: Date.now() - started, at: Date.now() })
   return done

@@ -1,7 +1,8 @@
 import { z } from "zod"
+import { toMillis } from "../../contract/duration.ts"
 import { messageOf, serializeStepError, ToolError, withEvidenceOf } from "../../contract/errors.ts"
 import type { ToolStep } from "../../definition/steps/step.ts"
-import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
+import { type AttemptScope, fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
 import type { StepRun } from "../services.ts"
 import { codeFailure, settleCode } from "./run-code.ts"
 
@@ -11,7 +12,19 @@ import { codeFailure, settleCode } from "./run-code.ts"
  * the output.
  */
 export const runTool = (step: ToolStep<unknown, unknown>, stepRun: StepRun): Promise<unknown> =>
-  runAttempts(stepRun.scope, (signal) => toolAttempt(step, stepRun, signal), { toError: (thrown) => codeFailure(stepRun.name, thrown), settlesOnAbort: true })
+  runAttempts(withToolTimeout(stepRun.scope, step.tool), (signal) => toolAttempt(step, stepRun, signal), {
+    toError: (thrown) => codeFailure(stepRun.name, thrown),
+    settlesOnAbort: true,
+  })
+
+// The tool's own `timeout` bounds each call, as it does for an agent's calls; a step's shorter
+// `attemptTimeout` still wins.
+const withToolTimeout = (scope: AttemptScope, definition: ToolStep<unknown, unknown>["tool"]): AttemptScope => {
+  if (definition.timeout === undefined) return scope
+  const toolMs = toMillis(definition.timeout, `tool "${definition.name}": timeout`)
+  const attemptTimeoutMs = Math.min(scope.policy.attemptTimeoutMs ?? Number.POSITIVE_INFINITY, toolMs)
+  return attemptTimeoutMs === scope.policy.attemptTimeoutMs ? scope : { ...scope, policy: { ...scope.policy, attemptTimeoutMs } }
+}
 
 const toolAttempt = async (step: ToolStep<unknown, unknown>, { name, context, record, base }: StepRun, signal: AbortSignal): Promise<unknown> => {
   const definition = step.tool
