@@ -43,9 +43,6 @@ export const agentToolsActor = "agent.tools"
 /** The name of the delay after which an agent's pending approval expires. */
 export const approvalDelayOf = (step: string): string => `${step}.approval`
 
-// Node's timers take at most 2^31 - 1 ms (about 24.8 days); a longer delay would fire at once.
-const longestDelay = 2_147_483_647
-
 /** `4h`, `90s`, `300ms`: how the model is told the deadline it missed. */
 const describeMs = (ms: number): string => {
   for (const [unit, size] of [
@@ -347,7 +344,8 @@ export const agentImplementations = (graph: AgentGraph) => {
       approvalDelayOf(step),
       ({ context }: { context: RunContext }) => {
         const deadline = context.waiting?.step === step ? context.waiting.deadline : null
-        return deadline === null ? 0 : Math.min(longestDelay, Math.max(0, deadline - Date.now()))
+        // A run's clock reaches delays past Node's 24.8-day timer limit in hops (run/executor.ts).
+        return deadline === null ? 0 : Math.max(0, deadline - Date.now())
       },
     ]),
   )

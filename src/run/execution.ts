@@ -13,6 +13,7 @@ import type { PipelineGraph } from "../definition/graph.ts"
 import type { RunHandle, RunOptions } from "./create-runner.ts"
 import { checkDecision } from "./decisions.ts"
 import { discardingJournal } from "./discarding-journal.ts"
+import { longTimerClock } from "./executor.ts"
 import { humanPauses } from "./human-pause.ts"
 import { boundedClaim } from "./journal-failure.ts"
 import { journalWriter } from "./journal-writer.ts"
@@ -89,7 +90,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     },
     ...(runOptions.inspect === undefined ? {} : { inspect: runOptions.inspect }),
     // An engine that keeps human deadlines durably (Restate) gives a clock whose timers never fire.
-    ...(runOptions.executor?.clock === undefined ? {} : { clock: runOptions.executor.clock }),
+    clock: runOptions.executor?.clock ?? longTimerClock,
   })
   // A step actor starts before the parent's subscribers hear of the new state, so both places
   // note the state: the route is journaled once, before the step's own events.

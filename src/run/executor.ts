@@ -54,3 +54,26 @@ export const silentClock: Clock = {
  */
 export const throughExecutor = <TOutcome>(services: RunServices, key: string, run: (services: RunServices) => Promise<TOutcome>): Promise<TOutcome> =>
   services.executor === undefined ? run(services) : services.executor.runStep(key, run, services)
+
+// Node runs a timer of more than 2^31 - 1 ms (about 24.8 days) after 1 ms: a human step with a
+// 30-day deadline would time out at once. Longer delays are reached in hops of at most that.
+const longestTimer = 2_147_483_647
+
+/**
+ * The clock a run's machine uses unless its engine gives one: real timers, of any length.
+ *
+ * @example
+ * const actor = createActor(machine, { clock: longTimerClock })
+ */
+export const longTimerClock: Clock = {
+  setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
+    const handle: { timer?: ReturnType<typeof setTimeout> } = {}
+    const due = Date.now() + ms
+    const arm = (left: number) => {
+      handle.timer = setTimeout(() => (due - Date.now() > 0 && left > longestTimer ? arm(due - Date.now()) : fn()), Math.min(left, longestTimer))
+    }
+    arm(ms)
+    return handle
+  },
+  clearTimeout: (handle: unknown) => clearTimeout((handle as { timer?: ReturnType<typeof setTimeout> } | undefined)?.timer),
+}
