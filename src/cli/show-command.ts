@@ -4,6 +4,7 @@ import type { JournalEntry } from "../contract/journal.ts"
 import { checkJournal } from "../contract/journal-check.ts"
 import type { Message } from "../contract/model.ts"
 import { messagesOfCall } from "../contract/model-calls.ts"
+import { redactor } from "../contract/redaction.ts"
 import { type RunTrace, type StepVisit, traceOf } from "../observe/diagram/run-trace.ts"
 import { exitCodes, type Output, requireDurable, withJournal } from "./commands.ts"
 import { mask } from "./journal-option.ts"
@@ -36,7 +37,9 @@ export const showCommand = async (runId: string, options: ShowOptions, output: O
   requireDurable("show", options.journal)
   return withJournal(options.journal, async ({ journal, durable }) => {
     // A corrupt journal is refused in one line (exit 2), not drawn as a timeline that makes no sense.
-    const entries = checkJournal(runId, await journal.read(runId))
+    // Shown as observers see a run: fields named like a secret are masked in inputs and outputs too.
+    const show = redactor(undefined)
+    const entries = checkJournal(runId, await journal.read(runId)).map((entry) => ({ ...show.full(entry), seq: entry.seq }) as JournalEntry)
     if (entries.length === 0) throw new UsageError(`run ${runId} is not in the journal ${mask(durable ?? "")}`)
     if (options.json === true) {
       const trace = traceOf(entries)

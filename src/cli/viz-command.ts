@@ -1,5 +1,7 @@
 import { writeFileSync } from "node:fs"
 import type { JournalEntry } from "../contract/journal.ts"
+import { checkJournal } from "../contract/journal-check.ts"
+import { redactor } from "../contract/redaction.ts"
 import { toHtml } from "../observe/diagram/html.ts"
 import { toMermaid } from "../observe/diagram/mermaid.ts"
 import { openJournal } from "./journal-option.ts"
@@ -67,7 +69,9 @@ export const vizCommand = async (file: string, options: VizOptions, output: VizO
 const readRun = async (runId: string, journalValue: string, pipelineId: string): Promise<readonly JournalEntry[]> => {
   const opened = await openJournal(journalValue)
   try {
-    const entries = await opened.journal.read(runId)
+    // Drawn as observers see a run: fields named like a secret are masked in inputs and outputs too.
+    const show = redactor(undefined)
+    const entries = checkJournal(runId, await opened.journal.read(runId)).map((entry) => ({ ...show.full(entry), seq: entry.seq }) as JournalEntry)
     if (entries.length === 0) throw new UsageError(`no run "${runId}" in ${journalValue}`)
     const started = entries.find((entry) => entry.type === "run.started")
     if (started?.type === "run.started" && started.pipeline !== pipelineId) {

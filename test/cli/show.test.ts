@@ -79,8 +79,18 @@ const misrouted = pipeline({ id: "misrouted", input: z.object({}) })
     }),
   })
 
+// Fields named like secrets in the run input and a step's output: journaled exactly (a resume
+// replays them), masked wherever the run is shown.
+const keyed = pipeline({ id: "keyed", input: z.object({ account: z.object({ apiKey: z.string() }) }) })
+  .step(
+    "login",
+    fn(() => ({ sessionToken: "tok-show-secret-0123456789", user: "dana" })),
+  )
+  .edges({ login: "done" })
+
 let database = ""
 const runIds = {
+  keyed: "run-keyed",
   support: "run-support",
   failing: "run-failing",
   reviewed: "run-reviewed",
@@ -107,6 +117,7 @@ beforeAll(async () => {
   expect(await crashing.run({}, { journal: asJournal, runId: runIds.crashing })).toMatchObject({ status: "failed" })
   expect(await misrouted.run({}, { journal: asJournal, runId: runIds.misrouted })).toMatchObject({ status: "awaiting-human" })
   expect(await misrouted.decide(runIds.misrouted, "review", { approve: true }, { journal: asJournal })).toMatchObject({ status: "failed" })
+  expect(await keyed.run({ account: { apiKey: "key-show-secret-0123456789" } }, { journal: asJournal, runId: runIds.keyed })).toMatchObject({ status: "done" })
   supportEntries = await journal.read(runIds.support)
   journal.close()
 })
@@ -116,6 +127,19 @@ afterAll(removeTemporaryFolders)
 const show = (...args: string[]) => cli("show", ...args, "--journal", `sqlite:${database}`)
 
 describe("switchboard show", () => {
+  it("masks fields named like secrets in the run input and step outputs, in the timeline and in --json", async () => {
+    for (const args of [
+      [runIds.keyed, "--full"],
+      [runIds.keyed, "--json"],
+    ]) {
+      const { code, stdout } = await show(...args)
+      expect(code).toBe(0)
+      expect(stdout).not.toContain("show-secret")
+      expect(stdout).toContain("dana")
+    }
+    expect((await show(runIds.keyed, "--json")).stdout).toContain("[redacted]")
+  })
+
   it("prints each visit with its retries, repair, model and tool calls, tokens, cost and route", async () => {
     const { code, stdout, stderr } = await show(runIds.support)
     expect(stderr).toBe("")
