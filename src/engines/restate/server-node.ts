@@ -178,7 +178,14 @@ export const waitFor = async (url: string, timeoutMs: number, logTail: () => str
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new RestateServerError("start-failed", `restate-server exited (${child.exitCode ?? child.signalCode}) before ${url} answered`, logTail())
+      const log = logTail()
+      // The log's last lines say why (a port taken meanwhile, a bad config): in the message, where a test report shows it.
+      const why = log.trim().split("\n").slice(-5).join("\n")
+      throw new RestateServerError(
+        "start-failed",
+        `restate-server exited (${child.exitCode ?? child.signalCode}) before ${url} answered${why === "" ? "" : `:\n${why}`}`,
+        log,
+      )
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { arch, platform, tmpdir } from "node:os"
@@ -100,10 +100,29 @@ export const startRestateServer = async (options: RestateServerOptions = {}): Pr
       `no restate-server binary for ${platform()}-${arch()}: install @restatedev/restate-server (it brings the binary as an optional dependency)`,
     )
   }
+  // Free ports are picked before the server binds them, so another process can take one between
+  // the two (tests start clusters side by side): a node that exits at start is tried again on new
+  // ports in a fresh directory, twice, before the failure is reported.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCluster(binary, options, attempt)
+    } catch (error) {
+      if (!(error instanceof RestateServerError && error.reason === "start-failed") || attempt >= 3) throw error
+    }
+  }
+}
+
+const startCluster = async (binary: string, options: RestateServerOptions, attempt: number): Promise<RestateServer> => {
   const count = options.nodes ?? 1
   const replication = options.replication ?? (count === 1 ? 1 : 2)
   const owned = options.baseDirectory === undefined
-  const baseDirectory = options.baseDirectory ?? mkdtempSync(join(tmpdir(), "switchboard-restate-"))
+  const baseDirectory =
+    options.baseDirectory === undefined
+      ? mkdtempSync(join(tmpdir(), "switchboard-restate-"))
+      : attempt === 1
+        ? options.baseDirectory
+        : join(options.baseDirectory, `attempt-${attempt}`)
+  mkdirSync(baseDirectory, { recursive: true })
   const timeoutMs = options.startTimeoutMs ?? 60_000
   const ports = await Promise.all(Array.from({ length: count }, async () => ({ fabric: await freePort(), ingress: await freePort(), admin: await freePort() })))
   const fabricAddresses = ports.map((port) => `http://127.0.0.1:${port.fabric}/`)
