@@ -28,7 +28,8 @@ export interface PipelineBuilder<TInput, TSteps> {
    * {@link PipelineDefinitionError} naming the step and the field when the name or the definition is wrong.
    */
   step<const TName extends string, TOutput>(
-    name: TName extends keyof TSteps ? never : TName,
+    // A repeated name fails with a message type naming it, not with `never`.
+    name: TName extends keyof TSteps ? `step "${TName}" is already defined: give each step its own name` : TName,
     step: Step<TOutput, StepContext<TInput, TSteps>>,
   ): PipelineBuilder<TInput, TSteps & { readonly [K in TName]: TOutput }>
   /**

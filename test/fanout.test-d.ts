@@ -57,11 +57,18 @@ describe("fan-out types", () => {
     })
   })
 
-  it("does not compile a human step as a branch or an item", () => {
-    // @ts-expect-error a branch cannot wait for a person
-    parallel({ branches: { ask: human({ decision: z.boolean() }) } })
-    // @ts-expect-error nor can an item
-    map({ over: () => [1], each: human({ decision: z.boolean() }) })
+  it("types a human branch or item by its decision, and a collected parallel step by ItemResult", () => {
+    const asked = parallel({ branches: { ask: human({ decision: z.boolean() }), count: fn(() => 1) } })
+    expectTypeOf(asked).toEqualTypeOf<ReturnType<typeof parallel<{ ask: boolean; count: number }>>>()
+    map({ over: () => [1], each: human({ decision: z.boolean(), prompt: ({ input }: { input: number }) => `${input}?` }) })
+    parallel({
+      onBranchError: "collect",
+      branches: { ask: human({ decision: z.boolean() }) },
+      join: ({ ask }) => {
+        expectTypeOf(ask).toEqualTypeOf<ItemResult<boolean>>()
+        return ask.ok
+      },
+    })
   })
 
   it("types a map's output by its item step and its failure policy", () => {

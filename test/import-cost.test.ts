@@ -7,7 +7,7 @@ const run = promisify(execFile)
 // What `import "switchboard"` loads decides its cold-start cost (DESIGN.md: under 100 ms); the
 // benchmark measures the time, this test pins down the modules.
 describe("import switchboard", () => {
-  it("loads no provider SDK, database driver, tracer, graph library, zod or Effect runtime", async () => {
+  it("loads no provider SDK, database driver, tracer, graph library, HTTP framework, layout engine, MCP client, TypeScript loader, zod or Effect runtime", async () => {
     const probe = `
       import { registerHooks } from "node:module"
       const loaded = []
@@ -18,7 +18,9 @@ describe("import switchboard", () => {
     const loaded = JSON.parse(stdout) as string[]
     const heavy = loaded.filter(
       (url) =>
-        /\/node_modules\/(openai|@anthropic-ai|pg|@opentelemetry|@xstate\/graph|@statelyai|zod)\//.test(url) ||
+        /\/node_modules\/(openai|@anthropic-ai|pg|@opentelemetry|@xstate\/graph|@statelyai|zod|hono|@hono|elkjs|@modelcontextprotocol|@ai-sdk|ai|tsx)\//.test(
+          url,
+        ) ||
         url.endsWith("/effect/dist/Effect.js") ||
         url === "node:sqlite",
     )

@@ -8,12 +8,16 @@ import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { installTsconfig, notRunOffline, readmeSnippets } from "./readme-snippets.ts"
 
 const run = promisify(execFile)
 const repository = fileURLToPath(new URL("..", import.meta.url))
 const manifest = JSON.parse(await readFile(join(repository, "package.json"), "utf8")) as {
   dependencies: Record<string, string>
   devDependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+  engines: { node: string }
+  files: string[]
 }
 // npm and the installed bin run on the Node that runs this test (24), not whatever `node` is first on PATH.
 const environment = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}` }
@@ -24,6 +28,20 @@ let project = ""
 // The package is built and packed in a staging copy, so concurrent test runs never race on the repo's dist/.
 let staging = ""
 let packedFiles: string[] = []
+let tarballPath = ""
+// What a user installs beside switchboard (README, Install), at the versions this repository tests with.
+const installedBeside = [
+  "zod",
+  "xstate",
+  "effect",
+  "openai",
+  "@anthropic-ai/sdk",
+  "@restatedev/restate-sdk",
+  "@types/node",
+  "@modelcontextprotocol/sdk",
+  "@ai-sdk/provider",
+  "@ai-sdk/openai-compatible",
+]
 
 const filesUnder = async (folder: string): Promise<string[]> => {
   const entries = await readdir(folder, { withFileTypes: true, recursive: true })
@@ -39,23 +57,17 @@ beforeAll(async () => {
   // declarations from tsc, JavaScript bundled per public entry by rolldown.
   await exec(join(repository, "node_modules/.bin/tsc"), ["-p", join(repository, "tsconfig.build.json"), "--outDir", join(staging, "dist")], repository)
   await exec(process.execPath, [join(repository, "node_modules/rolldown/bin/cli.mjs"), "-c", "rolldown.config.mjs", "--dir", join(staging, "dist")], repository)
-  for (const file of ["package.json", "README.md"]) if (existsSync(join(repository, file))) await copyFile(join(repository, file), join(staging, file))
+  for (const file of ["package.json", "README.md", "LICENSE", "CHANGELOG.md"])
+    if (existsSync(join(repository, file))) await copyFile(join(repository, file), join(staging, file))
   const packed = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDirectory], staging)
   const [tarball] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   if (tarball === undefined) throw new Error(`npm pack printed no tarball: ${packed.stdout}`)
   packedFiles = tarball.files.map((file) => file.path)
+  tarballPath = join(packDirectory, tarball.filename)
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
   await exec(
     "npm",
-    [
-      "install",
-      "--prefer-offline",
-      "--no-audit",
-      "--no-fund",
-      join(packDirectory, tarball.filename),
-      `zod@${manifest.dependencies["zod"]}`,
-      `@types/node@${manifest.devDependencies["@types/node"]}`,
-    ],
+    ["install", "--prefer-offline", "--no-audit", "--no-fund", tarballPath, ...installedBeside.map((name) => `${name}@${manifest.devDependencies[name]}`)],
     project,
   )
 }, 180_000)
@@ -239,6 +251,115 @@ describe("the published package", () => {
     )
     expect(diagnostics).toBe("")
   })
+
+  it("ships its licence and changelog, and takes zod, xstate and effect as peers (one copy: the user's)", () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(["LICENSE", "CHANGELOG.md", "README.md"]))
+    for (const peer of ["zod", "xstate", "effect"]) {
+      expect(Object.keys(manifest.dependencies)).not.toContain(peer)
+      expect(manifest.peerDependencies[peer], peer).toMatch(/^\^\d+\.\d+\.\d+$/)
+    }
+  })
+
+  it("publint finds nothing to report in the tarball", async () => {
+    const { stdout } = await exec(process.execPath, [join(repository, "node_modules/publint/src/cli.js"), "run", tarballPath, "--level", "suggestion"], project)
+    expect(stdout).toMatch(/All good!/)
+  }, 60_000)
+
+  it("are-the-types-wrong finds no problem for ESM consumers (node16, bundler)", async () => {
+    const attw = join(repository, "node_modules/@arethetypeswrong/cli/dist/index.js")
+    const result = await exec(process.execPath, [attw, tarballPath, "--profile", "esm-only", "--format", "json"], project).then(
+      ({ stdout }) => ({ stdout, code: 0 }),
+      (error: Error & { stdout?: string; code?: number }) => ({ stdout: error.stdout ?? "", code: error.code ?? 1 }),
+    )
+    // The JSON lists every resolution; the esm-only profile leaves out CommonJS (node16-cjs) and node10, which an ESM-only package does not serve.
+    const report = JSON.parse(result.stdout) as { problems?: Record<string, Array<{ resolutionKind?: string }>> }
+    const problems = Object.values(report.problems ?? {})
+      .flat()
+      .filter((problem) => problem.resolutionKind !== "node16-cjs" && problem.resolutionKind !== "node10")
+    expect(problems).toEqual([])
+    expect(result.code).toBe(0)
+  }, 60_000)
+
+  it("every README block type-checks against the installed package under the README's tsconfig, and the offline ones run", async () => {
+    const folder = join(project, "readme")
+    await mkdir(folder)
+    await writeFile(join(folder, "tsconfig.json"), JSON.stringify(installTsconfig()))
+    const snippets = readmeSnippets()
+    for (const snippet of snippets) await writeFile(join(folder, snippet.file), snippet.source)
+    const diagnostics = await exec(join(repository, "node_modules/.bin/tsc"), ["-p", folder], folder).then(
+      ({ stdout, stderr }) => `${stdout}${stderr}`,
+      (error: Error & { stdout?: string; stderr?: string }) => `${error.stdout ?? ""}${error.stderr ?? ""}` || error.message,
+    )
+    expect(diagnostics).toBe("")
+    for (const snippet of snippets.filter((candidate) => notRunOffline[candidate.section] === undefined)) {
+      // exec rejects on a non-zero exit code, naming the file.
+      const { stderr } = await run(process.execPath, [snippet.file], { cwd: folder, env: { ...environment, NODE_NO_WARNINGS: "1" }, timeout: 60_000 })
+      expect(stderr, snippet.file).toBe("")
+    }
+  }, 180_000)
+
+  it("type-checks and runs the README against the lowest zod, xstate and effect its peer ranges allow", async () => {
+    const lowest = join(project, "lowest")
+    await mkdir(lowest)
+    await writeFile(join(lowest, "package.json"), JSON.stringify({ name: "lowest", private: true, type: "module" }))
+    // The lower bound of each `^X.Y.Z` range, installed beside the same tarball.
+    const floors = ["zod", "xstate", "effect"].map((name) => `${name}@${manifest.peerDependencies[name]?.replace(/^\^/, "")}`)
+    await exec(
+      "npm",
+      ["install", "--prefer-offline", "--no-audit", "--no-fund", tarballPath, ...floors, `@types/node@${manifest.devDependencies["@types/node"]}`],
+      lowest,
+    )
+    await writeFile(join(lowest, "tsconfig.json"), JSON.stringify(installTsconfig()))
+    // The blocks that need no optional SDK: those type-check with the peers alone.
+    const snippets = readmeSnippets().filter(
+      (snippet) => notRunOffline[snippet.section] === undefined && !/from "@(modelcontextprotocol|ai-sdk)\//.test(snippet.source),
+    )
+    for (const snippet of snippets) await writeFile(join(lowest, snippet.file), snippet.source)
+    const diagnostics = await exec(join(repository, "node_modules/.bin/tsc"), ["-p", lowest], lowest).then(
+      ({ stdout, stderr }) => `${stdout}${stderr}`,
+      (error: Error & { stdout?: string; stderr?: string }) => `${error.stdout ?? ""}${error.stderr ?? ""}` || error.message,
+    )
+    expect(diagnostics).toBe("")
+    for (const file of ["main.ts", "triage.test.ts", "raw-actor.ts", "digest.ts"]) {
+      const { stderr } = await run(process.execPath, [file], { cwd: lowest, env: { ...environment, NODE_NO_WARNINGS: "1" }, timeout: 60_000 })
+      expect(stderr, file).toBe("")
+    }
+  }, 240_000)
+
+  it("runs a TypeScript pipeline file with the installed CLI, then shows and lists it, with no flags", async () => {
+    const folder = join(project, "cli")
+    await mkdir(folder)
+    // An enum, which Node's type stripping refuses: the CLI loads the file with tsx.
+    await writeFile(
+      join(folder, "greeting.ts"),
+      `import { fn, human, pipeline } from "switchboard"
+import { z } from "zod"
+enum Tone { Warm = "warm" }
+export default pipeline({ id: "greeting", input: z.object({ name: z.string() }) })
+  .step("greet", fn(({ input }) => \`\${Tone.Warm} hello, \${input.name}\`))
+  .step("review", human({ decision: z.object({ approve: z.boolean() }) }))
+  .edges({ greet: "review", review: "done" })
+`,
+    )
+    const switchboard = join(project, "node_modules/.bin/switchboard")
+    const cliEnvironment = Object.fromEntries(Object.entries(environment).filter(([name]) => !name.startsWith("SWITCHBOARD_")))
+    const ran = await run(switchboard, ["run", "greeting.ts", "--input", '{"name":"Ada"}', "--json"], {
+      cwd: folder,
+      env: cliEnvironment,
+      timeout: 60_000,
+    }).then(
+      () => {
+        throw new Error("run should exit 3: awaiting a decision")
+      },
+      (error: Error & { code?: number; stdout?: string }) => error,
+    )
+    expect(ran.code).toBe(3)
+    const { runId } = JSON.parse(ran.stdout ?? "") as { runId: string }
+    const shown = await run(switchboard, ["show", runId], { cwd: folder, env: cliEnvironment, timeout: 60_000 })
+    expect(shown.stdout).toContain("awaiting-human")
+    const listed = await run(switchboard, ["runs"], { cwd: folder, env: cliEnvironment, timeout: 60_000 })
+    expect(listed.stdout).toMatch(new RegExp(`${runId}\\s+greeting\\s+awaiting-human`))
+  }, 120_000)
 
   it("installs the CLI as a bin that answers --help", async (context) => {
     if (!existsSync(join(staging, "dist/cli/main.js"))) context.skip()

@@ -9,7 +9,10 @@ import { durabilityWorkload } from "./durability.ts"
 import { evaluateWorkload } from "./evaluate.ts"
 import { fanoutWorkload } from "./fanout.ts"
 import { importWorkload } from "./import.ts"
+import { modelLimitsWorkload } from "./model-limits.ts"
+import { promptCacheWorkload } from "./prompt-cache.ts"
 import { providerWorkload } from "./provider.ts"
+import { responseCacheWorkload } from "./response-cache.ts"
 import { restateWorkload } from "./restate.ts"
 import { typecheckWorkload } from "./typecheck.ts"
 
@@ -27,4 +30,7 @@ export const workloads: readonly Workload[] = [
   agentWorkload,
   agentJournalWorkload,
   restateWorkload,
+  promptCacheWorkload,
+  responseCacheWorkload,
+  modelLimitsWorkload,
 ]

@@ -2,8 +2,10 @@ import type { InspectionEvent } from "xstate"
 import type { RunEvent } from "../contract/events.ts"
 import { jsonlLog } from "../observe/jsonl-log.ts"
 import type { RunResult } from "../run/result.ts"
-import { ResumeError } from "../run/resume.ts"
-import { mask, type OpenedJournal, openJournal, parseJournal } from "./journal-option.ts"
+import { formatAge, parseStatuses, runStatuses } from "./age.ts"
+import { decisionSchemaLines } from "./decision-schema.ts"
+import { isErrorNamed } from "./error-names.ts"
+import { mask, type OpenedJournal, openJournal, parseJournal, resolveJournal } from "./journal-option.ts"
 import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatEvent, formatResult, redact } from "./progress.ts"
 
@@ -37,7 +39,7 @@ export const exitCodes = { done: 0, failed: 1, usage: 2, "awaiting-human": 3, st
 /** `switchboard run <file>`: runs a pipeline file and prints its progress and result. */
 export const runCommand = async (file: string, options: CommandOptions & { readonly input?: string }, output: Output): Promise<number> => {
   const input = parseInput(options.input)
-  parseJournal(options.journal)
+  parseJournal(resolveJournal(options.journal))
   const loaded = await loadPipeline(file, options.pipeline)
   const checked = loaded.pipeline.input.safeParse(input)
   if (!checked.success) {
@@ -45,7 +47,9 @@ export const runCommand = async (file: string, options: CommandOptions & { reado
     throw new UsageError(`--input does not match the input of pipeline "${loaded.pipeline.id}":\n${issues.join("\n")}`)
   }
   return withJournal(options.journal, async ({ journal, durable }) => {
-    const result = await interruptible((signal) => loaded.pipeline.run(checked.data, { models: loaded.models, journal, signal, ...progress(options, output) }))
+    const result = await interruptible((signal, drain) =>
+      loaded.pipeline.run(checked.data, { models: loaded.models, journal, signal, drain, ...progress(options, output) }),
+    )
     return report(result, options, output, decideHint(file, result, durable))
   })
 }
@@ -59,18 +63,23 @@ export const decideCommand = async (
   output: Output,
 ): Promise<number> => {
   requireDurable("decide", options.journal)
-  if (options.decision === undefined) throw new UsageError("decide needs --decision JSON|@file.json")
-  const decision = parseInput(options.decision, "--decision")
   const loaded = await loadPipeline(file, options.pipeline)
+  const expected = () =>
+    decisionSchemaLines(loaded.pipeline.definitions, step)
+      .map((line) => `\n${line}`)
+      .join("")
+  if (options.decision === undefined) throw new UsageError(`decide needs --decision JSON|@file.json${expected()}`)
+  const decision = parseInput(options.decision, "--decision")
   return withJournal(options.journal, async ({ journal, durable }) => {
     let result: RunResult<Record<string, unknown>>
     try {
-      result = await interruptible((signal) =>
-        loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, ...progress(options, output) }),
+      result = await interruptible((signal, drain) =>
+        loaded.pipeline.decide(runId, step, decision, { models: loaded.models, journal, signal, drain, ...progress(options, output) }),
       )
     } catch (error) {
       // DecisionError (not waiting there, a decision that fails the schema) or ResumeError (unknown or finished run).
-      throw new UsageError(error instanceof Error ? error.message : String(error))
+      const wrongShape = (error as { reason?: unknown }).reason === "invalid-decision"
+      throw new UsageError(`${error instanceof Error ? error.message : String(error)}${wrongShape ? expected() : ""}`)
     }
     return report(result, options, output, decideHint(file, result, durable))
   })
@@ -95,35 +104,50 @@ export const resumeCommand = async (
     if (options.json !== true) output.out(`↺ ${loaded.pipeline.id} (run ${runId}) resumes from its journal`)
     let result: RunResult<Record<string, unknown>>
     try {
-      result = await interruptible((signal) =>
+      result = await interruptible((signal, drain) =>
         loaded.pipeline.resume(runId, {
           models: loaded.models,
           journal,
           signal,
+          drain,
           ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
           ...progress(options, output),
         }),
       )
     } catch (error) {
       // Unknown, finished, foreign, changed (its message lists the changes), corrupt or claimed elsewhere.
-      if (error instanceof ResumeError) throw new UsageError(error.message)
+      if (isErrorNamed(error, "ResumeError")) throw new UsageError(error.message)
       throw error
     }
     return report(result, options, output, decideHint(file, result, durable))
   })
 }
 
-/** `switchboard runs`: lists the runs of a durable journal, most recently updated first. */
-export const runsCommand = async (options: Pick<CommandOptions, "json" | "journal">, output: Output): Promise<number> => {
+/**
+ * `switchboard runs`: lists the runs of a durable journal, most recently updated first, each with
+ * its age (`5m ago`); `status` (`failed,awaiting-human`) keeps only runs in those statuses.
+ *
+ * @example
+ * process.exitCode = await runsCommand({ status: "awaiting-human" }, output)
+ */
+export const runsCommand = async (
+  options: Pick<CommandOptions, "json" | "journal"> & { readonly status?: string; readonly now?: () => number },
+  output: Output,
+): Promise<number> => {
   requireDurable("runs", options.journal)
+  const { statuses, unknown } = parseStatuses(options.status)
+  if (unknown !== undefined) throw new UsageError(`--status must be one or more of ${runStatuses.join(", ")} (comma-separated), got "${unknown}"`)
   return withJournal(options.journal, async ({ journal }) => {
-    const runs = await journal.runs()
+    const runs = (await journal.runs()).filter((run) => statuses === undefined || statuses.includes(run.status))
+    const now = (options.now ?? Date.now)()
     if (options.json === true) output.out(JSON.stringify(runs, null, 2))
-    else if (runs.length === 0) output.out("no runs")
+    else if (runs.length === 0) output.out(statuses === undefined ? "no runs" : `no ${statuses.join(" or ")} runs`)
     else {
+      const width = (pick: (run: (typeof runs)[number]) => string) => Math.max(...runs.map((run) => pick(run).length))
+      const [ids, pipelines, states] = [width((run) => run.runId), width((run) => run.pipeline), width((run) => run.status)]
       for (const run of runs) {
         const owner = "owner" in run && run.owner !== undefined ? `  (executing on ${run.owner})` : ""
-        output.out(`${run.runId}  ${run.pipeline}  ${run.status}  ${new Date(run.updatedAt).toISOString()}${owner}`)
+        output.out(`${run.runId.padEnd(ids)}  ${run.pipeline.padEnd(pipelines)}  ${run.status.padEnd(states)}  ${formatAge(now - run.updatedAt)}${owner}`)
       }
     }
     return exitCodes.done
@@ -131,25 +155,27 @@ export const runsCommand = async (options: Pick<CommandOptions, "json" | "journa
 }
 
 /**
- * Refuses the memory journal (and no journal) for a command that needs runs from another process.
+ * Refuses the memory journal for a command that needs runs from another process (no `--journal`
+ * means `SWITCHBOARD_JOURNAL`, else `sqlite:.switchboard/runs.db`).
  *
  * @example
  * requireDurable("resume", options.journal)
  */
 export const requireDurable = (command: string, value: string | undefined): void => {
-  if (value === undefined || parseJournal(value).kind === "memory") {
+  if (parseJournal(resolveJournal(value)).kind === "memory") {
     throw new UsageError(`${command} needs the runs' journal: --journal sqlite:PATH or postgres:URL[#schema]`)
   }
 }
 
 /**
- * Opens a `--journal`, hands it to `use`, and closes it whatever happens.
+ * Opens a `--journal` (without one: `SWITCHBOARD_JOURNAL`, else `sqlite:.switchboard/runs.db`),
+ * hands it to `use`, and closes it whatever happens.
  *
  * @example
  * const code = await withJournal("sqlite:runs.db", async ({ journal }) => exitCodes.done)
  */
 export const withJournal = async (value: string | undefined, use: (opened: OpenedJournal) => Promise<number>): Promise<number> => {
-  const opened = await openJournal(value)
+  const opened = await openJournal(resolveJournal(value))
   try {
     return await use(opened)
   } finally {
@@ -157,14 +183,29 @@ export const withJournal = async (value: string | undefined, use: (opened: Opene
   }
 }
 
-// How to continue a paused run from the shell (with the journal's password masked).
-const decideHint = (file: string, result: RunResult<Record<string, unknown>>, durable: string | undefined): string | undefined => {
+/**
+ * How to continue a paused run from the shell (with the journal's password masked).
+ *
+ * @example
+ * const hint = decideHint("orders.ts", result, "sqlite:runs.db")
+ */
+export const decideHint = (file: string, result: RunResult<Record<string, unknown>>, durable: string | undefined): string | undefined => {
   if (result.status !== "awaiting-human") return undefined
   if (durable === undefined) return "(journaled in memory only: run with --journal sqlite:PATH or postgres:URL to decide it later)"
-  return `continue: switchboard decide ${file} ${result.runId} ${result.step} --decision '<json>' --journal ${mask(durable)}`
+  // A run paused inside fan-out waits at addresses (`approve[1]`): name the first, and where to see them all.
+  const pending = result.pending ?? []
+  const address = pending.length === 0 || pending[0]?.path === result.step ? result.step : `'${pending[0]?.path}'`
+  const all = pending.length > 1 ? `\n(${pending.length} decisions pending: switchboard pending ${result.runId} ${file} --journal ${mask(durable)})` : ""
+  return `continue: switchboard decide ${file} ${result.runId} ${address} --decision '<json>' --journal ${mask(durable)}${all}`
 }
 
-const progress = (
+/**
+ * The run options that show a command's progress: the `--log` file, the inspector, one line per event.
+ *
+ * @example
+ * await pipeline.run(input, { journal, ...progress(options, output) })
+ */
+export const progress = (
   options: CommandOptions,
   output: Output,
 ): { onEvent?: (event: RunEvent) => void; inspect?: (event: InspectionEvent) => void; observers?: ReadonlyArray<(event: RunEvent) => void> } => ({
@@ -188,19 +229,46 @@ const stepLog = (path: string) => {
   return log
 }
 
-// Ctrl-C cancels the run (journaled as failed) instead of killing the process mid-write.
-const interruptible = async <T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+/**
+ * Runs `run` with a cancel signal and a drain signal the process's signals drive: Ctrl-C or
+ * SIGTERM drains the run (left resumable in its journal) instead of killing the process mid-write.
+ *
+ * @example
+ * const result = await interruptible((signal, drain) => pipeline.run(input, { journal, signal, drain }))
+ */
+export const interruptible = async <T>(run: (signal: AbortSignal, drain: AbortSignal) => Promise<T>): Promise<T> => {
+  // The first SIGINT or SIGTERM drains the run (no new step starts; the step in flight may finish
+  // for `drainTimeoutMs`, and the run stays resumable from its journal); a second one stops it now.
   const controller = new AbortController()
-  const onInterrupt = () => controller.abort("interrupted (SIGINT)")
-  process.once("SIGINT", onInterrupt)
+  const drain = new AbortController()
+  let late: ReturnType<typeof setTimeout> | undefined
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!drain.signal.aborted) {
+      drain.abort(`interrupted (${name})`)
+      late = setTimeout(() => controller.abort(`drain timed out (${name})`), drainTimeoutMs)
+    } else controller.abort(`interrupted again (${name})`)
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
   try {
-    return await run(controller.signal)
+    return await run(controller.signal, drain.signal)
   } finally {
-    process.off("SIGINT", onInterrupt)
+    clearTimeout(late)
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
   }
 }
 
-const report = (result: RunResult<Record<string, unknown>>, options: CommandOptions, output: Output, hint: string | undefined): number => {
+/** How long a signalled `run`, `decide`, `resume`, `retry` or `fork` lets its step in flight finish. */
+export const drainTimeoutMs = 30_000
+
+/**
+ * Prints a command's result (as JSON with `--json`) and returns its exit code.
+ *
+ * @example
+ * return report(result, options, output, decideHint(file, result, durable))
+ */
+export const report = (result: RunResult<Record<string, unknown>>, options: CommandOptions, output: Output, hint: string | undefined): number => {
   const shown = result.status === "failed" ? { ...result, error: { ...result.error, message: redact(result.error.message) } } : result
   output.out(options.json === true ? JSON.stringify(shown, null, 2) : formatResult(result, hint))
   return exitCodes[result.status]

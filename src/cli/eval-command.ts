@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import { sqliteModelCache } from "../stores/sqlite-model-cache.ts"
 import { compareToBaseline, type Regression } from "../verify/evaluate/baseline.ts"
 import { DatasetError, type EvalRow, loadDataset } from "../verify/evaluate/dataset.ts"
 import { type EvalReport, evaluate } from "../verify/evaluate/evaluate.ts"
@@ -8,6 +9,8 @@ import { toHtmlReport, toMarkdownReport } from "../verify/evaluate/report.ts"
 import { exact, expectPath, type Scorer } from "../verify/evaluate/scorers.ts"
 import type { Output } from "./commands.ts"
 import { loadPipeline, UsageError } from "./load-pipeline.ts"
+
+const defaultCachePath = ".switchboard/model-cache.db"
 
 /** Flags of `switchboard eval`. */
 export interface EvalCommandOptions {
@@ -24,6 +27,8 @@ export interface EvalCommandOptions {
   /** A module exporting `scorers` (default: the pipeline file's `scorers` export). */
   readonly scorers?: string
   readonly pipeline?: string
+  /** `--cache [file]`: a SQLite response cache (true: `.switchboard/model-cache.db`). */
+  readonly cache?: string | boolean
 }
 
 /**
@@ -58,9 +63,13 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
   )
   let shown = 0
   const started = Date.now()
+  const cachePath = options.cache === undefined || options.cache === false ? undefined : options.cache === true ? defaultCachePath : options.cache
+  const modelCache = cachePath === undefined ? undefined : sqliteModelCache(cachePath)
+  if (modelCache !== undefined) output.out(`model cache: ${modelCache.label}`)
   let report: EvalReport
   try {
     report = await evaluate({
+      ...(modelCache === undefined ? {} : { modelCache }),
       pipeline: loaded.pipeline,
       data: rows,
       source: options.data,
@@ -80,6 +89,8 @@ export const evalCommand = async (file: string, options: EvalCommandOptions, out
   } catch (error) {
     if (error instanceof DatasetError) throw new UsageError(error.message)
     throw error
+  } finally {
+    modelCache?.close()
   }
   const regressions = baseline === undefined ? [] : compareToBaseline(report, baseline, { threshold })
   output.out(summaryOf(report, regressions))

@@ -20,6 +20,37 @@ export type JournalSpec =
   | { readonly kind: "sqlite"; readonly path: string }
   | { readonly kind: "postgres"; readonly connectionString: string | undefined; readonly schema: string | undefined }
 
+/**
+ * The journal the CLI uses when neither `--journal` nor `SWITCHBOARD_JOURNAL` names one: a SQLite
+ * file under the current directory, so `switchboard run` then `switchboard show <id>` finds the run.
+ *
+ * @example
+ * defaultJournal // "sqlite:.switchboard/runs.db"
+ */
+export const defaultJournal = "sqlite:.switchboard/runs.db"
+
+/**
+ * The environment variable naming the journal when `--journal` is not given.
+ *
+ * @example
+ * // SWITCHBOARD_JOURNAL=postgres:postgres://app@db/app switchboard runs
+ */
+export const journalVariable = "SWITCHBOARD_JOURNAL"
+
+/**
+ * The journal a command uses: its `--journal` flag, else `SWITCHBOARD_JOURNAL`, else
+ * {@link defaultJournal}.
+ *
+ * @example
+ * resolveJournal(undefined, {}) // "sqlite:.switchboard/runs.db"
+ * resolveJournal(undefined, { SWITCHBOARD_JOURNAL: "sqlite:/var/lib/runs.db" }) // "sqlite:/var/lib/runs.db"
+ */
+export const resolveJournal = (flag: string | undefined, environment: Readonly<Record<string, string | undefined>> = process.env): string => {
+  if (flag !== undefined) return flag
+  const named = environment[journalVariable]?.trim() ?? ""
+  return named === "" ? defaultJournal : named
+}
+
 /** What `--help` says a `--journal` value may be. */
 export const journalForms = "memory, sqlite:PATH or postgres:URL[#schema]"
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs"
-import { resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Models } from "../contract/model.ts"
 import type { Pipeline } from "../run/create-runner.ts"
@@ -85,15 +85,37 @@ const importFile = async (file: string): Promise<Record<string, unknown>> => {
   if (!existsSync(path)) throw new UsageError(`file not found: ${file}`)
   if (!statSync(path).isFile()) throw new UsageError(`not a file: ${file}`)
   try {
+    if (/\.[cm]?tsx?$/.test(path)) await registerTypeScript(path)
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>
   } catch (error) {
-    const code = (error as { code?: string }).code
-    if (code === "ERR_UNKNOWN_FILE_EXTENSION") {
-      throw new UsageError(
-        `cannot import ${file}: Node ${process.versions.node} does not run TypeScript files; use Node >= 22.18 (or run switchboard through tsx)`,
-      )
-    }
+    if (error instanceof UsageError) throw error
     throw new UsageError(`cannot import ${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+let typeScript: Promise<void> | undefined
+
+// TypeScript files load through tsx (esbuild), not Node's type stripping: enums, parameter
+// properties, decorators and the project's tsconfig `paths` work, on every Node the CLI runs on.
+// Registered once, on the first TypeScript file, with the tsconfig.json nearest to it.
+const registerTypeScript = (path: string): Promise<void> => {
+  typeScript ??= import("tsx/esm/api").then(
+    ({ register }) => {
+      const tsconfig = nearestTsconfig(dirname(path))
+      register(tsconfig === undefined ? {} : { tsconfig })
+    },
+    (error: unknown) => {
+      throw new UsageError(`cannot load TypeScript: the tsx package did not load (${error instanceof Error ? error.message : String(error)})`)
+    },
+  )
+  return typeScript
+}
+
+const nearestTsconfig = (directory: string): string | undefined => {
+  for (let current = directory; ; current = dirname(current)) {
+    const candidate = join(current, "tsconfig.json")
+    if (existsSync(candidate)) return candidate
+    if (dirname(current) === current) return undefined
   }
 }
 

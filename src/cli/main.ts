@@ -2,12 +2,12 @@
 // The `switchboard` command: wires commander to the run, decide, resume, runs, worker, viz and eval commands.
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
-import { CorruptJournalError } from "../contract/journal-check.ts"
-import { CodecError } from "../stores/codec.ts"
 import { decideCommand, exitCodes, type Output, resumeCommand, runCommand, runsCommand } from "./commands.ts"
+import { isErrorNamed } from "./error-names.ts"
 import { type EvalCommandOptions, evalCommand } from "./eval-command.ts"
 import { addInspectOptions, type InspectFlags, withInspector } from "./inspect.ts"
 import { UsageError } from "./load-pipeline.ts"
+import { nodeVersionProblem, requiredNode } from "./node-version.ts"
 import { terminalOutput } from "./progress.ts"
 import { type ShowOptions, showCommand } from "./show-command.ts"
 import { checkCommand, pathsCommand } from "./verify-commands.ts"
@@ -23,7 +23,9 @@ Pipeline files:
   either, only steps that need no model can run.
 
 Journals (--journal):
-  memory                  this process only (run's default)
+  (none)                  $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db (run, runs,
+                          show, decide, resume and worker all default to it)
+  memory                  this process only
   sqlite:PATH             an embedded SQLite database, e.g. sqlite:.switchboard/runs.db
   postgres:URL[#schema]   a Postgres database shared by any number of processes,
                           e.g. postgres:postgres://app@db:5432/app#billing; an empty
@@ -70,7 +72,10 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
       .option("--input <json>", "run input: inline JSON or @file.json (default: {})")
       .option("--json", "print only the result, as JSON")
       .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
-      .option("--journal <journal>", "where events go: memory, sqlite:PATH or postgres:URL[#schema]", "memory")
+      .option(
+        "--journal <journal>",
+        "where events go: memory, sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)",
+      )
       .option("--pipeline <export>", "which export of the file to run")
       .option("--engine <engine>", "where the run executes: local (default) or restate:INGRESS_URL (a `switchboard serve --restate` endpoint registered there)")
       .addHelpText("after", conventions),
@@ -99,9 +104,9 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
     .description("deliver a human decision to a run paused in a durable journal, and continue it")
     .argument("<file>", "the pipeline file the run came from")
     .argument("<runId>", "the paused run")
-    .argument("<step>", "the human step it waits on")
-    .requiredOption("--decision <json>", "the decision: inline JSON or @file.json")
-    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (required unless --engine)")
+    .argument("<step>", "the human step it waits on, or the address of a wait inside fan-out (refunds[2], brief.legal: see `switchboard pending`)")
+    .option("--decision <json>", "the decision: inline JSON or @file.json (without it, prints the JSON Schema the step expects)")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
     .option("--json", "print only the result, as JSON")
     .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
     .option("--pipeline <export>", "which export of the file to run")
@@ -130,7 +135,10 @@ const createProgram = (output: Output): { readonly program: Command; readonly re
       )
       .argument("<file>", "the pipeline file the run came from")
       .argument("<runId>", "the run to continue")
-      .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+      .option(
+        "--journal <journal>",
+        "the run's journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)",
+      )
       .option("--json", "print only the result, as JSON")
       .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
       .option("--pipeline <export>", "which export of the file to run")
@@ -157,12 +165,60 @@ reason; for a changed graph, each change is listed.`,
   )
 
   program
+    .command("retry")
+    .description(
+      "continue a failed or cancelled run from the step that failed (after fixing it): finished steps, branches and map items come from the journal, only the failed ones run again",
+    )
+    .argument("<file>", "the pipeline file the run came from")
+    .argument("<runId>", "the failed run")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
+    .option("--json", "print only the result, as JSON")
+    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
+    .option("--pipeline <export>", "which export of the file to run")
+    .option("--allow-structure-change", "retry even though the pipeline's graph changed since the run started")
+    .addHelpText(
+      "after",
+      `
+A run that cannot be retried (done, stopped, waiting on a decision, not
+finished, unknown, of another pipeline, changed graph, executing in another
+process) exits 2 with the reason; its journal is unchanged.`,
+    )
+    .action(
+      async (file: string, runId: string, options: { json?: boolean; journal?: string; pipeline?: string; allowStructureChange?: boolean; log?: string }) => {
+        const { retryCommand } = await import("./retry-command.ts")
+        result.code = await retryCommand(file, runId, options, output)
+      },
+    )
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value]
+  program
+    .command("fork")
+    .description(
+      "start a new run from a recorded one: what it journaled before --at is copied (not run again), edits applied, the steps from --at on run under a new id",
+    )
+    .argument("<file>", "the pipeline file the run came from")
+    .argument("<runId>", "the run to fork")
+    .requiredOption("--journal <journal>", "the run's journal (the fork is written there too): sqlite:PATH or postgres:URL[#schema]")
+    .requiredOption("--at <point>", "where the fork starts: step, step#visit, or a seq of the source journal")
+    .option("--edit-output <step=json>", "replace the output of a step that finished before the fork point (repeatable)", collect)
+    .option("--edit-decision <step=json>", "replace a human step's decision made before the fork point (repeatable)", collect)
+    .option("--edit-input <json>", "the new run's input (inline JSON or @file.json)")
+    .option("--json", "print only the result, as JSON")
+    .option("--log <file.jsonl>", "append every event of the run as a JSON line (redacted, long strings truncated)")
+    .option("--pipeline <export>", "which export of the file to run")
+    .option("--allow-structure-change", "fork even though the pipeline's graph changed since the run started")
+    .action(async (file: string, runId: string, options: Record<string, unknown>) => {
+      const { forkCommand } = await import("./fork-command.ts")
+      result.code = await forkCommand(file, runId, options, output)
+    })
+
+  program
     .command("show")
     .description(
       "print a run's step-by-step timeline from its journal: durations, attempts and retries, routes, tokens and cost, model and tool calls, repairs, human waits, how it ended",
     )
     .argument("<runId>", "the run")
-    .requiredOption("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
     .option("--json", "print the run's trace and its raw journal entries as JSON")
     .option("--full", "also print prompts, responses, tool arguments and results, outputs and decisions (each cut to 500 characters; secrets are masked)")
     .action(async (runId: string, options: ShowOptions) => {
@@ -171,20 +227,38 @@ reason; for a changed graph, each change is listed.`,
 
   program
     .command("runs")
-    .description("list the runs of a durable journal: id, pipeline, status, last update (and, on Postgres, the process executing it)")
-    .requiredOption("--journal <journal>", "the journal: sqlite:PATH or postgres:URL[#schema]")
+    .description("list the runs of a durable journal, latest first: id, pipeline, status, age of the last update (and, on Postgres, the process executing it)")
+    .option("--journal <journal>", "the journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
     .option("--json", "print the list as JSON")
-    .action(async (options: { json?: boolean; journal?: string }) => {
+    .option("--status <statuses>", "only runs in these statuses, comma-separated: running, awaiting-human, done, failed, stopped")
+    .action(async (options: { json?: boolean; journal?: string; status?: string }) => {
       result.code = await runsCommand(options, output)
+    })
+
+  program
+    .command("pending")
+    .description("list the decisions a paused run waits for, each by its address (refunds[2], brief.legal); with the file, the JSON Schema each expects")
+    .argument("<runId>", "the paused run")
+    .argument("[file]", "the pipeline file the run came from (for the decisions' JSON Schemas)")
+    .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
+    .option("--pipeline <export>", "which export of the file the run came from")
+    .option("--json", "print the list as JSON")
+    .action(async (runId: string, file: string | undefined, options: { json?: boolean; journal?: string; pipeline?: string }) => {
+      const { pendingCommand } = await import("./pending-command.ts")
+      result.code = await pendingCommand(runId, file, options, output)
     })
 
   program
     .command("worker")
     .description("execute the runnable runs of a journal for every pipeline the file exports, until SIGINT or SIGTERM")
     .argument("<file>", "pipeline file (.ts or .js); every pipeline it exports is served")
-    .requiredOption("--journal <journal>", "the journal to take runs from: sqlite:PATH or postgres:URL[#schema]")
+    .option(
+      "--journal <journal>",
+      "the journal to take runs from: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)",
+    )
     .option("--concurrency <n>", "runs executed at once", "10")
     .option("--poll <ms>", "how often to look for runnable runs (Postgres also wakes on NOTIFY)", "1000")
+    .option("--drain-timeout <ms>", "on SIGINT/SIGTERM, how long the steps in flight may finish before their signal aborts", "30000")
     .option("--json", "print each finished run's result as one line of JSON")
     .addHelpText(
       "after",
@@ -193,10 +267,11 @@ Takes new runs (submitted with pipeline.submit), decided runs and runs left
 behind by a process that died, and prints one line per run it finishes or
 pauses. On Postgres any number of workers share a database: each run is
 executed by one process at a time. On SQLite run one worker per database.
-The first SIGINT/SIGTERM stops taking runs and waits for those in flight, then
-exits 0; a second one exits at once (the runs resume from their journal later).`,
+The first SIGINT/SIGTERM drains: no new run or step starts, the steps in flight
+may finish (up to --drain-timeout), every run stays running in the journal for
+the next worker, and it exits 0; a second one exits at once.`,
     )
-    .action(async (file: string, options: { journal?: string; concurrency?: string; poll?: string; json?: boolean }) => {
+    .action(async (file: string, options: { journal?: string; concurrency?: string; poll?: string; json?: boolean; drainTimeout?: string }) => {
       result.code = await workerCommand(file, options, output)
     })
 
@@ -221,13 +296,29 @@ exits 0; a second one exits at once (the runs resume from their journal later).`
     .argument("<file>", "pipeline file (.ts or .js)")
     .option("--mermaid", "print the Mermaid stateDiagram-v2 text (the default without --html)")
     .option("--html <file>", "write a self-contained HTML page")
+    .option("--svg <file>", "write the chart alone as a standalone SVG file")
     .option("--run <runId>", "highlight this run's path and show its timeline (needs --journal)")
     .option("--journal <journal>", "the run's journal: sqlite:PATH or postgres:URL[#schema]")
     .option("--title <title>", "title of the HTML page")
     .option("--pipeline <export>", "which export of the file to draw")
     .addHelpText("after", conventions)
-    .action(async (file: string, options: { mermaid?: boolean; html?: string; run?: string; journal?: string; title?: string; pipeline?: string }) => {
-      result.code = await vizCommand(file, options, output)
+    .action(
+      async (file: string, options: { mermaid?: boolean; html?: string; svg?: string; run?: string; journal?: string; title?: string; pipeline?: string }) => {
+        result.code = await vizCommand(file, options, output)
+      },
+    )
+
+  program
+    .command("studio")
+    .description("serve a local web UI on a durable journal: runs, their charts and timelines live, and an inbox to decide waiting runs")
+    .argument("[file]", "pipelines file (.ts or .js): its runs get charts and can be decided")
+    .option("--journal <journal>", "the journal: sqlite:PATH or postgres:URL[#schema] (default: $SWITCHBOARD_JOURNAL, else sqlite:.switchboard/runs.db)")
+    .option("--port <port>", "port to listen on (0: any free port)", "4400")
+    .option("--host <host>", "interface to listen on; any but loopback requires a token (one is made and printed)", "127.0.0.1")
+    .option("--token <token>", "require this token on every request")
+    .action(async (file: string | undefined, options: { journal?: string; port?: string; host?: string; token?: string }) => {
+      const { studioCommand } = await import("./studio-command.ts")
+      result.code = await studioCommand(file, options, output)
     })
 
   program
@@ -263,6 +354,7 @@ exits 0; a second one exits at once (the runs resume from their journal later).`
     .option("--concurrency <n>", "rows run at once", "8")
     .option("--scorers <file>", "a module exporting `scorers` (default: the pipeline file's `scorers` export)")
     .option("--pipeline <export>", "which export of the file to run")
+    .option("--cache [file]", "answer repeated model calls from a response cache (default file .switchboard/model-cache.db)")
     .action(async (file: string, options: EvalCommandOptions) => {
       result.code = await evalCommand(file, options, output)
     })
@@ -284,6 +376,12 @@ const main = async (argv: readonly string[]): Promise<number> => {
   })
   // In a terminal (not CI) run events are a live view; piped or in CI, one line per event.
   const output: Output = terminalOutput(process.stdout, process.stderr, process.env)
+  const required = requiredNode()
+  const tooOld = required === undefined ? undefined : nodeVersionProblem(process.versions.node, required)
+  if (tooOld !== undefined) {
+    output.error(`switchboard: ${tooOld}`)
+    return exitCodes.usage
+  }
   const { program, result } = createProgram(output)
   try {
     await program.parseAsync([...argv])
@@ -292,7 +390,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
     // Commander has already printed its own message (or the help / version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodes.usage
     // A journal that does not read back as its run's events (a torn row, a wrong key) is named in one line.
-    if (error instanceof UsageError || error instanceof CorruptJournalError || error instanceof CodecError) {
+    // By name, not instanceof: the pipeline file may have thrown with its own copy of the class (cli/error-names.ts).
+    if (error instanceof UsageError || isErrorNamed(error, "UsageError", "CorruptJournalError", "CodecError", "ResumeError")) {
       output.error(`switchboard: ${error.message}`)
       return exitCodes.usage
     }

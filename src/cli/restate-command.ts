@@ -33,7 +33,8 @@ export const serveRestateCommand = async (file: string, options: ServeRestateOpt
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${options.port}"`)
   if (options.journal !== undefined) parseJournal(options.journal)
   const loaded = await loadPipelines(file)
-  return withJournal(options.journal, async ({ journal, durable }) => {
+  // Events are mirrored only into a journal asked for: without --journal, none (memory).
+  return withJournal(options.journal ?? "memory", async ({ journal, durable }) => {
     const endpoint = restateEndpoint({ pipelines: loaded.pipelines, models: loaded.models, ...(durable === undefined ? {} : { store: journal }) })
     const listening = await endpoint.listen(port, options.host ?? "127.0.0.1")
     const ids = loaded.pipelines.map((pipeline) => pipeline.id).join(", ")

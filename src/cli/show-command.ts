@@ -64,13 +64,13 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
   const trace = traceOf(ordered)
   const started = ordered.find((entry) => entry.type === "run.started")
   const startedAt = started?.at ?? ordered[0]?.at ?? 0
-  const lines = [header(trace, started)]
+  const lines = [header(trace, started, ordered)]
   if (options.full && started !== undefined) lines.push(`  input: ${excerpt(started.input)}`)
   const threadLine = threadSummary(ordered)
   if (threadLine !== undefined) lines.push(threadLine)
   for (const visit of trace.visits) {
-    lines.push(visitLine(visit))
     const mine = ordered.filter((entry) => "visit" in entry && entry.step === visit.step && entry.visit === visit.visit)
+    lines.push(visitLine(visit, mine))
     for (const entry of mine) lines.push(...detailLines(entry, startedAt, options.full, ordered))
   }
   lines.push(ending(trace, ordered))
@@ -78,24 +78,53 @@ export const formatTimeline = (entries: readonly JournalEntry[], options: { read
   return lines
 }
 
-const header = (trace: RunTrace, started: JournalEntry | undefined): string => {
+const header = (trace: RunTrace, started: JournalEntry | undefined, entries: readonly JournalEntry[]): string => {
   const pipeline = started?.type === "run.started" ? started.pipeline : "(unknown pipeline)"
   const when = started === undefined ? [] : [`started ${new Date(started.at).toISOString()}`]
+  const lineage =
+    started?.type === "run.started" && started.forkedFrom !== undefined ? [`forked from ${started.forkedFrom.runId} at seq ${started.forkedFrom.seq}`] : []
   const steps = trace.visits.reduce(
     (sum, visit) => ({ tokensIn: sum.tokensIn + visit.inputTokens, tokensOut: sum.tokensOut + visit.outputTokens, cost: sum.cost + visit.costUsd }),
     { tokensIn: 0, tokensOut: 0, cost: 0 },
   )
-  const duration = trace.durationMs === undefined ? "" : ` in ${formatDuration(trace.durationMs)}`
-  const usage = steps.tokensIn + steps.tokensOut > 0 ? [tokens(steps.tokensIn, steps.tokensOut), cost(steps.cost)] : []
-  return [`run ${trace.runId ?? "?"}`, pipeline, `${trace.status ?? "running"}${duration}`, ...usage, ...when].join(" · ")
+  const unpriced = unpricedCalls(entries)
+  const wall = wallClock(entries)
+  const duration = trace.status === undefined || wall === undefined ? "" : ` in ${formatDuration(wall)}`
+  const usage = steps.tokensIn + steps.tokensOut > 0 || unpriced > 0 ? [tokens(steps.tokensIn, steps.tokensOut), cost(steps.cost, unpriced)] : []
+  return [`run ${trace.runId ?? "?"}`, pipeline, `${statusOf(trace)}${duration}`, ...usage, ...when, ...lineage].join(" · ")
 }
 
-const visitLine = (visit: StepVisit): string => {
+// No `run.finished` yet: a run whose last visit waits for a person is awaiting one, not running.
+const statusOf = (trace: RunTrace): string =>
+  trace.status ?? (trace.visits.at(-1)?.status === "waiting" ? "awaiting-human" : "running (or its process died: resume it)")
+
+// From `run.started` to `run.finished` (or the last entry): waits and every process that ran it included.
+const wallClock = (entries: readonly JournalEntry[]): number | undefined => {
+  const started = entries.find((entry) => entry.type === "run.started")
+  const last = entries.findLast((entry) => entry.type === "run.finished") ?? entries.at(-1)
+  return started === undefined || last === undefined ? undefined : last.at - started.at
+}
+
+// Calls made to a model with no price: their cost is unknown, never $0.
+const unpricedCalls = (entries: readonly JournalEntry[]): number =>
+  entries.reduce(
+    (sum, entry) => sum + ((entry.type === "step.finished" || entry.type === "step.failed") && entry.usage !== undefined ? entry.usage.unpricedCalls : 0),
+    0,
+  )
+
+const visitLine = (visit: StepVisit, entries: readonly JournalEntry[]): string => {
   const name = `${visit.step}${visit.visit > 1 ? ` #${visit.visit}` : ""}`
+  const waited = entries.some((entry) => entry.type === "human.waiting")
+  // An agent's step counts its model turns as attempts; only a retried visit had more than one attempt.
+  const turns = entries.filter((entry) => entry.type === "agent.turned").length
+  const attempts = turns > 0 ? 1 + entries.filter((entry) => entry.type === "step.retried").length : visit.attempts
+  const unpriced = unpricedCalls(entries)
+  const took = visit.durationMs === undefined ? visit.status : waited ? `waited ${formatDuration(visit.durationMs)}` : formatDuration(visit.durationMs)
   const parts = [
-    visit.durationMs === undefined ? visit.status : formatDuration(visit.durationMs),
-    ...(visit.attempts > 1 ? [`${visit.attempts} attempts`] : []),
-    ...(visit.inputTokens + visit.outputTokens > 0 ? [tokens(visit.inputTokens, visit.outputTokens), cost(visit.costUsd)] : []),
+    took,
+    ...(turns > 0 ? [`${turns} turn${turns === 1 ? "" : "s"}`] : []),
+    ...(attempts > 1 ? [`${attempts} attempts`] : []),
+    ...(visit.inputTokens + visit.outputTokens > 0 || unpriced > 0 ? [tokens(visit.inputTokens, visit.outputTokens), cost(visit.costUsd, unpriced)] : []),
     ...(visit.status === "failed" ? ["failed"] : visit.status === "decided" || visit.status === "expired" ? [visit.status] : []),
   ]
   const next = visit.next === undefined ? "" : `  → ${visit.next}`
@@ -107,13 +136,22 @@ const visitLine = (visit: StepVisit): string => {
 const detailLines = (entry: JournalEntry, startedAt: number, full: boolean, entries: readonly JournalEntry[]): string[] => {
   const indent = "           "
   switch (entry.type) {
+    case "step.started": {
+      // A `retry` began the visit again: its earlier attempt's lines are above this one.
+      const retried = entries.findLast((other) => other.type === "run.retried" && other.seq < entry.seq)
+      if (retried?.type !== "run.retried" || !retried.steps.includes(`${entry.step}#${entry.visit}`)) return []
+      return [`${indent}↻ retry ${retried.retry} at ${offset(retried.at - startedAt).trim()}: the visit runs again`]
+    }
     case "step.retried":
       return [`${indent}↻ attempt ${entry.attempt} failed: ${describe(entry.error)}; retried in ${formatDuration(entry.delayMs)}`]
     case "model.called": {
       const finish = entry.response?.finishReason === undefined ? "" : `, finish ${entry.response.finishReason}`
       const usage = entry.usage === undefined ? "" : `, ${tokens(entry.usage.inputTokens, entry.usage.outputTokens)}`
       const failure = entry.error === undefined ? "" : `, error ${describe(entry.error)}`
-      const lines = [`${indent}model ${entry.provider}/${entry.model} ${formatDuration(entry.durationMs)}${usage}${finish}${failure}`]
+      // A cached answer made no call; a queued call waited for its model's shared limits first.
+      const cached = entry.cached === true ? " (cached, no call)" : ""
+      const queued = entry.queuedMs === undefined ? "" : `, queued ${formatDuration(entry.queuedMs)}`
+      const lines = [`${indent}model ${entry.provider}/${entry.model}${cached} ${formatDuration(entry.durationMs)}${queued}${usage}${finish}${failure}`]
       if (full) {
         for (const message of messagesOfCall(entries, entry)) lines.push(`${indent}  ${message.role}: ${excerpt(contentOf(message))}`)
         if (entry.response !== undefined) lines.push(`${indent}  response: ${excerpt(entry.response.text)}`)
@@ -159,7 +197,8 @@ const ending = (trace: RunTrace, entries: readonly JournalEntry[]): string => {
     const waiting = trace.visits.findLast((visit) => visit.status === "waiting")
     return waiting === undefined ? "■ not finished (running, or its process died: resume it)" : `■ awaiting a human decision on ${waiting.step}`
   }
-  const took = ` after ${formatDuration(finished.durationMs)}`
+  const wall = wallClock(entries)
+  const took = ` after ${formatDuration(wall ?? finished.durationMs)}`
   if (finished.status === "failed" && finished.error !== undefined) {
     const step = "step" in finished.error && finished.error.step !== undefined ? ` at ${finished.error.step}` : ""
     return `■ failed${step}${took}: ${describe(finished.error)}`
@@ -250,4 +289,9 @@ const excerpt = (value: unknown): string => {
 
 const offset = (ms: number): string => `+${formatDuration(ms)}`.padStart(9)
 const tokens = (input: number, output: number): string => `${input} in / ${output} out tokens`
-const cost = (usd: number): string => `$${usd.toFixed(4)}`
+// The one way show writes money: dollars to 4 decimals; calls without a price are named, not counted as $0.
+const cost = (usd: number, unpriced = 0): string => {
+  const calls = `${unpriced} unpriced call${unpriced === 1 ? "" : "s"}`
+  if (unpriced === 0) return `$${usd.toFixed(4)}`
+  return usd === 0 ? `cost unpriced (${calls})` : `$${usd.toFixed(4)} + ${calls}`
+}

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs"
 import type { JournalEntry } from "../contract/journal.ts"
 import { checkJournal } from "../contract/journal-check.ts"
 import { redactor } from "../contract/redaction.ts"
-import { toHtml } from "../observe/diagram/html.ts"
+import { toHtml, toSvg } from "../observe/diagram/html.ts"
 import { toMermaid } from "../observe/diagram/mermaid.ts"
 import { openJournal } from "./journal-option.ts"
 import { loadPipeline, UsageError } from "./load-pipeline.ts"
@@ -18,6 +18,8 @@ export interface VizOptions {
   readonly mermaid?: boolean
   /** Write a self-contained HTML page to this path. */
   readonly html?: string
+  /** Write the chart alone as a standalone SVG file to this path. */
+  readonly svg?: string
   /** A run to highlight, read from `journal`. */
   readonly run?: string
   /** Where the run is journaled: `sqlite:PATH` or `postgres:URL[#schema]`. */
@@ -48,10 +50,11 @@ export const vizCommand = async (file: string, options: VizOptions, output: VizO
   }
   if (options.run === undefined && options.journal !== undefined) throw new UsageError("viz --journal is only used with --run <runId>")
   if (options.html !== undefined && options.html.trim() === "") throw new UsageError("viz --html needs a file path")
+  if (options.svg !== undefined && options.svg.trim() === "") throw new UsageError("viz --svg needs a file path")
   const { pipeline } = await loadPipeline(file, options.pipeline)
   const run = options.run === undefined ? undefined : await readRun(options.run, options.journal as string, pipeline.id)
   const diagramOptions = run === undefined ? {} : { run }
-  if (options.mermaid === true || options.html === undefined) {
+  if (options.mermaid === true || (options.html === undefined && options.svg === undefined)) {
     for (const line of toMermaid(pipeline, diagramOptions).trimEnd().split("\n")) output.out(line)
   }
   if (options.html !== undefined) {
@@ -62,6 +65,14 @@ export const vizCommand = async (file: string, options: VizOptions, output: VizO
       throw new UsageError(`viz --html ${options.html}: cannot write the file: ${error instanceof Error ? error.message : String(error)}`)
     }
     output.error(`wrote ${options.html}${run === undefined ? "" : ` (run ${options.run})`}`)
+  }
+  if (options.svg !== undefined) {
+    try {
+      writeFileSync(options.svg, toSvg(pipeline, diagramOptions))
+    } catch (error) {
+      throw new UsageError(`viz --svg ${options.svg}: cannot write the file: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    output.error(`wrote ${options.svg}${run === undefined ? "" : ` (run ${options.run})`}`)
   }
   return 0
 }

@@ -15,13 +15,16 @@ export interface WorkerCommandOptions {
   readonly concurrency?: string
   readonly poll?: string
   readonly json?: boolean
+  /** How long a signalled worker lets the steps in flight finish, in ms (default 30000). */
+  readonly drainTimeout?: string
 }
 
 /**
  * `switchboard worker <file>`: executes the runnable runs of a journal (submitted, decided, or
  * left behind by a process that died) for every pipeline the file exports, printing one line per
- * run it finishes or pauses, until SIGINT or SIGTERM. The first signal stops taking runs and waits
- * for those in flight; a second one exits at once (their journals let any worker resume them).
+ * run it finishes or pauses, until SIGINT or SIGTERM. The first signal drains: no new run and no
+ * new step starts, the steps in flight may finish for `--drain-timeout`, and every run is left
+ * running in the journal for the next worker; a second one exits at once.
  *
  * @example
  * process.exitCode = await workerCommand("pipelines/orders.ts", { journal: "postgres:#billing", concurrency: "20" }, output)
@@ -30,6 +33,7 @@ export const workerCommand = async (file: string, options: WorkerCommandOptions,
   requireDurable("worker", options.journal)
   const concurrency = positiveInteger(options.concurrency, "--concurrency", 10)
   const pollMs = positiveInteger(options.poll, "--poll", 1000)
+  const drainTimeoutMs = positiveInteger(options.drainTimeout, "--drain-timeout", 30_000)
   const loaded = await loadPipelines(file)
   return withJournal(options.journal, async ({ journal, durable }) => {
     const stopRequested = signalled()
@@ -49,12 +53,14 @@ export const workerCommand = async (file: string, options: WorkerCommandOptions,
     const ids = loaded.pipelines.map((pipeline) => pipeline.id).join(", ")
     output.error(`switchboard worker: executing runs of ${ids} from ${mask(durable ?? "")} (concurrency ${concurrency}); stop with Ctrl-C`)
     const signal = await stopRequested.first
-    output.error(`switchboard worker: ${signal}: stopping, waiting for ${running.active.size} run(s) in flight (again to exit now)`)
+    output.error(
+      `switchboard worker: ${signal}: stopping, waiting for ${running.active.size} run(s) in flight to reach a step boundary (at most ${drainTimeoutMs} ms; again to exit now); they stay running in the journal for the next worker`,
+    )
     stopRequested.onAgain(() => {
       output.error("switchboard worker: exiting now; runs in flight continue from their journal in the next worker")
       process.exit(exitCodes.failed)
     })
-    await running.stop()
+    await running.drain({ timeout: drainTimeoutMs })
     stopRequested.dispose()
     return exitCodes.done
   })

@@ -27,7 +27,7 @@ import {
   type ToolsOutput,
   type TurnOutput,
 } from "./agent-conversation.ts"
-import { machineEvents, type RunContext } from "./run-context.ts"
+import { machineEvents, type RunContext, routedErrorFor } from "./run-context.ts"
 
 interface AgentGraph {
   readonly id: string
@@ -65,14 +65,21 @@ type Transition = Record<string, unknown>
 export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge: NormalizedEdge, routes: readonly Transition[]) => {
   const params = { step: name }
   const stopTransitions = (point: "turn" | "tools", action: string): Transition[] => [
-    ...step.stop.map((rule, index) => ({
-      target: "stopped",
-      guard: { type: "agentStops", params: { step: name, point, index, rule: rule.name } },
-      actions: [
-        { type: action, params },
-        { type: "agentEnd", params: { step: name, rule: rule.name } },
-      ],
-    })),
+    // Only where the rule can fire (`StopRule.points`); `index` stays the rule's place in `step.stop`.
+    ...step.stop.flatMap((rule, index) =>
+      rule.points !== undefined && !rule.points.includes(point)
+        ? []
+        : [
+            {
+              target: "stopped",
+              guard: { type: "agentStops", params: { step: name, point, index, rule: rule.name } },
+              actions: [
+                { type: action, params },
+                { type: "agentEnd", params: { step: name, rule: rule.name } },
+              ],
+            },
+          ],
+    ),
     {
       target: "stopped",
       guard: { type: "agentRunBudget", params: { step: name, point } },
@@ -189,7 +196,7 @@ export const agentState = (name: string, step: AgentStep<unknown, unknown>, edge
         guard: { type: "agentEnded", params: { step: name, outcome: "failed" } },
         actions: [
           { type: "journal.agentFailed", params },
-          { type: "agentFailed", params: { step: name, routed: edge.error !== undefined } },
+          { type: "agentFailed", params: { step: name, routed: edge.error !== undefined, ...(edge.error === undefined ? {} : { to: edge.error }) } },
         ],
       },
       ...routes,
@@ -333,9 +340,11 @@ export const agentImplementations = (graph: AgentGraph) => {
       const rule = conversation.outcome?.kind === "stopped" ? conversation.outcome.rule : "stop"
       return { stoppedBy: { step: params.step, rule }, last: params.step }
     }),
-    agentFailed: assign(({ context }: Args, params: { step: string; routed: boolean }) => {
+    agentFailed: assign(({ context }: Args, params: { step: string; routed: boolean; to?: string }) => {
       const error = agentFailure(context, params.step)
-      return { errors: { ...context.errors, [params.step]: error }, ...(params.routed ? {} : { error }) }
+      // The error route's target reads the error in its next visit (`ctx.error`).
+      const routedError = params.to === undefined ? {} : { routedError: routedErrorFor(context, params.step, params.to, error) }
+      return { errors: { ...context.errors, [params.step]: error }, ...(params.routed ? routedError : { error }) }
     }),
   }
   // A pause without a deadline gets a delay of 0: its timer fires at once, the guard refuses it, and no timer lingers.

@@ -11,7 +11,16 @@ import type { NormalizedEdge } from "../definition/edges.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { agentAnswer, agentImplementations, agentState, agentToolsActor, agentTurnActor } from "./agent-state.ts"
 import { branchOutput, parallelState, withoutBranches } from "./parallel-state.ts"
-import { initialContext, type MachineInput, type MachineOutput, machineEvents, type PipelineEvent, type RunContext, type StepDone } from "./run-context.ts"
+import {
+  initialContext,
+  type MachineInput,
+  type MachineOutput,
+  machineEvents,
+  type PipelineEvent,
+  type RunContext,
+  routedErrorFor,
+  type StepDone,
+} from "./run-context.ts"
 
 interface Graph {
   readonly id: string
@@ -264,9 +273,15 @@ export const compileMachine = (graph: Graph) => {
             : (event as unknown as { output: StepDone }).output.output
         return { steps: { ...context.steps, [params.step]: output }, last: params.step }
       }),
-      noteError: assign(({ context, event }, params: { step: string }) => ({
-        errors: { ...context.errors, [params.step]: (event as unknown as { error: RunError }).error },
-      })),
+      noteError: assign(({ context, event }, params: { step: string }) => {
+        const error = (event as unknown as { error: RunError }).error
+        const to = edgeOf(params.step).error
+        return {
+          errors: { ...context.errors, [params.step]: error },
+          // The target is entered next (its visit count goes up by one): that visit reads the error.
+          ...(to === undefined ? {} : { routedError: routedErrorFor(context, params.step, to, error) }),
+        }
+      }),
       fail: assign(({ event }, params: { step: string }) => ({ error: serializeStepError(params.step, (event as unknown as { error: unknown }).error) })),
       humanTimeout: assign(({ context }, params: { step: string }) => {
         const ms = toMillis((graph.steps.get(params.step) as { timeout?: number }).timeout ?? 0)

@@ -30,6 +30,11 @@ export interface RunContext {
   readonly branches?: Readonly<Record<string, unknown>>
   /** Agent steps: the conversation of each one's latest visit (messages, turns, tool calls, usage). */
   readonly agents?: Readonly<Record<string, AgentConversation>>
+  /**
+   * The error an `error` edge is taking the run on with: its target's visit `visit` reads it as
+   * `ctx.error`. The visit number keeps a later visit of the same step (a loop) from reading it.
+   */
+  readonly routedError?: { readonly to: string; readonly visit: number; readonly error: RunError & { readonly step: string } }
 }
 
 /**
@@ -106,4 +111,17 @@ export const initialContext = (runId: string, input: unknown, deadlines: Readonl
   stoppedBy: null,
   waiting: null,
   deadlines,
+})
+
+/**
+ * What an `error` edge from `step` to `to` leaves for its target: the error (with the step it
+ * came from, when it did not say) for the visit of `to` that is entered next.
+ *
+ * @example
+ * assign(({ context, event }) => ({ routedError: routedErrorFor(context, "charge", "recover", event.error) }))
+ */
+export const routedErrorFor = (context: RunContext, step: string, to: string, error: RunError): NonNullable<RunContext["routedError"]> => ({
+  to,
+  visit: (context.visits[to] ?? 0) + 1,
+  error: { ...error, step: "step" in error && typeof error.step === "string" ? error.step : step },
 })

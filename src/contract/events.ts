@@ -80,6 +80,8 @@ export type RunEvent =
       readonly input: unknown
       /** The pipeline's graph when the run started: a resume checks it has not changed. */
       readonly structure?: PipelineStructure
+      /** A run made by `fork`: the run it was copied from, and the seq of the source's first event it did not copy. */
+      readonly forkedFrom?: { readonly runId: string; readonly seq: number }
       readonly at: number
     }
   | { readonly type: "step.started"; readonly runId: string; readonly step: string; readonly visit: number; readonly at: number }
@@ -129,6 +131,10 @@ export type RunEvent =
       readonly error?: RunError
       readonly usage?: Usage
       readonly durationMs: number
+      /** The answer came from the run's response cache (`modelCache`): no call was made, its usage is 0. */
+      readonly cached?: boolean
+      /** How long the call waited for a slot of its model's shared limits (`limits`) before it started. */
+      readonly queuedMs?: number
       readonly at: number
     }
   | {
@@ -246,6 +252,19 @@ export type RunEvent =
       readonly threadId: string
       readonly messages: number
       readonly facts: readonly string[]
+      readonly at: number
+    }
+  | {
+      /**
+       * `retry` continues this failed or cancelled run: the visits in `steps` (`step#visit`) run
+       * again as new attempts, and so does whatever inside them (a branch, a map item) had not
+       * finished; everything else comes from the journal. The earlier attempts stay in the journal.
+       */
+      readonly type: "run.retried"
+      readonly runId: string
+      readonly steps: readonly string[]
+      /** Which retry of the run this is, from 1. */
+      readonly retry: number
       readonly at: number
     }
   | {

@@ -60,7 +60,7 @@ type FieldsOf<TEvent> = {
  * journalEventFields["step.finished"].output // "value": required, any JSON value
  */
 export const journalEventFields: { readonly [TType in RunEventType]: FieldsOf<Extract<RunEvent, { readonly type: TType }>> } = {
-  "run.started": { pipeline: "string", input: "value", structure: "object?" },
+  "run.started": { pipeline: "string", input: "value", structure: "object?", forkedFrom: "object?" },
   "step.started": { step: "string", visit: "number" },
   "step.retried": { step: "string", visit: "number", turn: "number?", attempt: "number", error: "error", delayMs: "number" },
   "model.delta": { step: "string", visit: "number", text: "string" },
@@ -76,6 +76,8 @@ export const journalEventFields: { readonly [TType in RunEventType]: FieldsOf<Ex
     error: "error?",
     usage: "object?",
     durationMs: "number",
+    cached: "boolean?",
+    queuedMs: "number?",
   },
   "tool.called": {
     step: "string",
@@ -109,6 +111,7 @@ export const journalEventFields: { readonly [TType in RunEventType]: FieldsOf<Ex
   "human.expired": { step: "string", visit: "number" },
   "thread.loaded": { threadId: "string", messages: "array", facts: "object" },
   "thread.saved": { threadId: "string", messages: "number", facts: "array" },
+  "run.retried": { steps: "array", retry: "number" },
   "run.finished": { status: "string", durationMs: "number", error: "error?", stoppedBy: "object?" },
 }
 

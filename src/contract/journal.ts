@@ -39,7 +39,47 @@ export interface Journal {
    * holds one, `undefined` when another does. Journals used by one process may omit it.
    */
   claim?(runId: string): Promise<RunClaim | undefined>
+  /**
+   * A cursor on the journal: the entries already written (after the given point), then each new
+   * one as it is appended, by this process or any other sharing the store, until `signal` aborts
+   * (the iteration then ends without an error) or the loop breaks. Optional: memory, SQLite and
+   * Postgres journals offer it. See {@link JournalTailOptions} for what a position means.
+   */
+  tail?(options?: JournalTailOptions): AsyncIterable<TailedEntry>
 }
+
+/**
+ * Where a {@link Journal.tail} starts and what it follows.
+ *
+ * With `runId`, the cursor is the run's `seq`: entries with `seq > afterSeq` in seq order (what a
+ * browser's `Last-Event-ID` carries). Without it, every run is followed in the order the journal
+ * committed the entries, and the cursor is `position`: a number the journal gives each entry,
+ * increasing in commit order across all runs (memory: an append counter; SQLite: an AUTOINCREMENT
+ * row; Postgres: a sequence assigned in commit order), with gaps allowed. Resume with the last
+ * position seen as `afterPosition`. Positions belong to one journal: they mean nothing elsewhere.
+ *
+ * @example
+ * const controller = new AbortController()
+ * for await (const entry of journal.tail!({ runId, afterSeq: 3, signal: controller.signal })) console.log(entry.seq, entry.type)
+ */
+export interface JournalTailOptions {
+  /** Follow this run only; absent, follow every run. */
+  readonly runId?: string
+  /** With `runId`: start after this seq (default -1: from the run's first entry). */
+  readonly afterSeq?: number
+  /** Start after this journal position (default 0: from the journal's first entry). */
+  readonly afterPosition?: number
+  /** Ends the iteration (cleanly, no error) when aborted. */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * An entry as {@link Journal.tail} yields it: with its journal-wide `position`.
+ *
+ * @example
+ * const resumeFrom = (last: TailedEntry) => ({ afterPosition: last.position })
+ */
+export type TailedEntry = JournalEntry & { readonly position: number }
 
 /**
  * The right to execute one run, until released (or until the process holding it dies).

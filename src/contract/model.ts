@@ -95,6 +95,26 @@ export interface GenerateOptions {
   readonly firstTokenTimeoutMs?: number
   /** Streaming only: fail with a `timeout` ModelError when the stream stalls this long between chunks. */
   readonly idleTimeoutMs?: number
+  /**
+   * Prompt caching: `false` sends no cache marks; a hint says where and under which key. Without
+   * one, Anthropic marks the system prompt, tools and conversation; OpenAI sends no key.
+   */
+  readonly promptCache?: PromptCacheHint | false
+}
+
+/**
+ * Where a provider may mark the request for its prompt cache. Anthropic caches up to a
+ * breakpoint (`cache_control`): `system` marks the system prompt, `tools` the tool list,
+ * `conversation` the end of the messages (an agent's turn reuses the prefix of the turn before).
+ *
+ * @example
+ * const hint: PromptCacheHint = { key: "triage:classify", breakpoints: ["system", "tools"] }
+ */
+export interface PromptCacheHint {
+  /** Groups requests that share a prefix (OpenAI `prompt_cache_key`). */
+  readonly key?: string
+  /** Anthropic: which parts end a cached prefix (default all three; at most 4 breakpoints are sent). */
+  readonly breakpoints?: ReadonlyArray<"system" | "tools" | "conversation">
 }
 
 /**

@@ -54,7 +54,8 @@ const positiveInteger = (rule: string, n: number) => {
 // biome-ignore lint/suspicious/noExplicitAny: a rule fires for an agent of any input and step outputs
 export const maxSteps = (n: number): StopRule<AgentStopContext<any, any>> => {
   positiveInteger("maxSteps", n)
-  return { name: `maxSteps(${n})`, fires: ({ turns }) => turns >= n }
+  // Turns change only with a turn: checked after one, the rule has fired before any tool batch could.
+  return { name: `maxSteps(${n})`, fires: ({ turns }) => turns >= n, points: ["turn"] }
 }
 
 /**

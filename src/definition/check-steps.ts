@@ -127,6 +127,22 @@ const aBuiltPipeline = expectValue(
 )
 const branchNamePattern = /^[A-Za-z][A-Za-z0-9_-]*$/
 
+const breakpointNames = ["system", "tools", "conversation"]
+const aPromptCache: Check = (value, where) =>
+  typeof value === "boolean"
+    ? []
+    : fieldsOf(
+        {
+          key: optional(aString),
+          breakpoints: optional(
+            listOf(
+              expectValue('"system", "tools" or "conversation"', (name) => breakpointNames.includes(name as string)),
+              'a list of "system", "tools", "conversation"',
+            ),
+          ),
+        },
+        "true, false or { key, breakpoints }",
+      )(value, where)
 const common = { description: optional(aString), policy: optional(aPolicy) }
 const modelFields = {
   model: aModel,
@@ -136,6 +152,7 @@ const modelFields = {
   fallback: optional(listOf(aModel, "a list of models (aliases or Model handles)")),
   temperature: optional(aFiniteNumber),
   maxOutputTokens: optional(anInteger(1)),
+  cache: optional(aPromptCache),
 }
 const fnFields = common satisfies FieldChecks<OptionsOf<typeof fn, 1>>
 const factsFields = { description: optional(aString) } satisfies FieldChecks<OptionsOf<typeof rememberFacts, 1>>
@@ -172,7 +189,11 @@ const agentFields = {
   ...common,
 } satisfies FieldChecks<AgentOptions<unknown, unknown, unknown>>
 // Branches and items are checked as steps of their own (unitProblems), the other options here.
-const parallelFields = { join: optional(aFunction), ...common } satisfies FieldChecks<Omit<OptionsOf<typeof parallel>, "branches">>
+const aBranchPolicy: Check = (value, where) =>
+  value === "fail-fast" || value === "collect" ? [] : [`${where} must be "fail-fast" or "collect", got ${describeValue(value)}`]
+const parallelFields = { join: optional(aFunction), onBranchError: optional(aBranchPolicy), ...common } satisfies FieldChecks<
+  Omit<OptionsOf<typeof parallel>, "branches">
+>
 const mapFields = {
   over: aFunction,
   concurrency: optional(anInteger(1)),
@@ -220,16 +241,9 @@ const kindChecks: { readonly [TKind in StepKind]: (step: Fields, where: string) 
   map: (step, where) => [...unitProblems(step["each"], `${where}: map({ ... }).each`), ...fieldsOf(mapFields, "", own("each"))(step, `${where}: map({ ... })`)],
   pipeline: (step, where) => {
     const child = step["pipeline"]
-    const wrong = aBuiltPipeline(child, `${where}: subpipeline(child)`)
-    const humans =
-      wrong.length > 0 ? [] : [...(child as { definitions: Map<string, Fields> }).definitions].filter(([, definition]) => definition["kind"] === "human")
+    // Its human steps wait under the step's path (`orders[1].approve`), as the parent's own would.
     return [
-      ...wrong,
-      ...(humans.length === 0
-        ? []
-        : [
-            `${where}: subpipeline(${(child as { id: string }).id}): human steps (${humans.map(([name]) => name).join(", ")}) cannot run inside another pipeline; keep them in the parent`,
-          ]),
+      ...aBuiltPipeline(child, `${where}: subpipeline(child)`),
       ...fieldsOf(subpipelineFields, "", own("pipeline"))(step, `${where}: subpipeline(child, { ... })`),
     ]
   },
@@ -257,11 +271,8 @@ export const stepProblems = (where: string, step: unknown): readonly string[] =>
   return kindChecks[step.kind](step, where)
 }
 
-// A branch or an item runs to completion on its own: it cannot wait for a person, nor hold a sub-chart.
+// A branch or an item cannot hold a sub-chart (it may wait for a person: its decision is its output).
 const unitProblems = (step: unknown, where: string): readonly string[] => {
-  if (isStep(step) && step.kind === "human") {
-    return [`${where} is a human step: a decision can only be awaited by a step of the pipeline itself (put the human step before or after)`]
-  }
   if (isStep(step) && (step.kind === "parallel" || step.kind === "agent")) {
     return [`${where} is ${step.kind === "agent" ? "an agent" : "a parallel"} step: nest it in a pipeline and use subpipeline(child, { input }) instead`]
   }

@@ -25,6 +25,13 @@ export interface StopRule<TContext = StopContext<any, any>> {
   /** Shown in the chart and in `stoppedBy`, e.g. `maxVisits(3)`. */
   readonly name: string
   readonly fires: (context: TContext) => boolean
+  /**
+   * An agent's rule: where it can fire, after a model turn and/or after a tool batch (omitted:
+   * both). The compiler gives the sub-chart only the stop transitions a rule can take, so
+   * `coverage()` never waits for one no run can take (`maxSteps` counts turns, which a tool batch
+   * does not change).
+   */
+  readonly points?: ReadonlyArray<"turn" | "tools">
 }
 
 /**

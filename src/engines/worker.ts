@@ -1,3 +1,4 @@
+import { type DurationInput, toMillis } from "../contract/duration.ts"
 import type { RunStatus } from "../contract/events.ts"
 import type { Journal } from "../contract/journal.ts"
 import type { Models } from "../contract/model.ts"
@@ -5,6 +6,7 @@ import type { ThreadStore } from "../contract/thread.ts"
 import type { Pipeline } from "../run/create-runner.ts"
 import { deadlineFollowedHere, forgetDeadline } from "../run/deadline-timer.ts"
 import { executingHere } from "../run/execution.ts"
+import { checkModelLimits, type ModelLimits } from "../run/model-limits.ts"
 import type { RunResult } from "../run/result.ts"
 import { ResumeError } from "../run/resume.ts"
 
@@ -56,6 +58,11 @@ export interface WorkerOptions {
   readonly onResult?: (result: RunResult<Record<string, unknown>>) => void
   /** Told of a run this worker could not take or execute (other runs continue). */
   readonly onError?: (runId: string, error: unknown) => void
+  /**
+   * Shared limits by `provider:model` for every run this worker executes (over `setModelLimits`).
+   * They hold within this process: each worker process keeps its own queues.
+   */
+  readonly limits?: ModelLimits
 }
 
 /**
@@ -72,6 +79,12 @@ export interface Worker {
   wake(): void
   /** Stops taking runs and resolves when the in-flight ones have settled. */
   stop(): Promise<void>
+  /**
+   * Stops taking runs and drains the ones in flight (a deploy): no new step starts; a step in
+   * flight may finish until `timeout` (default 30 s), then its signal aborts. Every run is left
+   * `running` in the journal, not failed, for the next worker to resume. Resolves when all stopped.
+   */
+  drain(options?: { readonly timeout?: DurationInput }): Promise<void>
 }
 
 /**
@@ -90,6 +103,8 @@ export interface Worker {
  */
 export const worker = (options: WorkerOptions): Worker => {
   const pipelines = new Map(options.pipelines.map((pipeline) => [pipeline.id, pipeline]))
+  // A limit that cannot be met is refused here, naming it, rather than failing every run later.
+  if (options.limits !== undefined) checkModelLimits(options.limits)
   const concurrency = options.concurrency ?? 10
   const active = new Set<string>()
   const settling = new Set<Promise<void>>()
@@ -99,19 +114,27 @@ export const worker = (options: WorkerOptions): Worker => {
   let timer: ReturnType<typeof setTimeout> | undefined
   let unlisten: (() => Promise<void>) | undefined
 
+  // Each run in flight: how to drain it, and how to stop its step in flight once the drain times out.
+  const controls = new Map<string, { readonly drain: AbortController; readonly cancel: AbortController }>()
   const execute = (run: ListedRun) => {
     const pipeline = pipelines.get(run.pipeline)
     active.add(run.runId)
+    const control = { drain: new AbortController(), cancel: new AbortController() }
+    controls.set(run.runId, control)
     const done: Promise<void> = (async () => {
       if (pipeline === undefined) throw new ResumeError("other-pipeline", run.runId, `this worker has no pipeline "${run.pipeline}"`)
       const result = await pipeline.resume(run.runId, {
         journal: options.journal,
+        drain: control.drain.signal,
+        signal: control.cancel.signal,
         ...(options.models === undefined ? {} : { models: options.models }),
         ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
       })
       // A run that paused again is this worker's to follow through the journal, not a timer of its own.
       forgetDeadline(run.runId)
-      options.onResult?.(result)
+      // A drained run did not end: it is the next worker's, not a result.
+      if (!(control.drain.signal.aborted && result.status === "failed" && result.error._tag === "CancelledError")) options.onResult?.(result)
     })()
       .catch((error: unknown) => {
         // Another worker holding (or having just finished) the run is the normal case, not an error.
@@ -119,6 +142,7 @@ export const worker = (options: WorkerOptions): Worker => {
       })
       .finally(() => {
         active.delete(run.runId)
+        controls.delete(run.runId)
         settling.delete(done)
         if (!stopped) wake()
       })
@@ -182,6 +206,22 @@ export const worker = (options: WorkerOptions): Worker => {
   return {
     active,
     wake,
+    drain: async (drainOptions = {}) => {
+      stopped = true
+      clearTimeout(timer)
+      await scanning
+      await unlisten?.()
+      for (const control of controls.values()) control.drain.abort("drained")
+      const timeoutMs = toMillis(drainOptions.timeout ?? "30s", "timeout")
+      const late = setTimeout(() => {
+        for (const control of controls.values()) control.cancel.abort("drain timed out")
+      }, timeoutMs)
+      try {
+        await Promise.all(settling)
+      } finally {
+        clearTimeout(late)
+      }
+    },
     stop: async () => {
       stopped = true
       clearTimeout(timer)

@@ -7,6 +7,7 @@ import { type RunError, serializeStepError } from "../contract/errors.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { Journal, JournalEntry } from "../contract/journal.ts"
 import type { Models } from "../contract/model.ts"
+import type { ModelCache } from "../contract/model-cache.ts"
 import type { Redaction } from "../contract/redaction.ts"
 import type { ThreadStore } from "../contract/thread.ts"
 import { emptyUsage } from "../contract/usage.ts"
@@ -17,12 +18,16 @@ import type { ApprovalDecision } from "../definition/steps/approval.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { structureOf } from "../definition/structure.ts"
 import { followDeadline } from "./deadline-timer.ts"
-import { checkDecision } from "./decisions.ts"
+import { checkDecisionAt } from "./decisions.ts"
 import { closedStream, type Execution, execute } from "./execution.ts"
 import type { StepExecutor } from "./executor.ts"
+import { type ForkOptions, forkRun } from "./fork.ts"
+import type { ModelLimits } from "./model-limits.ts"
+import { type DecideOptions, decideOptions, notePaused, withPauseJournal } from "./paused-runs.ts"
 import type { PriceTable } from "./prices.ts"
 import { DecisionError, type RunResult, validateInput } from "./result.ts"
 import { decideRun, type ResumeOptions, resumeRun } from "./resume.ts"
+import { retryRun } from "./retry.ts"
 import { runOptionProblems } from "./run-options.ts"
 
 /**
@@ -39,6 +44,13 @@ export interface RunOptions {
   readonly runId?: string
   /** Aborting it cancels the run: the in-flight step's signal fires and the run ends `failed`. */
   readonly signal?: AbortSignal
+  /**
+   * Aborting it drains the run (a deploy, a SIGTERM): no new step starts, the step in flight may
+   * finish, then the run stops without ending: its journal keeps it `running` for any process to
+   * resume, and this call resolves `failed` with a `CancelledError` saying it was drained.
+   * Aborting `signal` while it drains stops the step in flight the same way (nothing more journaled).
+   */
+  readonly drain?: AbortSignal
   /** Called with every event, after it is journaled (redacted: see `redact`). */
   readonly onEvent?: (event: RunEvent) => void
   /** More listeners like `onEvent`: a step log, OpenTelemetry spans, a progress view. */
@@ -63,7 +75,27 @@ export interface RunOptions {
    * run, or its `cancel()`, for longer.
    */
   readonly journalTimeout?: DurationInput
+  /**
+   * A response cache for development and evaluation (`memoryModelCache()`, `sqliteModelCache(path)`):
+   * a model call whose provider, model and whole request were answered before is answered from it,
+   * without a call, and journaled with `cached: true` and usage 0. Off unless given.
+   */
+  readonly modelCache?: ModelCache
+  /**
+   * Limits by `provider:model` shared by every branch, map item, agent turn and run in this
+   * process that calls the model (over `setModelLimits(...)`): `{ inFlight, requestsPerMinute, tokensPerMinute }`.
+   */
+  readonly limits?: ModelLimits
 }
+
+/**
+ * The address of a wait inside one of the pipeline's steps: a branch (`brief.legal`), a map item
+ * (`refunds[2]`), a nested pipeline's step (`orders[1].approve`, `refund#2.check`).
+ *
+ * @example
+ * const address: FanoutAddress<{ refunds: unknown }> = "refunds[2]"
+ */
+export type FanoutAddress<TSteps> = `${keyof TSteps & string}${"." | "[" | "#"}${string}`
 
 /**
  * A running pipeline: its id, its events, a typed `send` for human decisions, and its result.
@@ -83,6 +115,8 @@ export interface RunHandle<TSteps> {
   send<TStep extends keyof TSteps & string>(step: TStep, decision: TSteps[TStep]): void
   /** Approves, rejects or edits the tool call an agent step waits on. */
   send(step: keyof TSteps & string, decision: ApprovalDecision): void
+  /** Delivers the decision of a wait inside fan-out, by its address (`brief.legal`, `refunds[2]`). */
+  send(path: FanoutAddress<TSteps>, decision: unknown): void
   /** Cancels the run: the in-flight step is aborted and the run ends `failed` (CancelledError). */
   cancel(reason?: string): void
   /** The underlying XState actor, for inspection. */
@@ -115,6 +149,21 @@ export interface Pipeline<TInput, TSteps> extends PipelineDefinition<TInput, TSt
    */
   resume(runId: string, options: ResumeOptions): Promise<RunResult<TSteps>>
   /**
+   * Continues a failed or cancelled run from the step that failed: finished steps, branches and
+   * map items come from the journal, only the failed ones run again (a new attempt, journaled
+   * after a `run.retried`). Not `resume`: a recorded failure is an answer that `resume` never
+   * redoes, so retrying, which spends again, is asked for by name (see `retryRun`). Throws a
+   * `RetryError` (nothing written) for a run that is done, stopped, waiting or not finished.
+   */
+  retry(runId: string, options: ResumeOptions): Promise<RunResult<TSteps>>
+  /**
+   * Starts a new run (new id) from a recorded one: what the source journaled before `at` is
+   * copied without running, `edit` may replace the input, a finished step's output or a human
+   * decision, and the steps from `at` on run. Its `run.started` says `forkedFrom: { runId, seq }`.
+   * Throws a `ForkError` (the source unchanged) for a point not in the journal or a bad edit.
+   */
+  fork(runId: string, options: ForkOptions): Promise<RunResult<TSteps>>
+  /**
    * Journals a new run without executing it, for a worker to take. Resolves with the run id;
    * rejects with a `RangeError` naming each invalid input field (nothing journaled).
    */
@@ -124,9 +173,20 @@ export interface Pipeline<TInput, TSteps> extends PipelineDefinition<TInput, TSt
    * continues it. Throws a {@link DecisionError} (run unchanged) for a run not waiting on `step`
    * or an invalid decision, a {@link ResumeError} for a run that cannot be resumed.
    */
-  decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options: ResumeOptions): Promise<RunResult<TSteps>>
+  decide<TStep extends keyof TSteps & string>(runId: string, step: TStep, decision: TSteps[TStep], options?: DecideOptions): Promise<RunResult<TSteps>>
   /** Approves, rejects or edits the tool call an agent step waits on, and continues the run. */
-  decide(runId: string, step: keyof TSteps & string, decision: ApprovalDecision, options: ResumeOptions): Promise<RunResult<TSteps>>
+  decide(runId: string, step: keyof TSteps & string, decision: ApprovalDecision, options?: DecideOptions): Promise<RunResult<TSteps>>
+  /**
+   * Delivers a decision to a wait inside fan-out, by its address (`result.pending[i].path`:
+   * `brief.legal`, `refunds[2]`, `orders[1].approve`), and continues the run; its siblings that
+   * finished are not run again.
+   */
+  decide(runId: string, path: FanoutAddress<TSteps>, decision: unknown, options?: DecideOptions): Promise<RunResult<TSteps>>
+  /**
+   * Delivers several decisions at once, by address: all are checked first and journaled in one
+   * write (one invalid: a DecisionError naming its address, nothing applied), then the run continues.
+   */
+  decide(runId: string, decisions: Readonly<Record<string, unknown>>, options?: DecideOptions): Promise<RunResult<TSteps>>
 }
 
 /** Builds the run API around a compiled machine. */
@@ -169,10 +229,13 @@ export const createRunner = <TInput, TSteps>(
     machine,
     structure,
     definitions: graph.steps as ReadonlyMap<keyof TSteps & string, AnyStep>,
-    run: async (input, runOptions = {}) => {
+    run: async (input, given = {}) => {
+      // Without a journal, a pipeline that can pause journals to memory, kept while it waits: decide() here continues it.
+      const runOptions = isRecord(given) ? withPauseJournal(graph, given) : given
       const execution = begin(input, runOptions, false)
       await execution.start(started(execution.handle.id, input))
       const result = await execution.settled
+      notePaused(result, runOptions)
       return (result.status === "awaiting-human" ? follow(result, runOptions) : result) as RunResult<TSteps>
     },
     start: (input, runOptions = {}) => {
@@ -188,11 +251,18 @@ export const createRunner = <TInput, TSteps>(
       return runId
     },
     resume: (runId, resumeOptions) => resume(runId, resumeOptions) as Promise<RunResult<TSteps>>,
-    decide: async (runId: string, step: string, decision: unknown, resumeOptions: ResumeOptions) =>
-      follow(
-        await decideRun(target, runId, step, decision, resumeOptions, (name, value) => checkDecision(graph, name, "active", name, value)),
-        resumeOptions,
-      ) as RunResult<TSteps>,
+    fork: async (runId, forkOptions) =>
+      follow(await forkRun({ ...target, input: options.input as z.ZodType<unknown> }, runId, forkOptions), forkOptions) as RunResult<TSteps>,
+    retry: async (runId, retryOptions) => follow(await retryRun(target, runId, retryOptions), retryOptions) as RunResult<TSteps>,
+    decide: async (runId: string, ...rest: unknown[]) => {
+      // decide(runId, path, decision, options) or decide(runId, { [path]: decision, … }, options).
+      const batch = typeof rest[0] !== "string"
+      const decisions: Array<readonly [string, unknown]> = batch ? Object.entries((rest[0] ?? {}) as Record<string, unknown>) : [[rest[0] as string, rest[1]]]
+      const resumeOptions = decideOptions(runId, (batch ? rest[1] : rest[2]) as DecideOptions | undefined)
+      const result = await decideRun(target, runId, decisions, resumeOptions, (path, value) => checkDecisionAt(graph, path, value))
+      notePaused(result, resumeOptions)
+      return follow(result, resumeOptions) as RunResult<TSteps>
+    },
   }
 }
 

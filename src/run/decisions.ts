@@ -1,6 +1,8 @@
+import type { z } from "zod"
 import type { PendingCall } from "../compile/agent-conversation.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import { parseApproval } from "../definition/steps/approval.ts"
+import type { AnyStep } from "../definition/steps/step.ts"
 import { jsonIssue } from "./json-values.ts"
 import { DecisionError } from "./result.ts"
 
@@ -36,15 +38,104 @@ export const checkDecision = (graph: PipelineGraph, current: string, status: str
   if (definition.kind === "agent") return checkApproval(step, current, status, decision)
   if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${step}" is a ${definition.kind} step, not a human step`)
   if (status !== "active" || current !== step) throw new DecisionError("not-waiting", `the run is not waiting on "${step}" (it is at "${current}")`)
-  const parsed = definition.decision.safeParse(decision)
+  return checkSchemaDecision(step, definition.decision, decision, null)
+}
+
+/**
+ * Checks a decision for the wait at an address (a step of the pipeline, or one inside fan-out:
+ * `brief.legal`, `refunds[2]`, `orders[1].approve`) against its step's schema; throws a
+ * DecisionError naming the address.
+ *
+ * @example
+ * checkDecisionAt(graph, "refunds[2]", { approve: true })
+ */
+export const checkDecisionAt = (graph: PipelineGraph, path: string, decision: unknown): unknown => {
+  if (graph.steps.has(path)) return checkDecision(graph, path, "active", path, decision)
+  const definition = stepAt(graph, path)
+  if (definition === undefined) throw new DecisionError("not-human-step", `"${path}" names no step of pipeline "${graph.id}"`)
+  if (definition.kind === "agent") return checkApproval(path, path, "active", decision)
+  if (definition.kind !== "human") throw new DecisionError("not-human-step", `"${path}" is a ${definition.kind} step, not a human step`)
+  return checkSchemaDecision(path, definition.decision, decision, null)
+}
+
+/**
+ * Checks a decision for the wait at `path` against its step's schema (and, live, its deadline);
+ * returns the parsed decision or throws a DecisionError naming the path.
+ *
+ * @example
+ * checkSchemaDecision("refunds[2]", z.object({ approve: z.boolean() }), { approve: true }, null) // { approve: true }
+ */
+export const checkSchemaDecision = (path: string, schema: z.ZodType<unknown>, decision: unknown, deadline: number | null, now = Date.now()): unknown => {
+  if (deadline !== null && deadline <= now) throw lateDecision(path, deadline, now)
+  const parsed = schema.safeParse(decision)
   if (!parsed.success) {
     throw new DecisionError(
       "invalid-decision",
-      `decision for "${step}" is invalid`,
+      `decision for "${path}" is invalid`,
       parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message })),
     )
   }
-  return jsonDecision(step, parsed.data)
+  return jsonDecision(path, parsed.data)
+}
+
+/**
+ * The step definition a decision address names: a top-level step (`review`), a parallel branch
+ * (`brief.legal`), a map item (`refunds[2]`), a step of a nested pipeline (`refund.approval`,
+ * `orders[1].approve`, a later visit `refund#2.approval`), at any depth. Undefined when the
+ * address names nothing of the pipeline.
+ *
+ * @example
+ * stepAt(graph, "refunds[2]")?.kind // "human"
+ */
+export const stepAt = (graph: Pick<PipelineGraph, "steps">, path: string): AnyStep | undefined => {
+  const top = /^[A-Za-z][A-Za-z0-9_-]*/.exec(path)?.[0]
+  if (top === undefined) return undefined
+  return within(graph.steps.get(top), path.slice(top.length))
+}
+
+const within = (step: AnyStep | undefined, rest: string): AnyStep | undefined => {
+  if (step === undefined || rest === "") return step
+  if (step.kind === "map") {
+    const item = /^\[\d+\]/.exec(rest)?.[0]
+    return item === undefined ? undefined : within(step.each as AnyStep, rest.slice(item.length))
+  }
+  if (step.kind === "parallel") {
+    const branch = /^\.([A-Za-z][A-Za-z0-9_-]*)/.exec(rest)
+    return branch === null ? undefined : within(step.branches[branch[1] as string] as AnyStep | undefined, rest.slice(branch[0].length))
+  }
+  if (step.kind === "pipeline") {
+    const child = /^(?:#\d+)?\.([A-Za-z][A-Za-z0-9_-]*)/.exec(rest)
+    if (child === null) return undefined
+    const definitions = step.pipeline.definitions as ReadonlyMap<string, AnyStep>
+    return within(definitions.get(child[1] as string), rest.slice(child[0].length))
+  }
+  return undefined
+}
+
+/**
+ * The JSON Schema of the decision a wait expects: its human step's schema, or an approval's
+ * (`{ action: "approve" }`, `{ action: "reject", reason }`, `{ action: "edit", arguments }`). A schema
+ * zod cannot express in JSON Schema (a transform) is described as `{}` (any JSON value).
+ *
+ * @example
+ * decisionSchemaOf(human({ decision: z.object({ ok: z.boolean() }) })) // { type: "object", properties: { ok: { type: "boolean" } }, ... }
+ */
+export const decisionSchemaOf = (step: AnyStep | undefined): Record<string, unknown> => {
+  if (step?.kind !== "human") return step?.kind === "agent" ? approvalSchema : {}
+  try {
+    // The schema's own method: importing zod's toJSONSchema here would load zod with the package.
+    return (step.decision as z.ZodType).toJSONSchema({ unrepresentable: "any" }) as Record<string, unknown>
+  } catch {
+    return {}
+  }
+}
+
+const approvalSchema: Record<string, unknown> = {
+  oneOf: [
+    { type: "object", properties: { action: { const: "approve" } }, required: ["action"] },
+    { type: "object", properties: { action: { const: "reject" }, reason: { type: "string" } }, required: ["action", "reason"] },
+    { type: "object", properties: { action: { const: "edit" }, arguments: {} }, required: ["action", "arguments"] },
+  ],
 }
 
 // A decision is journaled and replayed: one a journal would change or refuse is refused here, run unchanged.

@@ -37,6 +37,7 @@ export const executeStep: ExecuteStep = async (graph, stepName, policy, context,
     runId: services.runId,
     signal,
     thread: services.thread?.() ?? noThread,
+    ...(context.routedError?.to === stepName && context.routedError.visit === visit ? { error: context.routedError.error } : {}),
   }
   const onRetry = (failedAttempt: number, error: StepError, delayMs: number) => {
     tally.attempts += 1

@@ -11,17 +11,19 @@ import { noThread } from "../contract/thread.ts"
 import { addUsage, emptyUsage } from "../contract/usage.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import type { RunHandle, RunOptions } from "./create-runner.ts"
-import { checkDecision } from "./decisions.ts"
+import { checkDecision, decisionSchemaOf, stepAt } from "./decisions.ts"
 import { discardingJournal } from "./discarding-journal.ts"
+import { runDrain } from "./drain.ts"
 import { longTimerClock } from "./executor.ts"
 import { humanPauses } from "./human-pause.ts"
 import { boundedClaim } from "./journal-failure.ts"
 import { journalWriter } from "./journal-writer.ts"
 import { defaultPrices } from "./prices.ts"
-import type { Replay } from "./replay.ts"
-import { EventStream, type RunResult, toRunResult } from "./result.ts"
+import { eventKey, type Replay } from "./replay.ts"
+import { DecisionError, EventStream, type PendingDecision, type RunResult, topStepOf, toRunResult } from "./result.ts"
 import { attachServices } from "./services.ts"
 import { threadSession } from "./thread-session.ts"
+import { type OpenWait, waitBoard } from "./wait-board.ts"
 
 /** Runs executing in this process: a worker here never takes one of them. */
 export const executingHere = new Set<string>()
@@ -79,6 +81,8 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     },
   })
   const { record, notify } = writer
+  // The `drain` option: no new step once it aborts; the run stops without ending (run/drain.ts).
+  const drain = runDrain({ runId, graph, signal: runOptions.drain, halt: writer.halt })
   const onJournalFailure = writer.fail
   const startedAt = Date.now()
   const actor = createActor(machine, {
@@ -106,7 +110,16 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
   }
   let usage = config.usage ?? emptyUsage
   const thread = threadSession(runId, runOptions, graph.steps, replay?.thread)
+  // Paused inside fan-out: the actor stops and its waiting units are cancelled, which journals nothing.
+  let pausedInFanout = false
+  // The last wait, decision or expiry this execution appended (a delivered decision, to begin with):
+  // stores show a run's status and deadline from it, so a pause inside fan-out may announce its wait again.
+  let lastLifecycle: RunEvent | undefined = config.announce?.at(-1)
   const recordStep = (event: RunEvent) => {
+    if (!drain.admit(event)) return
+    if (pausedInFanout) return
+    const replayed = (replay?.journaled.get(eventKey(event)) ?? 0) > 0
+    if (!replayed && (event.type === "human.waiting" || event.type === "human.decided" || event.type === "human.expired")) lastLifecycle = event
     // Only the pipeline's own steps move it; branches, items and nested steps journal under a path.
     if (event.type === "step.started" && graph.steps.has(event.step)) noteState(event.step, event.visit)
     if (event.type === "step.finished" && event.thread !== undefined) thread?.collect(event.thread)
@@ -114,7 +127,10 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     return record(event)
   }
   const budget = runOptions.budget ?? graph.budget
+  // Waits inside fan-out: when nothing else can progress, a run that does not keep waiting pauses.
+  const board = waitBoard((waits) => void pauseInFanout(waits).catch(endedBadly))
   attachServices(actor.system, {
+    waits: board,
     runId,
     models: runOptions.models ?? {},
     record: recordStep,
@@ -128,6 +144,9 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     usage: () => usage,
     startedAt,
     ...(runOptions.executor === undefined ? {} : { executor: runOptions.executor }),
+    pipeline: graph.id,
+    ...(runOptions.modelCache === undefined ? {} : { modelCache: runOptions.modelCache }),
+    ...(runOptions.limits === undefined ? {} : { limits: runOptions.limits }),
   })
   let resolveSettled: (result: RunResult<never>) => void = () => {}
   let resolveFinal: (result: RunResult<never>) => void = () => {}
@@ -177,6 +196,28 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     resolveSettled(result as RunResult<never>)
     resolveFinal(result as RunResult<never>)
   }
+  // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
+  const settleAt: Parameters<typeof humanPauses>[0]["settle"] = ({ step, prompt, deadline, snapshot, pending }) => {
+    // The pause was not saved whole (its snapshot write failed): say so instead of waiting.
+    const refused = writer.failure()
+    if (refused !== undefined) return endWith(refused)
+    actor.stop()
+    stream?.close()
+    const visit = snapshot.context.visits[step] ?? 1
+    resolveSettled({
+      status: "awaiting-human",
+      runId,
+      step,
+      ...(prompt === undefined ? {} : { prompt }),
+      deadline,
+      pending: pending ?? [
+        { path: step, step, visit, ...(prompt === undefined ? {} : { prompt }), deadline, decision: decisionSchemaOf(graph.steps.get(step)) },
+      ],
+      steps: snapshot.context.steps,
+      durationMs: Date.now() - startedAt,
+      usage,
+    } as unknown as RunResult<never>)
+  }
   const { arriveAtHuman, arriveAtApproval, refuseLate } = humanPauses({
     graph,
     runId,
@@ -186,26 +227,49 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     record,
     saveSnapshot,
     thread: () => thread?.current() ?? noThread,
-    // Paused to the journal: nothing of this run (no timer, no actor) stays in memory.
-    settle: ({ step, prompt, deadline, snapshot }) => {
-      // The pause was not saved whole (its snapshot write failed): say so instead of waiting.
-      const refused = writer.failure()
-      if (refused !== undefined) return endWith(refused)
-      actor.stop()
-      stream?.close()
-      resolveSettled({
-        status: "awaiting-human",
-        runId,
-        step,
-        ...(prompt === undefined ? {} : { prompt }),
-        deadline,
-        steps: snapshot.context.steps,
-        durationMs: Date.now() - startedAt,
-        usage,
-      } as unknown as RunResult<never>)
-    },
+    settle: settleAt,
     failed: (error) => endedBadly(error),
   })
+  // Every open wait inside fan-out, addressed by its path; the run's `step`, `prompt` and `deadline` are those of the one due first.
+  const pauseInFanout = async (waits: readonly OpenWait[]) => {
+    if (keepWaiting || finished) return
+    await saveSnapshot()
+    const open = board.waits()
+    const snapshot = actor.getSnapshot()
+    // Something moved on while the snapshot was saved: the run goes on, and pauses when quiet again.
+    if (open.length === 0 || open.length !== waits.length || snapshot.status !== "active" || finished) return
+    const pending: PendingDecision[] = open.map((wait) => ({
+      path: wait.path,
+      step: topStepOf(wait.path),
+      visit: wait.visit,
+      ...(wait.prompt === undefined ? {} : { prompt: wait.prompt }),
+      deadline: wait.deadline,
+      decision: decisionSchemaOf(stepAt(graph, wait.path)),
+    }))
+    const first = pending.reduce((due, wait) => ((wait.deadline ?? Number.POSITIVE_INFINITY) < (due.deadline ?? Number.POSITIVE_INFINITY) ? wait : due))
+    // A store keeps a run's status and deadline from its last wait, decision or expiry: after a
+    // decision (the run is waiting again) or when the wait due first is not the last one written,
+    // the journal says again that the run waits, with the deadline due first (a worker wakes for it).
+    const last = lastLifecycle
+    const announced = last?.type === "human.waiting" && (last.deadline ?? null) === first.deadline && open.some((wait) => wait.path === last.step)
+    if (!announced) {
+      const again: RunEvent = {
+        type: "human.waiting",
+        runId,
+        step: first.path,
+        visit: first.visit,
+        ...(first.prompt === undefined ? {} : { prompt: first.prompt }),
+        ...(first.deadline === null ? {} : { deadline: first.deadline }),
+        at: Date.now(),
+      }
+      // Earlier pauses' announcements are in the journal too: this one is new, not one of theirs replayed.
+      replay?.journaled.set(eventKey(again), 0)
+      await recordStep(again)
+    }
+    if (board.waits().length !== open.length || finished) return
+    pausedInFanout = true
+    settleAt({ step: first.step, prompt: first.prompt, deadline: first.deadline, snapshot, pending })
+  }
   actor.subscribe({
     next: (snapshot) => {
       const value = topState(snapshot.value)
@@ -219,12 +283,33 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
       void finish({ status: "failed", steps: actor.getSnapshot().context?.steps ?? {}, last: null, error: runError, stoppedBy: null }).catch(endedBadly)
     },
   })
-  const onAbort = () => actor.send({ type: machineEvents.cancel, reason: String(runOptions.signal?.reason ?? "aborted") })
+  const onAbort = () => {
+    // A run cancelled while it drains stops without ending: its journal keeps it running.
+    drain.beforeCancel()
+    if (actor.getSnapshot().status === "active") actor.send({ type: machineEvents.cancel, reason: String(runOptions.signal?.reason ?? "aborted") })
+  }
   const handle: RunHandle<never> = {
     id: runId,
     events: stream ?? closedStream(),
     result: final,
     send: (step: string, decision: unknown) => {
+      // A wait inside fan-out, by its path: checked against its own step's schema and deadline.
+      const open = board.at(step)
+      if (open !== undefined) {
+        const parsed = open.check(decision)
+        void record({ type: "human.decided", runId, step, visit: open.visit, decision: parsed, at: Date.now() })
+        return open.deliver(parsed)
+      }
+      const expiredAt = board.expired(step)
+      if (expiredAt !== undefined)
+        throw new DecisionError("late", `decision for "${step}" refused: its deadline passed at ${new Date(expiredAt).toISOString()}; the run is unchanged`)
+      if (!graph.steps.has(step)) {
+        const known = board.waits().map((wait) => wait.path)
+        throw new DecisionError(
+          "not-waiting",
+          `run ${runId} is not waiting on "${step}"${known.length === 0 ? "" : ` (it waits on ${known.map((path) => `"${path}"`).join(", ")})`}`,
+        )
+      }
       const snapshot = actor.getSnapshot()
       // After the deadline the timeout route applies, not the decision (run/human-pause.ts); an
       // engine that keeps deadlines itself (its clock's timers never fire) is their judge instead.
@@ -277,6 +362,7 @@ export const execute = (graph: PipelineGraph, machine: PipelineMachine, config: 
     runOptions.signal?.addEventListener("abort", onAbort, { once: true })
     void settled.finally(() => runOptions.signal?.removeEventListener("abort", onAbort))
     actor.start()
+    void settled.finally(drain.listen())
     const initial = actor.getSnapshot()
     if ("input" in config.from && initial.status === "active" && graph.steps.get(initial.value as unknown as string)?.kind === "human") {
       arriveAtHuman(initial.value as unknown as string, initial)

@@ -13,6 +13,7 @@ import type { Thread } from "../contract/thread.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import { approvalPrompt, lateDecision } from "./decisions.ts"
 import { eventKey, type Replay } from "./replay.ts"
+import type { PendingDecision } from "./result.ts"
 
 type Snapshot = SnapshotFrom<PipelineMachine>
 
@@ -39,6 +40,8 @@ export interface PauseOptions {
     readonly prompt: string | undefined
     readonly deadline: number | null
     readonly snapshot: Snapshot
+    /** Every decision the run waits for (a pause inside fan-out); a pause at `step` alone without it. */
+    readonly pending?: readonly PendingDecision[]
   }) => void
   /** Pausing failed (a journal or prompt that threw past its guard): end the run failed. */
   readonly failed: (error: unknown) => void

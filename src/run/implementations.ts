@@ -85,7 +85,15 @@ const journalingActions = {
   // Journals a human step's expiry, so a resumed run takes the same timeout route.
   "journal.humanExpired": ({ context, system }: ActionArgs, params: { step: string }) => {
     const services = servicesOf(system as object)
-    void services?.record({ type: "human.expired", runId: services.runId, step: params.step, visit: context.visits[params.step] ?? 1, at: Date.now() })
+    // Inside a nested pipeline the step journals under its path, as its wait did.
+    if (services === undefined) return
+    void services.record({
+      type: "human.expired",
+      runId: services.runId,
+      step: journaledName(services, params.step),
+      visit: context.visits[params.step] ?? 1,
+      at: Date.now(),
+    })
   },
 }
 

@@ -166,6 +166,12 @@ export const journalWriter = (options: JournalWriterOptions) => {
     notify,
     /** Ends the writing: nothing more is appended, and the run is told to stop. */
     fail: onJournalFailure,
+    /** Ends the writing with `error` as it is (a drained run): nothing more is appended, and the run is told to stop. */
+    halt: (error: RunError) => {
+      if (journalFailure !== undefined) return
+      journalFailure = error
+      options.onFailure(error)
+    },
     /** How long one journal operation of this run may take. */
     timeoutMs,
     /** Bounds another journal operation of this run (a snapshot, a claim) like a write. */

@@ -65,6 +65,8 @@ export const eventKey = (event: RunEvent): string => {
     case "thread.loaded":
     case "thread.saved":
       return event.type
+    case "run.retried":
+      return `${event.type}|${event.retry}`
     case "model.delta":
       // Never journaled, never deduplicated.
       return `${event.type}|${event.step}#${event.visit}|${event.at}`

@@ -44,7 +44,43 @@ export type RunResult<TSteps> =
       readonly prompt?: string
       /** Epoch milliseconds after which the step's timeout route applies; null without a timeout. */
       readonly deadline: number | null
+      /**
+       * Every decision the run waits for, each by its address: the step itself at the top level,
+       * a branch (`brief.legal`), a map item (`refunds[2]`), a nested pipeline's step
+       * (`orders[1].approve`). `step`, `prompt` and `deadline` above are those of the one due first.
+       * Every run sets it; optional only so results built by hand (tests, fakes) stay valid.
+       */
+      readonly pending?: readonly PendingDecision[]
     })
+
+/**
+ * One decision a paused run waits for: decide it with `p.decide(runId, path, decision, options)`
+ * (or several at once with `p.decide(runId, { [path]: decision }, options)`).
+ *
+ * @example
+ * for (const wait of result.pending) console.log(wait.path, wait.prompt, JSON.stringify(wait.decision))
+ */
+export interface PendingDecision {
+  /** The address of the wait: its journaled name (`refunds[2]`, `brief.legal`, `review`). */
+  readonly path: string
+  /** The pipeline's own step the wait is inside (`refunds` for `refunds[2]`). */
+  readonly step: string
+  /** Which visit of the waiting step this is (1 unless a loop came back). */
+  readonly visit: number
+  readonly prompt?: string
+  /** Epoch milliseconds after which the wait's timeout route applies; null without a timeout. */
+  readonly deadline: number | null
+  /** The JSON Schema of the decision expected. */
+  readonly decision: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The pipeline's own step an address is inside: `refunds[2]` and `refunds#2.check` are in `refunds`.
+ *
+ * @example
+ * topStepOf("brief.legal") // "brief"
+ */
+export const topStepOf = (path: string): string => /^[^.[#]*/.exec(path)?.[0] ?? path
 
 /** Maps the machine's final output to a run result. */
 export const toRunResult = (runId: string, output: MachineOutput, durationMs: number, usage: UsageTotals): RunResult<Record<string, unknown>> => {

@@ -3,7 +3,6 @@ import { toMillis } from "../contract/duration.ts"
 import type { RunEvent } from "../contract/events.ts"
 import type { Journal, JournalEntry, RunClaim } from "../contract/journal.ts"
 import { CorruptJournalError, checkJournal } from "../contract/journal-check.ts"
-import { visitKey } from "../contract/keys.ts"
 import { usageOfJournal } from "../contract/usage.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import { structureChanges, structureOf } from "../definition/structure.ts"
@@ -11,8 +10,10 @@ import type { RunOptions } from "./create-runner.ts"
 import { lateDecision } from "./decisions.ts"
 import { execute } from "./execution.ts"
 import { bounded, boundedClaim, defaultJournalTimeoutMs } from "./journal-failure.ts"
+import { pendingOf, waitDueFirst } from "./pending-decisions.ts"
 import { buildReplay } from "./replay.ts"
 import { DecisionError, type RunResult } from "./result.ts"
+import { hasFinished, replayedEntries } from "./retry-journal.ts"
 
 /**
  * A run cannot be resumed: unknown, already finished, of another pipeline, built from a graph
@@ -58,12 +59,14 @@ export const resumeRun = async (
   runId: string,
   options: ResumeOptions,
   before?: (entries: readonly JournalEntry[]) => Promise<readonly JournalEntry[]>,
+  // Which runs may continue: by default any that has not finished (`retry` admits failed ones).
+  admit: (runId: string, entries: readonly JournalEntry[]) => void = refuseFinished,
 ): Promise<RunResult<never>> => {
   const { journal } = options
   // A stalled store rejects with a JournalTimeoutError instead of hanging the caller.
   const timeoutMs = options.journalTimeout === undefined ? defaultJournalTimeoutMs : toMillis(options.journalTimeout, "journalTimeout")
   const read = () => checkedRead(runId, bounded(journal.read(runId), timeoutMs, `the read of run ${runId}`))
-  const checked = check(target, runId, await read(), options)
+  const checked = check(target, runId, await read(), options, admit)
   let claim: RunClaim | undefined
   if (journal.claim !== undefined) {
     claim = await boundedClaim(journal, runId, timeoutMs)
@@ -71,7 +74,7 @@ export const resumeRun = async (
   }
   try {
     // Read again under the claim: another process may have moved the run on meanwhile.
-    let entries = claim === undefined ? checked : check(target, runId, await read(), options)
+    let entries = claim === undefined ? checked : check(target, runId, await read(), options, admit)
     const added = before === undefined ? [] : await before(entries)
     entries = [...entries, ...added]
     const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
@@ -83,7 +86,7 @@ export const resumeRun = async (
       keepWaiting: false,
       buffer: false,
       usage: usageOfJournal(entries),
-      replay: buildReplay(entries),
+      replay: buildReplay(replayedEntries(entries)),
       ...(claim === undefined ? {} : { claim }),
       announce: added.map(({ seq: _seq, ...event }) => event as RunEvent),
     })
@@ -106,12 +109,25 @@ const checkedRead = async (runId: string, read: Promise<readonly JournalEntry[]>
   }
 }
 
-const check = (target: Target, runId: string, entries: readonly JournalEntry[], options: ResumeOptions): readonly JournalEntry[] => {
+const refuseFinished = (runId: string, entries: readonly JournalEntry[]): void => {
+  if (!hasFinished(entries)) return
+  // A failed run continues from its failure with `retry`, which redoes a recorded failure: say so.
+  const failed = entries.findLast((entry) => entry.type === "run.finished")?.status === "failed"
+  throw new ResumeError("finished", runId, `it has already finished${failed ? ", failed (retry it to run the failed step again)" : ""}`)
+}
+
+const check = (
+  target: Target,
+  runId: string,
+  entries: readonly JournalEntry[],
+  options: ResumeOptions,
+  admit: (runId: string, entries: readonly JournalEntry[]) => void,
+): readonly JournalEntry[] => {
   if (entries.length === 0) throw new ResumeError("unknown-run", runId, "the journal has no such run")
   // checkJournal has made sure the first event is run.started.
   const started = entries[0] as Extract<JournalEntry, { type: "run.started" }>
   if (started.pipeline !== target.id) throw new ResumeError("other-pipeline", runId, `it belongs to pipeline "${started.pipeline}", not "${target.id}"`)
-  if (entries.some((entry) => entry.type === "run.finished")) throw new ResumeError("finished", runId, "it has already finished")
+  admit(runId, entries)
   if (started.structure !== undefined && options.allowStructureChange !== true) {
     const changes = structureChanges(started.structure, structureOf(target.graph))
     if (changes.length > 0) {
@@ -126,22 +142,15 @@ const check = (target: Target, runId: string, entries: readonly JournalEntry[], 
   return entries
 }
 
-/** The human step (and visit) a run is waiting on according to its journal, with its deadline. */
+/**
+ * The wait a run's journal holds open that is due first (the earliest deadline), with `step` the
+ * pipeline's own step it is inside; every open wait is in `pendingOf` (run/pending-decisions.ts).
+ */
 export const waitingOf = (
   entries: readonly JournalEntry[],
 ): { readonly step: string; readonly visit: number; readonly deadline: number | undefined } | undefined => {
-  let waiting: { step: string; visit: number; deadline: number | undefined } | undefined
-  for (const entry of entries) {
-    if (entry.type === "human.waiting") waiting = { step: entry.step, visit: entry.visit, deadline: entry.deadline }
-    else if (
-      (entry.type === "human.decided" || entry.type === "human.expired") &&
-      waiting !== undefined &&
-      visitKey(entry.step, entry.visit) === visitKey(waiting.step, waiting.visit)
-    ) {
-      waiting = undefined
-    } else if (entry.type === "step.started") waiting = undefined
-  }
-  return waiting
+  const wait = waitDueFirst(entries)
+  return wait === undefined ? undefined : { step: wait.step, visit: wait.visit, deadline: wait.deadline }
 }
 
 /**
@@ -158,41 +167,64 @@ export const expiredPauseOf = (entries: readonly JournalEntry[], step: string): 
 }
 
 /**
- * Delivers a decision to a paused run through its journal: checks the run waits on `step`, that
- * the wait's deadline has not passed, and that the decision fits the schema, journals it, then
- * resumes. A decision after the deadline is refused as `late` (nothing written): the timeout
- * route applies instead, taken by a worker, a later `resume`, or already.
+ * Delivers decisions to a paused run through its journal: checks the run waits at each address,
+ * that no wait's deadline has passed, and that each decision fits its step's schema, journals
+ * them all in one write (all or none), then resumes. One wrong decision refuses the whole batch
+ * with a DecisionError naming its address, nothing written. A decision after the deadline is
+ * refused as `late`: the timeout route applies instead, taken by a worker, a later `resume`, or already.
  */
 export const decideRun = async (
   target: Target,
   runId: string,
-  step: string,
-  decision: unknown,
+  decisions: ReadonlyArray<readonly [string, unknown]>,
   options: ResumeOptions,
-  validate: (step: string, decision: unknown) => unknown,
+  validate: (path: string, decision: unknown) => unknown,
 ): Promise<RunResult<never>> => {
+  if (decisions.length === 0) throw new DecisionError("invalid-decision", `no decision given for run ${runId}`)
   try {
     return await resumeRun(target, runId, options, async (entries) => {
-      const waiting = waitingOf(entries)
+      const pending = [...pendingOf(entries)]
       const now = Date.now()
-      if (waiting === undefined || waiting.step !== step) {
-        const expired = expiredPauseOf(entries, step)
-        if (expired !== undefined) throw lateDecision(step, expired, now)
-        throw new DecisionError("not-waiting", `run ${runId} is not waiting on "${step}"${waiting === undefined ? "" : ` (it waits on "${waiting.step}")`}`)
+      const added: JournalEntry[] = []
+      for (const [path, decision] of decisions) {
+        const waiting = pending.find((wait) => wait.path === path)
+        if (waiting === undefined) {
+          const expired = expiredPauseOf(entries, path)
+          if (expired !== undefined) throw lateDecision(path, expired, now)
+          const open = pending.map((wait) => `"${wait.path}"`).join(", ")
+          const already = added.some((entry) => entry.type === "human.decided" && entry.step === path)
+          throw new DecisionError(
+            "not-waiting",
+            `run ${runId} is not waiting on "${path}"${already ? " (it is decided twice in this batch)" : open === "" ? "" : ` (it waits on ${open})`}`,
+          )
+        }
+        if (waiting.deadline !== undefined && waiting.deadline <= now) throw lateDecision(path, waiting.deadline, now)
+        const parsed = validate(path, decision)
+        added.push({
+          type: "human.decided",
+          runId,
+          step: path,
+          visit: waiting.visit,
+          decision: parsed,
+          at: now,
+          seq: entries.length + added.length,
+        } as JournalEntry)
+        pending.splice(pending.indexOf(waiting), 1)
       }
-      if (waiting.deadline !== undefined && waiting.deadline <= now) throw lateDecision(step, waiting.deadline, now)
-      const parsed = validate(step, decision)
-      const event: RunEvent = { type: "human.decided", runId, step, visit: waiting.visit, decision: parsed, at: now }
-      const entry = { ...event, seq: entries.length } as JournalEntry
-      await options.journal.append(entry)
-      return [entry]
+      // All or none: a crash or a refused write leaves either every decision of the batch or none.
+      if (options.journal.appendMany !== undefined) await options.journal.appendMany(added)
+      else for (const entry of added) await options.journal.append(entry)
+      return added
     })
   } catch (error) {
     // The timeout route may have taken the run to its end already: the decision is still late, not "finished".
     if (error instanceof ResumeError && error.reason === "finished") {
       const timeoutMs = options.journalTimeout === undefined ? defaultJournalTimeoutMs : toMillis(options.journalTimeout, "journalTimeout")
-      const expired = expiredPauseOf(await bounded(options.journal.read(runId), timeoutMs, `the read of run ${runId}`), step)
-      if (expired !== undefined) throw lateDecision(step, expired)
+      const entries = await bounded(options.journal.read(runId), timeoutMs, `the read of run ${runId}`)
+      for (const [path] of decisions) {
+        const expired = expiredPauseOf(entries, path)
+        if (expired !== undefined) throw lateDecision(path, expired)
+      }
     }
     throw error
   }

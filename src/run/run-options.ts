@@ -17,6 +17,7 @@ import {
   recordOf,
 } from "../definition/check-arguments.ts"
 import type { RunOptions } from "./create-runner.ts"
+import { modelLimitProblems } from "./model-limits.ts"
 
 const anObject = (what: string, ...methods: string[]): Check =>
   expectValue(what, (value) => isRecord(value) && methods.every((method) => typeof value[method] === "function"))
@@ -27,6 +28,7 @@ const runOptionFields = {
   journal: optional(anObject("a Journal (memoryJournal(), sqliteJournal(...), postgresJournal(...))", "append", "read")),
   runId: optional(expectValue("a non-empty string", (value) => typeof value === "string" && value !== "")),
   signal: optional(expectValue("an AbortSignal", (value) => isRecord(value) && typeof value["addEventListener"] === "function" && "aborted" in value)),
+  drain: optional(expectValue("an AbortSignal", (value) => isRecord(value) && typeof value["addEventListener"] === "function" && "aborted" in value)),
   onEvent: optional(aFunction),
   observers: optional(listOf(aFunction, "a list of functions of an event")),
   redact: optional(anObject("a redaction ({ keys, allow, values })")),
@@ -39,6 +41,8 @@ const runOptionFields = {
   ),
   executor: optional(anObject("a StepExecutor ({ runStep })", "runStep")),
   journalTimeout: optional(aDuration),
+  modelCache: optional(anObject("a ModelCache (memoryModelCache(), sqliteModelCache(path))", "get", "set")),
+  limits: optional((value, where) => modelLimitProblems(value).map((problem) => `${where}: ${problem.message}`)),
 } satisfies FieldChecks<RunOptions>
 
 /**

@@ -3,6 +3,7 @@ import type { RunContext, StepDone } from "../compile/run-context.ts"
 import type { RunError } from "../contract/errors.ts"
 import type { RunEvent, UsageTotals } from "../contract/events.ts"
 import type { Models } from "../contract/model.ts"
+import type { ModelCache } from "../contract/model-cache.ts"
 import type { Thread } from "../contract/thread.ts"
 import type { Budget } from "../definition/agent-stop-rules.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
@@ -10,8 +11,10 @@ import type { ResolvedPolicy, StepPolicy } from "../definition/policy.ts"
 import type { StepContext } from "../definition/steps/step.ts"
 import type { AttemptScope } from "./attempt.ts"
 import type { StepExecutor } from "./executor.ts"
+import type { ModelLimits } from "./model-limits.ts"
 import { defaultPrices, type PriceTable } from "./prices.ts"
 import type { Replay } from "./replay.ts"
+import type { BusyToken, WaitBoard } from "./wait-board.ts"
 
 /**
  * What a run lends its steps: models by alias, and where events go.
@@ -45,6 +48,16 @@ export interface RunServices {
   readonly startedAt?: number
   /** Where each step visit runs when an engine (e.g. Restate) journals it; default: here, directly. */
   readonly executor?: StepExecutor
+  /** The decisions the run waits for inside fan-out, and its busy work (run/wait-board.ts). */
+  readonly waits?: WaitBoard
+  /** The busy token of the unit this step runs as (a branch, an item): a container gives it back while only its children run. */
+  readonly busy?: BusyToken
+  /** The pipeline's id: part of the prompt-cache key of its steps. */
+  readonly pipeline?: string
+  /** Answers of earlier identical model calls (run option `modelCache`). */
+  readonly modelCache?: ModelCache
+  /** Shared limits by `provider:model` (run option `limits`, over the process's). */
+  readonly limits?: ModelLimits
 }
 
 export type Base = { readonly runId: string; readonly step: string; readonly visit: number }

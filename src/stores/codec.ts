@@ -1,6 +1,6 @@
 // A journal whose payloads are encoded at rest (encrypted, say): what a run wrote is readable only
 // with the codec, while the fields a store lists and indexes by stay in clear.
-import type { Journal, JournalEntry } from "../contract/journal.ts"
+import type { Journal, JournalEntry, JournalTailOptions } from "../contract/journal.ts"
 
 /**
  * Turns a journaled payload (an event's fields or a snapshot, as JSON text) into the text stored,
@@ -129,6 +129,7 @@ export const encodedJournal = <TJournal extends Journal>(journal: TJournal, code
   }
 
   const appendMany = journal.appendMany?.bind(journal)
+  const tail = journal.tail?.bind(journal)
   const wrapped: Journal = {
     ...(journal.label === undefined ? {} : { label: `${journal.label} (encoded)` }),
     append: (entry) => then(encodeEntry(entry), (encoded) => journal.append(encoded)),
@@ -140,6 +141,17 @@ export const encodedJournal = <TJournal extends Journal>(journal: TJournal, code
       if (text === undefined) return journal.saveSnapshot(runId, snapshot)
       return then(encode(runId, "snapshot", text), (encoded) => journal.saveSnapshot(runId, { [encodedField]: encoded }))
     },
+    ...(tail === undefined
+      ? {}
+      : {
+          tail: (options?: JournalTailOptions) => {
+            // Called now, so wrong options throw here as they do unencoded.
+            const entries = tail(options)
+            return (async function* () {
+              for await (const entry of entries) yield { ...(await decodeEntry(entry)), position: entry.position }
+            })()
+          },
+        }),
     loadSnapshot: async (runId) => {
       const stored = await journal.loadSnapshot(runId)
       if (typeof stored !== "object" || stored === null || !(encodedField in stored)) return stored

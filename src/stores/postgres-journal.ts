@@ -3,11 +3,12 @@ import type { ClientConfig, Pool } from "pg"
 import { messageOf } from "../contract/errors.ts"
 import type { RunStatus } from "../contract/events.ts"
 import type { RunSummary } from "../contract/journal.ts"
-import { type Journal, JournalConflictError, type JournalEntry, type RunClaim } from "../contract/journal.ts"
+import { type Journal, JournalConflictError, type JournalEntry, type JournalTailOptions, type RunClaim, type TailedEntry } from "../contract/journal.ts"
 import { entryOfRow } from "../contract/journal-check.ts"
 import { type PayloadCodec, withCodec } from "./codec.ts"
 import { type Claim, claimSession, listenForRuns } from "./postgres-connections.ts"
-import { channelOf, deadlineAfter, notifies, quoteSchema, statements, statusAfter } from "./postgres-schema.ts"
+import { channelOf, deadlineAfter, notifies, quoteSchema, statements, statusAfter, tailChannelOf } from "./postgres-schema.ts"
+import { postgresTails } from "./postgres-tail.ts"
 
 /**
  * Options of a Postgres journal.
@@ -69,6 +70,8 @@ export interface PostgresJournal extends Journal {
   append(entry: JournalEntry): Promise<void>
   saveSnapshot(runId: string, snapshot: unknown): Promise<void>
   claim(runId: string): Promise<PostgresRunClaim | undefined>
+  /** Follows the journal (see {@link Journal.tail}), woken by a NOTIFY on `<schema>_tail` at every append (and a read each second as a backstop). */
+  tail(options?: JournalTailOptions): AsyncIterable<TailedEntry>
   /**
    * Calls `onRunnable(runId)` when a run starts, a human decision arrives, or a run starts waiting
    * with a deadline (a worker arms its timer for it), from any process, on a
@@ -153,6 +156,20 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
     return opening
   }
   const query = async (text: string, values: unknown[]) => (await open()).pool.query(text, values)
+  const tails = postgresTails({
+    query,
+    tailRun: sql.tailRun,
+    tailAll: sql.tailAll,
+    listen: async (onPayload) => {
+      const { pg } = await open()
+      return listenForRuns(
+        () => new pg.Client({ ...connection, application_name: "switchboard tail" }),
+        tailChannelOf(schema),
+        onPayload,
+        () => {},
+      )
+    },
+  })
 
   // The events go in only at the run's next seq, all or none, in one statement (see appendBatch).
   const appendMany = async (entries: readonly JournalEntry[]): Promise<void> => {
@@ -215,6 +232,7 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
       await query(sql.saveSnapshot, [runId, Date.now(), JSON.stringify(snapshot) ?? null])
     },
     loadSnapshot: async (runId) => (await query(sql.loadSnapshot, [runId])).rows[0]?.snapshot ?? undefined,
+    tail: tails.tail,
     async claim(runId) {
       const { pg } = await open()
       // Session locks are re-entrant within a session: this process refuses a run it already holds
@@ -277,6 +295,7 @@ export const postgresJournal = (options: PostgresJournalOptions = {}): PostgresJ
       if (closed) return
       closed = true
       const pending = opening
+      await tails.close()
       await Promise.all([...[...claims.values()].flatMap((held) => [...held].map((claim) => claim.release())), ...[...listeners].map((stop) => stop())])
       await sessions?.close()
       const ready = await pending?.catch(() => undefined)

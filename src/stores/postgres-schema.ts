@@ -15,6 +15,9 @@ export const quoteSchema = (schema: string): string => {
 /** The NOTIFY channel of a schema: `switchboard_runs` for the default schema. */
 export const channelOf = (schema: string): string => `${schema}_runs`
 
+/** The channel NOTIFY'd (payload: the run id) at every append, for tails: `switchboard_tail` for the default schema. */
+export const tailChannelOf = (schema: string): string => `${schema}_tail`
+
 /**
  * The advisory-lock key of a run, a bigint from the schema and the run id ($1, $2). 64 bits make
  * two live runs sharing a key (which would only make a claim wait its turn) vanishingly unlikely.
@@ -48,7 +51,8 @@ export const statements = (schema: string) => {
   return {
     /** True when the tables exist, so a process without CREATE rights can use a prepared schema. */
     ready: `SELECT to_regclass('${quoted}.runs') IS NOT NULL AND to_regclass('${quoted}.journal') IS NOT NULL
-      AND to_regclass('${quoted}.runs_by_status') IS NOT NULL AND to_regclass('${quoted}.runs_by_deadline') IS NOT NULL AS ready`,
+      AND to_regclass('${quoted}.runs_by_status') IS NOT NULL AND to_regclass('${quoted}.runs_by_deadline') IS NOT NULL
+      AND to_regclass('${quoted}.journal_by_position') IS NOT NULL AS ready`,
     // Payloads are `json`, not `jsonb`: a journal gives back exactly what was written (jsonb would
     // sort object keys, changing a resumed run's outputs, and refuse "\u0000"); nothing queries inside them.
     // One simple-protocol string: a transaction whose advisory lock makes two processes that start
@@ -83,19 +87,26 @@ UPDATE ${runs} AS run SET deadline = ceil((
   WHERE entry.run_id = run.run_id AND entry.type = 'human.waiting' ORDER BY entry.seq DESC LIMIT 1
 ))::bigint WHERE run.status = 'awaiting-human' AND run.deadline IS NULL;
 CREATE INDEX IF NOT EXISTS runs_by_deadline ON ${runs} (deadline) WHERE deadline IS NOT NULL;
+-- The journal-wide cursor of tails: appends take it in commit order (see appendBatch).
+ALTER TABLE ${journal} ADD COLUMN IF NOT EXISTS position bigserial;
+CREATE INDEX IF NOT EXISTS journal_by_position ON ${journal} (position);
 COMMIT;`,
     // Consecutive events of one run (one, or a batch) in one statement: one round trip, one
     // commit, all or none. The rows go in only if the first seq is the run's next (a repeat or a
     // gap writes nothing; the primary key refuses the loser of a race). The run row takes the
     // last lifecycle status ($6, at $11) and the deadline it leaves ($12) in the same transaction, and one NOTIFY goes out when it
     // commits if any event asks for it. `next` is read from the snapshot before the insert, so a
-    // refused append can say what was expected.
+    // refused append can say what was expected. Positions are drawn under a transaction lock held
+    // until commit, so they commit in order and a tail never passes one that commits later; every
+    // append NOTIFYs the tail channel.
     appendBatch: `
 WITH batch AS (
   SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::text[]) AS entry(seq, type, at, data)
+), ordered AS MATERIALIZED (
+  SELECT pg_advisory_xact_lock(hashtext('switchboard.journal'), hashtext('${schema}')) AS locked
 ), inserted AS (
   INSERT INTO ${journal} (run_id, seq, type, at, data)
-  SELECT $1, seq, type, at, data::json FROM batch
+  SELECT $1, seq, type, at, data::json FROM batch CROSS JOIN ordered
   WHERE ($2::integer[])[1] = (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)
   RETURNING run_id
 ), lifecycle AS (
@@ -110,12 +121,17 @@ WITH batch AS (
   RETURNING 1
 ), notified AS (
   SELECT pg_notify($9::text, $1) WHERE $10::boolean AND EXISTS (SELECT 1 FROM inserted)
+), tailed AS (
+  SELECT pg_notify('${tailChannelOf(schema)}', $1) WHERE EXISTS (SELECT 1 FROM inserted)
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS written,
+  (SELECT count(*) FROM tailed)::integer AS tailed,
   (SELECT count(*) FROM lifecycle)::integer AS lifecycle,
   (SELECT count(*) FROM notified)::integer AS notified,
   (SELECT coalesce(max(seq) + 1, 0) FROM ${journal} WHERE run_id = $1)::integer AS next`,
     read: `SELECT seq, type, at, data FROM ${journal} WHERE run_id = $1 ORDER BY seq`,
+    tailRun: `SELECT seq, type, at, data, position FROM ${journal} WHERE run_id = $1 AND seq > $2 AND position > $3 ORDER BY seq LIMIT $4`,
+    tailAll: `SELECT run_id, seq, type, at, data, position FROM ${journal} WHERE position > $1 ORDER BY position LIMIT $2`,
     saveSnapshot: `
 INSERT INTO ${runs} AS run (run_id, created_at, updated_at, snapshot) VALUES ($1, $2, $2, $3::json)
 ON CONFLICT (run_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = greatest(run.updated_at, excluded.updated_at)`,

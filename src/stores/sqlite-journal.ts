@@ -1,10 +1,19 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import type { RunStatus } from "../contract/events.ts"
-import { type Journal, JournalConflictError, type JournalEntry, type RunClaim, type RunSummary } from "../contract/journal.ts"
+import {
+  type Journal,
+  JournalConflictError,
+  type JournalEntry,
+  type JournalTailOptions,
+  type RunClaim,
+  type RunSummary,
+  type TailedEntry,
+} from "../contract/journal.ts"
 import { entryOfRow, parseStored } from "../contract/journal-check.ts"
 import { type PayloadCodec, withCodec } from "./codec.ts"
 import { claimsSchema, sqliteClaims } from "./sqlite-claim.ts"
 import { openSqlite } from "./sqlite-open.ts"
+import { addPositions, sqliteTails } from "./sqlite-tail.ts"
 
 /**
  * Options of a SQLite journal.
@@ -19,6 +28,8 @@ export interface SqliteJournalOptions {
   readonly busyTimeoutMs?: number
   /** Encodes (encrypts) every event's payload and snapshot at rest, e.g. `aesGcmCodec(key)`; `encodedJournal` says what stays in clear. */
   readonly codec?: PayloadCodec
+  /** How often a `tail()` checks whether another process wrote (default 50 ms; one cheap pragma per check, shared by all tails). */
+  readonly tailPollMs?: number
 }
 
 /**
@@ -44,6 +55,8 @@ export interface SqliteJournal extends Journal {
   runs(): readonly SqliteRunSummary[]
   /** Resolves with a claim on the run while no live process on this machine holds one (this one included), else `undefined`. */
   claim(runId: string): Promise<RunClaim | undefined>
+  /** Follows the journal (see {@link Journal.tail}); another process's writes show up within `tailPollMs`. */
+  tail(options?: JournalTailOptions): AsyncIterable<TailedEntry>
   /** Releases this journal's claims (aborting their signals) and closes the database; the journal cannot be used afterwards. */
   close(): void
 }
@@ -129,10 +142,12 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
     opened.exec("PRAGMA synchronous = NORMAL")
     opened.exec(schema)
     addDeadlines(opened)
+    addPositions(opened)
     opened.exec(claimsSchema)
   })
   const statements = prepare(database)
   const claims = sqliteClaims(database, `sqliteJournal ${options.path}`)
+  const tails = sqliteTails(database, Math.max(1, options.tailPollMs ?? 50))
 
   return withCodec<SqliteJournal>(options.codec, {
     label: `sqlite ${options.path}`,
@@ -147,7 +162,10 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
         if (/UNIQUE constraint failed/.test(String(error))) throw new JournalConflictError(runId, seq)
         throw error
       }
-      if (written.changes === 1) return
+      if (written.changes === 1) {
+        tails.appended()
+        return
+      }
       // Refused by the sequence guard: say which seq the run expected.
       const expected = Number(statements.nextSeq.get({ runId })?.next ?? 0)
       if (seq < expected) throw new JournalConflictError(runId, seq, `next is ${expected}`)
@@ -167,6 +185,7 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
       return typeof snapshot === "string" ? parseStored(runId, undefined, "snapshot", snapshot) : undefined
     },
     claim: claims.claim,
+    tail: tails.tail,
     runs: () => {
       const ownerOf = claims.owners()
       return statements.runs.all().map((row) => {
@@ -183,6 +202,7 @@ export const sqliteJournal = (options: SqliteJournalOptions): SqliteJournal => {
     },
     close: () => {
       if (!database.isOpen) return
+      tails.close()
       claims.close()
       database.close()
     },

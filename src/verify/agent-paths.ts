@@ -1,10 +1,32 @@
 // The events that drive an agent's sub-chart on a path: the model answers (once per route of the
 // step), calls each tool, or fails; a tool batch succeeds or errs until maxToolErrors; a person
 // approves, or (for a tool whose approval has a deadline) nobody does in time. Outputs are shaped like the real actors', so the sub-chart's guards decide as at run time.
-import type { AnyEventObject } from "xstate"
+import { type AnyEventObject, type AnyStateMachine, assign } from "xstate"
+import { beginConversation } from "../compile/agent-conversation.ts"
+import { withConversation } from "../compile/agent-state.ts"
+import type { RunContext } from "../compile/run-context.ts"
 import { emptyUsage } from "../contract/usage.ts"
 import type { AgentChartState, ChartState } from "./chart.ts"
 import { type Fixtures, fixtureOutput } from "./fixtures.ts"
+
+// Paths run under a run-level budget of 1ms that only one explored tool batch (taking 2ms) reaches:
+// the stop transitions a run budget takes exist in every agent's chart, so a path covers them too.
+const simulatedRunBudget = { ms: 1 }
+
+/**
+ * The machine paths are explored and simulated on: agents begin under {@link simulatedRunBudget}.
+ *
+ * @example
+ * const explored = withSimulatedRunBudget(pipeline.machine)
+ */
+export const withSimulatedRunBudget = <TMachine extends AnyStateMachine>(machine: TMachine): TMachine =>
+  machine.provide({
+    actions: {
+      agentBegin: assign(({ context }: { context: RunContext }, params: { step: string }) =>
+        withConversation(context, params.step, beginConversation(context.visits[params.step] ?? 1, simulatedRunBudget)),
+      ),
+    },
+  } as never) as TMachine
 
 interface AgentTally {
   readonly turns: number
@@ -55,6 +77,8 @@ export const agentEvents = (
     }))
     return [
       { type: `xstate.done.actor.${step}.callingTools`, output: { results: results(false), elapsedMs: 0 } },
+      // A batch that spends the run's budget: the run-budget stop after tools.
+      { type: `xstate.done.actor.${step}.callingTools`, output: { results: results(false), elapsedMs: simulatedRunBudget.ms + 1 } },
       { type: `xstate.done.actor.${step}.callingTools`, output: { results: erring, elapsedMs: 0 } },
       ...failure("callingTools"),
     ]

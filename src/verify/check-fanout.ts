@@ -1,5 +1,6 @@
 // Checks of fan-out steps: they need the step definitions, which the machine config does not carry.
 import type { AnyStateMachine } from "xstate"
+import { approvalTimeoutMs, asksApproval } from "../definition/steps/approval.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { readChart } from "./chart.ts"
 import type { Finding } from "./check.ts"
@@ -15,6 +16,18 @@ const canFinish = (machine: AnyStateMachine): boolean => {
     }
   }
   return reached.has("done")
+}
+
+// The human steps (and agents whose approvals have no timeout) a unit waits on without a deadline, by path.
+const waitsWithoutDeadline = (unit: AnyStep, path: string): string[] => {
+  if (unit.kind === "human") return unit.timeout === undefined ? [path] : []
+  if (unit.kind === "agent") {
+    const open = Object.values(unit.tools).some((tool) => asksApproval(tool.approval) && approvalTimeoutMs(tool.approval, unit.approval?.timeout) === undefined)
+    return open ? [path] : []
+  }
+  const nested = nestedOf(unit)
+  if (nested === undefined) return []
+  return [...nested.definitions].flatMap(([name, step]) => waitsWithoutDeadline(step, `${path}.${name}`))
 }
 
 const nestedOf = (step: AnyStep): { readonly machine: AnyStateMachine; readonly definitions: ReadonlyMap<string, AnyStep>; readonly id: string } | undefined =>
@@ -51,6 +64,16 @@ export const fanoutFindings = (definitions: ReadonlyMap<string, AnyStep>, prefix
           steps: [path],
           message: `map step "${path}" has no concurrency cap over a list of unknown length: every item starts at once`,
           fix: `set map({ ..., concurrency: n }) (or maxItems to bound the list)`,
+        })
+      }
+      const asks = waitsWithoutDeadline(step.each, `${path}[]`)
+      if (step.maxItems === undefined && asks.length > 0) {
+        findings.push({
+          severity: "warning",
+          code: "map-of-approvals-unbounded",
+          steps: [path],
+          message: `map step "${path}" waits for a person on every item (${asks.join(", ")}) with neither maxItems nor a deadline: a long list leaves as many decisions open, for ever`,
+          fix: `set map({ ..., maxItems: n }), or give the human step a timeout (and a timeout route)`,
         })
       }
       noWayOut(`${path}[]`, step.each, "map item")

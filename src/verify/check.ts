@@ -2,6 +2,7 @@ import type { AnyStateMachine } from "xstate"
 import type { AnyStep } from "../definition/steps/step.ts"
 import { type Chart, finalStates, readChart } from "./chart.ts"
 import { fanoutFindings } from "./check-fanout.ts"
+import { stopRuleFindings } from "./check-stop-rules.ts"
 
 /** What a finding is about. Errors make a pipeline unsound; warnings are runs that can hang or end badly. */
 export type FindingCode =
@@ -14,6 +15,8 @@ export type FindingCode =
   | "approval-without-timeout"
   | "map-without-concurrency"
   | "branch-no-way-out"
+  | "map-of-approvals-unbounded"
+  | "stop-rule-unknown-tool"
 
 /**
  * One problem `check` found: which steps, what is wrong, and how to fix it.
@@ -56,6 +59,7 @@ export const check = (pipeline: { readonly machine: AnyStateMachine; readonly de
     ...humanDeadlines(chart),
     ...approvalDeadlines(chart),
     ...(pipeline.definitions === undefined ? [] : fanoutFindings(pipeline.definitions)),
+    ...(pipeline.definitions === undefined ? [] : stopRuleFindings(pipeline.definitions)),
   ]
   return [...findings.filter((finding) => finding.severity === "error"), ...findings.filter((finding) => finding.severity === "warning")]
 }

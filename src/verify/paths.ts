@@ -1,6 +1,6 @@
 import type { AnyEventObject, AnyStateMachine } from "xstate"
 import type { z } from "zod"
-import { agentEvents } from "./agent-paths.ts"
+import { agentEvents, withSimulatedRunBudget } from "./agent-paths.ts"
 import { type Chart, chartStateOf, finalStates, readChart, type TransitionLabel, transitionKey, transitionsOf } from "./chart.ts"
 import { type Fixtures, fixtureOutput } from "./fixtures.ts"
 import { isSchema, sampleValues } from "./sample.ts"
@@ -160,7 +160,7 @@ const explore = async (pipeline: VerifiablePipeline, options: PathOptions) => {
   const input = pathInput(pipeline, options)
   let adjacency
   try {
-    adjacency = getAdjacencyMap(pipeline.machine, {
+    adjacency = getAdjacencyMap(withSimulatedRunBudget(pipeline.machine), {
       input: { input },
       events: eventsFor(pipeline, chart, options) as never,
       serializeState: serialize as never,

@@ -195,11 +195,14 @@ export const replay = async <TInput, TSteps>(
   if (started?.type !== "run.started") throw new TypeError("replay: the entries hold no run.started event (pass every entry of one run's journal)")
   const model = replayModel(entries)
   const recorded = visitsOf(entries)
+  // The n-th pause of a visit gets the n-th recorded answer: one for a human step, one per tool call an agent asked approval for.
+  const answers = pauseAnswersOf(entries)
+  const asked = new Map<string, number>()
   const human = (step: string, visit: number): HumanReply => {
-    const found = recorded.find((candidate) => candidate.step === step && candidate.visit === visit)
-    if (found?.outcome === "decided") return { decision: found.output }
-    if (found?.outcome === "expired") return { expire: true }
-    return undefined
+    const key = `${step}#${visit}`
+    const ordinal = asked.get(key) ?? 0
+    asked.set(key, ordinal + 1)
+    return answers.get(key)?.[ordinal]
   }
   const { result, entries: replayed } = await driveRun(pipeline as unknown as Pipeline<unknown, Record<string, unknown>>, started.input, {
     models: replayModels(model, options.models),
@@ -209,6 +212,19 @@ export const replay = async <TInput, TSteps>(
   })
   const divergence = firstDivergence(recorded, visitsOf(replayed), model.mismatches)
   return { identical: divergence === undefined, ...(divergence === undefined ? {} : { divergence }), result, entries: replayed, mismatches: model.mismatches }
+}
+
+// Every recorded answer to a pause, by `step#visit`, in order: decisions and expiries.
+const pauseAnswersOf = (entries: readonly JournalEntry[]): ReadonlyMap<string, HumanReply[]> => {
+  const answers = new Map<string, HumanReply[]>()
+  for (const entry of [...entries].sort((left, right) => left.seq - right.seq)) {
+    if (entry.type !== "human.decided" && entry.type !== "human.expired") continue
+    const key = `${entry.step}#${entry.visit}`
+    const list = answers.get(key) ?? []
+    list.push(entry.type === "human.decided" ? { decision: entry.decision } : { expire: true })
+    answers.set(key, list)
+  }
+  return answers
 }
 
 const firstDivergence = (
@@ -332,7 +348,11 @@ export const toEvalRow = (entries: readonly JournalEntry[]): EvalRow => {
   if (started?.type !== "run.started") throw new TypeError("toEvalRow: the entries hold no run.started event")
   const visits = visitsOf(entries)
   const last = [...visits].reverse().find((visit) => visit.next === "done")
-  const decisions = Object.fromEntries(visits.filter((visit) => visit.outcome === "decided" && visit.visit === 1).map((visit) => [visit.step, visit.output]))
+  // A human step's decision, and an agent's first approval decision (a row gives one per step, applied at every pause).
+  const decisions: Record<string, unknown> = {}
+  for (const entry of [...entries].sort((left, right) => left.seq - right.seq)) {
+    if (entry.type === "human.decided" && entry.visit === 1 && !(entry.step in decisions)) decisions[entry.step] = entry.decision
+  }
   const expire = [...new Set(visits.filter((visit) => visit.outcome === "expired").map((visit) => visit.step))]
   return {
     input: started.input,

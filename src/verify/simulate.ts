@@ -1,5 +1,6 @@
 import { type AnyEventObject, type AnyStateMachine, createActor, fromPromise, type InspectionEvent } from "xstate"
 import { agentToolsActor, agentTurnActor } from "../compile/agent-state.ts"
+import { withSimulatedRunBudget } from "./agent-paths.ts"
 import { type Chart, chartStateOf, readChart, type TransitionLabel, transitionKey } from "./chart.ts"
 import { coverage, type PathOptions, type PathStep, type PipelinePath, paths, type VerifiablePipeline } from "./paths.ts"
 
@@ -100,7 +101,11 @@ export const simulatePath = (pipeline: { readonly machine: AnyStateMachine }, pa
     }
     previous = snapshot
   }
-  const actor = createActor(pipeline.machine.provide({ actors: Object.fromEntries([...invoked, ...agentActors]) }), { input: { input: path.input }, inspect })
+  // Under the same simulated run budget as paths() explored it with (verify/agent-paths.ts).
+  const actor = createActor(withSimulatedRunBudget(pipeline.machine).provide({ actors: Object.fromEntries([...invoked, ...agentActors]) }), {
+    input: { input: path.input },
+    inspect,
+  })
   return new Promise<PathRun>((resolve) => {
     let settled = false
     let handled: unknown

@@ -107,10 +107,27 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
   providers: ["contract"],
   stores: ["contract"],
   retrieval: ["contract"],
+  tools: ["contract", "definition"],
   observe: ["contract", "definition", "compile"],
   verify: ["contract", "definition", "compile", "run", "observe", "stores"],
   testing: ["contract", "verify", "stores"],
-  cli: ["contract", "definition", "compile", "run", "engines", "providers", "stores", "retrieval", "observe", "verify", "testing", "pipeline.ts", "index.ts"],
+  studio: ["contract", "definition", "compile", "run", "observe", "stores"],
+  cli: [
+    "contract",
+    "definition",
+    "compile",
+    "run",
+    "engines",
+    "providers",
+    "stores",
+    "retrieval",
+    "observe",
+    "verify",
+    "testing",
+    "studio",
+    "pipeline.ts",
+    "index.ts",
+  ],
 }
 
 const layerOf = (file: string): string => file.split("/")[0] as string

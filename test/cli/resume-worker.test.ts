@@ -137,7 +137,7 @@ describe("switchboard worker", () => {
     expect(stderr).toMatch(/SIGTERM: stopping, waiting for \d+ run\(s\) in flight/)
   })
 
-  it("lets the run in flight finish before it exits on SIGTERM", async () => {
+  it("lets the step in flight finish before it exits on SIGTERM, leaving the run running (drained)", async () => {
     const folder = temporaryFolder()
     const database = join(folder, "runs.db")
     const effects = join(folder, "effects.log")
@@ -156,8 +156,13 @@ describe("switchboard worker", () => {
     running.delete(worker)
     expect(code).toBe(0)
     expect(stderr).toMatch(/SIGTERM: stopping, waiting for 1 run\(s\) in flight/)
-    expect(stdout).toMatch(new RegExp(`^${runId} done: output of confirm \\(\\d+(ms|\\.\\ds)\\)\n$`))
-    expect(journal.runs()).toEqual([expect.objectContaining({ runId, status: "done" })])
+    // Drained: the charge finished, confirm never started, the next worker finishes the run (test/cli/drain.test.ts).
+    expect(stdout).toBe("")
+    expect((await journal.read(runId)).filter((entry) => entry.type === "step.finished").map((entry) => entry.type === "step.finished" && entry.step)).toEqual([
+      "prepare",
+      "charge",
+    ])
+    expect(journal.runs()).toEqual([expect.objectContaining({ runId, status: "running" })])
     journal.close()
   })
 

@@ -318,12 +318,65 @@ describe("formatTimeline", () => {
     },
   ]
 
+  it("tells the truth: a run awaiting a person, wall-clock time, waits as waits, agent turns as turns, unpriced calls", () => {
+    const usage = (unpricedCalls: number) => ({ inputTokens: 10, outputTokens: 2, cachedInputTokens: 0, costUsd: 0, calls: 1, unpricedCalls })
+    const turn = (seq: number, number: number) =>
+      ({
+        seq,
+        type: "agent.turned",
+        runId: "r2",
+        step: "refund",
+        visit: 1,
+        turn: number,
+        text: "",
+        toolCalls: [],
+        usage: usage(1),
+        elapsedMs: 10,
+        at: at + seq,
+      }) as const
+    const paused: JournalEntry[] = [
+      { seq: 0, type: "run.started", runId: "r2", pipeline: "support", input: {}, at },
+      { seq: 1, type: "step.started", runId: "r2", step: "refund", visit: 1, at: at + 1 },
+      turn(2, 1),
+      turn(3, 2),
+      turn(4, 3),
+      {
+        seq: 5,
+        type: "step.finished",
+        runId: "r2",
+        step: "refund",
+        visit: 1,
+        output: {},
+        next: "review",
+        attempts: 3,
+        durationMs: 30,
+        usage: { ...usage(3), calls: 3 },
+        at: at + 31,
+      },
+      { seq: 6, type: "human.waiting", runId: "r2", step: "review", visit: 1, at: at + 40 },
+    ]
+    const waiting = formatTimeline(paused, { full: false })
+    expect(waiting[0]).toBe("run r2 · support · awaiting-human · 10 in / 2 out tokens · cost unpriced (3 unpriced calls) · started 2023-11-14T22:13:20.000Z")
+    expect(waiting[1]).toBe("     +1ms  refund  30ms, 3 turns, 10 in / 2 out tokens, cost unpriced (3 unpriced calls)  → review")
+    // Decided 16 s later by another process, whose own execution took 70ms.
+    const decided: JournalEntry[] = [
+      ...paused,
+      { seq: 7, type: "human.decided", runId: "r2", step: "review", visit: 1, decision: {}, at: at + 16_000 },
+      { seq: 8, type: "route.taken", runId: "r2", from: "review", to: "done", at: at + 16_000 },
+      { seq: 9, type: "run.finished", runId: "r2", status: "done", durationMs: 70, at: at + 16_070 },
+    ]
+    const done = formatTimeline(decided, { full: false })
+    expect(done[0]).toMatch(/^run r2 · support · done in 16\.1s · /)
+    expect(done.find((line) => line.includes(" review "))).toMatch(/review {2}waited 16\.0s, decided {2}→ done$/)
+    expect(done.at(-1)).toBe("■ done after 16.1s")
+  })
+
   it("lays out a run: offsets, durations, tokens and cost, calls, a wait that expired, the failure", () => {
     expect(formatTimeline(entries, { full: false })).toEqual([
       `run r1 · triage · failed in 2.5s · 12 in / 4 out tokens · $0.0123 · started ${new Date(at).toISOString()}`,
       "     +5ms  classify  850ms, 12 in / 4 out tokens, $0.0123  → review",
       "           model openai/gpt-5-mini 840ms, 12 in / 4 out tokens, finish stop",
-      "   +860ms  review  1.5s, expired  → answer",
+      "   +860ms  review  waited 1.5s, expired  → answer",
       "           ⏸ waits for a human decision until 2030-01-01T00:00:00.000Z",
       "           ⌛ expired at +2.4s without a decision",
       "    +2.4s  answer  40ms, failed",

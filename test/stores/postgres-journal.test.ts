@@ -89,6 +89,7 @@ describe.skipIf(!server.available)(title, () => {
       "journal.type text",
       "journal.at bigint",
       "journal.data json",
+      "journal.position bigint",
       "runs.run_id text",
       "runs.pipeline text",
       "runs.status text",

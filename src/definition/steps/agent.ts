@@ -1,6 +1,6 @@
 import type { z } from "zod"
 import type { DurationInput } from "../../contract/duration.ts"
-import type { Message, Model } from "../../contract/model.ts"
+import type { Message, Model, PromptCacheHint } from "../../contract/model.ts"
 import type { AgentStopContext } from "../agent-stop-rules.ts"
 import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
@@ -38,6 +38,8 @@ export interface AgentStep<TOutput, TContext> {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** Prompt caching: `false` sends no cache marks; `{ key, breakpoints }` overrides the defaults (see `PromptCacheHint`). */
+  readonly cache?: boolean | PromptCacheHint
   /** The deadline of approvals whose tool sets none. */
   readonly approval?: { readonly timeout?: DurationInput }
 }
@@ -75,6 +77,8 @@ export interface AgentOptions<TOutput, TInput, TSteps> {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** Prompt caching: `false` sends no cache marks; `{ key, breakpoints }` overrides the defaults (see `PromptCacheHint`). */
+  readonly cache?: boolean | PromptCacheHint
   readonly description?: string
   /** Retries, timeouts per model turn (the attempt timeout applies to each turn). */
   readonly policy?: StepPolicy

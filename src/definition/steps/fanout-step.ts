@@ -3,7 +3,7 @@ import type { z } from "zod"
 import type { RunError } from "../../contract/errors.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { AgentStep } from "./agent.ts"
-import type { AnyStep, HumanStep, Step } from "./step.ts"
+import type { AnyStep, Step } from "./step.ts"
 
 /**
  * One item's outcome in a `map` that collects failures: its value, or the error it failed with.
@@ -55,6 +55,8 @@ export interface ParallelStep<TOutput, TContext> extends FanoutBase<TOutput> {
   readonly branches: Readonly<Record<string, AnyStep>>
   // biome-ignore lint/suspicious/noExplicitAny: the record of branch outputs is typed where the step is built
   readonly join?: (outputs: any, context: TContext) => TOutput
+  /** `"collect"`: a failed branch does not fail the step; the join sees an `ItemResult` per branch. */
+  readonly onBranchError?: "fail-fast" | "collect"
 }
 
 /**
@@ -88,14 +90,11 @@ export interface PipelineStep<TOutput, TContext> extends FanoutBase<TOutput> {
 }
 
 /**
- * A step that can run inside another (a parallel branch, a map item): any step but a human step
- * (nothing could deliver its decision), a parallel or an agent step (sub-charts of their own
- * pipeline: nest them in a pipeline instead).
+ * A step that can run inside another (a parallel branch, a map item): any step but a parallel or
+ * an agent step (sub-charts of their own pipeline: nest them in a pipeline instead). A human step
+ * waits under the unit's path (`brief.legal`, `refunds[2]`); its decision is the unit's output.
  *
  * @example
  * const branch: UnitStep<number, StepContext<{ n: number }, {}>> = fn(({ input }) => input.n * 2)
  */
-export type UnitStep<TOutput, TContext> = Exclude<
-  Step<TOutput, TContext>,
-  HumanStep<TOutput, TContext> | ParallelStep<TOutput, TContext> | AgentStep<TOutput, TContext>
->
+export type UnitStep<TOutput, TContext> = Exclude<Step<TOutput, TContext>, ParallelStep<TOutput, TContext> | AgentStep<TOutput, TContext>>

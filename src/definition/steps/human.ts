@@ -13,7 +13,7 @@ import type { HumanStep, StepContext } from "./step.ts"
  * @example
  * const review = human({ decision: z.object({ approve: z.boolean() }), timeout: "24h" })
  */
-export const human = <TDecision, TInput = never, TSteps = never>(options: {
+export const human = <TDecision, TInput = unknown, TSteps = unknown>(options: {
   readonly decision: z.ZodType<TDecision>
   readonly timeout?: DurationInput
   readonly prompt?: (context: StepContext<TInput, TSteps>) => string

@@ -1,5 +1,5 @@
 import type { z } from "zod"
-import type { Message, Model } from "../../contract/model.ts"
+import type { Message, Model, PromptCacheHint } from "../../contract/model.ts"
 import { builtFrom, optionsOf } from "../check-arguments.ts"
 import type { StepPolicy } from "../policy.ts"
 import type { LlmStep, StepContext } from "./step.ts"
@@ -24,6 +24,8 @@ export const llm = <TOutput = string, TInput = never, TSteps = never>(options: {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** Prompt caching: `false` sends no cache marks; `{ key, breakpoints }` overrides the defaults (see `PromptCacheHint`). */
+  readonly cache?: boolean | PromptCacheHint
   readonly stream?: boolean
   readonly repair?: number
   /** Send the run's thread before the prompt (all of it, or its last messages), and add this exchange to it when the run is done. */

@@ -1,7 +1,8 @@
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
 import type { DurationInput } from "../../contract/duration.ts"
-import type { Message, Model } from "../../contract/model.ts"
+import type { RunError } from "../../contract/errors.ts"
+import type { Message, Model, PromptCacheHint } from "../../contract/model.ts"
 import type { Thread } from "../../contract/thread.ts"
 import { noRetry, type ResolvedPolicy, resolveStepPolicy, type StepPolicy } from "../policy.ts"
 import type { AgentStep } from "./agent.ts"
@@ -27,6 +28,11 @@ export interface StepContext<TInput, TSteps> {
   readonly signal: AbortSignal
   /** The run's thread (`threadId` run option) as loaded when the run started; empty without one. */
   readonly thread: Thread
+  /**
+   * In a step an `error` edge led to, the error that sent the run here (`step`, `_tag`, `message`,
+   * and `reason`, `cause`, … as the error kept them); undefined in a visit reached otherwise.
+   */
+  readonly error?: RunError & { readonly step: string }
 }
 
 // Model calls and retrievers (embeddings APIs, search services) rate-limit: they retry by default.
@@ -89,6 +95,8 @@ export interface LlmStep<TOutput, TContext> extends StepBase<TOutput> {
   readonly fallback?: ReadonlyArray<string | Model>
   readonly temperature?: number
   readonly maxOutputTokens?: number
+  /** Prompt caching: `false` sends no cache marks; `{ key, breakpoints }` overrides the defaults (see `PromptCacheHint`). */
+  readonly cache?: boolean | PromptCacheHint
   /** Stream the answer: text chunks become `model.delta` events as they arrive. */
   readonly stream?: boolean
   /** With `output`: how many times an answer that fails the schema is sent back with its issues (default 1). */

@@ -5,6 +5,22 @@ import type { PipelineStep } from "./fanout-step.ts"
 import type { StepContext } from "./step.ts"
 
 /**
+ * What a subpipeline's `input` may return: the child's input with its arrays and objects
+ * read-only, so an earlier step's output (a map's `readonly T[]`) passes as it is; the child's
+ * schema still checks it at run time.
+ *
+ * @example
+ * const summaries: ReadonlyInput<{ summaries: string[] }> = { summaries: steps.summaries ?? [] }
+ */
+export type ReadonlyInput<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends readonly (infer Item)[]
+    ? readonly ReadonlyInput<Item>[]
+    : T extends object
+      ? { readonly [Key in keyof T]: ReadonlyInput<T[Key]> }
+      : T
+
+/**
  * A step that runs a whole pipeline: `input` maps this run's context to the child's input (typed
  * by the child's input schema); the output is the output of the child step that routed to `done`.
  * The child's steps appear in this run's events and journal under `<step>.<child step>`; a
@@ -19,7 +35,7 @@ import type { StepContext } from "./step.ts"
 export const subpipeline = <TChildInput, TChildSteps, TInput = never, TSteps = never>(
   child: PipelineDefinition<TChildInput, TChildSteps>,
   options: {
-    readonly input: (context: StepContext<TInput, TSteps>) => NoInfer<TChildInput>
+    readonly input: (context: StepContext<TInput, TSteps>) => NoInfer<ReadonlyInput<TChildInput>>
     readonly description?: string
     readonly policy?: StepPolicy
   },

@@ -17,6 +17,26 @@ export interface ChartNode {
   readonly kind: string
   readonly final: boolean
   readonly description?: string
+  /** The states of the step's own sub-chart (an agent's turns, a parallel step's regions), drawn inside its box. */
+  readonly inner?: readonly ChartSubState[]
+  /** Transitions between those states (by name). */
+  readonly innerEdges?: readonly { readonly from: string; readonly to: string }[]
+}
+
+/**
+ * A state inside a step's sub-chart; one with `children` is a region or a compound state.
+ *
+ * @example
+ * const thinking: ChartSubState = { name: "thinking", parallel: false, initial: true, children: [], edges: [] }
+ */
+export interface ChartSubState {
+  readonly name: string
+  /** `parallel` for a state whose children run at once (a parallel step's branches). */
+  readonly parallel: boolean
+  /** The state its parent enters first. */
+  readonly initial: boolean
+  readonly children: readonly ChartSubState[]
+  readonly edges: readonly { readonly from: string; readonly to: string }[]
 }
 
 /**
@@ -54,6 +74,9 @@ interface TransitionConfig {
 type Transitions = TransitionConfig | readonly TransitionConfig[] | undefined
 interface StateConfig {
   readonly type?: string
+  readonly states?: Readonly<Record<string, StateConfig>>
+  readonly initial?: string
+  readonly always?: Transitions
   readonly description?: string
   /** Agent steps: the sub-chart ends, then this takes the step's edge. */
   readonly onDone?: Transitions
@@ -155,17 +178,60 @@ export const chartOf = (pipeline: PipelineDefinition<unknown, Record<string, unk
     const state = states[name] as StateConfig
     const human = state.on?.[`${name}.decide`] !== undefined
     const kind = declared.get(name)?.kind ?? (human ? "human" : "step")
-    return { name, kind, final: false, ...(state.description === undefined ? {} : { description: state.description }) }
+    const inner = subStatesOf(state)
+    return {
+      name,
+      kind,
+      final: false,
+      ...(state.description === undefined ? {} : { description: state.description }),
+      ...(inner.children.length === 0 ? {} : { inner: inner.children, innerEdges: inner.edges }),
+    }
   })
   for (const name of finals) if (name === "done" || reached.has(name)) nodes.push({ name, kind: "final", final: true })
   return { id: pipeline.id, first: steps[0] as string, nodes, edges }
 }
 
-const list = (transitions: Transitions): readonly TransitionConfig[] =>
-  transitions === undefined ? [] : Array.isArray(transitions) ? (transitions as readonly TransitionConfig[]) : [transitions as TransitionConfig]
+const list = (transitions: Transitions | string): readonly TransitionConfig[] =>
+  transitions === undefined
+    ? []
+    : typeof transitions === "string"
+      ? [{ target: transitions }]
+      : Array.isArray(transitions)
+        ? (transitions as readonly TransitionConfig[])
+        : [transitions as TransitionConfig]
 
 // Targets are sibling state names, sometimes written ".failed" or as a one-element array.
 const targetOf = (transition: TransitionConfig): string => {
   const target = Array.isArray(transition.target) ? transition.target[0] : transition.target
   return String(target ?? "").replace(/^\./, "")
+}
+
+// A state's sub-chart: its child states (recursively) and the transitions among siblings.
+const subStatesOf = (state: StateConfig): Pick<ChartSubState, "children" | "edges"> => {
+  const names = Object.keys(state.states ?? {})
+  const edges: { from: string; to: string }[] = []
+  const seen = new Set<string>()
+  for (const name of names) {
+    const child = (state.states as Readonly<Record<string, StateConfig>>)[name] as StateConfig
+    const transitions = [
+      ...list(child.invoke?.onDone),
+      ...list(child.invoke?.onError),
+      ...list(child.onDone),
+      ...list(child.always),
+      ...Object.values(child.on ?? {}).flatMap(list),
+      ...Object.values(child.after ?? {}).flatMap(list),
+    ]
+    for (const transition of transitions) {
+      const to = targetOf(transition)
+      // Only moves between siblings; a state re-entering itself is not drawn.
+      if (to === name || !names.includes(to) || seen.has(`${name}\u0000${to}`)) continue
+      seen.add(`${name}\u0000${to}`)
+      edges.push({ from: name, to })
+    }
+  }
+  const children = names.map((name) => {
+    const child = (state.states as Readonly<Record<string, StateConfig>>)[name] as StateConfig
+    return { name, parallel: child.type === "parallel", initial: state.initial === name, ...subStatesOf(child) }
+  })
+  return { children, edges }
 }

@@ -1,6 +1,6 @@
 import type { PipelineDefinition } from "../../definition/graph.ts"
 import { chartOf, structureFor } from "./chart.ts"
-import { type Layout, layoutChart } from "./layout.ts"
+import { type Layout, layoutChart, type PlacedNode } from "./layout.ts"
 import type { DiagramOptions } from "./mermaid.ts"
 import { type RunTrace, type StepVisit, takenCounts, traceOf } from "./run-trace.ts"
 import { styles } from "./styles.ts"
@@ -55,6 +55,29 @@ export const toHtml = (pipeline: PipelineDefinition<unknown, Record<string, unkn
   ].join("\n")
 }
 
+/**
+ * The chart alone, as the SVG {@link toHtml} embeds (same classes and data attributes), with a
+ * run's path when given one: what the studio shows on a run's page.
+ *
+ * @example
+ * const picture = chartSvg(triage, { run: await journal.read(runId) })
+ */
+export const chartSvg = (pipeline: PipelineDefinition<unknown, Record<string, unknown>>, options: DiagramOptions = {}): string => {
+  const chart = chartOf(pipeline, structureFor(pipeline, options))
+  const trace = options.run === undefined ? undefined : traceOf(options.run)
+  return svg(layoutChart(chart), trace, trace === undefined ? [] : takenCounts(chart, trace))
+}
+
+/**
+ * The chart as a standalone SVG file (its stylesheet inside), drawn like {@link toHtml}'s chart, with
+ * a run's path when given one: for `switchboard viz --svg` and for documents that embed images.
+ *
+ * @example
+ * writeFileSync("triage.svg", toSvg(triage))
+ */
+export const toSvg = (pipeline: PipelineDefinition<unknown, Record<string, unknown>>, options: DiagramOptions = {}): string =>
+  `${chartSvg(pipeline, options).replace(/^<svg ([^>]*)>/, (open) => `${open}\n<style>${styles}</style>`)}\n`
+
 const svg = (layout: Layout, trace: RunTrace | undefined, counts: readonly number[]): string => {
   const first = layout.nodes[0]
   const parts = [
@@ -81,7 +104,8 @@ const svg = (layout: Layout, trace: RunTrace | undefined, counts: readonly numbe
         "</g>",
     )
   }
-  const ended = trace?.status ?? trace?.visits.at(-1)?.step
+  // A run still going is "at" the step around its latest visit (a wait in a branch, `review.legal`, is in `review`).
+  const ended = trace?.status ?? /^[A-Za-z][A-Za-z0-9_-]*/.exec(trace?.visits.at(-1)?.step ?? "")?.[0]
   for (const node of layout.nodes) {
     const visits = trace?.visits.filter((visit) => visit.step === node.name).length ?? 0
     const classes = [
@@ -93,11 +117,16 @@ const svg = (layout: Layout, trace: RunTrace | undefined, counts: readonly numbe
     ].join(" ")
     const kindLabel = node.final ? "final" : node.kind === "human" ? "human · waits" : node.kind
     const tooltip = node.description === undefined ? "" : `<title>${escapeHtml(node.description)}</title>`
+    // A compound step (its sub-chart inside) keeps its name and kind in the band above its states.
+    const compound = node.subStates.length > 0
+    const nameY = compound ? node.y + 17 : node.y + 21
+    const kindY = compound ? node.y + 32 : node.y + 37
     parts.push(
-      `<g class="${classes}" data-step="${escapeHtml(node.name)}" data-kind="${escapeHtml(node.kind)}"${visits > 0 ? ` data-visits="${visits}"` : ""}>${tooltip}` +
+      `<g class="${classes}${compound ? " compound" : ""}" data-step="${escapeHtml(node.name)}" data-kind="${escapeHtml(node.kind)}"${visits > 0 ? ` data-visits="${visits}"` : ""}>${tooltip}` +
         `<rect x="${node.x}" y="${node.y}" width="${node.width}" height="${node.height}" rx="${node.final ? node.height / 2 : 8}"/>` +
-        `<text class="name" x="${node.x + node.width / 2}" y="${node.y + 21}" text-anchor="middle">${escapeHtml(node.name)}</text>` +
-        `<text class="kind" x="${node.x + node.width / 2}" y="${node.y + 37}" text-anchor="middle">${escapeHtml(kindLabel)}${visits > 1 ? ` · ${visits} visits` : ""}</text>` +
+        `<text class="name" x="${node.x + node.width / 2}" y="${nameY}" text-anchor="middle">${escapeHtml(node.name)}</text>` +
+        `<text class="kind" x="${node.x + node.width / 2}" y="${kindY}" text-anchor="middle">${escapeHtml(kindLabel)}${visits > 1 ? ` · ${visits} visits` : ""}</text>` +
+        subChart(node) +
         "</g>",
     )
   }
@@ -105,8 +134,22 @@ const svg = (layout: Layout, trace: RunTrace | undefined, counts: readonly numbe
   return parts.join("\n")
 }
 
+// The states of a step's own sub-chart: regions as dashed frames, states as small boxes, their moves as thin arrows.
+const subChart = (node: PlacedNode): string =>
+  [
+    ...node.subStates.map((state) =>
+      state.region
+        ? `<g class="region" data-state="${escapeHtml(state.id)}"><rect x="${state.x}" y="${state.y}" width="${state.width}" height="${state.height}" rx="6"/>` +
+          `<text x="${state.x + 6}" y="${state.y + 13}">${escapeHtml(state.name)}</text></g>`
+        : `<g class="substate" data-state="${escapeHtml(state.id)}"><rect x="${state.x}" y="${state.y}" width="${state.width}" height="${state.height}" rx="5"/>` +
+          `<text x="${state.x + state.width / 2}" y="${state.y + state.height / 2 + 4}" text-anchor="middle">${escapeHtml(state.name)}</text></g>`,
+    ),
+    ...node.subEdges.map((edge) => `<path class="subedge" d="${edge.path}" marker-end="url(#arrow)"/>`),
+  ].join("")
+
 const legend = (withRun: boolean): string =>
   `<p class="legend"><span class="swatch llm"></span>llm <span class="swatch fn"></span>fn <span class="swatch tool"></span>tool <span class="swatch human"></span>human` +
+  ` <span class="swatch agent"></span>agent <span class="swatch retrieve"></span>retrieve <span class="swatch fanout"></span>parallel · map · pipeline` +
   (withRun
     ? ` · <span class="swatch visited"></span>visited <span class="swatch current"></span>where the run ended · <b class="taken-line">━</b> path taken`
     : "") +

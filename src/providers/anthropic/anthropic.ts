@@ -47,6 +47,10 @@ const loadSdk = (): Promise<AnthropicModule> =>
  *   JSON text in `text`, and the finish reason is `stop`. When the request also offers tools, the
  *   answer tool is added to them and `tool_choice` becomes `any`: the model either calls one of
  *   your tools (returned as `toolCalls`, `text` empty) or answers through the answer tool.
+ * - Prompt caching: unless `promptCache` is `false`, the request carries `cache_control`
+ *   breakpoints on the system prompt, the tool list and the end of the conversation (and where the
+ *   turn before ended), at most 4. Cache reads cost a tenth of an input token, writes 1.25×; a
+ *   prefix shorter than the model's minimum (1,024 or 2,048 tokens) is not cached and costs nothing extra.
  * - Thinking blocks are left out of `text`. A refusal rejects with `content-filter`.
  * - Errors reject as `ModelError` (see `errors.ts`); an abort through `options.signal` closes the
  *   request and rejects with the signal's reason, as `fetch` does.
@@ -92,7 +96,11 @@ export const anthropic = (options: AnthropicOptions): Model => {
     // body or an answer, is masked by value before anything is journaled, shown or returned.
     const masking = keyMasking([apiKey])
     const client = await clientFor(apiKey)
-    const { body, outputTool } = toMessagesBody(request, { model: options.model, maxOutputTokens: options.maxOutputTokens ?? 4096 })
+    const { body, outputTool } = toMessagesBody(
+      request,
+      { model: options.model, maxOutputTokens: options.maxOutputTokens ?? 4096 },
+      generateOptions.promptCache,
+    )
     // Our own controller, so a stream timeout can close the request as well as the caller's signal.
     const controller = new AbortController()
     const forwardAbort = () => controller.abort(signal.reason)

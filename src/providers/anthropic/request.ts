@@ -1,6 +1,6 @@
 // From switchboard's provider-neutral request to the Messages API body (types only from the SDK).
 import type Anthropic from "@anthropic-ai/sdk"
-import type { Message, ModelRequest, ToolCall } from "../../contract/model.ts"
+import type { Message, ModelRequest, PromptCacheHint, ToolCall } from "../../contract/model.ts"
 
 /**
  * The request body this provider sends, minus `stream`.
@@ -27,11 +27,12 @@ export interface OutputTool {
  *
  * @example
  * const { body } = toMessagesBody({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }] }, { model: "claude-sonnet-5", maxOutputTokens: 4096 })
- * body.system // "Be brief."
+ * body.system // [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }]
  */
 export const toMessagesBody = (
   request: ModelRequest,
   settings: { readonly model: string; readonly maxOutputTokens: number },
+  promptCache?: PromptCacheHint | false,
 ): { readonly body: MessagesBody; readonly outputTool: OutputTool | undefined } => {
   const system = request.messages.filter((message) => message.role === "system").map((message) => message.content)
   const tools: Anthropic.Tool[] = (request.tools ?? []).map((tool) => ({
@@ -57,16 +58,51 @@ export const toMessagesBody = (
     toolChoice =
       other !== undefined ? { type: "tool", name: other.name } : tools.length > 1 && request.toolChoice !== "none" ? { type: "any" } : { type: "tool", name }
   }
+  const marks = new Set(promptCache === false ? [] : (promptCache?.breakpoints ?? allBreakpoints))
+  const messages = toWireMessages(request.messages)
+  if (marks.has("conversation")) markConversation(messages)
+  const lastTool = tools.at(-1)
+  if (lastTool !== undefined && marks.has("tools")) tools[tools.length - 1] = { ...lastTool, cache_control: ephemeral }
+  const systemText = system.join("\n\n")
   const body: MessagesBody = {
     model: settings.model,
     max_tokens: request.maxOutputTokens ?? settings.maxOutputTokens,
-    messages: toWireMessages(request.messages),
-    ...(system.length === 0 ? {} : { system: system.join("\n\n") }),
+    messages,
+    ...(system.length === 0 ? {} : { system: marks.has("system") ? [{ type: "text", text: systemText, cache_control: ephemeral }] : systemText }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(tools.length === 0 ? {} : { tools }),
     ...(tools.length === 0 || toolChoice === undefined ? {} : { tool_choice: toolChoice }),
   }
   return { body, outputTool }
+}
+
+const ephemeral = { type: "ephemeral" } as const
+const allBreakpoints = ["system", "tools", "conversation"] as const
+
+// The API allows 4 breakpoints: tools and system take two, the conversation the other two. The
+// end of the messages writes this turn's prefix; the user message before the latest assistant
+// message is where the turn before wrote its own, so this turn reads it even when more than the
+// API's look-back window of blocks was added since.
+const markConversation = (messages: Anthropic.MessageParam[]): void => {
+  const last = messages.length - 1
+  if (last < 0) return
+  markMessage(messages, last)
+  for (let index = last - 1; index >= 0; index--) {
+    if (messages[index]?.role !== "assistant") continue
+    if (index > 0) markMessage(messages, index - 1)
+    return
+  }
+}
+
+const markMessage = (messages: Anthropic.MessageParam[], index: number): void => {
+  const message = messages[index] as Anthropic.MessageParam
+  const blocks: Anthropic.ContentBlockParam[] = typeof message.content === "string" ? [{ type: "text", text: message.content }] : [...message.content]
+  const end = blocks.at(-1)
+  // Thinking blocks cannot carry a breakpoint; switchboard never sends them, but a block of any
+  // other unmarkable kind is left alone too.
+  if (end === undefined || end.type === "thinking" || end.type === "redacted_thinking") return
+  blocks[blocks.length - 1] = { ...end, cache_control: ephemeral }
+  messages[index] = { ...message, content: blocks } as Anthropic.MessageParam
 }
 
 const toToolChoice = (choice: ModelRequest["toolChoice"]): Anthropic.ToolChoice | undefined => {

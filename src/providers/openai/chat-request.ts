@@ -4,7 +4,8 @@ import type {
   ChatCompletionTool,
   ChatCompletionToolChoiceOption,
 } from "openai/resources/chat/completions"
-import type { ModelRequest } from "../../contract/model.ts"
+import type { ModelRequest, PromptCacheHint } from "../../contract/model.ts"
+import { promptCacheKeyOf } from "./prompt-cache.ts"
 import { isStrictCompatible, schemaInstruction, wireName, wireSchema } from "./schema.ts"
 
 /** How a Chat Completions server takes structured output and limits. */
@@ -15,10 +16,18 @@ export interface ChatDialect {
   readonly strict: boolean
   /** OpenAI deprecated `max_tokens`; most compatible servers know only it. */
   readonly maxTokensField: "max_completion_tokens" | "max_tokens"
+  /** Send `prompt_cache_key` (OpenAI itself); a compatible server may reject a field it does not know. */
+  readonly promptCacheKey?: boolean
 }
 
 /** The Chat Completions request body for a switchboard request. */
-export const chatBody = (model: string, request: ModelRequest, dialect: ChatDialect, stream: boolean): ChatCompletionCreateParamsBase => {
+export const chatBody = (
+  model: string,
+  request: ModelRequest,
+  dialect: ChatDialect,
+  stream: boolean,
+  promptCache?: PromptCacheHint | false,
+): ChatCompletionCreateParamsBase => {
   const output = request.output
   const instruction = output !== undefined && dialect.structuredOutput !== "json_schema" ? schemaInstruction(output.jsonSchema) : undefined
   return {
@@ -29,6 +38,7 @@ export const chatBody = (model: string, request: ModelRequest, dialect: ChatDial
     ...(output === undefined ? {} : responseFormat(output, dialect)),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.maxOutputTokens === undefined ? {} : { [dialect.maxTokensField]: request.maxOutputTokens }),
+    ...(dialect.promptCacheKey === true ? promptCacheKeyOf(promptCache) : {}),
     // Usage arrives in a last chunk with no choices, only when asked for.
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   }

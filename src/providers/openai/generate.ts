@@ -24,10 +24,10 @@ export const chatModel = (connection: Connection, dialect: ChatDialect): Model =
         // A server that echoes the key in its answer must not put it in the journal either.
         const masking = keyMasking(context.secrets)
         if (onDelta === undefined) {
-          const body = chatBody(connection.model, request, dialect, false) as ChatCompletionCreateParamsNonStreaming
+          const body = chatBody(connection.model, request, dialect, false, options.promptCache) as ChatCompletionCreateParamsNonStreaming
           return masking.response(readChatCompletion(await jsonBody(client.chat.completions.create(body, { signal }).asResponse()), context))
         }
-        const body = chatBody(connection.model, request, dialect, true) as ChatCompletionCreateParamsStreaming
+        const body = chatBody(connection.model, request, dialect, true, options.promptCache) as ChatCompletionCreateParamsStreaming
         return masking.response(
           await readChatStream(
             stream(() => client.chat.completions.create(body, { signal })),
@@ -50,10 +50,10 @@ export const responsesModel = (connection: Connection): Model => {
         const { onDelta } = options
         const masking = keyMasking(context.secrets)
         if (onDelta === undefined) {
-          const body = responsesBody(connection.model, request, false) as ResponseCreateParamsNonStreaming
+          const body = responsesBody(connection.model, request, false, options.promptCache) as ResponseCreateParamsNonStreaming
           return masking.response(readResponse(await jsonBody(client.responses.create(body, { signal }).asResponse()), context))
         }
-        const body = responsesBody(connection.model, request, true) as ResponseCreateParamsStreaming
+        const body = responsesBody(connection.model, request, true, options.promptCache) as ResponseCreateParamsStreaming
         return masking.response(
           await readResponseStream(
             stream(() => client.responses.create(body, { signal })),

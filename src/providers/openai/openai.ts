@@ -25,7 +25,8 @@ export interface OpenAIOptions {
  * retries are off, the step policy retries). Structured output uses JSON-schema mode, strict when
  * the schema allows it: strict mode needs every property required, so a zod `.optional()` field
  * sends the schema with `strict: false` (zod still validates; use `.nullable()` to stay strict).
- * Every failure is a `ModelError`; an abort through the step's signal rejects with the signal's reason.
+ * Prompt caching is automatic on OpenAI; a run sends `prompt_cache_key` (the pipeline and step, or
+ * the thread) so requests that share a prefix reach the same cache. Every failure is a `ModelError`; an abort through the step's signal rejects with the signal's reason.
  *
  * @example
  * const result = await triage.run({ ticket: "Refund please" }, { models: { fast: openai({ model: "gpt-5-mini" }) } })
@@ -42,7 +43,7 @@ export const openai = (options: OpenAIOptions): Model => {
     timeoutMs: options.timeoutMs,
   }
   return options.api === "chat"
-    ? chatModel(connection, { structuredOutput: "json_schema", strict: true, maxTokensField: "max_completion_tokens" })
+    ? chatModel(connection, { structuredOutput: "json_schema", strict: true, maxTokensField: "max_completion_tokens", promptCacheKey: true })
     : responsesModel(connection)
 }
 

@@ -1,9 +1,10 @@
 import type { FunctionTool, ResponseCreateParamsBase, ResponseInputItem, ToolChoiceFunction, ToolChoiceOptions } from "openai/resources/responses/responses"
-import type { ModelRequest } from "../../contract/model.ts"
+import type { ModelRequest, PromptCacheHint } from "../../contract/model.ts"
+import { promptCacheKeyOf } from "./prompt-cache.ts"
 import { isStrictCompatible, wireName, wireSchema } from "./schema.ts"
 
 /** The Responses API request body for a switchboard request. */
-export const responsesBody = (model: string, request: ModelRequest, stream: boolean): ResponseCreateParamsBase => ({
+export const responsesBody = (model: string, request: ModelRequest, stream: boolean, promptCache?: PromptCacheHint | false): ResponseCreateParamsBase => ({
   model,
   input: request.messages.flatMap(toInputItems),
   ...(request.tools === undefined || request.tools.length === 0 ? {} : { tools: request.tools.map(toFunctionTool) }),
@@ -23,6 +24,7 @@ export const responsesBody = (model: string, request: ModelRequest, stream: bool
       }),
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
   ...(request.maxOutputTokens === undefined ? {} : { max_output_tokens: request.maxOutputTokens }),
+  ...promptCacheKeyOf(promptCache),
   ...(stream ? { stream: true } : {}),
 })
 

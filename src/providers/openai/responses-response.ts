@@ -9,6 +9,8 @@ interface WireItem {
   readonly call_id?: string
   readonly name?: string
   readonly arguments?: string
+  /** Models that narrate their work mark those messages `commentary`; the answer is `final_answer`. */
+  readonly phase?: string
   readonly content?: ReadonlyArray<{ readonly type?: string; readonly text?: string; readonly refusal?: string }>
 }
 interface WireResponse {
@@ -35,20 +37,28 @@ export const readResponse = (body: unknown, context: ErrorContext): ModelRespons
   if (typeof body !== "object" || body === null) throw failure(context, "server", `the response is not a Responses API object: ${String(body).slice(0, 200)}`)
   const wire = body as WireResponse
   if (!Array.isArray(wire.output)) throw failure(context, "invalid-output", "the response has no output")
-  let text = ""
-  let refusal = ""
   const calls: PartialToolCall[] = []
   for (const [index, item] of wire.output.entries()) {
-    if (item.type === "message") {
-      // Like the SDK's `output_text`: every text part of every message, in order.
-      for (const part of item.content ?? []) {
-        if (part.type === "output_text") text += part.text ?? ""
-        if (part.type === "refusal") refusal += part.refusal ?? ""
-      }
-    }
     if (item.type === "function_call") calls.push({ id: item.call_id ?? item.id ?? `call_${index}`, name: item.name ?? "", arguments: item.arguments ?? "" })
   }
-  return settle(context, wire, { text, refusal, calls, messages: wire.output.filter((item) => item.type === "message").length })
+  return settle(context, wire, { ...answerOf(wire.output), calls })
+}
+
+const isAnswer = (item: WireItem): boolean => item.type === "message" && item.phase !== "commentary"
+
+// Like the SDK's `output_text`, every text part of every message in order, except commentary: a
+// model's running narration ("Let me look that up") is not the answer and would break its JSON.
+const answerOf = (output: readonly WireItem[]): { text: string; refusal: string; messages: number } => {
+  let text = ""
+  let refusal = ""
+  const answers = output.filter(isAnswer)
+  for (const item of answers) {
+    for (const part of item.content ?? []) {
+      if (part.type === "output_text") text += part.text ?? ""
+      if (part.type === "refusal") refusal += part.refusal ?? ""
+    }
+  }
+  return { text, refusal, messages: answers.length }
 }
 
 /** Reads a streamed response, reporting text deltas as they arrive and assembling streamed tool-call arguments. */
@@ -57,23 +67,26 @@ export const readResponseStream = async (events: AsyncIterable<unknown>, context
   let refusal = ""
   let final: WireResponse | undefined
   let messages = 0
+  // Output indexes of commentary messages: their deltas are not the answer.
+  const commentary = new Set<number>()
   const calls = new Map<number, PartialToolCall>()
   for await (const raw of events) {
     const event = raw as WireEvent
     const index = event.output_index ?? 0
     switch (event.type) {
       case "response.output_text.delta":
-        if (typeof event.delta === "string" && event.delta !== "") {
+        if (typeof event.delta === "string" && event.delta !== "" && !commentary.has(index)) {
           text += event.delta
           onDelta(event.delta)
         }
         break
       case "response.refusal.delta":
-        refusal += event.delta ?? ""
+        if (!commentary.has(index)) refusal += event.delta ?? ""
         break
       case "response.output_item.added":
       case "response.output_item.done":
-        if (event.type === "response.output_item.added" && event.item?.type === "message") messages += 1
+        if (event.item?.type === "message" && event.item.phase === "commentary") commentary.add(index)
+        else if (event.type === "response.output_item.added" && event.item?.type === "message") messages += 1
         if (event.item?.type === "function_call") {
           const call = calls.get(index) ?? { id: "", name: "", arguments: "" }
           call.id = event.item.call_id ?? event.item.id ?? call.id
@@ -106,7 +119,10 @@ export const readResponseStream = async (events: AsyncIterable<unknown>, context
   }
   if (final === undefined) throw failure(context, "network", "the stream ended before the response completed")
   const ordered = [...calls.entries()].sort(([left], [right]) => left - right).map(([, call]) => call)
-  return settle(context, final, { text, refusal, calls: ordered, messages })
+  // The completed response holds the whole output: its text outranks the deltas (a server may
+  // send fewer deltas than text, or none).
+  const whole = Array.isArray(final.output) && final.output.length > 0 ? answerOf(final.output) : { text, refusal, messages }
+  return settle(context, final, { ...whole, calls: ordered })
 }
 
 const settle = (

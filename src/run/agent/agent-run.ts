@@ -21,6 +21,7 @@ import type { Tool } from "../../definition/steps/tool.ts"
 import { type AttemptScope, cancelledError, type OnRetry, runAttempts } from "../attempt.ts"
 import { executeStep } from "../execute-step.ts"
 import { outputRefusal } from "../json-values.ts"
+import { promptCacheHint } from "../prompt-cache-hint.ts"
 import type { RunServices, StepRun, UsageTally } from "../services.ts"
 import { StepJournal } from "../step-journal.ts"
 import { callModel, jsonSchemaOf, parseOutput, promptMessages, repairPrompt, withFallback } from "../steps/run-llm.ts"
@@ -159,7 +160,7 @@ export const runAgentTurn = async (
     let response: ModelResponse
     try {
       response = await withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, attemptSignal) =>
-        callModel(model, request, stepRun, false, attemptSignal),
+        callModel(model, request, stepRun, false, attemptSignal, promptCacheHint(step, services, name, false)),
       )
     } catch (error) {
       return fail(serializeStepError(name, error), tally)

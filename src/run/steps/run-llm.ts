@@ -1,9 +1,12 @@
 import { z } from "zod"
 import { ConfigurationError, ModelError, messageOf, StepTimeoutError, serializeStepError, withEvidenceOf } from "../../contract/errors.ts"
-import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models } from "../../contract/model.ts"
+import type { GenerateOptions, Message, Model, ModelRequest, ModelResponse, Models, PromptCacheHint } from "../../contract/model.ts"
 import type { LlmStep, StepContext } from "../../definition/steps/step.ts"
 import { fromUntyped, runAttempts, untilAborted } from "../attempt.ts"
+import { lookUpResponse } from "../model-cache.ts"
+import { modelPassage } from "../model-limits.ts"
 import { costOf } from "../prices.ts"
+import { promptCacheHint } from "../prompt-cache-hint.ts"
 import type { StepRun } from "../services.ts"
 import { threadMessagesFor } from "../thread-session.ts"
 import { codeFailure } from "./run-code.ts"
@@ -31,7 +34,8 @@ export const runLlm = (step: LlmStep<unknown, unknown>, stepRun: StepRun): Promi
   } catch (thrown) {
     return Promise.reject(codeFailure(name, thrown))
   }
-  return withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, signal) => attemptOnce(step, model, request, stepRun, signal))
+  const promptCache = promptCacheHint(step, stepRun.services, name, step.thread !== undefined && step.thread !== false)
+  return withFallback([step.model, ...(step.fallback ?? [])], stepRun, (model, signal) => attemptOnce(step, model, request, stepRun, signal, promptCache))
 }
 
 /**
@@ -102,12 +106,19 @@ const requestOf = (step: LlmStep<unknown, unknown>, name: string, context: StepC
 const asAttemptError = (model: Model, error: unknown): ModelError | StepTimeoutError => (error instanceof StepTimeoutError ? error : toModelError(model, error))
 
 /** One attempt: a call, then up to `repair` re-asks while the answer fails the output schema. */
-const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, request: ModelRequest, stepRun: StepRun, signal: AbortSignal): Promise<unknown> => {
+const attemptOnce = async (
+  step: LlmStep<unknown, unknown>,
+  model: Model,
+  request: ModelRequest,
+  stepRun: StepRun,
+  signal: AbortSignal,
+  promptCache: PromptCacheHint | false,
+): Promise<unknown> => {
   const repairs = step.output === undefined ? 0 : (step.repair ?? 1)
   // The attempt's signal (its deadline) covers every call of the attempt, repairs included.
   let current = request
   for (let repair = 0; ; repair++) {
-    const response = await callModel(model, current, stepRun, step.stream === true, signal)
+    const response = await callModel(model, current, stepRun, step.stream === true, signal, promptCache)
     const parsed = parseOutput(step, response.text)
     if (parsed.success) return parsed.value
     if (repair >= repairs) {
@@ -143,10 +154,18 @@ const attemptOnce = async (step: LlmStep<unknown, unknown>, model: Model, reques
  * @example
  * const response = await callModel(model, { messages }, stepRun, false, signal)
  */
-export const callModel = async (model: Model, request: ModelRequest, stepRun: StepRun, stream: boolean, signal: AbortSignal): Promise<ModelResponse> => {
+export const callModel = async (
+  model: Model,
+  request: ModelRequest,
+  stepRun: StepRun,
+  stream: boolean,
+  signal: AbortSignal,
+  promptCache?: PromptCacheHint | false,
+): Promise<ModelResponse> => {
   const { base, services, usage, policy, record } = stepRun
-  const started = Date.now()
-  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError }) =>
+  let started = Date.now()
+  let queuedMs = 0
+  const journalCall = (outcome: { response?: ModelResponse; error?: ModelError | StepTimeoutError; cached?: boolean }) =>
     record({
       type: "model.called",
       ...base,
@@ -165,6 +184,8 @@ export const callModel = async (model: Model, request: ModelRequest, stepRun: St
           }),
       ...(outcome.error === undefined ? {} : { error: serializeStepError(base.step, outcome.error) }),
       durationMs: Date.now() - started,
+      ...(outcome.cached === true ? { cached: true } : {}),
+      ...(queuedMs > 0 ? { queuedMs } : {}),
       at: Date.now(),
     })
   const options: GenerateOptions = {
@@ -172,20 +193,36 @@ export const callModel = async (model: Model, request: ModelRequest, stepRun: St
     ...(stream ? { onDelta: (text: string) => services.emit({ type: "model.delta", ...base, text, at: Date.now() }) } : {}),
     ...(policy.firstTokenTimeoutMs === undefined ? {} : { firstTokenTimeoutMs: policy.firstTokenTimeoutMs }),
     ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
+    ...(promptCache === undefined ? {} : { promptCache }),
   }
   // Between the calls of an attempt (a repair), its time may have run out: no call is made then.
   if (signal.aborted) throw signal.reason
+  const cached = await lookUpResponse(services.modelCache, model, request)
+  if (cached.hit !== undefined) {
+    await journalCall({ response: { ...cached.hit, usage: { inputTokens: 0, outputTokens: 0 } }, cached: true })
+    return cached.hit
+  }
+  const passage = modelPassage(services.limits, model, request)
   let response: ModelResponse
   try {
+    // Waiting for a slot spends the attempt's time: its signal (the timeout) ends the wait.
+    await passage.wait(signal)
+    queuedMs = passage.queuedMs()
+    started = Date.now()
     response = await untilAborted(model.generate(request, options), signal)
   } catch (error) {
+    queuedMs = passage.queuedMs()
     const timedOut = signal.aborted && signal.reason instanceof StepTimeoutError
     const failure = timedOut ? (signal.reason as StepTimeoutError) : asAttemptError(model, error)
+    // The provider said to slow down: everyone waiting for this model waits, not only this caller.
+    passage.failed(failure)
     // A call abandoned because the step was left is not a failure of the model: nothing to journal.
     if (!signal.aborted || timedOut) await journalCall({ error: failure })
     throw failure
   }
+  passage.answered(response.usage)
   await journalCall({ response })
+  await cached.keep(response)
   usage.calls += 1
   if (response.usage !== undefined) {
     usage.inputTokens += response.usage.inputTokens

@@ -88,29 +88,38 @@ export const runMap = (step: MapStep<unknown, unknown>, stepRun: StepRun): Effec
         )
       })
     const concurrency = step.concurrency ?? "unbounded"
-    if (policy === "fail-fast") return yield* Effect.forEach(items, runItem, { concurrency }) as Effect.Effect<unknown, StepError>
+    // While only its items run, the map itself is not busy: items waiting for people can pause the run.
+    const itemsOnly = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => services.busy?.release()),
+        () => effect,
+        () => Effect.sync(() => services.busy?.hold()),
+      )
+    if (policy === "fail-fast") return yield* itemsOnly(Effect.forEach(items, runItem, { concurrency })) as Effect.Effect<unknown, StepError>
     const failures: RunError[] = []
-    return yield* Effect.forEach(
-      items,
-      (item, index) =>
-        runItem(item, index).pipe(
-          Effect.map((value) => ({ ok: true as const, value })),
-          Effect.catch((error: RunError) => {
-            failures.push(error)
-            // Fail as soon as too few items can still succeed: the rest would run for nothing.
-            if (items.length - failures.length < required) {
-              return Effect.fail(
-                fanoutError(
-                  name,
-                  "too-few-succeeded",
-                  `map "${name}": ${failures.length} of ${items.length} items failed, so fewer than ${required} can succeed`,
-                  [...failures],
-                ),
-              )
-            }
-            return Effect.succeed({ ok: false as const, error })
-          }),
-        ),
-      { concurrency },
+    return yield* itemsOnly(
+      Effect.forEach(
+        items,
+        (item, index) =>
+          runItem(item, index).pipe(
+            Effect.map((value) => ({ ok: true as const, value })),
+            Effect.catch((error: RunError) => {
+              failures.push(error)
+              // Fail as soon as too few items can still succeed: the rest would run for nothing.
+              if (items.length - failures.length < required) {
+                return Effect.fail(
+                  fanoutError(
+                    name,
+                    "too-few-succeeded",
+                    `map "${name}": ${failures.length} of ${items.length} items failed, so fewer than ${required} can succeed`,
+                    [...failures],
+                  ),
+                )
+              }
+              return Effect.succeed({ ok: false as const, error })
+            }),
+          ),
+        { concurrency },
+      ),
     ) as Effect.Effect<unknown, StepError>
   })

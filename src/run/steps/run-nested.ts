@@ -3,6 +3,7 @@ import { createActor } from "xstate"
 import { type MachineOutput, machineEvents } from "../../compile/run-context.ts"
 import { type RunError, StepCodeError, type StepError, serializeStepError } from "../../contract/errors.ts"
 import type { NestedPipeline, PipelineStep } from "../../definition/steps/fanout-step.ts"
+import { childDeadlines, followChild } from "../nested-pauses.ts"
 import type { RunServices, StepRun } from "../services.ts"
 import { attachServices } from "../services.ts"
 import { runCode } from "./run-code.ts"
@@ -41,15 +42,23 @@ export const runNested = (step: PipelineStep<unknown, unknown>, stepRun: StepRun
 /** Runs a child pipeline's machine in its own actor system whose services journal into the parent's. */
 export const runChild = (child: NestedPipeline, input: unknown, prefix: string, services: RunServices, signal: AbortSignal): Promise<unknown> =>
   new Promise((resolve, reject) => {
+    // A resumed run keeps the deadlines it journaled for the child's waits.
+    const deadlines = childDeadlines(services, prefix)
     const actor = createActor(child.machine, {
-      input: { input, runId: services.runId },
+      input: { input, runId: services.runId, ...(Object.keys(deadlines).length === 0 ? {} : { deadlines }) },
       ...(services.inspect === undefined ? {} : { inspect: services.inspect }),
     })
-    attachServices(actor.system, { ...services, path: prefix })
+    // The unit this child runs as is not busy itself while the child runs: the child counts its own work.
+    const { busy: unitBusy, ...childServices } = services
+    attachServices(actor.system, { ...childServices, path: prefix })
+    const follow = followChild(child.definitions, prefix, childServices, actor)
+    unitBusy?.release()
     const onAbort = () => actor.send({ type: machineEvents.cancel, reason: "the parent step was cancelled" })
     actor.subscribe({
       next: (snapshot) => {
+        follow.next(snapshot)
         if (snapshot.status !== "done") return
+        unitBusy?.hold()
         signal.removeEventListener("abort", onAbort)
         const output = snapshot.output as MachineOutput
         if (output.status === "done") resolve(output.last === null ? undefined : output.steps[output.last])
@@ -68,11 +77,17 @@ export const runChild = (child: NestedPipeline, input: unknown, prefix: string, 
           )
       },
       error: (error) => {
+        follow.end()
+        unitBusy?.hold()
         signal.removeEventListener("abort", onAbort)
         reject(serializeStepError(prefix.slice(0, -1), error))
       },
     })
-    if (signal.aborted) return reject({ _tag: "CancelledError", step: prefix.slice(0, -1), message: "cancelled before it started" } satisfies RunError)
+    if (signal.aborted) {
+      follow.end()
+      unitBusy?.hold()
+      return reject({ _tag: "CancelledError", step: prefix.slice(0, -1), message: "cancelled before it started" } satisfies RunError)
+    }
     signal.addEventListener("abort", onAbort, { once: true })
     actor.start()
   })

@@ -24,18 +24,17 @@ export const runBranch = async (
   const unit = definition.branches[branch] as AnyStep
   const path = journaledName(services, `${step}.${branch}`)
   const resolved = unitPolicy(path, unit, graph.policy, definition.policy)
-  const output = await runUnit(
-    unit,
-    path,
-    context.visits[step] ?? 1,
-    context.input,
-    context.steps,
-    { pipeline: graph.policy, resolved },
-    services,
-    signal,
-    executeStep,
-  )
-  return { output, next: "" }
+  const run = () =>
+    runUnit(unit, path, context.visits[step] ?? 1, context.input, context.steps, { pipeline: graph.policy, resolved }, services, signal, executeStep)
+  if (definition.onBranchError !== "collect") return { output: await run(), next: "" }
+  // Collected: a failed branch is a result for the join, not the step's failure (a cancelled one still ends it).
+  try {
+    return { output: { ok: true, value: await run() }, next: "" }
+  } catch (error) {
+    const failure = serializeStepError(path, error)
+    if (failure._tag === "CancelledError" || failure._tag === "JournalError") throw error
+    return { output: { ok: false, error: failure }, next: "" }
+  }
 }
 
 /**

@@ -2,7 +2,8 @@ import { initialContext, type RunContext } from "../../compile/run-context.ts"
 import { visitKey } from "../../contract/keys.ts"
 import type { NormalizedEdge } from "../../definition/edges.ts"
 import type { ResolvedPolicy, StepPolicy } from "../../definition/policy.ts"
-import { type AnyStep, policyOfStep } from "../../definition/steps/step.ts"
+import { type AnyStep, type HumanStep, policyOfStep } from "../../definition/steps/step.ts"
+import { awaitHuman } from "../nested-human.ts"
 import type { ExecuteStep, RunServices } from "../services.ts"
 
 const toDone: NormalizedEdge = { targets: ["done"], select: undefined, error: undefined, timeout: undefined, stop: [], stopped: undefined }
@@ -36,6 +37,28 @@ export const runUnit = async (
     if ("done" in replayed) return replayed.done.output
     throw replayed.error
   }
+  // A person decides: the unit waits without holding the run (its siblings go on), its decision is its output.
+  if (unit.kind === "human") return awaitHuman(unit as HumanStep<unknown, never>, path, visit, input, steps, services, signal)
+  // Busy while it runs: a run whose other units wait for people pauses only once this one ended.
+  const busy = services.waits?.busy()
+  try {
+    return await runStep(unit, path, visit, input, steps, policies, { ...services, ...(busy === undefined ? {} : { busy }) }, signal, executeStep)
+  } finally {
+    busy?.release()
+  }
+}
+
+const runStep = async (
+  unit: AnyStep,
+  path: string,
+  visit: number,
+  input: unknown,
+  steps: Readonly<Record<string, unknown>>,
+  policies: { readonly pipeline: StepPolicy | undefined; readonly resolved: ResolvedPolicy },
+  services: RunServices,
+  signal: AbortSignal,
+  executeStep: ExecuteStep,
+): Promise<unknown> => {
   // The pipeline's policy goes along: a map or nested step inside this unit starts from it too.
   const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: policies.pipeline }
   const context: RunContext = { ...initialContext(services.runId, input), steps, visits: { [path]: visit } }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import type { RunEvent } from "../../contract/events.ts"
 import type { Journal, JournalEntry } from "../../contract/journal.ts"
 import type { Models } from "../../contract/model.ts"
+import type { ModelCache } from "../../contract/model-cache.ts"
 import { usageOfJournal } from "../../contract/usage.ts"
 import type { Pipeline } from "../../run/create-runner.ts"
 import type { PriceTable } from "../../run/prices.ts"
@@ -15,6 +16,8 @@ export type HumanReply = { readonly decision: unknown } | { readonly expire: tru
 export interface DriveOptions {
   readonly models: Models
   readonly prices?: PriceTable
+  /** Answers of earlier identical model calls (see the `modelCache` run option). */
+  readonly modelCache?: ModelCache
   readonly journal?: Journal
   readonly runId?: string
   readonly signal?: AbortSignal
@@ -78,6 +81,7 @@ export const driveRun = async (pipeline: Pipeline<unknown, Record<string, unknow
     observers: [...(options.observers ?? []), onEvent],
     ...(options.prices === undefined ? {} : { prices: options.prices }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.modelCache === undefined ? {} : { modelCache: options.modelCache }),
   })
   const result = await Promise.race([handle.result, paused])
   return { result, entries: await journal.read(runId) }

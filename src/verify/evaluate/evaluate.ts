@@ -1,5 +1,6 @@
 import type { PipelineStructure } from "../../contract/events.ts"
 import type { Models } from "../../contract/model.ts"
+import type { ModelCache } from "../../contract/model-cache.ts"
 import type { Pipeline } from "../../run/create-runner.ts"
 import type { PriceTable } from "../../run/prices.ts"
 import { DatasetError, type EvalRow, loadDataset } from "./dataset.ts"
@@ -98,6 +99,11 @@ export interface EvaluateOptions<TInput, TSteps> {
   readonly scorers: Readonly<Record<string, Scorer<TSteps>>>
   readonly models?: Models
   readonly prices?: PriceTable
+  /**
+   * A response cache (`sqliteModelCache(path)`): a re-run answers every model call it has seen
+   * from it, so changing a scorer and evaluating again calls no model.
+   */
+  readonly modelCache?: ModelCache
   /** Rows run at once (default 8). Model calls still retry rate limits by their step policy. */
   readonly concurrency?: number
   readonly onProgress?: (progress: EvalProgress) => void
@@ -193,6 +199,7 @@ const runRow = async <TInput, TSteps>(options: EvaluateOptions<TInput, TSteps>, 
     models,
     ...(options.prices === undefined ? {} : { prices: options.prices }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.modelCache === undefined ? {} : { modelCache: options.modelCache }),
     human: (step) =>
       row.expire?.includes(step) === true
         ? { expire: true }

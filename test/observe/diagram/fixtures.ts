@@ -84,9 +84,12 @@ export const sampleRun = async (machine: MachineModule, journal: Journal = memor
   const queues = new Map(Object.entries(sample.decisions ?? {}).map(([step, value]) => [step, Array.isArray(value) ? [...value] : [value]]))
   let result = await machine.default.run(sample.input, { models, journal })
   while (result.status === "awaiting-human") {
-    const decision = queues.get(result.step)?.shift()
-    if (decision === undefined) break
-    result = await machine.default.decide(result.runId, result.step, decision, { models, journal })
+    // A wait inside fan-out is decided by its address (`review.legal`), one at the top by its step.
+    const addresses = [...(result.pending ?? []).map((wait) => wait.path), result.step]
+    const address = addresses.find((each) => (queues.get(each)?.length ?? 0) > 0)
+    const decision = address === undefined ? undefined : queues.get(address)?.shift()
+    if (address === undefined || decision === undefined) break
+    result = await machine.default.decide(result.runId, address, decision as never, { models, journal })
   }
   return journal.read(result.runId)
 }

@@ -36,7 +36,7 @@ describe("anthropic: plain messages", () => {
         ],
         temperature: 0.2,
       },
-      { signal: openSignal() },
+      { signal: openSignal(), promptCache: false },
     )
     const [request] = server.requests
     expect(request).toMatchObject({ method: "POST", path: "/v1/messages" })

@@ -37,8 +37,8 @@ describe("anthropic in a pipeline", () => {
     const result = await triage.run({ ticket: "I want my money back" }, { models: { smart: modelFor(server) } })
     expect(result).toMatchObject({ status: "done", output: { kind: "refund", confidence: 0.92 } })
     expect(server.requests[0]?.body).toMatchObject({
-      system: "You sort support tickets.",
-      messages: [{ role: "user", content: "Classify: I want my money back" }],
+      system: [{ type: "text", text: "You sort support tickets.", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: [{ type: "text", text: "Classify: I want my money back", cache_control: { type: "ephemeral" } }] }],
       tool_choice: { type: "tool", name: "classify" },
     })
   })

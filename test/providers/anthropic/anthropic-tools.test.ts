@@ -37,7 +37,7 @@ describe("anthropic: tool calls", () => {
       server.reply({ kind: "json", body: jsonFixture("message-tool-parallel.json") })
       await modelFor(server).generate(
         { messages: [{ role: "user", content: "Orders?" }], tools: [lookupOrder], ...(toolChoice === undefined ? {} : { toolChoice }) },
-        { signal: openSignal() },
+        { signal: openSignal(), promptCache: false },
       )
       expect(sentBody(server).tools).toEqual([{ name: "lookupOrder", description: "Finds an order", input_schema: lookupOrder.inputSchema }])
       expect(sentBody(server).tool_choice).toEqual(wire)
@@ -48,7 +48,7 @@ describe("anthropic: tool calls", () => {
     server.reply({ kind: "json", body: jsonFixture("message-tool-parallel.json") })
     const response = await modelFor(server).generate(
       { messages: [{ role: "user", content: "Orders A-1 and B-2?" }], tools: [lookupOrder] },
-      { signal: openSignal() },
+      { signal: openSignal(), promptCache: false },
     )
     expect(response).toMatchObject({
       text: "I'll look up both orders.",
@@ -132,7 +132,7 @@ describe("anthropic: tool calls", () => {
         ],
         tools: [lookupOrder],
       },
-      { signal: openSignal() },
+      { signal: openSignal(), promptCache: false },
     )
     expect(sentBody(server).messages).toEqual([
       { role: "user", content: "Orders A-1 and B-2?" },
@@ -197,7 +197,7 @@ describe("anthropic: structured output through a forced tool", () => {
     })
     const response = await modelFor(server).generate(
       { messages: [{ role: "user", content: "Tags?" }], output: { name: "tags", jsonSchema: listSchema } },
-      { signal: openSignal() },
+      { signal: openSignal(), promptCache: false },
     )
     expect(sentBody(server).tools).toEqual([
       { name: "tags", description: expect.any(String), input_schema: { type: "object", properties: { value: listSchema }, required: ["value"] } },
