@@ -1,12 +1,14 @@
 import type { InspectionEvent } from "xstate"
 import type { RunEvent } from "../contract/events.ts"
+import type { Journal } from "../contract/journal.ts"
 import { jsonlLog } from "../observe/jsonl-log.ts"
+import type { RunOptions } from "../run/create-runner.ts"
 import type { RunResult } from "../run/result.ts"
 import { formatAge, parseStatuses, runStatuses } from "./age.ts"
 import { decisionSchemaLines } from "./decision-schema.ts"
 import { isErrorNamed } from "./error-names.ts"
 import { mask, type OpenedJournal, openJournal, parseJournal, resolveJournal } from "./journal-option.ts"
-import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
+import { type LoadedPipeline, loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
 import { formatEvent, formatResult, redact } from "./progress.ts"
 
 /** Where the CLI writes: stdout for progress and results, stderr for errors. */
@@ -98,38 +100,69 @@ export const resumeCommand = async (
   options: CommandOptions & { readonly allowStructureChange?: boolean },
   output: Output,
 ): Promise<number> => {
-  requireDurable("resume", options.journal)
+  return continueCommand(file, options, output, {
+    command: "resume",
+    banner: (id) => `↺ ${id} (run ${runId}) resumes from its journal`,
+    // Unknown, finished, foreign, changed (its message lists the changes), corrupt or claimed elsewhere.
+    refusal: "ResumeError",
+    continueRun: (pipeline, base) => pipeline.resume(runId, base),
+  })
+}
+
+/** What {@link continueCommand} needs to know of one way of continuing a recorded run. */
+export interface Continuation {
+  readonly command: string
+  /** The line printed before the run goes on (not with `--json`). */
+  readonly banner: (pipelineId: string) => string
+  /** The name of the error class by which the library refuses it: a usage error, exit 2. */
+  readonly refusal: string
+  readonly continueRun: (
+    pipeline: LoadedPipeline["pipeline"],
+    base: RunOptions & { readonly journal: Journal; readonly allowStructureChange?: true },
+  ) => Promise<RunResult<Record<string, unknown>>>
+  /** Printed after the run settles (not with `--json`). */
+  readonly after?: (result: RunResult<Record<string, unknown>>) => string
+}
+
+/**
+ * The shell of `resume`, `retry` and `fork`: a durable journal, the pipeline file, a drain on the
+ * first signal, progress, the refusal as one line (exit 2), and the result with its next step.
+ *
+ * @example
+ * return continueCommand(file, options, output, { command: "retry", banner, refusal: "RetryError", continueRun: (p, base) => p.retry(runId, base) })
+ */
+export const continueCommand = async (
+  file: string,
+  options: CommandOptions & { readonly allowStructureChange?: boolean },
+  output: Output,
+  continuation: Continuation,
+): Promise<number> => {
+  requireDurable(continuation.command, options.journal)
   const loaded = await loadPipeline(file, options.pipeline)
   return withJournal(options.journal, async ({ journal, durable }) => {
-    if (options.json !== true) output.out(`↺ ${loaded.pipeline.id} (run ${runId}) resumes from its journal`)
+    if (options.json !== true) output.out(continuation.banner(loaded.pipeline.id))
     let result: RunResult<Record<string, unknown>>
     try {
       result = await interruptible((signal, drain) =>
-        loaded.pipeline.resume(runId, {
+        continuation.continueRun(loaded.pipeline, {
           models: loaded.models,
           journal,
           signal,
           drain,
-          ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
+          ...(options.allowStructureChange === true ? { allowStructureChange: true as const } : {}),
           ...progress(options, output),
         }),
       )
     } catch (error) {
-      // Unknown, finished, foreign, changed (its message lists the changes), corrupt or claimed elsewhere.
-      if (isErrorNamed(error, "ResumeError")) throw new UsageError(error.message)
+      if (isErrorNamed(error, continuation.refusal)) throw new UsageError(error.message)
       throw error
     }
+    const after = continuation.after?.(result)
+    if (options.json !== true && after !== undefined) output.out(after)
     return report(result, options, output, decideHint(file, result, durable))
   })
 }
 
-/**
- * `switchboard runs`: lists the runs of a durable journal, most recently updated first, each with
- * its age (`5m ago`); `status` (`failed,awaiting-human`) keeps only runs in those statuses.
- *
- * @example
- * process.exitCode = await runsCommand({ status: "awaiting-human" }, output)
- */
 export const runsCommand = async (
   options: Pick<CommandOptions, "json" | "journal"> & { readonly status?: string; readonly now?: () => number },
   output: Output,

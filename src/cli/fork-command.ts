@@ -1,8 +1,6 @@
 import type { ForkEdit, ForkPoint } from "../run/fork.ts"
-import { ForkError } from "../run/fork.ts"
-import type { RunResult } from "../run/result.ts"
-import { type CommandOptions, decideHint, interruptible, type Output, progress, report, requireDurable, withJournal } from "./commands.ts"
-import { loadPipeline, parseInput, UsageError } from "./load-pipeline.ts"
+import { type CommandOptions, continueCommand, type Output, requireDurable } from "./commands.ts"
+import { parseInput, UsageError } from "./load-pipeline.ts"
 
 /** Options of `switchboard fork`. */
 export interface ForkCommandOptions extends CommandOptions {
@@ -62,29 +60,12 @@ export const forkCommand = async (file: string, runId: string, options: ForkComm
     ...(Object.keys(outputs).length === 0 ? {} : { outputs }),
     ...(Object.keys(decisions).length === 0 ? {} : { decisions }),
   }
-  const loaded = await loadPipeline(file, options.pipeline)
-  return withJournal(options.journal, async ({ journal, durable }) => {
-    const where = typeof at === "number" ? `seq ${at}` : `${at.step}#${at.visit ?? 1}`
-    if (options.json !== true) output.out(`⑂ ${loaded.pipeline.id} (run ${runId}) forks at ${where}`)
-    let result: RunResult<Record<string, unknown>>
-    try {
-      result = await interruptible((signal, drain) =>
-        loaded.pipeline.fork(runId, {
-          models: loaded.models,
-          journal,
-          signal,
-          drain,
-          at,
-          edit,
-          ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
-          ...progress(options, output),
-        }),
-      )
-    } catch (error) {
-      if (error instanceof ForkError) throw new UsageError(error.message)
-      throw error
-    }
-    if (options.json !== true) output.out(`  new run ${result.runId}`)
-    return report(result, options, output, decideHint(file, result, durable))
+  const where = typeof at === "number" ? `seq ${at}` : `${at.step}#${at.visit ?? 1}`
+  return continueCommand(file, options, output, {
+    command: "fork",
+    banner: (id) => `⑂ ${id} (run ${runId}) forks at ${where}`,
+    refusal: "ForkError",
+    continueRun: (pipeline, base) => pipeline.fork(runId, { ...base, at, edit }),
+    after: (result) => `  new run ${result.runId}`,
   })
 }

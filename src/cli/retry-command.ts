@@ -1,7 +1,4 @@
-import type { RunResult } from "../run/result.ts"
-import { RetryError } from "../run/retry.ts"
-import { type CommandOptions, decideHint, interruptible, type Output, progress, report, requireDurable, withJournal } from "./commands.ts"
-import { loadPipeline, UsageError } from "./load-pipeline.ts"
+import { type CommandOptions, continueCommand, type Output } from "./commands.ts"
 
 /**
  * `switchboard retry <file> <runId>`: continues a failed or cancelled run from the step that
@@ -19,26 +16,10 @@ export const retryCommand = async (
   options: CommandOptions & { readonly allowStructureChange?: boolean },
   output: Output,
 ): Promise<number> => {
-  requireDurable("retry", options.journal)
-  const loaded = await loadPipeline(file, options.pipeline)
-  return withJournal(options.journal, async ({ journal, durable }) => {
-    if (options.json !== true) output.out(`↻ ${loaded.pipeline.id} (run ${runId}) retries from the step that failed`)
-    let result: RunResult<Record<string, unknown>>
-    try {
-      result = await interruptible((signal, drain) =>
-        loaded.pipeline.retry(runId, {
-          models: loaded.models,
-          journal,
-          signal,
-          drain,
-          ...(options.allowStructureChange === true ? { allowStructureChange: true } : {}),
-          ...progress(options, output),
-        }),
-      )
-    } catch (error) {
-      if (error instanceof RetryError) throw new UsageError(error.message)
-      throw error
-    }
-    return report(result, options, output, decideHint(file, result, durable))
+  return continueCommand(file, options, output, {
+    command: "retry",
+    banner: (id) => `↻ ${id} (run ${runId}) retries from the step that failed`,
+    refusal: "RetryError",
+    continueRun: (pipeline, base) => pipeline.retry(runId, base),
   })
 }
