@@ -123,19 +123,24 @@ const within = (step: AnyStep | undefined, rest: string): AnyStep | undefined =>
 export const decisionSchemaOf = (step: AnyStep | undefined): Record<string, unknown> => {
   if (step?.kind !== "human") return step?.kind === "agent" ? approvalSchema : {}
   try {
-    // The schema's own method: importing zod's toJSONSchema here would load zod with the package.
-    return (step.decision as z.ZodType).toJSONSchema({ unrepresentable: "any" }) as Record<string, unknown>
+    // What a person sends (the schema's input side); the schema's own method, since importing
+    // zod's toJSONSchema here would load zod with the package.
+    const { $schema: _dialect, ...schema } = (step.decision as z.ZodType).toJSONSchema({ unrepresentable: "any", io: "input" }) as Record<string, unknown>
+    return schema
   } catch {
     return {}
   }
 }
 
+// An agent's tool-call approval (the shape parseApproval checks), flat so a form can be drawn from it.
 const approvalSchema: Record<string, unknown> = {
-  oneOf: [
-    { type: "object", properties: { action: { const: "approve" } }, required: ["action"] },
-    { type: "object", properties: { action: { const: "reject" }, reason: { type: "string" } }, required: ["action", "reason"] },
-    { type: "object", properties: { action: { const: "edit" }, arguments: {} }, required: ["action", "arguments"] },
-  ],
+  type: "object",
+  properties: {
+    action: { type: "string", enum: ["approve", "reject", "edit"], description: "run the call, refuse it, or run it with corrected arguments" },
+    reason: { type: "string", description: "why it is refused (sent to the model); needed to reject" },
+    arguments: { type: "object", description: "the corrected arguments; needed to edit" },
+  },
+  required: ["action"],
 }
 
 // A decision is journaled and replayed: one a journal would change or refuse is refused here, run unchanged.

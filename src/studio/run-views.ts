@@ -1,7 +1,7 @@
 // What the studio shows of a run, computed from its journal entries alone (pure, no I/O).
-import { z } from "zod"
 import type { JournalEntry, RunSummary } from "../contract/journal.ts"
 import type { AnyStep } from "../definition/steps/step.ts"
+import { decisionSchemaOf as schemaOfDecision } from "../run/decisions.ts"
 import { pendingOf } from "../run/pending-decisions.ts"
 
 /**
@@ -91,31 +91,12 @@ export const openWaitsOf = (entries: readonly JournalEntry[]): OpenWait[] =>
     }
   })
 
-// An agent's tool-call approval, as JSON Schema (the shape parseApproval checks).
-const approvalSchema = {
-  type: "object",
-  properties: {
-    action: { type: "string", enum: ["approve", "reject", "edit"], description: "run the call, refuse it, or run it with corrected arguments" },
-    reason: { type: "string", description: "why it is refused (sent to the model); needed to reject" },
-    arguments: { type: "object", description: "the corrected arguments; needed to edit" },
-  },
-  required: ["action"],
-} as const
-
 /**
- * The JSON Schema of the decision a step waits for: its zod `decision` schema for a human step
- * (`z.toJSONSchema`), the approval shape for an agent's tool call; `undefined` for anything else.
+ * The JSON Schema of the decision a step waits for (run/decisions.ts), `undefined` for a step that
+ * takes none.
  *
  * @example
  * decisionSchemaOf(human({ decision: z.object({ approve: z.boolean() }) })) // { type: "object", properties: { approve: { type: "boolean" } }, ... }
  */
-export const decisionSchemaOf = (step: AnyStep | undefined): Record<string, unknown> | undefined => {
-  if (step?.kind === "agent") return approvalSchema
-  if (step?.kind !== "human") return undefined
-  try {
-    return z.toJSONSchema(step.decision, { unrepresentable: "any" }) as Record<string, unknown>
-  } catch {
-    // A schema JSON Schema cannot express (a transform): the form falls back to raw JSON.
-    return {}
-  }
-}
+export const decisionSchemaOf = (step: AnyStep | undefined): Record<string, unknown> | undefined =>
+  step?.kind === "human" || step?.kind === "agent" ? schemaOfDecision(step) : undefined
