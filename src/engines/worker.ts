@@ -19,7 +19,12 @@ interface ListedRun {
   readonly owner?: string | null
   /** A run waiting on a person: when its timeout route applies (epoch ms), if it has a deadline. */
   readonly deadline?: number
+  /** Epoch ms of the run's latest lifecycle event, when the journal lists it. */
+  readonly updatedAt?: number
 }
+
+// Refusals that the next poll would only repeat: the run's journal or graph must change first.
+const lasting = new Set<ResumeError["reason"]>(["corrupt-journal", "structure-changed", "other-pipeline", "unknown-run"])
 
 /**
  * A journal a worker can take runs from: it lists its runs (with the deadline of each run waiting
@@ -107,6 +112,8 @@ export const worker = (options: WorkerOptions): Worker => {
   if (options.limits !== undefined) checkModelLimits(options.limits)
   const concurrency = options.concurrency ?? 10
   const active = new Set<string>()
+  // Runs whose resume was refused for a reason that lasts, with the journal time it was refused at.
+  const refused = new Map<string, number | undefined>()
   const settling = new Set<Promise<void>>()
   let stopped = false
   let scanning: Promise<void> | undefined
@@ -121,6 +128,7 @@ export const worker = (options: WorkerOptions): Worker => {
     active.add(run.runId)
     const control = { drain: new AbortController(), cancel: new AbortController() }
     controls.set(run.runId, control)
+    let failed = false
     const done: Promise<void> = (async () => {
       if (pipeline === undefined) throw new ResumeError("other-pipeline", run.runId, `this worker has no pipeline "${run.pipeline}"`)
       const result = await pipeline.resume(run.runId, {
@@ -138,13 +146,19 @@ export const worker = (options: WorkerOptions): Worker => {
     })()
       .catch((error: unknown) => {
         // Another worker holding (or having just finished) the run is the normal case, not an error.
-        if (!(error instanceof ResumeError && (error.reason === "claimed" || error.reason === "finished"))) options.onError?.(run.runId, error)
+        if (error instanceof ResumeError && (error.reason === "claimed" || error.reason === "finished")) return
+        // Told once: the run is left alone until its journal changes (a repair, a new event).
+        if (error instanceof ResumeError && lasting.has(error.reason)) refused.set(run.runId, run.updatedAt)
+        failed = true
+        options.onError?.(run.runId, error)
       })
       .finally(() => {
         active.delete(run.runId)
         controls.delete(run.runId)
         settling.delete(done)
-        if (!stopped) wake()
+        // A freed slot takes the next run now; after a failure, the next poll does (no busy loop
+        // on a run that fails at once).
+        if (!stopped && !failed) wake()
       })
     settling.add(done)
   }
@@ -162,6 +176,7 @@ export const worker = (options: WorkerOptions): Worker => {
       const due = run.status === "awaiting-human" && run.deadline !== undefined && run.deadline <= now
       // A run this process paused follows its deadline by its own timer (run/deadline-timer.ts).
       if ((run.status !== "running" && !due) || active.has(run.runId) || !ours(run)) continue
+      if (refused.has(run.runId) && refused.get(run.runId) === run.updatedAt) continue
       // Claimed by a live process: trying would only cost a connection and fail.
       if (run.owner !== undefined && run.owner !== null) continue
       execute(run)
