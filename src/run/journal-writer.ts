@@ -52,13 +52,15 @@ export const journalWriter = (options: JournalWriterOptions) => {
   let closed = false
   // A journal that cannot write ends the run (failed) instead of crashing the process: nothing
   // after the last durable event is claimed as done, and no more user code runs (StepJournal).
-  const onJournalFailure = (error: unknown, step?: string) => {
+  const stop = (failure: RunError) => {
     if (journalFailure !== undefined) return
-    journalFailure = redaction.error(journalErrorOf(error, store, step))
-    options.onFailure(journalFailure)
+    journalFailure = failure
+    options.onFailure(failure)
+  }
+  const onJournalFailure = (error: unknown, step?: string) => {
+    if (journalFailure === undefined) stop(redaction.error(journalErrorOf(error, store, step)))
   }
   const stepOf = (event: RunEvent) => ("step" in event && typeof event.step === "string" ? event.step : undefined)
-  const write = (written: Promise<void>, event: RunEvent) => bounded(written, timeoutMs, `the write of ${event.type} #${seq}`)
   const notify = (event: RunEvent) => {
     if (listeners.length === 0 && stream === undefined) return
     let visible: RunEvent
@@ -129,6 +131,7 @@ export const journalWriter = (options: JournalWriterOptions) => {
       return appendToBatch(entry, event)
     }
     let written: void | Promise<void>
+    const entrySeq = seq
     try {
       // Nobody reads a discarded journal back: no copy, no redaction for it (an agent's model
       // calls carry the whole conversation, every turn).
@@ -138,7 +141,7 @@ export const journalWriter = (options: JournalWriterOptions) => {
     }
     seq++
     if (written instanceof Promise) {
-      return write(written, event).then(
+      return bounded(written, timeoutMs, `the write of ${event.type} #${entrySeq}`).then(
         () => {
           if (journalFailure === undefined) notify(event)
         },
@@ -167,11 +170,7 @@ export const journalWriter = (options: JournalWriterOptions) => {
     /** Ends the writing: nothing more is appended, and the run is told to stop. */
     fail: onJournalFailure,
     /** Ends the writing with `error` as it is (a drained run): nothing more is appended, and the run is told to stop. */
-    halt: (error: RunError) => {
-      if (journalFailure !== undefined) return
-      journalFailure = error
-      options.onFailure(error)
-    },
+    halt: stop,
     /** How long one journal operation of this run may take. */
     timeoutMs,
     /** Bounds another journal operation of this run (a snapshot, a claim) like a write. */
