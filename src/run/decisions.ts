@@ -1,8 +1,9 @@
 import type { z } from "zod"
 import type { PendingCall } from "../compile/agent-conversation.ts"
+import type { Thread } from "../contract/thread.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
 import { parseApproval } from "../definition/steps/approval.ts"
-import type { AnyStep } from "../definition/steps/step.ts"
+import type { AnyStep, HumanStep } from "../definition/steps/step.ts"
 import { jsonIssue } from "./json-values.ts"
 import { DecisionError } from "./result.ts"
 
@@ -148,4 +149,30 @@ const jsonDecision = (step: string, decision: unknown): unknown => {
   const issue = jsonIssue(decision)
   if (issue !== undefined) throw new DecisionError("invalid-decision", `decision for "${step}" is not a JSON value`, [issue])
   return decision
+}
+
+/**
+ * A human step's prompt for the visit that waits. A prompt that throws must not lose the pause:
+ * the person sees what went wrong instead. Shared by top-level waits and those inside fan-out.
+ *
+ * @example
+ * humanPrompt(review, "approve[2]", { input: item, steps: {}, visit: 1, runId, thread: noThread })
+ */
+export const humanPrompt = (
+  step: HumanStep<unknown, never>,
+  name: string,
+  context: {
+    readonly input: unknown
+    readonly steps: Readonly<Record<string, unknown>>
+    readonly visit: number
+    readonly runId: string
+    readonly thread: Thread
+  },
+): string | undefined => {
+  if (step.prompt === undefined) return undefined
+  try {
+    return (step.prompt as (context: unknown) => string)({ ...context, signal: AbortSignal.abort() })
+  } catch (error) {
+    return `(prompt of "${name}" threw: ${error instanceof Error ? error.message : String(error)})`
+  }
 }

@@ -11,7 +11,8 @@ import type { RunEvent } from "../contract/events.ts"
 import { visitKey } from "../contract/keys.ts"
 import type { Thread } from "../contract/thread.ts"
 import type { PipelineGraph } from "../definition/graph.ts"
-import { approvalPrompt, lateDecision } from "./decisions.ts"
+import type { HumanStep } from "../definition/steps/step.ts"
+import { approvalPrompt, humanPrompt, lateDecision } from "./decisions.ts"
 import { eventKey, type Replay } from "./replay.ts"
 import type { PendingDecision } from "./result.ts"
 
@@ -86,23 +87,11 @@ export const humanPauses = (options: PauseOptions) => {
     if (!options.keepWaiting) options.settle({ step, prompt, deadline, snapshot })
   }
 
-  // A prompt that throws must not lose the pause: the person sees what went wrong instead.
   const promptOf = (step: string, snapshot: Snapshot): string | undefined => {
     const definition = graph.steps.get(step)
-    if (definition?.kind !== "human" || definition.prompt === undefined) return undefined
-    const context = snapshot.context
-    try {
-      return definition.prompt({
-        input: context.input,
-        steps: context.steps,
-        visit: context.visits[step] ?? 1,
-        runId,
-        signal: AbortSignal.abort(),
-        thread: options.thread(),
-      })
-    } catch (error) {
-      return `(prompt of "${step}" threw: ${error instanceof Error ? error.message : String(error)})`
-    }
+    if (definition?.kind !== "human") return undefined
+    const { input, steps, visits } = snapshot.context
+    return humanPrompt(definition as HumanStep<unknown, never>, step, { input, steps, visit: visits[step] ?? 1, runId, thread: options.thread() })
   }
 
   // At a human step: a resumed run applies the journaled decision or expiry; otherwise it waits.

@@ -7,7 +7,7 @@ import type { RunError } from "../contract/errors.ts"
 import { visitKey } from "../contract/keys.ts"
 import { noThread } from "../contract/thread.ts"
 import type { HumanStep } from "../definition/steps/step.ts"
-import { checkSchemaDecision } from "./decisions.ts"
+import { checkSchemaDecision, humanPrompt } from "./decisions.ts"
 import type { RunServices } from "./services.ts"
 
 // Node's timers take at most 2^31 - 1 ms: a later deadline is reached in hops.
@@ -57,7 +57,7 @@ export const awaitHuman = (
     if (signal.aborted) return onAbort()
     signal.addEventListener("abort", onAbort, { once: true })
     if (deadline !== null && deadline <= Date.now()) return expire()
-    const prompt = promptOf(step, path, visit, input, steps, services)
+    const prompt = humanPrompt(step, path, { input, steps, visit, runId: services.runId, thread: services.thread?.() ?? noThread })
     const arm = () => {
       if (deadline === null) return
       timer = setTimeout(() => (deadline - Date.now() > 0 ? arm() : expire()), Math.min(longestDelay, Math.max(0, deadline - Date.now())))
@@ -94,22 +94,4 @@ export const awaitHuman = (
       reject(error)
     })
   })
-}
-
-// A prompt that throws must not lose the pause: the person sees what went wrong instead.
-const promptOf = (
-  step: HumanStep<unknown, never>,
-  path: string,
-  visit: number,
-  input: unknown,
-  steps: Readonly<Record<string, unknown>>,
-  services: RunServices,
-): string | undefined => {
-  if (step.prompt === undefined) return undefined
-  try {
-    const prompt = step.prompt as (context: unknown) => string
-    return prompt({ input, steps, visit, runId: services.runId, signal: AbortSignal.abort(), thread: services.thread?.() ?? noThread })
-  } catch (error) {
-    return `(prompt of "${path}" threw: ${error instanceof Error ? error.message : String(error)})`
-  }
 }

@@ -41,29 +41,15 @@ export const runUnit = async (
   if (unit.kind === "human") return awaitHuman(unit as HumanStep<unknown, never>, path, visit, input, steps, services, signal)
   // Busy while it runs: a run whose other units wait for people pauses only once this one ended.
   const busy = services.waits?.busy()
-  try {
-    return await runStep(unit, path, visit, input, steps, policies, { ...services, ...(busy === undefined ? {} : { busy }) }, signal, executeStep)
-  } finally {
-    busy?.release()
-  }
-}
-
-const runStep = async (
-  unit: AnyStep,
-  path: string,
-  visit: number,
-  input: unknown,
-  steps: Readonly<Record<string, unknown>>,
-  policies: { readonly pipeline: StepPolicy | undefined; readonly resolved: ResolvedPolicy },
-  services: RunServices,
-  signal: AbortSignal,
-  executeStep: ExecuteStep,
-): Promise<unknown> => {
   // The pipeline's policy goes along: a map or nested step inside this unit starts from it too.
   const graph = { id: path, steps: new Map([[path, unit]]), edges: new Map([[path, toDone]]), policy: policies.pipeline }
   const context: RunContext = { ...initialContext(services.runId, input), steps, visits: { [path]: visit } }
   // The path is already complete: the unit's own steps (a nested pipeline's) prefix from it.
   const { path: _prefix, ...unprefixed } = services
-  const done = await executeStep(graph, path, policies.resolved, context, unprefixed, signal)
-  return done.output
+  try {
+    const done = await executeStep(graph, path, policies.resolved, context, { ...unprefixed, ...(busy === undefined ? {} : { busy }) }, signal)
+    return done.output
+  } finally {
+    busy?.release()
+  }
 }
